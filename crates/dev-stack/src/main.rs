@@ -1,0 +1,3 @@
+//! Reference token backend, embedded MQTT broker and static server.
+
+fn main() {}

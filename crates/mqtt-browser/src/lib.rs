@@ -1,0 +1,1 @@
+//! Browser driver: owns the WebSockets, one timer and the token fetches, and feeds the sans-IO core.

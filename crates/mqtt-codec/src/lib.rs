@@ -1,0 +1,3 @@
+//! MQTT packet model, codec adapter and streaming framer.
+
+pub mod packet;

@@ -1,0 +1,1 @@
+//! Yew hooks (use_mqtt) over the browser MQTT driver.

@@ -1,0 +1,3 @@
+//! The live chat app.
+
+fn main() {}
