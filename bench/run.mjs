@@ -1,0 +1,712 @@
+#!/usr/bin/env node
+// Side-by-side benchmark: our client vs MQTT.js 5 and Paho JS 1.1 in the same headless Chromium,
+// against the same local Mosquitto (WebSocket), clients alternating round-robin. See bench/README.md.
+//
+// Everything runs on 127.0.0.1; every wait is bounded; every process started here is killed on
+// exit, on error and on SIGINT/SIGTERM.
+
+import { spawn, spawnSync } from 'node:child_process';
+import { createServer } from 'node:http';
+import net from 'node:net';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import zlib from 'node:zlib';
+import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const repo = path.resolve(here, '..');
+const require = createRequire(import.meta.url);
+const { chromium } = require('playwright-core');
+const mqtt = require('mqtt');
+
+// ---------------------------------------------------------------------------------------------
+// Configuration (env; documented in bench/README.md)
+const env = process.env;
+const int = (name, dflt) => (env[name] !== undefined ? Number.parseInt(env[name], 10) : dflt);
+const cfg = {
+  runs: int('BENCH_RUNS', 5),
+  rttCount: int('BENCH_RTT_MESSAGES', 1000),
+  floodCount: int('BENCH_FLOOD_MESSAGES', 50000),
+  size: int('BENCH_MESSAGE_BYTES', 100),
+  mqttVersion: int('BENCH_MQTT_VERSION', 4), // reference clients: 4 = MQTT 3.1.1, 5 = MQTT 5 (MQTT.js only)
+  clients: (env.BENCH_CLIENTS || 'mqttjs,paho,ours-bare,ours-ui').split(',').map((s) => s.trim()).filter(Boolean),
+  write: process.argv.includes('--write') || env.BENCH_WRITE === '1',
+  chromium: env.CHROMIUM || '/usr/bin/chromium',
+  mosquitto: env.MOSQUITTO || '/usr/sbin/mosquitto',
+  totalTimeoutMs: int('BENCH_TOTAL_TIMEOUT_SECS', 1800) * 1000,
+  connectTimeoutMs: int('BENCH_CONNECT_TIMEOUT_SECS', 20) * 1000,
+  floodTimeoutMs: int('BENCH_FLOOD_TIMEOUT_SECS', 120) * 1000,
+  // Our side.
+  dist: path.resolve(repo, env.LIVECHAT_DIST || 'dist'),
+  devStack: env.LIVECHAT_DEV_STACK || '', // path of the built dev-stack binary; '' = look in target dirs
+  baseUrl: env.LIVECHAT_BASE_URL || '', // an already running dev stack; '' = start our own
+  barePath: env.LIVECHAT_BARE_PATH || '/bench.html?room=bench',
+  uiPath: env.LIVECHAT_UI_PATH || '/?room=bench',
+  statusPattern: env.LIVECHAT_STATUS_PATTERN || '\\bConnected\\b',
+};
+
+const log = (...a) => console.error(`[bench ${new Date().toISOString().slice(11, 19)}]`, ...a);
+
+// ---------------------------------------------------------------------------------------------
+// Cleanup: every child process and server registers here.
+const cleanups = [];
+let cleaning = false;
+async function cleanup() {
+  if (cleaning) return;
+  cleaning = true;
+  for (const fn of cleanups.reverse()) {
+    try {
+      await fn();
+    } catch (e) {
+      log('cleanup error:', e.message);
+    }
+  }
+}
+for (const sig of ['SIGINT', 'SIGTERM']) {
+  process.on(sig, async () => {
+    log(`got ${sig}, cleaning up`);
+    await cleanup();
+    process.exit(130);
+  });
+}
+const globalTimer = setTimeout(async () => {
+  log(`total timeout of ${cfg.totalTimeoutMs / 1000}s reached, aborting`);
+  await cleanup();
+  process.exit(124);
+}, cfg.totalTimeoutMs);
+globalTimer.unref();
+
+function spawnChild(cmd, args, opts = {}) {
+  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], ...opts });
+  const out = [];
+  const keep = (d) => {
+    out.push(d.toString());
+    if (out.length > 200) out.shift();
+  };
+  child.stdout.on('data', keep);
+  child.stderr.on('data', keep);
+  child.output = () => out.join('');
+  cleanups.push(
+    () =>
+      new Promise((resolve) => {
+        if (child.exitCode !== null || child.signalCode !== null) return resolve();
+        const t = setTimeout(() => {
+          try { child.kill('SIGKILL'); } catch { /* gone */ }
+          resolve();
+        }, 3000);
+        child.once('exit', () => { clearTimeout(t); resolve(); });
+        try { child.kill('SIGTERM'); } catch { resolve(); }
+      }),
+  );
+  return child;
+}
+
+async function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitForPort(port, timeoutMs, what) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const ok = await new Promise((resolve) => {
+      const sock = net.connect({ host: '127.0.0.1', port }, () => { sock.destroy(); resolve(true); });
+      sock.once('error', () => resolve(false));
+      sock.setTimeout(500, () => { sock.destroy(); resolve(false); });
+    });
+    if (ok) return;
+    await sleep(100);
+  }
+  throw new Error(`${what} did not open 127.0.0.1:${port} within ${timeoutMs} ms`);
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// ---------------------------------------------------------------------------------------------
+// Mosquitto for the reference clients: anonymous, loopback only, WebSocket + TCP (flood publisher).
+async function startMosquitto(tmp) {
+  const wsPort = await freePort();
+  const tcpPort = await freePort();
+  const conf = path.join(tmp, 'mosquitto.conf');
+  fs.writeFileSync(
+    conf,
+    [
+      'per_listener_settings false',
+      'allow_anonymous true',
+      'persistence false',
+      'log_dest stderr',
+      'log_type error',
+      'log_type warning',
+      // QoS 0 deliveries to a connected client count against max_queued_messages in 2.0:
+      // no cap, or the flood to a slow subscriber is silently thinned.
+      'max_queued_messages 0',
+      'set_tcp_nodelay true',
+      `listener ${tcpPort} 127.0.0.1`,
+      'socket_domain ipv4',
+      `listener ${wsPort} 127.0.0.1`,
+      'protocol websockets',
+      'socket_domain ipv4',
+      '',
+    ].join('\n'),
+  );
+  const child = spawnChild(cfg.mosquitto, ['-c', conf]);
+  child.once('exit', (code) => { if (!cleaning) log(`mosquitto exited (${code}):\n${child.output()}`); });
+  await waitForPort(tcpPort, 10000, 'mosquitto (tcp)');
+  await waitForPort(wsPort, 10000, 'mosquitto (websocket)');
+  log(`mosquitto ${cfg.mosquitto} on ws://127.0.0.1:${wsPort} and mqtt://127.0.0.1:${tcpPort}`);
+  return { wsUrl: `ws://127.0.0.1:${wsPort}/mqtt`, tcpUrl: `mqtt://127.0.0.1:${tcpPort}` };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Static server for the reference pages and libraries.
+const LIBS = {
+  mqttjs: { file: 'node_modules/mqtt/dist/mqtt.min.js', url: '/lib/mqtt.min.js', label: 'mqtt/dist/mqtt.min.js' },
+  paho: { file: 'node_modules/paho-mqtt/paho-mqtt-min.js', url: '/lib/paho-mqtt-min.js', label: 'paho-mqtt/paho-mqtt-min.js' },
+};
+
+async function startPageServer() {
+  const routes = new Map([
+    ['/mqttjs.html', path.join(here, 'pages/mqttjs.html')],
+    ['/paho.html', path.join(here, 'pages/paho.html')],
+    [LIBS.mqttjs.url, path.join(here, LIBS.mqttjs.file)],
+    [LIBS.paho.url, path.join(here, LIBS.paho.file)],
+  ]);
+  const server = createServer((req, res) => {
+    const file = routes.get(new URL(req.url, 'http://x').pathname);
+    if (!file) {
+      res.writeHead(404).end();
+      return;
+    }
+    const type = file.endsWith('.html') ? 'text/html; charset=utf-8' : 'text/javascript; charset=utf-8';
+    res.writeHead(200, { 'content-type': type, 'cache-control': 'no-store' });
+    res.end(fs.readFileSync(file));
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  cleanups.push(() => new Promise((r) => server.close(() => r())));
+  const base = `http://127.0.0.1:${server.address().port}`;
+  log(`bench pages on ${base}`);
+  return base;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Our side: the dev stack (token backend + Mosquitto with dynamic security) serving dist/.
+function findDevStack() {
+  if (cfg.devStack) return cfg.devStack;
+  const candidates = [];
+  if (env.CARGO_TARGET_DIR) candidates.push(path.join(env.CARGO_TARGET_DIR, 'release/dev-stack'));
+  candidates.push(path.join(repo, 'target/release/dev-stack'));
+  for (const dir of safeReaddir('/work/target')) candidates.push(path.join('/work/target', dir, 'release/dev-stack'));
+  return candidates.find((c) => fs.existsSync(c)) || '';
+}
+function safeReaddir(d) {
+  try { return fs.readdirSync(d); } catch { return []; }
+}
+
+async function startDevStack() {
+  if (cfg.baseUrl) return { base: cfg.baseUrl.replace(/\/$/, '') };
+  const bin = findDevStack();
+  if (!bin) throw new Error('no dev-stack binary (build it: cargo build -p dev-stack --release, or set LIVECHAT_DEV_STACK)');
+  if (!fs.existsSync(path.join(cfg.dist, 'index.html'))) throw new Error(`no built app at ${cfg.dist} (trunk build --release)`);
+  const port = await freePort();
+  const wsPort = await freePort();
+  const child = spawnChild(bin, ['--dist', cfg.dist], {
+    cwd: repo,
+    env: {
+      ...env,
+      PORT: String(port),
+      BROKER_WS_PORT: String(wsPort),
+      BROKER: 'mosquitto',
+      DIST_DIR: cfg.dist,
+      DEV_CONTROLS: '1',
+      TOKEN_TTL_SECS: '3600',
+      TOKEN_RATE_LIMIT: '100000',
+    },
+  });
+  child.once('exit', (code) => { if (!cleaning) log(`dev-stack exited (${code}):\n${child.output()}`); });
+  await waitForPort(port, 60000, 'dev-stack (http)');
+  await waitForPort(wsPort, 30000, 'dev-stack (broker websocket)');
+  log(`dev stack ${bin} on http://127.0.0.1:${port}, broker ws ${wsPort}`);
+  return { base: `http://127.0.0.1:${port}`, child };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Transfer size: gzip -9 and brotli q11 of each file, summed.
+function compressedSizes(files) {
+  let raw = 0, gzip = 0, br = 0;
+  const detail = [];
+  for (const f of files) {
+    const buf = fs.readFileSync(f);
+    const g = zlib.gzipSync(buf, { level: 9 }).length;
+    const b = zlib.brotliCompressSync(buf, {
+      params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 11, [zlib.constants.BROTLI_PARAM_SIZE_HINT]: buf.length },
+    }).length;
+    raw += buf.length; gzip += g; br += b;
+    detail.push({ file: f, raw: buf.length, gzip: g, brotli: b });
+  }
+  return { raw, gzip, brotli: br, files: detail };
+}
+
+function walk(dir) {
+  const out = [];
+  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) out.push(...walk(p));
+    else out.push(p);
+  }
+  return out;
+}
+
+function sizesFor(client) {
+  if (LIBS[client]) return { what: LIBS[client].label, ...compressedSizes([path.join(here, LIBS[client].file)]) };
+  if (client.startsWith('ours') && fs.existsSync(cfg.dist)) {
+    const files = walk(cfg.dist).filter((f) => /\.(wasm|js|css|html)$/.test(f));
+    return { what: `whole app ${path.relative(repo, cfg.dist)}/ (${files.map((f) => path.basename(f)).join(', ')})`, ...compressedSizes(files) };
+  }
+  return null;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Flood publisher: node `mqtt` over TCP (reference broker) or WebSocket with a token (dev stack).
+function payloadBuf(id, size) {
+  const head = `{"id":${id},"user":"bench","text":"`;
+  const tail = '"}';
+  return Buffer.from(head + 'x'.repeat(Math.max(0, size - head.length - tail.length)) + tail);
+}
+
+async function publishFlood({ url, username, password, topic, count, size, template }) {
+  const client = mqtt.connect(url, {
+    clientId: `bench-flood-${process.pid}-${Date.now()}`,
+    username, password, protocolVersion: 4, reconnectPeriod: 0, connectTimeout: 10000,
+  });
+  try {
+    await new Promise((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error('flood publisher: connect timeout')), 10000);
+      client.once('connect', () => { clearTimeout(t); resolve(); });
+      client.once('error', (e) => { clearTimeout(t); reject(e); });
+    });
+    const t0 = performance.now();
+    // Publish in slices so the socket buffer stays bounded; QoS 0, as fast as the socket drains.
+    const slice = 500;
+    for (let i = 0; i < count; i += slice) {
+      const n = Math.min(slice, count - i);
+      await new Promise((resolve, reject) => {
+        let left = n;
+        for (let k = 0; k < n; k++) {
+          const body = template ? Buffer.from(template.replaceAll('{id}', String(i + k))) : payloadBuf(i + k, size);
+          client.publish(topic, body, { qos: 0 }, (err) => {
+            if (err) reject(err);
+            else if (--left === 0) resolve();
+          });
+        }
+      });
+    }
+    return { publishMs: performance.now() - t0 };
+  } finally {
+    await new Promise((r) => client.end(false, {}, () => r()));
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Stats
+const median = (xs) => {
+  const v = xs.filter((x) => typeof x === 'number' && Number.isFinite(x)).sort((a, b) => a - b);
+  if (!v.length) return null;
+  const m = v.length >> 1;
+  return v.length % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
+};
+const pct = (xs, p) => {
+  const v = [...xs].sort((a, b) => a - b);
+  if (!v.length) return null;
+  return v[Math.min(v.length - 1, Math.max(0, Math.ceil((p / 100) * v.length) - 1))];
+};
+
+// ---------------------------------------------------------------------------------------------
+// One run of one client in a fresh page.
+async function heap(cdp) {
+  await cdp.send('HeapProfiler.collectGarbage');
+  await cdp.send('HeapProfiler.collectGarbage');
+  const { usedSize, totalSize } = await cdp.send('Runtime.getHeapUsage');
+  return { used: usedSize, total: totalSize };
+}
+
+async function measureOnce(browser, client, env2, runIndex) {
+  // A fresh context per measurement: empty HTTP cache, no state carried between clients.
+  const context = await browser.newContext();
+  await context.addInitScript({ path: path.join(here, 'pages/bench-core.js') });
+  const page = await context.newPage();
+  const consoleErrors = [];
+  page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()); });
+  page.on('pageerror', (e) => consoleErrors.push(String(e)));
+  // No CDP Network domain here: with it enabled Chromium reports every WebSocket frame to the
+  // harness, which slows the page's receive path several-fold.
+  const cdp = await context.newCDPSession(page);
+  const r = { client, run: runIndex };
+  const tag = `${client}-${runIndex}-${Date.now().toString(36)}`;
+  try {
+    const isUi = client === 'ours-ui';
+    const url = urlFor(client, env2, tag);
+    if (isUi) {
+      await page.addInitScript({ content: `window.__benchCore && window.__benchCore.watchStatus(${JSON.stringify(cfg.statusPattern)});` });
+    }
+    await page.goto(url, { waitUntil: 'load', timeout: cfg.connectTimeoutMs });
+    await page.waitForFunction(() => window.__benchCore.connectedTime() !== null, null, { timeout: cfg.connectTimeoutMs, polling: 20 });
+    r.connectMs = await page.evaluate(() => window.__benchCore.connectedTime());
+    const hasAdapter = await page.evaluate(() => !!(window.__livechatBench && window.__livechatBench.subscribe));
+    // Our adapter may name the prefix its token allows (`topicPrefix`); the reference pages use bench/.
+    const prefix = await page.evaluate(() => (window.__livechatBench && window.__livechatBench.topicPrefix) || 'bench');
+    const topicBase = `${prefix.replace(/\/$/, '')}/${tag}`;
+    const rttTopic = `${topicBase}/rtt`;
+    const floodTopic = `${topicBase}/flood`;
+
+    if (hasAdapter) {
+      await page.evaluate(([t]) => window.__benchCore.subscribe(t, 1), [rttTopic]);
+      await page.evaluate(([t]) => window.__benchCore.subscribe(t, 0), [floodTopic]);
+    }
+    await sleep(300);
+    r.idle = { heap: await heap(cdp), wasm: await page.evaluate(() => window.__benchCore.wasmMemoryBytes()) };
+
+    if (hasAdapter) {
+      for (const qos of [0, 1]) {
+        const samples = await page.evaluate(
+          ([t, n, q, s]) => window.__benchCore.roundTrips(t, n, q, s, 10000),
+          [rttTopic, cfg.rttCount, qos, cfg.size],
+        );
+        r[`rttQos${qos}`] = { p50: pct(samples, 50), p99: pct(samples, 99), mean: samples.reduce((a, b) => a + b, 0) / samples.length, n: samples.length };
+      }
+    }
+
+    // Flood: arm the receiver, then publish from node.
+    let floodSpec = null;
+    if (hasAdapter) {
+      await page.evaluate(([t, n]) => window.__benchCore.armFlood(t, n), [floodTopic, cfg.floodCount]);
+      floodSpec = { topic: floodTopic, template: null };
+    } else if (isUi) {
+      floodSpec = await page.evaluate(([n]) => window.__benchCore.armUiFlood(n), [cfg.floodCount]);
+    }
+    if (floodSpec) {
+      const creds = env2.publisherCreds ? await env2.publisherCreds() : {};
+      const pub = await publishFlood({ url: env2.publishUrl, ...creds, topic: floodSpec.topic, count: cfg.floodCount, size: cfg.size, template: floodSpec.template });
+      const f = await page.evaluate(([to]) => window.__benchCore.awaitFlood(to, 15000), [cfg.floodTimeoutMs]);
+      const span = f.last !== null && f.first !== null ? f.last - f.first : null;
+      r.flood = {
+        expected: cfg.floodCount,
+        received: f.received,
+        allArrived: f.received === cfg.floodCount,
+        spanMs: span,
+        msgsPerSec: span && f.received > 1 ? ((f.received - 1) / span) * 1000 : null,
+        publishMs: pub.publishMs,
+        maxTickGapMs: f.maxTickGapMs,
+      };
+      await sleep(300);
+      r.afterFlood = { heap: await heap(cdp), wasm: await page.evaluate(() => window.__benchCore.wasmMemoryBytes()) };
+    }
+  } catch (e) {
+    r.error = String(e && e.message ? e.message : e).split('\n')[0];
+  } finally {
+    r.consoleErrors = consoleErrors.slice(0, 5);
+    await cdp.detach().catch(() => {});
+    await context.close().catch(() => {});
+  }
+  return r;
+}
+
+function urlFor(client, env2, tag) {
+  const q = `ws=${encodeURIComponent(env2.wsUrl || '')}&id=${encodeURIComponent('bench-' + tag)}&v=${cfg.mqttVersion}`;
+  switch (client) {
+    case 'mqttjs': return `${env2.pages}/mqttjs.html?${q}`;
+    case 'paho': return `${env2.pages}/paho.html?${q}`;
+    case 'ours-bare': return `${env2.base}${cfg.barePath}`;
+    case 'ours-ui': return `${env2.base}${cfg.uiPath}`;
+    default: throw new Error(`unknown client ${client}`);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Report
+const CLIENT_LABEL = { mqttjs: 'MQTT.js', paho: 'Paho JS', 'ours-bare': 'ours (bare client)', 'ours-ui': 'ours (chat UI)' };
+const kb = (b) => (b === null || b === undefined ? '—' : (b / 1024).toFixed(1));
+const fmt = (x, d = 1) => (x === null || x === undefined ? '—' : Number(x).toFixed(d));
+const ratio = (a, b) => (a === null || b === null || a === undefined || b === undefined || b === 0 ? '—' : (a / b).toFixed(2));
+
+function summarize(results, clients) {
+  const s = {};
+  for (const c of clients) {
+    const rs = results.filter((r) => r.client === c && !r.error);
+    const get = (fn) => median(rs.map((r) => { try { return fn(r); } catch { return null; } }));
+    s[c] = {
+      okRuns: rs.length,
+      failedRuns: results.filter((r) => r.client === c && r.error).length,
+      connectMs: get((r) => r.connectMs),
+      rtt0p50: get((r) => r.rttQos0.p50), rtt0p99: get((r) => r.rttQos0.p99),
+      rtt1p50: get((r) => r.rttQos1.p50), rtt1p99: get((r) => r.rttQos1.p99),
+      floodRate: get((r) => r.flood.msgsPerSec),
+      floodGap: get((r) => r.flood.maxTickGapMs),
+      floodAllArrivedRuns: rs.filter((r) => r.flood && r.flood.allArrived).length,
+      floodRuns: rs.filter((r) => r.flood).length,
+      heapIdle: get((r) => r.idle.heap.used), wasmIdle: get((r) => r.idle.wasm),
+      heapFlood: get((r) => r.afterFlood.heap.used), wasmFlood: get((r) => r.afterFlood.wasm),
+    };
+  }
+  return s;
+}
+
+function markdown({ meta, sizes, results, summary, clients }) {
+  const L = [];
+  const present = clients.filter((c) => summary[c] && (summary[c].okRuns || summary[c].failedRuns));
+  L.push('## Side by side', '');
+  L.push(`Run ${meta.date} with \`${meta.command}\`: ${meta.runs} runs per client, round-robin (${meta.order}).`);
+  L.push(`Machine: ${meta.nproc} cores, ${meta.cpu}, ${meta.mem}; ${meta.chromium} (headless, playwright-core ${meta.playwright}); `
+    + `Mosquitto ${meta.mosquitto}; MQTT.js ${meta.mqttjs}, paho-mqtt ${meta.paho}; Node ${meta.node}. `
+    + `Reference clients speak MQTT ${meta.mqttVersion === 5 ? '5' : '3.1.1'} over ws://127.0.0.1. `
+    + `Load average (1/5/15 min) at start ${meta.loadStart}, at end ${meta.loadEnd} (the box is shared: read the numbers with that in mind).`);
+  L.push('Medians of the runs; round trips are p50/p99 over each run\'s ' + meta.rttCount + ' sequential '
+    + meta.size + '-byte JSON messages; flood = ' + meta.floodCount + ' × ' + meta.size + '-byte QoS 0 messages from a Node '
+    + '`mqtt` publisher over TCP, rate = (received − 1) / (last − first arrival). Heap = V8 used heap after two forced GCs '
+    + '(CDP `Runtime.getHeapUsage`); wasm = `WebAssembly.Memory` size; longest stall = the longest gap between the '
+    + 'page\'s 20 ms timer ticks during the flood (main thread blocked).', '');
+
+  L.push('### Transfer size (what the page loads for MQTT; gzip -9 / brotli q11, KiB)', '');
+  L.push('| client | what | raw | gzip | brotli |', '|---|---|---:|---:|---:|');
+  for (const c of clients) {
+    const z = sizes[c];
+    if (z) L.push(`| ${CLIENT_LABEL[c]} | ${z.what} | ${kb(z.raw)} | ${kb(z.gzip)} | ${kb(z.brotli)} |`);
+    else L.push(`| ${CLIENT_LABEL[c]} | not measured (no dist/) | — | — | — |`);
+  }
+  L.push('');
+
+  L.push('### Medians', '');
+  L.push('| client | ok runs | connect ms | RTT QoS0 p50 / p99 ms | RTT QoS1 p50 / p99 ms | flood msg/s | all arrived | longest stall ms | heap idle KiB | wasm idle KiB | heap after flood KiB | wasm after flood KiB |');
+  L.push('|---|---:|---:|---|---|---:|---|---:|---:|---:|---:|---:|');
+  for (const c of present) {
+    const m = summary[c];
+    L.push(`| ${CLIENT_LABEL[c]} | ${m.okRuns}/${m.okRuns + m.failedRuns} | ${fmt(m.connectMs)} | ${fmt(m.rtt0p50, 2)} / ${fmt(m.rtt0p99, 2)} | `
+      + `${fmt(m.rtt1p50, 2)} / ${fmt(m.rtt1p99, 2)} | ${fmt(m.floodRate, 0)} | ${m.floodRuns ? `${m.floodAllArrivedRuns}/${m.floodRuns}` : '—'} | ${fmt(m.floodGap, 0)} | `
+      + `${kb(m.heapIdle)} | ${kb(m.wasmIdle)} | ${kb(m.heapFlood)} | ${kb(m.wasmFlood)} |`);
+  }
+  L.push('');
+
+  const ours = present.filter((c) => c.startsWith('ours'));
+  const pairs = [];
+  for (const o of ours) for (const p of ['mqttjs', 'paho']) if (present.includes(p)) pairs.push([o, p]);
+  if (present.includes('mqttjs') && present.includes('paho')) pairs.push(['mqttjs', 'paho']);
+  if (pairs.length) {
+    L.push('### Ratios (first ÷ second; < 1 means the first is smaller / faster, except throughput where > 1 is better)', '');
+    L.push('| pair | brotli size | connect | RTT0 p50 | RTT0 p99 | RTT1 p50 | RTT1 p99 | flood msg/s | heap idle | heap after flood |');
+    L.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+    for (const [a, b] of pairs) {
+      const A = summary[a], B = summary[b];
+      L.push(`| ${CLIENT_LABEL[a]} ÷ ${CLIENT_LABEL[b]} | ${ratio(sizes[a] && sizes[a].brotli, sizes[b] && sizes[b].brotli)} | ${ratio(A.connectMs, B.connectMs)} | `
+        + `${ratio(A.rtt0p50, B.rtt0p50)} | ${ratio(A.rtt0p99, B.rtt0p99)} | ${ratio(A.rtt1p50, B.rtt1p50)} | ${ratio(A.rtt1p99, B.rtt1p99)} | `
+        + `${ratio(A.floodRate, B.floodRate)} | ${ratio(A.heapIdle, B.heapIdle)} | ${ratio(A.heapFlood, B.heapFlood)} |`);
+    }
+    L.push('');
+  }
+
+  L.push('### Targets (issue 6)', '');
+  L.push('| target | result |', '|---|---|');
+  for (const row of targets(sizes, summary, present)) L.push(`| ${row[0]} | ${row[1]} |`);
+  L.push('');
+
+  L.push('### Raw runs', '');
+  L.push('| run | client | connect ms | RTT0 p50 / p99 | RTT1 p50 / p99 | flood recv | flood msg/s | stall ms | heap idle KiB | wasm idle KiB | heap flood KiB | error |');
+  L.push('|---:|---|---:|---|---|---:|---:|---:|---:|---:|---:|---|');
+  for (const r of results) {
+    L.push(`| ${r.run} | ${CLIENT_LABEL[r.client]} | ${fmt(r.connectMs)} | ${r.rttQos0 ? `${fmt(r.rttQos0.p50, 2)} / ${fmt(r.rttQos0.p99, 2)}` : '—'} | `
+      + `${r.rttQos1 ? `${fmt(r.rttQos1.p50, 2)} / ${fmt(r.rttQos1.p99, 2)}` : '—'} | ${r.flood ? r.flood.received : '—'} | ${r.flood ? fmt(r.flood.msgsPerSec, 0) : '—'} | ${r.flood ? fmt(r.flood.maxTickGapMs, 0) : '—'} | `
+      + `${r.idle ? kb(r.idle.heap.used) : '—'} | ${r.idle ? kb(r.idle.wasm) : '—'} | ${r.afterFlood ? kb(r.afterFlood.heap.used) : '—'} | ${r.error ? r.error.replaceAll('|', '/') : ''} |`);
+  }
+  L.push('');
+  return L.join('\n');
+}
+
+function targets(sizes, s, present) {
+  const NM = 'not yet measured';
+  const ui = s['ours-ui'], bare = s['ours-bare'], mj = s.mqttjs, pa = s.paho;
+  const have = (c) => present.includes(c) && s[c] && s[c].okRuns > 0;
+  const ourApp = sizes['ours-ui'] || sizes['ours-bare'];
+  const ourConnect = have('ours-ui') ? ui.connectMs : have('ours-bare') ? bare.connectMs : null;
+  const ourRtt = have('ours-bare') ? bare : null;
+  const verdict = (ok) => (ok ? 'met' : 'missed');
+  const rows = [];
+  rows.push(['Whole app brotli ≤ MQTT.js library alone',
+    ourApp && sizes.mqttjs ? `${verdict(ourApp.brotli <= sizes.mqttjs.brotli)}: ${kb(ourApp.brotli)} vs ${kb(sizes.mqttjs.brotli)} KiB` : sizes.mqttjs ? `${NM} (MQTT.js alone: ${kb(sizes.mqttjs.brotli)} KiB brotli)` : NM]);
+  rows.push(['Time to connected ≤ Paho\'s',
+    ourConnect !== null && have('paho') ? `${verdict(ourConnect <= pa.connectMs)}: ${fmt(ourConnect)} vs ${fmt(pa.connectMs)} ms` : have('paho') ? `${NM} (Paho: ${fmt(pa.connectMs)} ms)` : NM]);
+  for (const q of [0, 1]) {
+    rows.push([`Round trip QoS ${q} p50 ≤ Paho's`,
+      ourRtt && have('paho') ? `${verdict(ourRtt[`rtt${q}p50`] <= pa[`rtt${q}p50`])}: ${fmt(ourRtt[`rtt${q}p50`], 2)} vs ${fmt(pa[`rtt${q}p50`], 2)} ms` : have('paho') ? `${NM} (Paho: ${fmt(pa[`rtt${q}p50`], 2)} ms)` : NM]);
+    rows.push([`Round trip QoS ${q} p99 ≤ MQTT.js's`,
+      ourRtt && have('mqttjs') ? `${verdict(ourRtt[`rtt${q}p99`] <= mj[`rtt${q}p99`])}: ${fmt(ourRtt[`rtt${q}p99`], 2)} vs ${fmt(mj[`rtt${q}p99`], 2)} ms` : have('mqttjs') ? `${NM} (MQTT.js: ${fmt(mj[`rtt${q}p99`], 2)} ms)` : NM]);
+  }
+  rows.push(['Bare client throughput ≥ Paho\'s',
+    have('ours-bare') && have('paho') ? `${verdict(bare.floodRate >= pa.floodRate)}: ${fmt(bare.floodRate, 0)} vs ${fmt(pa.floodRate, 0)} msg/s` : have('paho') ? `${NM} (Paho: ${fmt(pa.floodRate, 0)} msg/s)` : NM]);
+  rows.push(['Chat UI keeps up with the flood (all arrive)',
+    have('ours-ui') ? `${verdict(ui.floodAllArrivedRuns === ui.floodRuns && ui.floodRuns > 0)}: ${ui.floodAllArrivedRuns}/${ui.floodRuns} runs complete, ${fmt(ui.floodRate, 0)} msg/s` : NM]);
+  const ourMem = have('ours-bare') ? bare : have('ours-ui') ? ui : null;
+  rows.push(['JS heap ≤ Paho\'s (idle)',
+    ourMem && have('paho') ? `${verdict(ourMem.heapIdle <= pa.heapIdle)}: ${kb(ourMem.heapIdle)} vs ${kb(pa.heapIdle)} KiB` : have('paho') ? `${NM} (Paho: ${kb(pa.heapIdle)} KiB)` : NM]);
+  rows.push(['JS heap + wasm memory ≤ 3 MB idle',
+    ourMem ? `${verdict(ourMem.heapIdle + ourMem.wasmIdle <= 3 * 1024 * 1024)}: ${kb(ourMem.heapIdle + ourMem.wasmIdle)} KiB` : NM]);
+  return rows;
+}
+
+function writeBenchmarks(md) {
+  const file = path.join(repo, 'BENCHMARKS.md');
+  let text = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '# Benchmarks\n';
+  const start = text.search(/^## Side by side\s*$/m);
+  if (start === -1) {
+    text = text.replace(/\s*$/, '\n\n') + md + '\n';
+  } else {
+    const rest = text.slice(start + 1);
+    const next = rest.search(/^## /m);
+    const end = next === -1 ? text.length : start + 1 + next;
+    text = text.slice(0, start) + md + '\n' + (next === -1 ? '' : '\n' + text.slice(end));
+  }
+  fs.writeFileSync(file, text);
+  log(`wrote the "## Side by side" section of ${file}`);
+}
+
+// ---------------------------------------------------------------------------------------------
+function machineMeta() {
+  const sh = (cmd, args) => {
+    const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: 10000 });
+    return ((r.stdout || '') + (r.stderr || '')).trim() || 'unknown';
+  };
+  const pkgVersion = (p) => { try { return JSON.parse(fs.readFileSync(path.join(here, 'node_modules', p, 'package.json'), 'utf8')).version; } catch { return 'unknown'; } };
+  const mosq = sh(cfg.mosquitto, ['-h']).split('\n')[0].replace(/^mosquitto version /, '');
+  return {
+    date: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+    nproc: os.cpus().length,
+    cpu: (os.cpus()[0] && os.cpus()[0].model || 'unknown').trim(),
+    mem: `${Math.round(os.totalmem() / 2 ** 30)} GiB RAM`,
+    chromium: sh(cfg.chromium, ['--version']).split('\n').find((l) => /^Chromium /.test(l)) || 'unknown',
+    mosquitto: mosq,
+    mqttjs: pkgVersion('mqtt'),
+    paho: pkgVersion('paho-mqtt'),
+    playwright: pkgVersion('playwright-core'),
+    node: process.version,
+    loadStart: os.loadavg().map((x) => x.toFixed(1)).join(' '),
+  };
+}
+
+async function main() {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'livechat-bench-'));
+  cleanups.push(() => fs.rmSync(tmp, { recursive: true, force: true }));
+  const meta = { ...machineMeta(), runs: cfg.runs, rttCount: cfg.rttCount, floodCount: cfg.floodCount, size: cfg.size, mqttVersion: cfg.mqttVersion,
+    command: 'bench/run.sh' + (cfg.write ? ' --write' : '') };
+  log(`machine: ${meta.nproc} × ${meta.cpu}, ${meta.chromium}`);
+
+  let clients = [...cfg.clients];
+  const env2 = {};
+  const skipped = {};
+  if (clients.some((c) => c === 'mqttjs' || c === 'paho')) {
+    const m = await startMosquitto(tmp);
+    env2.wsUrl = m.wsUrl;
+    env2.publishUrl = m.tcpUrl;
+    env2.pages = await startPageServer();
+  }
+  const refEnv = { ...env2 };
+  let oursEnv = null;
+  if (clients.some((c) => c.startsWith('ours'))) {
+    try {
+      const ds = await startDevStack();
+      oursEnv = await oursEnvironment(ds.base);
+    } catch (e) {
+      log(`our client is skipped: ${e.message}`);
+      for (const c of clients.filter((c) => c.startsWith('ours'))) skipped[c] = e.message;
+      clients = clients.filter((c) => !c.startsWith('ours'));
+    }
+  }
+
+  const sizes = {};
+  for (const c of [...clients, ...Object.keys(skipped)]) sizes[c] = sizesFor(c);
+
+  const browser = await chromium.launch({
+    executablePath: cfg.chromium,
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync'],
+  });
+  cleanups.push(() => browser.close());
+
+  const results = [];
+  meta.order = clients.join(' → ') + ', rotated by one each run';
+  for (let run = 1; run <= cfg.runs; run++) {
+    const k = (run - 1) % clients.length;
+    const order = [...clients.slice(k), ...clients.slice(0, k)];
+    for (const c of order) {
+      const e = c.startsWith('ours') ? oursEnv : refEnv;
+      const r = await measureOnce(browser, c, e, run);
+      results.push(r);
+      log(`run ${run} ${c}: connect ${fmt(r.connectMs)} ms, rtt0 ${r.rttQos0 ? fmt(r.rttQos0.p50, 2) : '—'}/${r.rttQos0 ? fmt(r.rttQos0.p99, 2) : '—'}, `
+        + `rtt1 ${r.rttQos1 ? fmt(r.rttQos1.p50, 2) : '—'}/${r.rttQos1 ? fmt(r.rttQos1.p99, 2) : '—'}, flood ${r.flood ? `${r.flood.received} @ ${fmt(r.flood.msgsPerSec, 0)}/s` : '—'}, `
+        + `heap ${r.idle ? kb(r.idle.heap.used) : '—'}→${r.afterFlood ? kb(r.afterFlood.heap.used) : '—'} KiB${r.error ? ` ERROR ${r.error}` : ''}`);
+    }
+  }
+
+  meta.loadEnd = os.loadavg().map((x) => x.toFixed(1)).join(' ');
+  const allClients = [...clients, ...Object.keys(skipped)];
+  const summary = summarize(results, allClients);
+  let md = markdown({ meta, sizes, results, summary, clients: allClients });
+  if (Object.keys(skipped).length) {
+    md += '\nNot run: ' + Object.entries(skipped).map(([c, why]) => `${CLIENT_LABEL[c]} (${why})`).join('; ') + '.\n';
+  }
+  const outDir = path.join(here, 'results');
+  fs.mkdirSync(outDir, { recursive: true });
+  fs.writeFileSync(path.join(outDir, 'latest.json'), JSON.stringify({ meta, sizes, summary, results, skipped }, null, 2));
+  fs.writeFileSync(path.join(outDir, 'latest.md'), md);
+  console.log(md);
+  if (cfg.write) writeBenchmarks(md);
+  const failed = results.filter((r) => r.error).length;
+  return failed;
+}
+
+// Our side's environment: the dev stack serves the pages, the token backend gives the flood
+// publisher its credentials, and the page's adapter (or the UI hook) names the topics.
+async function oursEnvironment(base) {
+  const cfgRes = await fetch(`${base}/config.json`, { signal: AbortSignal.timeout(5000) });
+  if (!cfgRes.ok) throw new Error(`${base}/config.json answered ${cfgRes.status}`);
+  const appCfg = await cfgRes.json();
+  const brokerUrl = appCfg.broker_url || appCfg.brokerUrl;
+  if (!brokerUrl) throw new Error(`${base}/config.json has no broker_url`);
+  const tokenUrl = new URL(appCfg.token_url || appCfg.tokenUrl || '/api/mqtt-token', base).toString();
+  return {
+    base,
+    publishUrl: brokerUrl,
+    publisherCreds: async () => {
+      const res = await fetch(tokenUrl, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ user: 'bench-flood' }),
+        signal: AbortSignal.timeout(5000),
+      });
+      if (!res.ok) throw new Error(`token backend answered ${res.status}`);
+      const t = await res.json();
+      return { username: t.username, password: t.password };
+    },
+  };
+}
+
+let code = 0;
+try {
+  const failed = await main();
+  if (failed) {
+    log(`${failed} run(s) failed`);
+    code = 1;
+  }
+} catch (e) {
+  log('fatal:', e && e.stack ? e.stack : e);
+  code = 2;
+} finally {
+  await cleanup();
+  clearTimeout(globalTimer);
+}
+process.exit(code);
