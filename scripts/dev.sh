@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# The run command: installs what is missing (setup.sh), builds the app with trunk (release), then
+# starts the dev stack (static server for dist/, token backend, MQTT broker) and prints the URL.
+# Ctrl-C stops everything.
+#
+# Env: PORT (8080) and the other dev-stack settings (docs/ARCHITECTURE.md, "Dev stack command line"):
+# BROKER_WS_PORT (8083), BROKER (embedded | mosquitto), TOKEN_TTL_SECS, TOKEN_RATE_LIMIT, CORS_ORIGINS.
+# SKIP_SETUP=1 skips setup.sh (when you know everything is installed).
+set -euo pipefail
+# shellcheck source=scripts/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+cd "$ROOT"
+
+export PORT="${PORT:-8080}"
+export BROKER_WS_PORT="${BROKER_WS_PORT:-8083}"
+export DIST_DIR="$ROOT/dist"
+
+if [ "${SKIP_SETUP:-0}" = 1 ]; then
+  log "SKIP_SETUP=1: not running setup.sh"
+else
+  stage "setup (install what is missing)" "$ROOT/scripts/setup.sh"
+fi
+stage "trunk build --release" trunk build --release
+report_dist_sizes
+stage "cargo build -p dev-stack --release" cargo build -p dev-stack --release
+print_times
+
+trap 'stop_dev_stack' EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+banner "dev stack"
+start_dev_stack "$CARGO_TARGET_DIR/release/dev-stack" - "$PORT" "$BROKER_WS_PORT" --dist "$DIST_DIR"
+printf '\n  livechat is running:  http://127.0.0.1:%s/   (broker WebSocket port %s; Ctrl-C stops it)\n\n' "$PORT" "$BROKER_WS_PORT"
+status=0
+wait "$DEV_STACK_PID" || status=$?
+DEV_STACK_PID=""
+die "the dev stack stopped (status $status)"
