@@ -1,0 +1,306 @@
+//! The desired subscription set and its reconciliation with the server.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use mqtt_codec::packet::{ProtocolVersion, QoS, SubscribeFilter};
+use mqtt_codec::reason::{SubscribeReason, UnsubscribeReason};
+
+use crate::event::{Event, ProtocolError, Refusal, RefusalReason};
+
+/// Where one desired filter stands with the server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SubscriptionState {
+    /// Not yet sent on the current server session (offline, or waiting for a packet id).
+    Pending,
+    /// SUBSCRIBE written, SUBACK awaited.
+    InFlight {
+        /// Packet id of the SUBSCRIBE.
+        packet_id: u16,
+    },
+    /// The server granted it.
+    Granted(QoS),
+    /// The server refused it (retried on a fresh session or a new `subscribe`).
+    Refused(Refusal),
+}
+
+#[derive(Debug, Clone)]
+struct Desired {
+    options: SubscribeFilter,
+    state: SubscriptionState,
+}
+
+/// A SUBSCRIBE or UNSUBSCRIBE written on the active link and not yet acknowledged.
+#[derive(Debug, Clone)]
+enum Request {
+    Subscribe(Vec<String>),
+    Unsubscribe(Vec<String>),
+}
+
+/// What the application wants subscribed, and what is still to be told to the server.
+#[derive(Debug, Default)]
+pub(crate) struct Subscriptions {
+    desired: BTreeMap<String, Desired>,
+    /// Filters removed from the desired set whose UNSUBSCRIBE is not yet written.
+    to_unsubscribe: BTreeSet<String>,
+    /// Requests in flight on the active link, by packet id.
+    requests: HashMap<u16, Request>,
+}
+
+impl Subscriptions {
+    /// Subscription changes still waiting to be written (they count against the queue limit).
+    pub(crate) fn pending_ops(&self) -> usize {
+        self.desired
+            .values()
+            .filter(|d| d.state == SubscriptionState::Pending)
+            .count()
+            + self.to_unsubscribe.len()
+    }
+
+    /// Whether adding or changing `filter` adds a waiting operation.
+    pub(crate) fn subscribe_adds_op(&self, options: &SubscribeFilter) -> bool {
+        match self.desired.get(&options.filter) {
+            Some(d) => d.state != SubscriptionState::Pending && !self.is_current(d, options),
+            None => true,
+        }
+    }
+
+    fn is_current(&self, desired: &Desired, options: &SubscribeFilter) -> bool {
+        desired.options == *options
+            && matches!(
+                desired.state,
+                SubscriptionState::InFlight { .. } | SubscriptionState::Granted(_)
+            )
+    }
+
+    /// Records the wish; returns false when nothing needs to be sent (same options already
+    /// granted or in flight).
+    pub(crate) fn subscribe(&mut self, options: SubscribeFilter) -> bool {
+        self.to_unsubscribe.remove(&options.filter);
+        if let Some(d) = self.desired.get(&options.filter) {
+            if self.is_current(d, &options) {
+                return false;
+            }
+        }
+        self.desired.insert(
+            options.filter.clone(),
+            Desired {
+                options,
+                state: SubscriptionState::Pending,
+            },
+        );
+        true
+    }
+
+    /// Removes `filter` from the desired set and schedules an UNSUBSCRIBE. It is sent even for
+    /// a filter this session never subscribed: the server may hold it from an earlier session,
+    /// unsubscribing is harmless, and every call then gets its `Unsubscribed` event.
+    pub(crate) fn unsubscribe(&mut self, filter: &str) {
+        self.desired.remove(filter);
+        self.to_unsubscribe.insert(filter.to_owned());
+    }
+
+    /// Whether unsubscribing `filter` adds a waiting operation.
+    pub(crate) fn unsubscribe_adds_op(&self, filter: &str) -> bool {
+        !self.to_unsubscribe.contains(filter)
+    }
+
+    pub(crate) fn has_pending_subscribe(&self) -> bool {
+        self.desired
+            .values()
+            .any(|d| d.state == SubscriptionState::Pending)
+    }
+
+    pub(crate) fn has_pending_unsubscribe(&self) -> bool {
+        !self.to_unsubscribe.is_empty()
+    }
+
+    /// Marks every pending filter in flight under `packet_id` and returns them for SUBSCRIBE.
+    pub(crate) fn start_subscribe(&mut self, packet_id: u16) -> Vec<SubscribeFilter> {
+        let mut filters = Vec::new();
+        for d in self.desired.values_mut() {
+            if d.state == SubscriptionState::Pending {
+                d.state = SubscriptionState::InFlight { packet_id };
+                filters.push(d.options.clone());
+            }
+        }
+        self.requests.insert(
+            packet_id,
+            Request::Subscribe(filters.iter().map(|f| f.filter.clone()).collect()),
+        );
+        filters
+    }
+
+    /// Moves every pending unsubscribe in flight under `packet_id` and returns the filters.
+    pub(crate) fn start_unsubscribe(&mut self, packet_id: u16) -> Vec<String> {
+        let filters: Vec<String> = std::mem::take(&mut self.to_unsubscribe)
+            .into_iter()
+            .collect();
+        self.requests
+            .insert(packet_id, Request::Unsubscribe(filters.clone()));
+        filters
+    }
+
+    /// Applies a SUBACK; returns the per-filter events.
+    pub(crate) fn on_suback(
+        &mut self,
+        version: ProtocolVersion,
+        packet_id: u16,
+        codes: &[u8],
+        reason_string: Option<&String>,
+    ) -> Result<Vec<Event>, ProtocolError> {
+        let filters = match self.requests.get(&packet_id) {
+            Some(Request::Subscribe(filters)) => filters,
+            _ => {
+                return Err(ProtocolError::UnknownPacketId {
+                    packet: "SUBACK",
+                    packet_id,
+                })
+            }
+        };
+        if filters.len() != codes.len() {
+            return Err(ProtocolError::AckCountMismatch {
+                packet: "SUBACK",
+                expected: filters.len(),
+                received: codes.len(),
+            });
+        }
+        let Some(Request::Subscribe(filters)) = self.requests.remove(&packet_id) else {
+            return Ok(Vec::new());
+        };
+        let mut events = Vec::with_capacity(filters.len());
+        for (filter, &code) in filters.into_iter().zip(codes) {
+            let reason = SubscribeReason::from_code(version, code);
+            let result = match reason.granted_qos() {
+                Some(qos) => Ok(qos),
+                None => Err(Refusal {
+                    reason: RefusalReason::Subscribe(reason),
+                    code,
+                    reason_string: reason_string.cloned(),
+                }),
+            };
+            // The desired entry may have changed since (new options, or unsubscribed): only
+            // the request it is waiting for decides its state.
+            if let Some(d) = self.desired.get_mut(&filter) {
+                if d.state == (SubscriptionState::InFlight { packet_id }) {
+                    d.state = match &result {
+                        Ok(qos) => SubscriptionState::Granted(*qos),
+                        Err(refusal) => SubscriptionState::Refused(refusal.clone()),
+                    };
+                }
+            }
+            events.push(Event::Subscription { filter, result });
+        }
+        Ok(events)
+    }
+
+    /// Applies an UNSUBACK; returns the per-filter events. 3.1.1 UNSUBACK has no codes.
+    pub(crate) fn on_unsuback(
+        &mut self,
+        version: ProtocolVersion,
+        packet_id: u16,
+        codes: &[u8],
+        reason_string: Option<&String>,
+    ) -> Result<Vec<Event>, ProtocolError> {
+        let filters = match self.requests.get(&packet_id) {
+            Some(Request::Unsubscribe(filters)) => filters,
+            _ => {
+                return Err(ProtocolError::UnknownPacketId {
+                    packet: "UNSUBACK",
+                    packet_id,
+                })
+            }
+        };
+        if version == ProtocolVersion::V5 && filters.len() != codes.len() {
+            return Err(ProtocolError::AckCountMismatch {
+                packet: "UNSUBACK",
+                expected: filters.len(),
+                received: codes.len(),
+            });
+        }
+        let Some(Request::Unsubscribe(filters)) = self.requests.remove(&packet_id) else {
+            return Ok(Vec::new());
+        };
+        let events = filters
+            .into_iter()
+            .enumerate()
+            .map(|(i, filter)| {
+                let code = codes.get(i).copied().unwrap_or(0);
+                let reason = UnsubscribeReason::from_code(version, code);
+                let result = if reason.is_error() {
+                    Err(Refusal {
+                        reason: RefusalReason::Unsubscribe(reason),
+                        code,
+                        reason_string: reason_string.cloned(),
+                    })
+                } else {
+                    Ok(())
+                };
+                Event::Unsubscribed { filter, result }
+            })
+            .collect();
+        Ok(events)
+    }
+
+    /// The active link is gone: requests in flight on it go back to waiting. Returns their
+    /// packet ids, to be released.
+    pub(crate) fn link_lost(&mut self) -> Vec<u16> {
+        let mut ids = Vec::with_capacity(self.requests.len());
+        for (packet_id, request) in self.requests.drain() {
+            ids.push(packet_id);
+            match request {
+                Request::Subscribe(filters) => {
+                    for filter in filters {
+                        if let Some(d) = self.desired.get_mut(&filter) {
+                            if d.state == (SubscriptionState::InFlight { packet_id }) {
+                                d.state = SubscriptionState::Pending;
+                            }
+                        }
+                    }
+                }
+                Request::Unsubscribe(filters) => {
+                    for filter in filters {
+                        if !self.desired.contains_key(&filter) {
+                            self.to_unsubscribe.insert(filter);
+                        }
+                    }
+                }
+            }
+        }
+        ids
+    }
+
+    /// The server has no session for us: every desired filter must be subscribed again (once),
+    /// and pending unsubscribes are moot. Returns the `Unsubscribed` events for those.
+    pub(crate) fn fresh_session(&mut self) -> Vec<Event> {
+        for d in self.desired.values_mut() {
+            d.state = SubscriptionState::Pending;
+        }
+        std::mem::take(&mut self.to_unsubscribe)
+            .into_iter()
+            .map(|filter| Event::Unsubscribed {
+                filter,
+                result: Ok(()),
+            })
+            .collect()
+    }
+
+    /// The session ended locally (`disconnect`): nothing is in flight any more and every
+    /// desired filter must be subscribed again. Pending unsubscribes are kept: a 3.1.1 server
+    /// may still hold the old session; a fresh v5 session resolves them (`fresh_session`).
+    pub(crate) fn session_ended(&mut self) {
+        self.requests.clear();
+        for d in self.desired.values_mut() {
+            d.state = SubscriptionState::Pending;
+        }
+    }
+
+    /// State of one desired filter.
+    pub(crate) fn state(&self, filter: &str) -> Option<&SubscriptionState> {
+        self.desired.get(filter).map(|d| &d.state)
+    }
+
+    /// Every desired filter with its state.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&str, &SubscriptionState)> {
+        self.desired.iter().map(|(f, d)| (f.as_str(), &d.state))
+    }
+}
