@@ -42,9 +42,13 @@ const cfg = {
   dist: path.resolve(repo, env.LIVECHAT_DIST || 'dist'),
   devStack: env.LIVECHAT_DEV_STACK || '', // path of the built dev-stack binary; '' = look in target dirs
   baseUrl: env.LIVECHAT_BASE_URL || '', // an already running dev stack; '' = start our own
-  barePath: env.LIVECHAT_BARE_PATH || '/bench.html?room=bench',
-  uiPath: env.LIVECHAT_UI_PATH || '/?room=bench',
+  // The bare-client page: a separate small Trunk build (see README), merged under /bench-bare/ of
+  // the directory the dev stack serves, so it is same-origin with the token endpoint.
+  bareDist: path.resolve(repo, env.LIVECHAT_BARE_DIST || 'bench/bare/dist'),
+  barePath: env.LIVECHAT_BARE_PATH || '/bench-bare/index.html',
+  uiPath: env.LIVECHAT_UI_PATH || '/?room={tag}',
   statusPattern: env.LIVECHAT_STATUS_PATTERN || '\\bConnected\\b',
+  benchUser: env.LIVECHAT_BENCH_USER || 'bench',
 };
 
 const log = (...a) => console.error(`[bench ${new Date().toISOString().slice(11, 19)}]`, ...a);
@@ -210,21 +214,28 @@ function safeReaddir(d) {
   try { return fs.readdirSync(d); } catch { return []; }
 }
 
-async function startDevStack() {
+async function startDevStack(tmp) {
   if (cfg.baseUrl) return { base: cfg.baseUrl.replace(/\/$/, '') };
   const bin = findDevStack();
   if (!bin) throw new Error('no dev-stack binary (build it: cargo build -p dev-stack --release, or set LIVECHAT_DEV_STACK)');
   if (!fs.existsSync(path.join(cfg.dist, 'index.html'))) throw new Error(`no built app at ${cfg.dist} (trunk build --release)`);
+  // Serve dist/ plus, when built, the bare-client page under /bench-bare/.
+  let serveDir = cfg.dist;
+  if (fs.existsSync(path.join(cfg.bareDist, 'index.html'))) {
+    serveDir = path.join(tmp, 'www');
+    fs.cpSync(cfg.dist, serveDir, { recursive: true });
+    fs.cpSync(cfg.bareDist, path.join(serveDir, 'bench-bare'), { recursive: true });
+  }
   const port = await freePort();
   const wsPort = await freePort();
-  const child = spawnChild(bin, ['--dist', cfg.dist], {
+  const child = spawnChild(bin, ['--dist', serveDir], {
     cwd: repo,
     env: {
       ...env,
       PORT: String(port),
       BROKER_WS_PORT: String(wsPort),
       BROKER: 'mosquitto',
-      DIST_DIR: cfg.dist,
+      DIST_DIR: serveDir,
       DEV_CONTROLS: '1',
       TOKEN_TTL_SECS: '3600',
       TOKEN_RATE_LIMIT: '100000',
@@ -349,10 +360,12 @@ async function measureOnce(browser, client, env2, runIndex) {
   // harness, which slows the page's receive path several-fold.
   const cdp = await context.newCDPSession(page);
   const r = { client, run: runIndex };
-  const tag = `${client}-${runIndex}-${Date.now().toString(36)}`;
+  // Also a valid room name ([A-Za-z0-9_-]{1,64}) for our side.
+  const tag = `${client}-${runIndex}-${Date.now().toString(36)}`.replace(/[^A-Za-z0-9_-]/g, '_');
   try {
     const isUi = client === 'ours-ui';
     const url = urlFor(client, env2, tag);
+    if (env2.login) await env2.login(context, tag);
     if (isUi) {
       await page.addInitScript({ content: `window.__benchCore && window.__benchCore.watchStatus(${JSON.stringify(cfg.statusPattern)});` });
     }
@@ -360,11 +373,11 @@ async function measureOnce(browser, client, env2, runIndex) {
     await page.waitForFunction(() => window.__benchCore.connectedTime() !== null, null, { timeout: cfg.connectTimeoutMs, polling: 20 });
     r.connectMs = await page.evaluate(() => window.__benchCore.connectedTime());
     const hasAdapter = await page.evaluate(() => !!(window.__livechatBench && window.__livechatBench.subscribe));
-    // Our adapter may name the prefix its token allows (`topicPrefix`); the reference pages use bench/.
-    const prefix = await page.evaluate(() => (window.__livechatBench && window.__livechatBench.topicPrefix) || 'bench');
-    const topicBase = `${prefix.replace(/\/$/, '')}/${tag}`;
-    const rttTopic = `${topicBase}/rtt`;
-    const floodTopic = `${topicBase}/flood`;
+    // Topics: the adapter may give a template its token allows (`topicTemplate`, "{name}" is
+    // replaced by "<run tag>-rtt" / "<run tag>-flood"); the reference pages use bench/{name}.
+    const template = await page.evaluate(() => (window.__livechatBench && window.__livechatBench.topicTemplate) || 'bench/{name}');
+    const rttTopic = template.replaceAll('{name}', `${tag}-rtt`);
+    const floodTopic = template.replaceAll('{name}', `${tag}-flood`);
 
     if (hasAdapter) {
       await page.evaluate(([t]) => window.__benchCore.subscribe(t, 1), [rttTopic]);
@@ -390,6 +403,7 @@ async function measureOnce(browser, client, env2, runIndex) {
       floodSpec = { topic: floodTopic, template: null };
     } else if (isUi) {
       floodSpec = await page.evaluate(([n]) => window.__benchCore.armUiFlood(n), [cfg.floodCount]);
+      if (!floodSpec) r.note = 'flood not measured: the UI exposes no window.__livechatBench.roomTopic (bench/README.md)';
     }
     if (floodSpec) {
       const creds = env2.publisherCreds ? await env2.publisherCreds() : {};
@@ -423,8 +437,8 @@ function urlFor(client, env2, tag) {
   switch (client) {
     case 'mqttjs': return `${env2.pages}/mqttjs.html?${q}`;
     case 'paho': return `${env2.pages}/paho.html?${q}`;
-    case 'ours-bare': return `${env2.base}${cfg.barePath}`;
-    case 'ours-ui': return `${env2.base}${cfg.uiPath}`;
+    case 'ours-bare': return `${env2.base}${cfg.barePath.replaceAll('{tag}', tag)}`;
+    case 'ours-ui': return `${env2.base}${cfg.uiPath.replaceAll('{tag}', tag)}`;
     default: throw new Error(`unknown client ${client}`);
   }
 }
@@ -516,12 +530,12 @@ function markdown({ meta, sizes, results, summary, clients }) {
   L.push('');
 
   L.push('### Raw runs', '');
-  L.push('| run | client | connect ms | RTT0 p50 / p99 | RTT1 p50 / p99 | flood recv | flood msg/s | stall ms | heap idle KiB | wasm idle KiB | heap flood KiB | error |');
+  L.push('| run | client | connect ms | RTT0 p50 / p99 | RTT1 p50 / p99 | flood recv | flood msg/s | stall ms | heap idle KiB | wasm idle KiB | heap flood KiB | error / note |');
   L.push('|---:|---|---:|---|---|---:|---:|---:|---:|---:|---:|---|');
   for (const r of results) {
     L.push(`| ${r.run} | ${CLIENT_LABEL[r.client]} | ${fmt(r.connectMs)} | ${r.rttQos0 ? `${fmt(r.rttQos0.p50, 2)} / ${fmt(r.rttQos0.p99, 2)}` : '—'} | `
       + `${r.rttQos1 ? `${fmt(r.rttQos1.p50, 2)} / ${fmt(r.rttQos1.p99, 2)}` : '—'} | ${r.flood ? r.flood.received : '—'} | ${r.flood ? fmt(r.flood.msgsPerSec, 0) : '—'} | ${r.flood ? fmt(r.flood.maxTickGapMs, 0) : '—'} | `
-      + `${r.idle ? kb(r.idle.heap.used) : '—'} | ${r.idle ? kb(r.idle.wasm) : '—'} | ${r.afterFlood ? kb(r.afterFlood.heap.used) : '—'} | ${r.error ? r.error.replaceAll('|', '/') : ''} |`);
+      + `${r.idle ? kb(r.idle.heap.used) : '—'} | ${r.idle ? kb(r.idle.wasm) : '—'} | ${r.afterFlood ? kb(r.afterFlood.heap.used) : '—'} | ${(r.error || r.note || '').replaceAll('|', '/')} |`);
   }
   L.push('');
   return L.join('\n');
@@ -617,8 +631,15 @@ async function main() {
   let oursEnv = null;
   if (clients.some((c) => c.startsWith('ours'))) {
     try {
-      const ds = await startDevStack();
+      const ds = await startDevStack(tmp);
       oursEnv = await oursEnvironment(ds.base);
+      if (clients.includes('ours-bare')) {
+        const bareBuilt = fs.existsSync(path.join(cfg.bareDist, 'index.html')) || !!env.LIVECHAT_BARE_PATH;
+        if (!bareBuilt) {
+          skipped['ours-bare'] = `no bare-client page at ${cfg.barePath} (build it into ${path.relative(repo, cfg.bareDist)}/, see bench/README.md)`;
+          clients = clients.filter((c) => c !== 'ours-bare');
+        }
+      }
     } catch (e) {
       log(`our client is skipped: ${e.message}`);
       for (const c of clients.filter((c) => c.startsWith('ours'))) skipped[c] = e.message;
@@ -669,28 +690,39 @@ async function main() {
   return failed;
 }
 
-// Our side's environment: the dev stack serves the pages, the token backend gives the flood
-// publisher its credentials, and the page's adapter (or the UI hook) names the topics.
+// Our side's environment: the dev stack serves the pages (signed in through its /dev/login), the
+// token backend gives the flood publisher its credentials, and the page's adapter (or the UI hook)
+// names the topics. Token contract: issue 3 / docs (POST /api/mqtt-token with the session cookie
+// -> { accessToken, username, ... }).
 async function oursEnvironment(base) {
   const cfgRes = await fetch(`${base}/config.json`, { signal: AbortSignal.timeout(5000) });
   if (!cfgRes.ok) throw new Error(`${base}/config.json answered ${cfgRes.status}`);
   const appCfg = await cfgRes.json();
-  const brokerUrl = appCfg.broker_url || appCfg.brokerUrl;
-  if (!brokerUrl) throw new Error(`${base}/config.json has no broker_url`);
-  const tokenUrl = new URL(appCfg.token_url || appCfg.tokenUrl || '/api/mqtt-token', base).toString();
+  const brokerUrl = appCfg.brokerUrl || appCfg.broker_url || appCfg.broker;
+  if (!brokerUrl) throw new Error(`${base}/config.json names no broker URL (brokerUrl)`);
+  const tokenUrl = new URL(appCfg.tokenUrl || appCfg.token_url || '/api/mqtt-token', base).toString();
   return {
     base,
     publishUrl: brokerUrl,
+    login: async (context, tag) => {
+      const user = `${cfg.benchUser}-${tag}`.slice(0, 64);
+      const res = await context.request.get(`${base}/dev/login?user=${encodeURIComponent(user)}`, { maxRedirects: 0, timeout: 5000 });
+      if (res.status() >= 400) throw new Error(`/dev/login answered ${res.status()}`);
+    },
     publisherCreds: async () => {
+      const login = await fetch(`${base}/dev/login?user=bench-flood`, { redirect: 'manual', signal: AbortSignal.timeout(5000) });
+      const cookie = (login.headers.getSetCookie ? login.headers.getSetCookie() : [login.headers.get('set-cookie') || ''])
+        .map((c) => c.split(';')[0]).filter(Boolean).join('; ');
+      if (!cookie) throw new Error(`/dev/login set no session cookie (status ${login.status})`);
       const res = await fetch(tokenUrl, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ user: 'bench-flood' }),
+        headers: { 'content-type': 'application/json', cookie },
+        body: JSON.stringify({ userEmail: 'bench-flood@example.invalid' }),
         signal: AbortSignal.timeout(5000),
       });
       if (!res.ok) throw new Error(`token backend answered ${res.status}`);
       const t = await res.json();
-      return { username: t.username, password: t.password };
+      return { username: t.username, password: t.accessToken };
     },
   };
 }

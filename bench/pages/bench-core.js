@@ -158,7 +158,7 @@
   // valid chat message template with an "{id}" placeholder (contract: bench/README.md).
   core.armUiFlood = (expected) => {
     const a = core.adapter() || {};
-    if (!a.roomTopic) throw new Error('the chat UI exposes no window.__livechatBench.roomTopic');
+    if (!a.roomTopic) return null; // no hook: the harness reports the flood as not measured
     const count = typeof a.rendered === 'number'
       ? () => window.__livechatBench.rendered
       : () => {
