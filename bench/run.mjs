@@ -180,6 +180,7 @@ async function startPageServer() {
   const routes = new Map([
     ['/mqttjs.html', path.join(here, 'pages/mqttjs.html')],
     ['/paho.html', path.join(here, 'pages/paho.html')],
+    ['/ws-floor.html', path.join(here, 'pages/ws-floor.html')],
     [LIBS.mqttjs.url, path.join(here, LIBS.mqttjs.file)],
     [LIBS.paho.url, path.join(here, LIBS.paho.file)],
   ]);
@@ -437,6 +438,7 @@ function urlFor(client, env2, tag) {
   switch (client) {
     case 'mqttjs': return `${env2.pages}/mqttjs.html?${q}`;
     case 'paho': return `${env2.pages}/paho.html?${q}`;
+    case 'ws-floor': return `${env2.pages}/ws-floor.html?${q}`;
     case 'ours-bare': return `${env2.base}${cfg.barePath.replaceAll('{tag}', tag)}`;
     case 'ours-ui': return `${env2.base}${cfg.uiPath.replaceAll('{tag}', tag)}`;
     default: throw new Error(`unknown client ${client}`);
@@ -445,7 +447,7 @@ function urlFor(client, env2, tag) {
 
 // ---------------------------------------------------------------------------------------------
 // Report
-const CLIENT_LABEL = { mqttjs: 'MQTT.js', paho: 'Paho JS', 'ours-bare': 'ours (bare client)', 'ours-ui': 'ours (chat UI)' };
+const CLIENT_LABEL = { 'ws-floor': 'raw WebSocket floor (calibration)', mqttjs: 'MQTT.js', paho: 'Paho JS', 'ours-bare': 'ours (bare client)', 'ours-ui': 'ours (chat UI)' };
 const kb = (b) => (b === null || b === undefined ? '—' : (b / 1024).toFixed(1));
 const fmt = (x, d = 1) => (x === null || x === undefined ? '—' : Number(x).toFixed(d));
 const ratio = (a, b) => (a === null || b === null || a === undefined || b === undefined || b === 0 ? '—' : (a / b).toFixed(2));
@@ -492,7 +494,8 @@ function markdown({ meta, sizes, results, summary, clients }) {
   for (const c of clients) {
     const z = sizes[c];
     if (z) L.push(`| ${CLIENT_LABEL[c]} | ${z.what} | ${kb(z.raw)} | ${kb(z.gzip)} | ${kb(z.brotli)} |`);
-    else L.push(`| ${CLIENT_LABEL[c]} | not measured (no dist/) | — | — | — |`);
+    else if (c.startsWith('ours')) L.push(`| ${CLIENT_LABEL[c]} | not measured (no dist/) | — | — | — |`);
+    else L.push(`| ${CLIENT_LABEL[c]} | a 60-line inline script, not counted | — | — | — |`);
   }
   L.push('');
 
@@ -621,7 +624,7 @@ async function main() {
   let clients = [...cfg.clients];
   const env2 = {};
   const skipped = {};
-  if (clients.some((c) => c === 'mqttjs' || c === 'paho')) {
+  if (clients.some((c) => !c.startsWith('ours'))) {
     const m = await startMosquitto(tmp);
     env2.wsUrl = m.wsUrl;
     env2.publishUrl = m.tcpUrl;
