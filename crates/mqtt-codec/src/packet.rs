@@ -97,7 +97,7 @@ pub struct Connect {
 pub struct ConnAck {
     /// Session Present flag.
     pub session_present: bool,
-    /// Reason code (v5) or return code (3.1.1) as sent on the wire; see [`ConnectReason`].
+    /// Reason code (v5) or return code (3.1.1) as sent on the wire; see [`ConnectReason`](crate::ConnectReason).
     pub code: u8,
     /// v5 Session Expiry Interval.
     pub session_expiry_interval: Option<u32>,
@@ -321,4 +321,28 @@ pub enum Packet {
     Disconnect(Disconnect),
     /// AUTH.
     Auth(Auth),
+}
+
+impl Packet {
+    /// The packet's name as the specs write it (`"CONNACK"`, `"PUBLISH"`, ...).
+    #[must_use]
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Connect(_) => "CONNECT",
+            Self::ConnAck(_) => "CONNACK",
+            Self::Publish(_) => "PUBLISH",
+            Self::PubAck(_) => "PUBACK",
+            Self::PubRec(_) => "PUBREC",
+            Self::PubRel(_) => "PUBREL",
+            Self::PubComp(_) => "PUBCOMP",
+            Self::Subscribe(_) => "SUBSCRIBE",
+            Self::SubAck(_) => "SUBACK",
+            Self::Unsubscribe(_) => "UNSUBSCRIBE",
+            Self::UnsubAck(_) => "UNSUBACK",
+            Self::PingReq => "PINGREQ",
+            Self::PingResp => "PINGRESP",
+            Self::Disconnect(_) => "DISCONNECT",
+            Self::Auth(_) => "AUTH",
+        }
+    }
 }
