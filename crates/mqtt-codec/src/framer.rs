@@ -221,3 +221,244 @@ pub fn decode(bytes: &[u8], version: ProtocolVersion) -> Result<Packet, DecodeEr
     }
     adapter::decode_body(header.first_byte, &bytes[header.len..], version)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::adapter::encode;
+    use crate::packet::Publish;
+    use crate::strategies;
+    use proptest::prelude::*;
+    use ProtocolVersion::{V311, V5};
+
+    fn drain(framer: &mut Framer) -> Vec<Result<Packet, DecodeError>> {
+        std::iter::from_fn(|| framer.next_packet()).collect()
+    }
+
+    fn qos0_publish(payload_len: usize) -> Packet {
+        Packet::Publish(Box::new(Publish {
+            topic: "chat/room".into(),
+            payload: vec![b'x'; payload_len],
+            ..Publish::default()
+        }))
+    }
+
+    #[test]
+    fn a_packet_split_into_single_bytes_comes_out_once_complete() {
+        let mut wire = Vec::new();
+        encode(&qos0_publish(20), V5, &mut wire).unwrap();
+        let mut framer = Framer::new(V5, 1024);
+        for &b in &wire[..wire.len() - 1] {
+            framer.push(&[b]);
+            assert_eq!(framer.next_packet(), None);
+        }
+        framer.push(&wire[wire.len() - 1..]);
+        assert_eq!(framer.next_packet(), Some(Ok(qos0_publish(20))));
+        assert_eq!(framer.next_packet(), None);
+        assert_eq!(framer.buffered(), 0);
+    }
+
+    #[test]
+    fn several_packets_in_one_chunk_come_out_in_order() {
+        let mut wire = vec![0xD0, 0x00];
+        encode(&qos0_publish(3), V311, &mut wire).unwrap();
+        wire.extend_from_slice(&[0x20, 0x02, 0x00, 0x00]);
+        let mut framer = Framer::new(V311, 1024);
+        framer.push(&wire);
+        let got = drain(&mut framer);
+        assert_eq!(got.len(), 3);
+        assert_eq!(got[0], Ok(Packet::PingResp));
+        assert_eq!(got[1], Ok(qos0_publish(3)));
+        assert!(matches!(got[2], Ok(Packet::ConnAck(_))));
+    }
+
+    #[test]
+    fn an_oversized_packet_is_refused_from_its_header_alone() {
+        let mut framer = Framer::new(V5, 1024);
+        // PUBLISH declaring a remaining length of 16 384: only the 4 header bytes arrive.
+        framer.push(&[0x30, 0x80, 0x80, 0x01]);
+        assert_eq!(
+            framer.next_packet(),
+            Some(Err(DecodeError::PacketTooLarge {
+                size: 16_388,
+                max: 1024
+            }))
+        );
+        assert!(framer.is_poisoned());
+        assert_eq!(framer.buffered(), 0);
+    }
+
+    #[test]
+    fn a_packet_of_exactly_the_maximum_size_is_accepted() {
+        let mut wire = Vec::new();
+        encode(&qos0_publish(50), V311, &mut wire).unwrap();
+        let exact = u32::try_from(wire.len()).unwrap();
+        let mut framer = Framer::new(V311, exact);
+        framer.push(&wire);
+        assert_eq!(framer.next_packet(), Some(Ok(qos0_publish(50))));
+        let mut framer = Framer::new(V311, exact - 1);
+        framer.push(&wire);
+        assert!(matches!(
+            framer.next_packet(),
+            Some(Err(DecodeError::PacketTooLarge { .. }))
+        ));
+    }
+
+    #[test]
+    fn a_fifth_remaining_length_byte_is_refused() {
+        let mut framer = Framer::new(V5, u32::MAX);
+        framer.push(&[0x30, 0xFF, 0xFF, 0xFF]);
+        assert_eq!(
+            framer.next_packet(),
+            None,
+            "three length bytes may continue"
+        );
+        framer.push(&[0xFF]);
+        assert_eq!(
+            framer.next_packet(),
+            Some(Err(DecodeError::InvalidRemainingLength {
+                fourth_byte: 0xFF
+            }))
+        );
+    }
+
+    #[test]
+    fn the_largest_remaining_length_parses_from_four_bytes() {
+        let header = parse_header(&[0x30, 0xFF, 0xFF, 0xFF, 0x7F])
+            .unwrap()
+            .unwrap();
+        assert_eq!(header.remaining, 268_435_455);
+        assert_eq!(header.len, 5);
+    }
+
+    #[test]
+    fn a_reserved_packet_type_is_refused_before_its_body_arrives() {
+        let mut framer = Framer::new(V5, 1024);
+        framer.push(&[0x00]);
+        assert_eq!(
+            framer.next_packet(),
+            Some(Err(DecodeError::UnexpectedPacketType(0)))
+        );
+    }
+
+    #[test]
+    fn after_an_error_the_framer_ignores_everything() {
+        let mut framer = Framer::new(V311, 1024);
+        framer.push(&[0xD0, 0x01, 0x00]); // PINGRESP with a body
+        assert!(matches!(framer.next_packet(), Some(Err(_))));
+        framer.push(&[0xD0, 0x00]);
+        assert_eq!(framer.next_packet(), None);
+        assert_eq!(framer.buffered(), 0);
+    }
+
+    #[test]
+    fn set_version_changes_how_later_packets_decode() {
+        let mut framer = Framer::new(V5, 1024);
+        framer.set_version(V311);
+        assert_eq!(framer.version(), V311);
+        framer.push(&[0x40, 0x03, 0x00, 0x01, 0x00]); // a v5-shaped PUBACK
+        assert!(matches!(
+            framer.next_packet(),
+            Some(Err(DecodeError::Malformed { .. }))
+        ));
+    }
+
+    #[test]
+    fn a_long_stream_keeps_the_buffer_bounded() {
+        let mut one = Vec::new();
+        encode(&qos0_publish(90), V5, &mut one).unwrap();
+        let mut framer = Framer::new(V5, 1024);
+        // Feed 1000 packets in chunks that never line up with packet boundaries.
+        let stream: Vec<u8> = one.iter().copied().cycle().take(one.len() * 1000).collect();
+        let mut count = 0;
+        for chunk in stream.chunks(777) {
+            framer.push(chunk);
+            while let Some(packet) = framer.next_packet() {
+                assert_eq!(packet, Ok(qos0_publish(90)));
+                count += 1;
+            }
+            assert!(framer.buf.len() < 2 * COMPACT_THRESHOLD + 777);
+        }
+        assert_eq!(count, 1000);
+    }
+
+    #[test]
+    fn decode_wants_exactly_one_packet() {
+        assert!(matches!(
+            decode(&[0xD0, 0x00, 0xD0], V5),
+            Err(DecodeError::Malformed { .. })
+        ));
+        assert!(matches!(
+            decode(&[0xD0], V5),
+            Err(DecodeError::Malformed { .. })
+        ));
+        assert!(matches!(
+            decode(&[], V5),
+            Err(DecodeError::Malformed { .. })
+        ));
+    }
+
+    /// A version, a stream of valid packets for it, and where to cut the encoded stream.
+    fn stream_and_cuts(
+    ) -> impl Strategy<Value = (ProtocolVersion, Vec<Packet>, Vec<prop::sample::Index>)> {
+        strategies::version().prop_flat_map(|v| {
+            (
+                Just(v),
+                proptest::collection::vec(strategies::packet(v), 1..8),
+                proptest::collection::vec(any::<prop::sample::Index>(), 0..12),
+            )
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn any_split_of_a_valid_stream_yields_the_same_packets(
+            (version, packets, cuts) in stream_and_cuts()
+        ) {
+            let mut wire = Vec::new();
+            for p in &packets {
+                encode(p, version, &mut wire).unwrap();
+            }
+            let mut cuts: Vec<usize> = cuts.iter().map(|c| c.index(wire.len() + 1)).collect();
+            cuts.sort_unstable();
+            cuts.push(wire.len());
+            let mut framer = Framer::new(version, u32::MAX);
+            let mut got = Vec::new();
+            let mut start = 0;
+            for end in cuts {
+                framer.push(&wire[start..end]);
+                start = end;
+                got.extend(drain(&mut framer));
+            }
+            let expected: Vec<_> = packets.into_iter().map(Ok).collect();
+            prop_assert_eq!(got, expected);
+            prop_assert_eq!(framer.buffered(), 0);
+        }
+
+        #[test]
+        fn arbitrary_bytes_never_panic_nor_yield_more_than_was_fed(
+            version in strategies::version(),
+            max in 0u32..4096,
+            chunks in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..64), 0..16),
+        ) {
+            let mut framer = Framer::new(version, max);
+            let mut fed = 0usize;
+            let mut packets = 0usize;
+            let mut errors = 0usize;
+            for chunk in &chunks {
+                framer.push(chunk);
+                fed += chunk.len();
+                for result in drain(&mut framer) {
+                    match result {
+                        Ok(_) => packets += 1,
+                        Err(_) => errors += 1,
+                    }
+                }
+                // Every packet is at least 2 bytes long.
+                prop_assert!(2 * packets <= fed);
+                prop_assert!(framer.buffered() <= fed);
+            }
+            prop_assert!(errors <= 1, "one error, then poisoned");
+        }
+    }
+}

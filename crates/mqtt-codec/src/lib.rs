@@ -77,6 +77,8 @@ pub mod error;
 pub mod framer;
 pub mod packet;
 pub mod reason;
+#[cfg(test)]
+mod strategies;
 
 pub use adapter::encode;
 pub use error::{DecodeError, EncodeError};

@@ -367,3 +367,130 @@ impl Auth {
         AuthReason::from_code(ProtocolVersion::V5, self.reason)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ProtocolVersion::{V311, V5};
+
+    #[test]
+    fn connack_311_and_5_codes_for_the_same_failure_map_to_one_outcome() {
+        assert_eq!(
+            ConnectReason::from_code(V311, 4),
+            ConnectReason::BadUserNameOrPassword
+        );
+        assert_eq!(
+            ConnectReason::from_code(V5, 0x86),
+            ConnectReason::BadUserNameOrPassword
+        );
+        assert_eq!(
+            ConnectReason::from_code(V311, 5),
+            ConnectReason::NotAuthorized
+        );
+        assert_eq!(
+            ConnectReason::from_code(V5, 0x87),
+            ConnectReason::NotAuthorized
+        );
+        assert_eq!(
+            ConnectReason::from_code(V311, 1),
+            ConnectReason::UnsupportedProtocolVersion
+        );
+        assert_eq!(
+            ConnectReason::from_code(V311, 2),
+            ConnectReason::ClientIdentifierNotValid
+        );
+        assert_eq!(
+            ConnectReason::from_code(V311, 3),
+            ConnectReason::ServerUnavailable
+        );
+        assert_eq!(ConnectReason::from_code(V311, 0), ConnectReason::Success);
+    }
+
+    #[test]
+    fn unknown_codes_are_kept_and_classified_by_their_value() {
+        assert_eq!(ConnectReason::from_code(V311, 9), ConnectReason::Other(9));
+        assert_eq!(
+            ConnectReason::from_code(V5, 0xFE),
+            ConnectReason::Other(0xFE)
+        );
+        assert!(ConnectReason::Other(0xFE).is_error());
+        assert_eq!(ConnectReason::Other(0xFE).code(), 0xFE);
+        assert!(!PubAckReason::from_code(V5, 0x20).is_error());
+        assert_eq!(
+            PubAckReason::from_code(V311, 0x87),
+            PubAckReason::Other(0x87)
+        );
+    }
+
+    #[test]
+    fn suback_0x80_is_a_refusal_in_both_versions_and_0x87_only_in_5() {
+        for version in [V311, V5] {
+            let refused = SubscribeReason::from_code(version, 0x80);
+            assert_eq!(refused, SubscribeReason::Refused);
+            assert!(refused.is_error());
+            assert_eq!(refused.granted_qos(), None);
+        }
+        assert_eq!(
+            SubscribeReason::from_code(V5, 0x87),
+            SubscribeReason::NotAuthorized
+        );
+        assert_eq!(
+            SubscribeReason::from_code(V311, 0x87),
+            SubscribeReason::Other(0x87)
+        );
+        assert_eq!(
+            SubscribeReason::from_code(V311, 1).granted_qos(),
+            Some(QoS::AtLeastOnce)
+        );
+    }
+
+    #[test]
+    fn code_inverts_from_code_for_every_v5_code() {
+        for code in 0..=u8::MAX {
+            // 1..=5 are undefined in a v5 CONNACK and read as their 3.1.1 meaning.
+            if !(1..=5).contains(&code) {
+                assert_eq!(ConnectReason::from_code(V5, code).code(), code);
+            }
+            assert_eq!(SubscribeReason::from_code(V5, code).code(), code);
+            assert_eq!(UnsubscribeReason::from_code(V5, code).code(), code);
+            assert_eq!(PubAckReason::from_code(V5, code).code(), code);
+            assert_eq!(PubRelReason::from_code(V5, code).code(), code);
+            assert_eq!(DisconnectReason::from_code(V5, code).code(), code);
+            assert_eq!(AuthReason::from_code(V5, code).code(), code);
+        }
+    }
+
+    #[test]
+    fn every_reason_describes_itself_and_errors_start_at_0x80() {
+        for code in 0..=u8::MAX {
+            let reasons = [
+                ConnectReason::from_code(V5, code).describe(),
+                SubscribeReason::from_code(V5, code).describe(),
+                DisconnectReason::from_code(V5, code).describe(),
+            ];
+            assert!(reasons.iter().all(|d| !d.is_empty()));
+            assert_eq!(
+                DisconnectReason::from_code(V5, code).is_error(),
+                code >= 0x80
+            );
+        }
+        assert_eq!(
+            DisconnectReason::from_code(V5, 0x8E).to_string(),
+            "session taken over by another connection (0x8E)"
+        );
+    }
+
+    #[test]
+    fn a_311_disconnect_or_ack_is_always_a_success() {
+        assert_eq!(
+            DisconnectReason::from_code(V311, 0),
+            DisconnectReason::NormalDisconnection
+        );
+        assert_eq!(PubRelReason::from_code(V311, 0), PubRelReason::Success);
+        assert_eq!(
+            UnsubscribeReason::from_code(V311, 0),
+            UnsubscribeReason::Success
+        );
+        assert_eq!(AuthReason::from_code(V311, 0x18), AuthReason::Other(0x18));
+    }
+}
