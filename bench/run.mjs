@@ -31,7 +31,7 @@ const cfg = {
   floodCount: int('BENCH_FLOOD_MESSAGES', 50000),
   size: int('BENCH_MESSAGE_BYTES', 100),
   mqttVersion: int('BENCH_MQTT_VERSION', 4), // reference clients: 4 = MQTT 3.1.1, 5 = MQTT 5 (MQTT.js only)
-  clients: (env.BENCH_CLIENTS || 'mqttjs,paho,ours-bare,ours-ui').split(',').map((s) => s.trim()).filter(Boolean),
+  clients: (env.BENCH_CLIENTS || 'ws-floor,mqttjs,paho,ours-bare,ours-ui').split(',').map((s) => s.trim()).filter(Boolean),
   write: process.argv.includes('--write') || env.BENCH_WRITE === '1',
   chromium: env.CHROMIUM || '/usr/bin/chromium',
   mosquitto: env.MOSQUITTO || '/usr/sbin/mosquitto',
@@ -149,8 +149,7 @@ async function startMosquitto(tmp) {
       'log_dest stderr',
       'log_type error',
       'log_type warning',
-      // QoS 0 deliveries to a connected client count against max_queued_messages in 2.0:
-      // no cap, or the flood to a slow subscriber is silently thinned.
+      // No queue cap: a slow page must never be thinned by the broker during the flood.
       'max_queued_messages 0',
       'set_tcp_nodelay true',
       `listener ${tcpPort} 127.0.0.1`,
@@ -527,6 +526,14 @@ function markdown({ meta, sizes, results, summary, clients }) {
     L.push('');
   }
 
+  if (present.includes('ws-floor') && summary['ws-floor'].floodRate) {
+    const floor = summary['ws-floor'];
+    const parts = present.filter((c) => c !== 'ws-floor' && summary[c].floodRate)
+      .map((c) => `${CLIENT_LABEL[c]} ${Math.round((summary[c].floodRate / floor.floodRate) * 100)} %`);
+    L.push(`Calibration: a page that speaks MQTT by hand over a bare WebSocket (no library, one packet per frame) `
+      + `receives ${fmt(floor.floodRate, 0)} msg/s with a longest stall of ${fmt(floor.floodGap, 0)} ms; relative to that floor: ${parts.join(', ') || '—'}. `
+      + 'What is left above a client\'s rate is the browser + broker path on this machine, not the client.', '');
+  }
   L.push('### Targets (issue 6)', '');
   L.push('| target | result |', '|---|---|');
   for (const row of targets(sizes, summary, present)) L.push(`| ${row[0]} | ${row[1]} |`);
