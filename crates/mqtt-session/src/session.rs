@@ -727,6 +727,9 @@ impl Session {
         if !ack.session_present {
             self.fresh_session();
         }
+        // Resends and subscriptions go out before any later packet of the same chunk is
+        // handled, as if CONNACK had arrived alone.
+        self.pump();
     }
 
     /// The server has no session for us: it holds none of our subscriptions and none of our

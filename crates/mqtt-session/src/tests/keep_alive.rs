@@ -1,0 +1,108 @@
+//! Keep-alive: PINGREQ when idle, a dead link declared without sleeping.
+
+use mqtt_codec::packet::{Packet, QoS};
+
+use super::*;
+use crate::LinkDownReason;
+
+#[test]
+fn an_idle_link_sends_pingreq_after_the_keep_alive() {
+    let mut h = Harness::v5();
+    h.connect(1, false);
+    h.advance(29_999);
+    assert!(h.sent(1).is_empty());
+    h.advance(1);
+    assert_eq!(h.sent(1), vec![Packet::PingReq]);
+    h.reply(1, Packet::PingResp);
+    assert!(h
+        .events()
+        .iter()
+        .all(|e| matches!(e, Event::Connected { .. })));
+    // The next ping is a full interval after the last one.
+    h.advance(29_999);
+    assert!(h.sent(1).is_empty());
+    h.advance(1);
+    assert_eq!(h.sent(1), vec![Packet::PingReq]);
+}
+
+#[test]
+fn missing_pingresp_declares_the_link_dead() {
+    let mut h = Harness::v5();
+    h.connect(1, false);
+    h.events();
+    h.sleep_until_deadline();
+    assert_eq!(h.sent(1), vec![Packet::PingReq]);
+    h.advance(14_999);
+    assert!(h.events().is_empty());
+    h.advance(1);
+    assert_eq!(
+        link_downs(&h.events()),
+        vec![(LinkId(1), LinkDownReason::KeepAliveTimeout)]
+    );
+    assert!(!h.session.is_connected());
+    assert!(
+        h.sent(1).is_empty(),
+        "nothing more is written on a dead link"
+    );
+}
+
+#[test]
+fn any_packet_after_pingreq_proves_the_link_alive() {
+    let mut h = Harness::v5();
+    h.connect(1, false);
+    h.sleep_until_deadline();
+    assert_eq!(h.sent(1), vec![Packet::PingReq]);
+    h.advance(10_000);
+    h.reply(1, message("chat/a", b"hi", QoS::AtMostOnce, None));
+    h.advance(10_000);
+    assert!(h.session.is_connected());
+}
+
+#[test]
+fn sending_keeps_the_link_from_pinging_only_while_the_server_also_talks() {
+    let mut h = Harness::v5();
+    h.connect(1, false);
+    // We publish every 10 s, the server never answers: the silence from the server still
+    // triggers a PINGREQ after the keep-alive, and its absence kills the link.
+    for _ in 0..2 {
+        h.advance(10_000);
+        h.publish("chat/a", b"x", QoS::AtMostOnce);
+    }
+    h.advance(10_000);
+    let sent = h.sent(1);
+    assert!(sent.contains(&Packet::PingReq), "{sent:?}");
+    h.advance(15_000);
+    assert!(!h.session.is_connected());
+}
+
+#[test]
+fn server_keep_alive_replaces_ours() {
+    let mut h = Harness::v5();
+    h.open(1);
+    h.reply(1, connack_with(|a| a.server_keep_alive = Some(5)));
+    h.advance(5_000);
+    assert_eq!(h.sent(1), vec![Packet::PingReq]);
+}
+
+#[test]
+fn server_keep_alive_zero_turns_pinging_off() {
+    let mut h = Harness::v5();
+    h.open(1);
+    h.reply(1, connack_with(|a| a.server_keep_alive = Some(0)));
+    assert_eq!(h.session.poll_timeout(), None);
+}
+
+#[test]
+fn the_deadline_is_exposed_so_the_driver_sleeps_exactly_until_it() {
+    let mut h = Harness::v5();
+    h.open(1);
+    assert_eq!(
+        h.session.poll_timeout(),
+        Some(h.now + Duration::from_secs(10))
+    );
+    h.reply(1, connack(false));
+    assert_eq!(
+        h.session.poll_timeout(),
+        Some(h.now + Duration::from_secs(30))
+    );
+}
