@@ -990,3 +990,6 @@ impl Supervisor {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

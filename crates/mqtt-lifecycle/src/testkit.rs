@@ -652,13 +652,21 @@ impl Harness {
         }
     }
 
+    /// Another client publishes `payload` on `topic` (QoS 1); drives.
+    pub fn inject(&mut self, topic: &str, payload: &[u8]) {
+        self.broker.inject(topic, payload);
+        self.drive();
+    }
+
     /// Subscribes and drives.
     pub fn subscribe(&mut self, filter: &str) {
         self.sup
             .subscribe(mqtt_codec::SubscribeFilter {
                 filter: filter.into(),
                 qos: QoS::AtLeastOnce,
-                ..mqtt_codec::SubscribeFilter::default()
+                no_local: false,
+                retain_as_published: false,
+                retain_handling: mqtt_codec::RetainHandling::SendAtSubscribe,
             })
             .expect("valid filter");
         self.drive();

@@ -495,12 +495,10 @@ mod tests {
 
     #[test]
     fn cloudsignal_nested_credentials_are_preferred_over_the_access_token() {
-        let body = format!(
-            r#"{{"access_token":"jwt","token_id":"tid","expires_at":"2026-11-28T11:00:00Z",
+        let body = r#"{"access_token":"jwt","token_id":"tid","expires_at":"2026-11-28T11:00:00Z",
                 "refresh_recommended_at":"2026-11-28T10:54:00.000Z",
-                "mqtt_credentials":{{"username":"bob@org_1","password":"mqttpw"}}}}"#
-        );
-        let c = token(parse_response(&ok(&body), at(0)));
+                "mqtt_credentials":{"username":"bob@org_1","password":"mqttpw"}}"#;
+        let c = token(parse_response(&ok(body), at(0)));
         assert_eq!(c.username.as_deref(), Some("bob@org_1"));
         assert_eq!(c.password.expose(), "mqttpw");
         assert_eq!(c.token_id.as_deref(), Some("tid"));

@@ -110,10 +110,7 @@ pub fn http_date(text: &str) -> Option<EpochMillis> {
     let mut month = None;
     let mut year = None;
     let mut time = None;
-    for token in text
-        .split(|c: char| c == ' ' || c == ',' || c == '-')
-        .filter(|t| !t.is_empty())
-    {
+    for token in text.split([' ', ',', '-']).filter(|t| !t.is_empty()) {
         if token.contains(':') {
             let mut parts = token.split(':');
             let h = parts.next()?.parse::<i64>().ok()?;

@@ -1,0 +1,657 @@
+//! Supervisor behaviour against a scripted fake broker (real MQTT bytes) and token endpoint,
+//! on a fake clock. See `crate::testkit`.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use mqtt_codec::{ConnectReason, ProtocolVersion};
+use mqtt_session::{DeliveryStatus, LinkId};
+
+use crate::backoff::BackoffPolicy;
+use crate::testkit::{Harness, Reply, TokenRequest};
+use crate::{ClientEvent, ConnectionState, Reason, TokenError};
+
+const SECOND: Duration = Duration::from_secs(1);
+const MINUTE: Duration = Duration::from_secs(60);
+
+fn is_connected(h: &Harness) -> bool {
+    matches!(h.state(), ConnectionState::Connected { .. })
+}
+
+fn connected(seed: u64) -> Harness {
+    let mut h = Harness::new(seed);
+    h.start();
+    assert!(is_connected(&h), "{:?}", h.sup.status());
+    h
+}
+
+fn backoff(h: &Harness) -> (u32, u64) {
+    match h.state() {
+        ConnectionState::Backoff { attempt, retry_at } => (attempt, retry_at.as_millis()),
+        other => panic!("expected Backoff, got {other:?} ({:?})", h.reason()),
+    }
+}
+
+fn acknowledged(h: &Harness) -> BTreeMap<u64, usize> {
+    let mut acks = BTreeMap::new();
+    for event in &h.events {
+        if let ClientEvent::Delivery {
+            id,
+            status: DeliveryStatus::Acknowledged,
+        } = event
+        {
+            *acks.entry(id.0).or_insert(0) += 1;
+        }
+    }
+    acks
+}
+
+#[test]
+fn a_fresh_start_fetches_a_token_opens_a_link_and_connects() {
+    let mut h = Harness::new(1);
+    assert_eq!(h.state(), ConnectionState::Idle);
+    h.start();
+    assert_eq!(
+        h.states()[..2],
+        [ConnectionState::FetchingToken, ConnectionState::Connecting]
+    );
+    assert!(is_connected(&h));
+    assert_eq!(h.sup.status().reason, None);
+    assert_eq!(h.token_log.len(), 1);
+    assert!(matches!(h.token_log[0].1, TokenRequest::Fetch(_)));
+    assert_eq!(h.broker.connects.len(), 1);
+    let connect = &h.broker.connects[0];
+    assert_eq!(connect.username.as_deref(), Some("alice"));
+    assert_eq!(connect.password.as_deref(), Some(&b"pw1"[..]));
+    assert_eq!(connect.protocol, ProtocolVersion::V5);
+
+    // Messages flow both ways through the session.
+    h.subscribe("chat/#");
+    h.inject("chat/lobby", b"hello");
+    let id = h.publish("chat/lobby", "hi back");
+    assert_eq!(h.messages(), ["hello", "hi back"]);
+    assert_eq!(acknowledged(&h).get(&id.0), Some(&1));
+    assert!(h.events.iter().any(|e| matches!(
+        e,
+        ClientEvent::Subscription { filter, result: Ok(_) } if filter == "chat/#"
+    )));
+}
+
+#[test]
+fn commands_before_the_first_connect_are_queued_and_sent_once_connected() {
+    let mut h = Harness::new(2);
+    h.subscribe("chat/#");
+    let id = h.publish("chat/lobby", "early");
+    assert!(h.broker.received.is_empty());
+    h.start();
+    assert_eq!(h.messages(), ["early"]);
+    assert_eq!(acknowledged(&h).get(&id.0), Some(&1));
+}
+
+#[test]
+fn a_401_from_the_token_endpoint_means_signed_out_and_no_more_fetches() {
+    let mut h = Harness::new(3);
+    h.replies.push_back(Reply::Status(401, None));
+    h.start();
+    assert_eq!(h.state(), ConnectionState::SignedOut);
+    assert_eq!(h.reason(), Some(Reason::SignedOut { status: 401 }));
+    assert!(h.opened.is_empty());
+    h.advance(30 * MINUTE);
+    let now = h.now();
+    h.sup.handle_online(now);
+    h.sup.handle_wake(now);
+    h.drive();
+    assert_eq!(h.token_requests(), 1);
+    assert_eq!(h.state(), ConnectionState::SignedOut);
+
+    // Only an explicit action tries again.
+    h.sup.retry_now(now);
+    h.drive();
+    assert_eq!(h.token_requests(), 2);
+    assert!(is_connected(&h));
+}
+
+#[test]
+fn a_403_is_signed_out_too() {
+    let mut h = Harness::new(4);
+    h.replies.push_back(Reply::Status(403, None));
+    h.start();
+    assert_eq!(h.state(), ConnectionState::SignedOut);
+    assert_eq!(h.reason(), Some(Reason::SignedOut { status: 403 }));
+}
+
+#[test]
+fn a_429_waits_for_retry_after_before_asking_again() {
+    let mut h = Harness::new(5);
+    h.replies.push_back(Reply::Status(429, Some("20")));
+    h.start();
+    let started = h.now_ms;
+    let (attempt, retry_at) = backoff(&h);
+    assert_eq!(attempt, 1);
+    assert_eq!(retry_at, started + 20_000);
+    assert_eq!(
+        h.reason(),
+        Some(Reason::RateLimited {
+            retry_after: Some(20 * SECOND)
+        })
+    );
+    h.advance(19 * SECOND);
+    assert_eq!(h.token_requests(), 1);
+    h.advance(2 * SECOND);
+    assert_eq!(h.token_requests(), 2);
+    assert_eq!(h.token_log[1].0, started + 20_000);
+    assert!(is_connected(&h));
+}
+
+#[test]
+fn server_errors_and_garbage_back_off_with_growing_bounded_delays() {
+    let policy = BackoffPolicy::default();
+    for seed in [6, 7, 8] {
+        let mut h = Harness::new(seed);
+        let failures = [
+            Reply::Status(500, None),
+            Reply::Body("<html>gateway</html>"),
+            Reply::Status(502, None),
+            Reply::Network,
+            Reply::Body(r#"{"accessToken":"x"}"#),
+            Reply::Status(503, None),
+            Reply::Status(500, None),
+            Reply::Status(500, None),
+            Reply::Status(500, None),
+        ];
+        h.replies.extend(failures.iter().cloned());
+        h.start();
+        for (i, _) in failures.iter().enumerate() {
+            let (attempt, retry_at) = backoff(&h);
+            assert_eq!(attempt as usize, i + 1);
+            let failed_at = h.token_log.last().unwrap().0;
+            let delay = Duration::from_millis(retry_at - failed_at);
+            assert!(
+                delay <= policy.ceiling(i as u32),
+                "seed {seed} attempt {i}: {delay:?}"
+            );
+            let before = h.token_requests();
+            h.advance_until(policy.cap + SECOND, |h| h.token_requests() > before);
+            assert_eq!(h.token_log.last().unwrap().0, retry_at, "retried on time");
+        }
+        assert!(is_connected(&h));
+        assert_eq!(h.opened.len(), 1, "no link is opened without a token");
+    }
+}
+
+#[test]
+fn failures_are_reported_with_their_reason() {
+    let mut h = Harness::new(9);
+    h.replies.push_back(Reply::Body(r#"{"accessToken":"x"}"#));
+    h.start();
+    let reason = h.reason().expect("a reason");
+    assert!(matches!(
+        reason,
+        Reason::Token(TokenError::MissingField { field }) if field.starts_with("expiresAt")
+    ));
+    assert!(reason.to_string().contains("expiresAt"), "{reason}");
+}
+
+#[test]
+fn a_broker_drop_fetches_a_new_token_before_reconnecting() {
+    let mut h = connected(10);
+    h.subscribe("chat/#");
+    let first = h.opened[0].1;
+    h.advance(MINUTE);
+    h.broker.close(first);
+    h.drive();
+    let (attempt, retry_at) = backoff(&h);
+    assert_eq!(attempt, 1);
+    // The link had been stable: the first retry comes within one base delay.
+    assert!(retry_at - h.now_ms <= 500);
+    h.advance(SECOND);
+    assert!(is_connected(&h));
+    assert_eq!(h.token_requests(), 2);
+    let (fetched_at, _) = h.token_log[1];
+    let (opened_at, second) = h.opened[1];
+    assert!(fetched_at <= opened_at);
+    assert_ne!(first, second);
+    // The new link uses the new token and resumes the session.
+    let reconnect = &h.broker.connects[1];
+    assert_eq!(reconnect.password.as_deref(), Some(&b"pw2"[..]));
+    assert!(!reconnect.clean_start);
+    h.inject("chat/lobby", b"after");
+    assert_eq!(h.messages(), ["after"]);
+}
+
+#[test]
+fn the_broker_closing_the_link_at_token_expiry_leads_to_a_silent_reconnect() {
+    let mut h = connected(11);
+    h.ttl = Duration::from_secs(120);
+    // Make rotation impossible so the broker's expiry is what ends the link.
+    h.replies.extend([
+        Reply::Status(500, None),
+        Reply::Status(500, None),
+        Reply::Status(500, None),
+        Reply::Status(500, None),
+        Reply::Status(500, None),
+        Reply::Status(500, None),
+    ]);
+    // The first token lived an hour; reconnect with a short-lived one.
+    let first = h.opened[0].1;
+    h.broker.close(first);
+    h.drive();
+    h.replies.clear();
+    h.advance(SECOND);
+    assert!(is_connected(&h));
+    let links_before = h.opened.len();
+    h.replies
+        .extend(std::iter::repeat_n(Reply::Status(500, None), 20));
+    h.advance(Duration::from_secs(121));
+    h.replies.clear();
+    h.advance(MINUTE);
+    assert!(is_connected(&h), "{:?}", h.sup.status());
+    assert!(h.opened.len() > links_before);
+}
+
+#[test]
+fn rotation_at_refresh_at_loses_and_duplicates_nothing_and_closes_the_old_link() {
+    let mut h = connected(12);
+    h.subscribe("chat/#");
+    let old = h.opened[0].1;
+    h.inject("chat/a", b"m1");
+    let p1 = h.publish("out/a", "p1");
+
+    // refreshAt defaults to 90 % of the hour.
+    h.advance(Duration::from_secs(3239));
+    assert!(is_connected(&h));
+    h.auto_answer = false;
+    h.advance(2 * SECOND);
+    assert!(matches!(h.state(), ConnectionState::Rotating { .. }));
+    assert!(matches!(&h.pending_tokens[..], [TokenRequest::Refresh(_, id)] if id == "tok1"));
+
+    // The link stays usable while the token is renewed.
+    h.inject("chat/a", b"m2");
+    let p2 = h.publish("out/a", "p2");
+    // Bytes on the old link from here on are in flight when the broker drops it.
+    h.held.insert(old);
+    h.inject("chat/a", b"m3");
+    let p3 = h.publish("out/a", "p3");
+
+    h.answer();
+    let new = h.opened.last().unwrap().1;
+    assert_ne!(new, old);
+    assert!(is_connected(&h), "{:?}", h.sup.status());
+    assert!(!h.open_links.contains(&old));
+    assert_eq!(h.open_links.iter().copied().collect::<Vec<_>>(), [new]);
+    assert_eq!(h.broker.connected_links(), [new]);
+    let takeover = h.broker.connects.last().unwrap();
+    assert!(!takeover.clean_start);
+    assert_eq!(takeover.password.as_deref(), Some(&b"pw2"[..]));
+
+    h.inject("chat/a", b"m4");
+    // Every message reaches the application exactly once, m3 (lost with the old socket)
+    // through the broker's redelivery on the new link.
+    let mut messages = h.messages();
+    messages.sort();
+    assert_eq!(messages, ["m1", "m2", "m3", "m4"]);
+    // Every publish is acknowledged exactly once. p3's PUBACK died with the old socket, so the
+    // session resent it: the broker may see it twice (QoS 1 is at least once), the copy with
+    // DUP set. Other subscribers drop such copies by an application message id.
+    let acks = acknowledged(&h);
+    for id in [p1, p2, p3] {
+        assert_eq!(acks.get(&id.0), Some(&1), "{id:?}");
+    }
+    for payload in ["p1", "p2", "p3"] {
+        let copies: Vec<bool> = h
+            .broker
+            .received
+            .iter()
+            .filter(|p| p.payload == payload.as_bytes())
+            .map(|p| p.dup)
+            .collect();
+        assert!(!copies.is_empty(), "{payload} never reached the broker");
+        assert!(copies[1..].iter().all(|&dup| dup), "{payload}: {copies:?}");
+    }
+    // The state went Rotating -> Connected, never through a disconnected state.
+    let states = h.states();
+    let rotating = states
+        .iter()
+        .position(|s| matches!(s, ConnectionState::Rotating { .. }))
+        .unwrap();
+    assert!(states[rotating + 1..]
+        .iter()
+        .all(|s| matches!(s, ConnectionState::Connected { .. })));
+    assert_eq!(h.token_requests(), 2);
+}
+
+#[test]
+fn rotation_schedules_the_next_one_from_the_new_token() {
+    let mut h = connected(13);
+    h.advance(Duration::from_secs(3241));
+    assert!(is_connected(&h));
+    assert_eq!(h.opened.len(), 2);
+    h.advance(Duration::from_secs(3238));
+    assert_eq!(h.opened.len(), 2);
+    h.advance(Duration::from_secs(2));
+    assert_eq!(h.opened.len(), 3);
+    assert!(is_connected(&h));
+}
+
+#[test]
+fn a_failed_refresh_falls_back_to_a_fresh_token() {
+    let mut h = connected(14);
+    h.replies.push_back(Reply::Status(500, None));
+    h.advance(Duration::from_secs(3241));
+    let kinds: Vec<&str> = h
+        .token_log
+        .iter()
+        .map(|(_, r)| match r {
+            TokenRequest::Fetch(_) => "fetch",
+            TokenRequest::Refresh(..) => "refresh",
+        })
+        .collect();
+    assert_eq!(kinds, ["fetch", "refresh", "fetch"]);
+    assert!(is_connected(&h));
+    assert_eq!(h.opened.len(), 2);
+    assert_eq!(h.open_links.len(), 1);
+}
+
+#[test]
+fn a_failed_rotation_keeps_the_link_and_retries_later() {
+    let mut h = connected(15);
+    h.replies
+        .extend([Reply::Status(500, None), Reply::Status(500, None)]);
+    h.advance_until(2 * 3600 * SECOND, |h| {
+        matches!(h.reason(), Some(Reason::Rotation(_)))
+    });
+    assert!(is_connected(&h), "{:?}", h.sup.status());
+    assert_eq!(h.opened.len(), 1);
+    h.advance(MINUTE);
+    assert_eq!(h.opened.len(), 2);
+    assert!(is_connected(&h));
+    assert_eq!(h.reason(), None);
+}
+
+#[test]
+fn bad_credentials_get_one_fresh_token_then_auth_failed() {
+    let mut h = Harness::new(16);
+    h.replies.extend([Reply::RevokedToken, Reply::RevokedToken]);
+    h.start();
+    assert_eq!(h.state(), ConnectionState::AuthFailed);
+    assert_eq!(h.token_requests(), 2);
+    assert_eq!(h.opened.len(), 2);
+    assert!(h.open_links.is_empty());
+    let reason = h.reason().unwrap();
+    assert!(matches!(
+        reason,
+        Reason::ConnectRefused {
+            reason: ConnectReason::BadUserNameOrPassword,
+            ..
+        }
+    ));
+    assert!(reason.to_string().contains("bad user name or password"));
+    h.advance(10 * MINUTE);
+    assert_eq!(h.token_requests(), 2);
+
+    let now = h.now();
+    h.sup.retry_now(now);
+    h.drive();
+    assert!(is_connected(&h));
+}
+
+#[test]
+fn bad_credentials_once_then_a_good_token_connects() {
+    let mut h = Harness::new(17);
+    h.replies.push_back(Reply::RevokedToken);
+    h.start();
+    assert!(is_connected(&h));
+    assert_eq!(h.token_requests(), 2);
+}
+
+#[test]
+fn a_broker_without_mqtt5_gets_mqtt311_at_once_with_the_same_token() {
+    let mut h = Harness::new(18);
+    h.broker.v311_only = true;
+    h.start();
+    assert!(is_connected(&h), "{:?}", h.sup.status());
+    let versions: Vec<ProtocolVersion> = h.broker.connects.iter().map(|c| c.protocol).collect();
+    assert_eq!(versions, [ProtocolVersion::V5, ProtocolVersion::V311]);
+    assert_eq!(h.token_requests(), 1);
+    assert_eq!(h.sup.protocol(), ProtocolVersion::V311);
+    h.subscribe("chat/#");
+    h.inject("chat/x", b"over 3.1.1");
+    assert_eq!(h.messages(), ["over 3.1.1"]);
+}
+
+#[test]
+fn the_online_event_skips_the_backoff_wait() {
+    let mut h = Harness::new(19);
+    h.replies.extend([Reply::Network, Reply::Network]);
+    h.start();
+    let (_, first_retry_at) = backoff(&h);
+    assert!(first_retry_at > h.now_ms, "this seed draws a real wait");
+    h.sup.handle_online(h.now());
+    h.drive();
+    assert_eq!(
+        h.token_log[1].0, h.now_ms,
+        "tried at once, not at {first_retry_at}"
+    );
+    // The second failure backs off again (a longer ceiling); online again tries at once.
+    let (attempt, _) = backoff(&h);
+    assert_eq!(attempt, 2);
+    h.sup.handle_online(h.now());
+    h.drive();
+    assert!(is_connected(&h));
+    assert_eq!(h.token_requests(), 3);
+    assert_eq!(h.token_log[2].0, h.now_ms);
+}
+
+#[test]
+fn offline_stops_attempts_until_the_browser_is_back() {
+    let mut h = Harness::new(20);
+    h.replies.push_back(Reply::Network);
+    h.start();
+    backoff(&h);
+    let now = h.now();
+    h.sup.handle_offline(now);
+    h.drive();
+    assert_eq!(h.state(), ConnectionState::Offline);
+    h.advance(10 * MINUTE);
+    assert_eq!(h.token_requests(), 1);
+    let now = h.now();
+    h.sup.handle_online(now);
+    h.drive();
+    assert!(is_connected(&h));
+    assert_eq!(h.token_requests(), 2);
+}
+
+#[test]
+fn a_drop_while_offline_waits_for_online_without_burning_attempts() {
+    let mut h = connected(21);
+    let now = h.now();
+    h.sup.handle_offline(now);
+    h.drive();
+    assert!(is_connected(&h), "a live link is left alone");
+    let link = h.opened[0].1;
+    h.broker.close(link);
+    h.drive();
+    assert_eq!(h.state(), ConnectionState::Offline);
+    h.advance(10 * MINUTE);
+    assert_eq!(h.token_requests(), 1);
+    let now = h.now();
+    h.sup.handle_online(now);
+    h.drive();
+    assert!(is_connected(&h));
+}
+
+#[test]
+fn a_wake_after_a_long_sleep_triggers_the_overdue_refresh_at_once() {
+    let mut h = connected(22);
+    // The machine sleeps: no timer fires for 55 minutes, then one fires very late.
+    h.now_ms += 55 * 60 * 1000;
+    let now = h.now();
+    h.sup.handle_timeout(now);
+    h.drive();
+    assert!(matches!(h.token_log[1].1, TokenRequest::Refresh(..)));
+    assert_eq!(h.token_log[1].0, h.now_ms);
+    assert!(is_connected(&h));
+    assert_eq!(h.opened.len(), 2);
+}
+
+#[test]
+fn a_wake_after_the_token_expired_replaces_the_link_at_once() {
+    let mut h = connected(23);
+    let old = h.opened[0].1;
+    // Asleep past expiry; the socket has not noticed the broker closed it.
+    h.now_ms += 2 * 3600 * 1000;
+    let now = h.now();
+    h.sup.handle_wake(now);
+    h.drive();
+    assert!(h.closed_by_client.contains(&old));
+    assert!(is_connected(&h), "{:?}", h.sup.status());
+    assert_eq!(h.token_log[1].0, h.now_ms);
+    assert!(matches!(h.token_log[1].1, TokenRequest::Fetch(_)));
+}
+
+#[test]
+fn token_requests_are_single_flight() {
+    let mut h = Harness::new(24);
+    h.auto_answer = false;
+    h.start();
+    let now = h.now();
+    h.sup.start(now);
+    h.sup.handle_online(now);
+    h.sup.handle_wake(now);
+    h.sup.retry_now(now);
+    h.drive();
+    assert_eq!(h.pending_tokens.len(), 1);
+    h.answer();
+    assert!(is_connected(&h));
+
+    // A drop while the refresh is out: the reconnect shares that request.
+    h.advance(Duration::from_secs(3241));
+    assert_eq!(h.pending_tokens.len(), 1);
+    let link = h.opened[0].1;
+    h.broker.close(link);
+    h.drive();
+    assert_eq!(h.state(), ConnectionState::FetchingToken);
+    assert_eq!(h.pending_tokens.len(), 1);
+    assert_eq!(h.token_requests(), 2);
+    h.answer();
+    assert!(is_connected(&h));
+    assert_eq!(h.token_requests(), 2);
+}
+
+#[test]
+fn an_unanswered_token_request_times_out_and_its_late_answer_is_ignored() {
+    let mut h = Harness::new(25);
+    h.auto_answer = false;
+    h.start();
+    h.advance(15 * SECOND);
+    assert!(matches!(
+        h.reason(),
+        Some(Reason::Token(TokenError::Timeout(_)))
+    ));
+    backoff(&h);
+    // The late answer to the first request changes nothing.
+    h.answer();
+    assert!(h.opened.is_empty());
+    h.advance_until(MINUTE, |h| !h.pending_tokens.is_empty());
+    h.answer();
+    assert!(is_connected(&h));
+}
+
+#[test]
+fn a_link_that_fails_to_open_backs_off_and_retries_with_a_new_token() {
+    let mut h = Harness::new(26);
+    h.fail_opens = 2;
+    h.start();
+    assert_eq!(backoff(&h).0, 1);
+    assert_eq!(h.reason(), Some(Reason::LinkClosed));
+    h.advance_until(MINUTE, is_connected);
+    assert_eq!(h.opened.len(), 3);
+    assert_eq!(h.token_requests(), 3);
+}
+
+#[test]
+fn the_attempt_count_resets_only_after_a_stable_link() {
+    let mut h = connected(27);
+    // Dropped right after connecting, three times: attempts accumulate.
+    for expected in 1..=3 {
+        let link = *h.open_links.iter().next().unwrap();
+        h.broker.close(link);
+        h.drive();
+        assert_eq!(backoff(&h).0, expected);
+        h.advance_until(MINUTE, is_connected);
+    }
+    // Stable for 10 s: the next drop starts over.
+    h.advance(11 * SECOND);
+    let link = *h.open_links.iter().next().unwrap();
+    h.broker.close(link);
+    h.drive();
+    assert_eq!(backoff(&h).0, 1);
+}
+
+#[test]
+fn stop_disconnects_gracefully_and_ignores_late_answers() {
+    let mut h = connected(28);
+    let link = h.opened[0].1;
+    let now = h.now();
+    h.sup.stop(now);
+    h.drive();
+    assert_eq!(h.state(), ConnectionState::Closed);
+    assert_eq!(h.reason(), Some(Reason::Stopped));
+    assert!(h.closed_by_client.contains(&link));
+    assert!(h.broker.connected_links().is_empty());
+    assert_eq!(h.sup.poll_timeout(), None);
+    h.advance(2 * 3600 * SECOND);
+    assert_eq!(h.token_requests(), 1);
+
+    // Started again, it connects again.
+    h.start();
+    assert!(is_connected(&h));
+}
+
+#[test]
+fn stop_while_fetching_ignores_the_answer() {
+    let mut h = Harness::new(29);
+    h.auto_answer = false;
+    h.start();
+    let now = h.now();
+    h.sup.stop(now);
+    h.answer();
+    assert_eq!(h.state(), ConnectionState::Closed);
+    assert!(h.opened.is_empty());
+}
+
+#[test]
+fn every_state_change_is_reported_once_with_its_reason() {
+    let mut h = Harness::new(30);
+    h.replies.push_back(Reply::Status(500, None));
+    h.start();
+    h.advance_until(MINUTE, is_connected);
+    let states: Vec<ConnectionState> = h.states();
+    for pair in states.windows(2) {
+        assert_ne!(pair[0], pair[1]);
+    }
+    let shown: Vec<String> = h
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            ClientEvent::State(s) => Some(s.to_string()),
+            _ => None,
+        })
+        .collect();
+    assert!(shown.iter().any(|s| s.contains("HTTP 500")), "{shown:?}");
+}
+
+#[test]
+fn links_are_never_reused() {
+    let mut h = connected(31);
+    for _ in 0..3 {
+        let link = *h.open_links.iter().next().unwrap();
+        h.broker.close(link);
+        h.drive();
+        h.advance_until(MINUTE, is_connected);
+    }
+    let mut ids: Vec<LinkId> = h.opened.iter().map(|(_, l)| *l).collect();
+    let count = ids.len();
+    ids.dedup();
+    assert_eq!(ids.len(), count);
+}
