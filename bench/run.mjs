@@ -207,6 +207,7 @@ function findDevStack() {
   const candidates = [];
   if (env.CARGO_TARGET_DIR) candidates.push(path.join(env.CARGO_TARGET_DIR, 'release/dev-stack'));
   candidates.push(path.join(repo, 'target/release/dev-stack'));
+  candidates.push(path.join(os.homedir(), '.cache/livechat/target/release/dev-stack')); // scripts/common.sh
   for (const dir of safeReaddir('/work/target')) candidates.push(path.join('/work/target', dir, 'release/dev-stack'));
   return candidates.find((c) => fs.existsSync(c)) || '';
 }
@@ -216,6 +217,7 @@ function safeReaddir(d) {
 
 async function startDevStack(tmp) {
   if (cfg.baseUrl) return { base: cfg.baseUrl.replace(/\/$/, '') };
+  if (env.BENCH_OURS_BUILD_ERROR) throw new Error(env.BENCH_OURS_BUILD_ERROR);
   const bin = findDevStack();
   if (!bin) throw new Error('no dev-stack binary (build it: cargo build -p dev-stack --release, or set LIVECHAT_DEV_STACK)');
   if (!fs.existsSync(path.join(cfg.dist, 'index.html'))) throw new Error(`no built app at ${cfg.dist} (trunk build --release)`);
@@ -277,7 +279,7 @@ function walk(dir) {
 
 function sizesFor(client) {
   if (LIBS[client]) return { what: LIBS[client].label, ...compressedSizes([path.join(here, LIBS[client].file)]) };
-  if (client.startsWith('ours') && fs.existsSync(cfg.dist)) {
+  if (client.startsWith('ours') && fs.existsSync(cfg.dist) && !env.BENCH_APP_BUILD_FAILED) {
     const files = walk(cfg.dist).filter((f) => /\.(wasm|js|css|html)$/.test(f));
     return { what: `whole app ${path.relative(repo, cfg.dist)}/ (${files.map((f) => path.basename(f)).join(', ')})`, ...compressedSizes(files) };
   }

@@ -1,10 +1,53 @@
 #!/usr/bin/env bash
-# The single bench command: installs the pinned npm dev dependencies (npm ci) and runs the harness.
-# Usage: bench/run.sh [--write]   (--write updates the "## Side by side" section of BENCHMARKS.md)
-# Configuration by environment variables: see bench/README.md.
+# The single bench command, from a fresh checkout:
+#   1. scripts/setup.sh installs what is missing (skip with SKIP_SETUP=1);
+#   2. builds our side: the app (trunk build --release -> dist/), the bare-client page when
+#      bench/bare/index.html exists (-> bench/bare/dist/), the dev stack (cargo build --release);
+#      skip with BENCH_BUILD=0 (uses what is built);
+#   3. npm ci in bench/ (pinned mqtt 5.16.0, paho-mqtt 1.1.0, playwright-core 1.64.1);
+#   4. node bench/run.mjs "$@"  (--write updates the "## Side by side" section of BENCHMARKS.md).
+# A failed build of our side does not stop the run: the reference clients are still measured and
+# the report says why ours was not run. Configuration: bench/README.md.
 set -euo pipefail
-cd "$(dirname "$0")"
+# shellcheck source=scripts/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../scripts/common.sh"
+cd "$ROOT"
+
+if [ "${SKIP_SETUP:-0}" != 1 ]; then
+  stage "setup (install what is missing)" "$ROOT/scripts/setup.sh"
+fi
+
+clients="${BENCH_CLIENTS:-ws-floor,mqttjs,paho,ours-bare,ours-ui}"
+build_errors=()
+if [ "${BENCH_BUILD:-1}" = 1 ] && [[ "$clients" == *ours* ]]; then
+  mkdir -p bench/results
+  banner "trunk build --release"
+  if ! trunk build --release >bench/results/build-app.log 2>&1; then
+    build_errors+=("trunk build --release failed (bench/results/build-app.log)")
+    export BENCH_APP_BUILD_FAILED=1 # dist/ may be stale: its size is not reported
+  fi
+  if [ -f bench/bare/index.html ]; then
+    banner "trunk build --release bench/bare/index.html"
+    trunk build --release bench/bare/index.html --dist bench/bare/dist >bench/results/build-bare.log 2>&1 \
+      || build_errors+=("the bare-client page did not build (bench/results/build-bare.log)")
+  fi
+  banner "cargo build -p dev-stack --release"
+  # Same relaxed profile as scripts/dev.sh: fat LTO is for the wasm app, not this native tool.
+  env CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
+    cargo build -p dev-stack --release >bench/results/build-dev-stack.log 2>&1 \
+    || build_errors+=("cargo build -p dev-stack --release failed (bench/results/build-dev-stack.log)")
+  export LIVECHAT_DEV_STACK="${LIVECHAT_DEV_STACK:-$CARGO_TARGET_DIR/release/dev-stack}"
+fi
+if [ "${#build_errors[@]}" -gt 0 ]; then
+  BENCH_OURS_BUILD_ERROR="$(IFS='; '; echo "${build_errors[*]}")"
+  export BENCH_OURS_BUILD_ERROR
+  log "our side is not measured: $BENCH_OURS_BUILD_ERROR"
+fi
+
+cd bench
 if [ ! -d node_modules/playwright-core ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  banner "npm ci (bench)"
   npm ci --no-audit --no-fund
 fi
+banner "bench"
 exec node run.mjs "$@"
