@@ -49,6 +49,7 @@ const cfg = {
   uiPath: env.LIVECHAT_UI_PATH || '/?room={tag}',
   statusPattern: env.LIVECHAT_STATUS_PATTERN || '\\bConnected\\b',
   benchUser: env.LIVECHAT_BENCH_USER || 'bench',
+  uiTopic: env.LIVECHAT_UI_TOPIC || 'chat/{room}/messages',
 };
 
 const log = (...a) => console.error(`[bench ${new Date().toISOString().slice(11, 19)}]`, ...a);
@@ -327,6 +328,14 @@ async function publishFlood({ url, username, password, topic, count, size, templ
   }
 }
 
+// A chat message as issue 5 describes it ({ user, text, timestamp } plus a client message id),
+// padded to about `size` bytes; "{id}" is replaced per message. The UI may override it.
+function uiTemplate(size) {
+  const head = '{"id":"bench-{id}","user":"bench-flood","timestamp":"2026-01-01T00:00:00Z","text":"';
+  const tail = '"}';
+  return head + 'x'.repeat(Math.max(1, size - head.length - tail.length - 2)) + tail;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Stats
 const median = (xs) => {
@@ -404,8 +413,12 @@ async function measureOnce(browser, client, env2, runIndex) {
       await page.evaluate(([t, n]) => window.__benchCore.armFlood(t, n), [floodTopic, cfg.floodCount]);
       floodSpec = { topic: floodTopic, template: null };
     } else if (isUi) {
-      floodSpec = await page.evaluate(([n]) => window.__benchCore.armUiFlood(n), [cfg.floodCount]);
-      if (!floodSpec) r.note = 'flood not measured: the UI exposes no window.__livechatBench.roomTopic (bench/README.md)';
+      const room = new URL(url).searchParams.get('room') || 'bench';
+      floodSpec = await page.evaluate(([n, t, tpl]) => window.__benchCore.armUiFlood(n, t, tpl),
+        [cfg.floodCount, cfg.uiTopic.replaceAll('{room}', room), uiTemplate(cfg.size)]);
+      if (floodSpec.counted !== 'rendered hook') {
+        r.note = 'counted [role=log] children: no window.__livechatBench.rendered hook, so a bounded list under-counts';
+      }
     }
     if (floodSpec) {
       const creds = env2.publisherCreds ? await env2.publisherCreds() : {};
@@ -468,6 +481,7 @@ function summarize(results, clients) {
       floodGap: get((r) => r.flood.maxTickGapMs),
       floodAllArrivedRuns: rs.filter((r) => r.flood && r.flood.allArrived).length,
       floodRuns: rs.filter((r) => r.flood).length,
+      notes: [...new Set(rs.map((r) => r.note).filter(Boolean))],
       heapIdle: get((r) => r.idle.heap.used), wasmIdle: get((r) => r.idle.wasm),
       heapFlood: get((r) => r.afterFlood.heap.used), wasmFlood: get((r) => r.afterFlood.wasm),
     };
@@ -575,7 +589,7 @@ function targets(sizes, s, present) {
   rows.push(['Bare client throughput ≥ Paho\'s',
     have('ours-bare') && have('paho') ? `${verdict(bare.floodRate >= pa.floodRate)}: ${fmt(bare.floodRate, 0)} vs ${fmt(pa.floodRate, 0)} msg/s` : have('paho') ? `${NM} (Paho: ${fmt(pa.floodRate, 0)} msg/s)` : NM]);
   rows.push(['Chat UI keeps up with the flood (all arrive)',
-    have('ours-ui') ? `${verdict(ui.floodAllArrivedRuns === ui.floodRuns && ui.floodRuns > 0)}: ${ui.floodAllArrivedRuns}/${ui.floodRuns} runs complete, ${fmt(ui.floodRate, 0)} msg/s` : NM]);
+    have('ours-ui') ? `${verdict(ui.floodAllArrivedRuns === ui.floodRuns && ui.floodRuns > 0)}: ${ui.floodAllArrivedRuns}/${ui.floodRuns} runs complete, ${fmt(ui.floodRate, 0)} msg/s, longest stall ${fmt(ui.floodGap, 0)} ms${ui.notes.length ? ` (${ui.notes.join('; ')})` : ''}` : NM]);
   const ourMem = have('ours-bare') ? bare : have('ours-ui') ? ui : null;
   rows.push(['JS heap ≤ Paho\'s (idle)',
     ourMem && have('paho') ? `${verdict(ourMem.heapIdle <= pa.heapIdle)}: ${kb(ourMem.heapIdle)} vs ${kb(pa.heapIdle)} KiB` : have('paho') ? `${NM} (Paho: ${kb(pa.heapIdle)} KiB)` : NM]);

@@ -154,22 +154,24 @@
     return true;
   };
 
-  // The chat UI has no adapter for messages: count what it rendered. It names its room topic and a
-  // valid chat message template with an "{id}" placeholder (contract: bench/README.md).
-  core.armUiFlood = (expected) => {
+  // The chat UI has no adapter for messages: count what it rendered. Its room topic and a valid
+  // chat message template ("{id}" placeholder) come from the hook when it gives them, else from
+  // the harness (contract: bench/README.md).
+  core.armUiFlood = (expected, defaultTopic, defaultTemplate) => {
     const a = core.adapter() || {};
-    if (!a.roomTopic) return null; // no hook: the harness reports the flood as not measured
-    const count = typeof a.rendered === 'number'
+    const hooked = typeof a.rendered === 'number';
+    const count = hooked
       ? () => window.__livechatBench.rendered
       : () => {
           const log = document.querySelector('[role="log"]');
           return log ? log.children.length : 0;
         };
     const base = count();
-    const f = { topic: a.roomTopic, expected, received: 0, first: null, last: null, finished: false, counter: () => count() - base };
+    const topic = a.roomTopic || defaultTopic;
+    const f = { topic, expected, received: 0, first: null, last: null, finished: false, counter: () => count() - base };
     core.flood = f;
     startTicker(f);
-    return { topic: a.roomTopic, template: a.floodPayload || null };
+    return { topic, template: a.floodPayload || defaultTemplate, counted: hooked ? 'rendered hook' : 'role=log children' };
   };
 
   // Resolve once all expected messages arrived, nothing arrived for `quietMs`, or the deadline
