@@ -362,7 +362,10 @@ impl Supervisor {
                 self.links.insert(link, true);
                 self.session.handle_link_open(now, link, creds);
             }
-            (Some(_), _) => self.close_link(now, link, true),
+            (Some(_), _) => {
+                self.close_link(now, link, true);
+                self.link_lost(now, link, Reason::LinkClosed);
+            }
             // Already closed by us: the driver has the CloseLink.
             (None, _) => {}
         }
@@ -684,7 +687,11 @@ impl Supervisor {
                 self.reason = Some(why);
                 self.credentials = None;
                 match &mut self.phase {
-                    Phase::Rotating { next, .. } => *next = None,
+                    Phase::Rotating {
+                        next,
+                        active: Some(_),
+                        ..
+                    } => *next = None,
                     phase => *phase = Phase::Fetching,
                 }
                 self.request_token(now, TokenKind::Fetch);

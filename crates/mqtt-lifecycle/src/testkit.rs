@@ -408,6 +408,10 @@ pub struct Harness {
     pub open_links: BTreeSet<LinkId>,
     /// Links whose broker-to-client bytes are held back (in flight).
     pub held: BTreeSet<LinkId>,
+    /// When the broker closes a held link: its held bytes are lost (a reset, the default), or
+    /// the close waits until the link is released and comes after its bytes.
+    pub lose_held_on_close: bool,
+    deferred: Vec<LinkId>,
     /// The next this many `OpenLink`s fail (broker unreachable).
     pub fail_opens: usize,
     /// Every client event, in order.
@@ -437,6 +441,8 @@ impl Harness {
             closed_by_client: Vec::new(),
             open_links: BTreeSet::new(),
             held: BTreeSet::new(),
+            lose_held_on_close: true,
+            deferred: Vec::new(),
             fail_opens: 0,
             events: Vec::new(),
             minted: 0,
@@ -537,9 +543,20 @@ impl Harness {
                     }
                 }
             }
-            for link in std::mem::take(&mut self.broker.closed) {
+            let mut closing = std::mem::take(&mut self.broker.closed);
+            let (released, still_held): (Vec<LinkId>, Vec<LinkId>) =
+                std::mem::take(&mut self.deferred)
+                    .into_iter()
+                    .partition(|l| !self.held.contains(l));
+            self.deferred = still_held;
+            closing.extend(released);
+            for link in closing {
                 progressed = true;
-                // Held bytes die with the socket.
+                if self.held.contains(&link) && !self.lose_held_on_close {
+                    self.deferred.push(link);
+                    continue;
+                }
+                // Held bytes die with the socket (a reset); others arrive before the close.
                 if !self.held.contains(&link) {
                     if let Some(chunks) = self.broker.outbox.remove(&link) {
                         for chunk in chunks {

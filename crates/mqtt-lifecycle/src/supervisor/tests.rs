@@ -321,6 +321,74 @@ fn rotation_at_refresh_at_loses_and_duplicates_nothing_and_closes_the_old_link()
 }
 
 #[test]
+fn the_old_link_closing_before_the_takeover_connack_keeps_the_state_rotating() {
+    let mut h = connected(32);
+    h.subscribe("chat/#");
+    let old = h.opened[0].1;
+    h.auto_answer = false;
+    h.advance(Duration::from_secs(3241));
+    // The CONNACK on the new link is still on its way when the broker drops the old socket.
+    let new = LinkId(old.0 + 1);
+    h.held.insert(new);
+    h.answer();
+    assert_eq!(h.opened.last().unwrap().1, new);
+    h.broker.close(old);
+    h.drive();
+    assert!(
+        matches!(h.state(), ConnectionState::Rotating { .. }),
+        "{:?} {:?}",
+        h.states(),
+        h.events
+    );
+    assert_eq!(h.token_requests(), 2);
+    h.held.clear();
+    h.drive();
+    assert!(is_connected(&h), "{:?}", h.sup.status());
+    assert_eq!(h.open_links.iter().copied().collect::<Vec<_>>(), [new]);
+    h.inject("chat/a", b"after");
+    assert_eq!(h.messages(), ["after"]);
+    let states = h.states();
+    let rotating = states
+        .iter()
+        .position(|s| matches!(s, ConnectionState::Rotating { .. }))
+        .unwrap();
+    assert!(
+        states[rotating + 1..]
+            .iter()
+            .all(|s| matches!(s, ConnectionState::Connected { .. })),
+        "{states:?}"
+    );
+}
+
+#[test]
+fn a_refused_takeover_after_the_old_link_died_fetches_a_fresh_token_and_reconnects() {
+    let mut h = connected(33);
+    let old = h.opened[0].1;
+    h.auto_answer = false;
+    h.advance(Duration::from_secs(3241));
+    h.replies.push_back(Reply::RevokedToken);
+    // The refusal on the new link is still on its way when the old link dies.
+    let new = LinkId(old.0 + 1);
+    h.held.insert(new);
+    h.lose_held_on_close = false;
+    h.answer();
+    assert_eq!(h.opened.last().unwrap().1, new);
+    h.broker.close(old);
+    h.drive();
+    h.auto_answer = true;
+    h.held.clear();
+    h.drive();
+    assert!(is_connected(&h), "{:?}", h.sup.status());
+    assert_eq!(h.token_requests(), 3);
+    assert!(matches!(h.token_log[2].1, TokenRequest::Fetch(_)));
+    assert!(h.events.iter().any(|e| matches!(
+        e,
+        ClientEvent::State(s) if s.state == ConnectionState::FetchingToken
+            && matches!(s.reason, Some(Reason::ConnectRefused { .. }))
+    )));
+}
+
+#[test]
 fn rotation_schedules_the_next_one_from_the_new_token() {
     let mut h = connected(13);
     h.advance(Duration::from_secs(3241));
