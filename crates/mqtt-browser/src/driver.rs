@@ -1,0 +1,501 @@
+//! The driver: runs a [`Supervisor`] with real sockets, one timer, page listeners and fetches.
+
+use std::cell::RefCell;
+use std::collections::{BTreeMap, VecDeque};
+use std::rc::{Rc, Weak};
+
+use mqtt_lifecycle::{
+    Action, ClientEvent, CommandError, HttpResponse, Instant, LinkId, OutgoingPublish, PublishId,
+    RequestId, Status, SubscribeFilter, Supervisor, SupervisorConfig, TokenResult,
+};
+use web_sys::Window;
+
+use crate::clock::{now_ms, random_seed, to_core_millis};
+use crate::counters::{Counted, Kind};
+use crate::error::BrowserError;
+use crate::fetch::{HttpReply, TokenFetch};
+use crate::link::{LinkEvent, WsLink};
+use crate::listeners::{PageEvent, PageListeners};
+use crate::subscriptions::{SubscriptionStatus, SubscriptionTable};
+use crate::timer::{delay_until, is_drift, Timer};
+
+/// Where the driver gets tokens and which broker and session it runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DriverConfig {
+    /// Token endpoint (POST, cookies included), e.g. `/api/mqtt-token`.
+    pub token_url: String,
+    /// Refresh endpoint (POST `{ tokenId, password }`), e.g. `/api/mqtt-token/refresh`.
+    pub refresh_url: String,
+    /// The supervisor's settings (broker URL, session, backoff). Its `seed` is replaced by
+    /// random bits from the page.
+    pub supervisor: SupervisorConfig,
+}
+
+/// What the application sees after each event: the state and every subscription's status.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Snapshot {
+    /// Connection state and last reason.
+    pub status: Status,
+    /// Every filter asked for and where it stands.
+    pub subscriptions: BTreeMap<String, SubscriptionStatus>,
+}
+
+/// Called with each supervisor event and the snapshot right after it.
+pub type Subscriber = Rc<dyn Fn(&ClientEvent, &Snapshot)>;
+
+/// Runs one MQTT client in the page. Not `Clone`: it is the single owner of its sockets, timer,
+/// listeners and fetches, and dropping it ends the session (DISCONNECT if connected) and
+/// releases all of them.
+pub struct Driver {
+    inner: Rc<RefCell<Inner>>,
+}
+
+struct Inner {
+    window: Window,
+    supervisor: Supervisor,
+    token_url: String,
+    refresh_url: String,
+    links: BTreeMap<LinkId, WsLink>,
+    fetches: BTreeMap<RequestId, TokenFetch>,
+    timer: Timer,
+    listeners: Option<PageListeners>,
+    subscriptions: SubscriptionTable,
+    snapshot: Snapshot,
+    /// Events waiting for the subscriber, delivered in order and never while `Inner` is
+    /// borrowed (the subscriber may call back into the driver).
+    outbox: VecDeque<(ClientEvent, Snapshot)>,
+    delivering: bool,
+    subscriber: Subscriber,
+    _counted: Counted,
+}
+
+/// The current time, in both units the driver needs.
+#[derive(Clone, Copy)]
+struct Now {
+    ms: f64,
+    instant: Instant,
+}
+
+impl Driver {
+    /// Creates the driver and starts connecting at once (fetching a token first). Every
+    /// supervisor event goes to `subscriber`, never after the driver is dropped.
+    pub fn new(config: DriverConfig, subscriber: Subscriber) -> Result<Self, BrowserError> {
+        let window = web_sys::window().ok_or(BrowserError::NoWindow)?;
+        let document = window.document().ok_or(BrowserError::NoWindow)?;
+        let DriverConfig {
+            token_url,
+            refresh_url,
+            mut supervisor,
+        } = config;
+        supervisor.seed = random_seed(&window);
+        let supervisor = Supervisor::new(supervisor);
+        let snapshot = Snapshot {
+            status: supervisor.status(),
+            subscriptions: BTreeMap::new(),
+        };
+        let inner = Rc::new_cyclic(|weak: &Weak<RefCell<Inner>>| {
+            let on_fire = {
+                let weak = weak.clone();
+                Rc::new(move |expected_ms: f64| {
+                    feed(&weak, |inner, now| {
+                        if is_drift(expected_ms, now.ms) {
+                            inner.supervisor.handle_wake(now.instant);
+                        } else if inner
+                            .supervisor
+                            .poll_timeout()
+                            .is_some_and(|due| due <= now.instant)
+                        {
+                            inner.supervisor.handle_timeout(now.instant);
+                        }
+                        // Otherwise it fired at the cap before the deadline: just re-arm.
+                    })
+                })
+            };
+            RefCell::new(Inner {
+                timer: Timer::new(window.clone(), on_fire),
+                window: window.clone(),
+                supervisor,
+                token_url,
+                refresh_url,
+                links: BTreeMap::new(),
+                fetches: BTreeMap::new(),
+                listeners: None,
+                subscriptions: SubscriptionTable::default(),
+                snapshot,
+                outbox: VecDeque::new(),
+                delivering: false,
+                subscriber,
+                _counted: Counted::new(Kind::Driver),
+            })
+        });
+        let weak = Rc::downgrade(&inner);
+        let on_page: Rc<dyn Fn(PageEvent)> = Rc::new(move |event| {
+            feed(&weak, |inner, now| match event {
+                PageEvent::Online => inner.supervisor.handle_online(now.instant),
+                PageEvent::Offline => inner.supervisor.handle_offline(now.instant),
+                PageEvent::Wake => inner.supervisor.handle_wake(now.instant),
+            })
+        });
+        inner.borrow_mut().listeners = Some(PageListeners::new(&window, &document, on_page)?);
+
+        let driver = Driver { inner };
+        let online = window.navigator().on_line();
+        driver.command(|inner, now| {
+            inner.supervisor.start(now.instant);
+            if !online {
+                inner.supervisor.handle_offline(now.instant);
+            }
+        });
+        Ok(driver)
+    }
+
+    /// Runs `f` on the supervisor as an input, then settles and delivers.
+    fn command<R>(&self, f: impl FnOnce(&mut Inner, Now) -> R) -> R {
+        let result = {
+            let mut inner = self.inner.borrow_mut();
+            let now = inner.now();
+            let result = f(&mut inner, now);
+            inner.settle(&Rc::downgrade(&self.inner), now);
+            result
+        };
+        deliver(&self.inner);
+        result
+    }
+
+    /// Subscribes `filter` at `qos`. Queued until connected and restored after every reconnect
+    /// by the session; the result arrives as [`ClientEvent::Subscription`].
+    pub fn subscribe(&self, filter: &str, qos: mqtt_lifecycle::QoS) -> Result<(), CommandError> {
+        self.command(|inner, _| inner.subscribe(filter, qos))
+    }
+
+    /// Unsubscribes `filter`; it leaves the snapshot at once.
+    pub fn unsubscribe(&self, filter: &str) -> Result<(), CommandError> {
+        self.command(|inner, _| {
+            inner.subscriptions.unsubscribing(filter);
+            inner.supervisor.unsubscribe(filter)
+        })
+    }
+
+    /// Makes `filters` the declared subscription set: subscribes the new ones at `qos` and
+    /// unsubscribes the ones no longer listed. Declaring the same set again does nothing.
+    pub fn declare_subscriptions<S: AsRef<str>>(
+        &self,
+        filters: &[S],
+        qos: mqtt_lifecycle::QoS,
+    ) -> Result<(), CommandError> {
+        self.command(|inner, _| {
+            let diff = inner.subscriptions.declare(filters);
+            let mut result = Ok(());
+            for filter in &diff.unsubscribe {
+                inner.subscriptions.unsubscribing(filter);
+                result = result.and(inner.supervisor.unsubscribe(filter));
+            }
+            for filter in &diff.subscribe {
+                result = result.and(inner.subscribe(filter, qos));
+            }
+            result
+        })
+    }
+
+    /// Publishes `message`. `Ok(id)` means queued; progress arrives as
+    /// [`ClientEvent::Delivery`] with that id.
+    pub fn publish(&self, message: OutgoingPublish) -> Result<PublishId, CommandError> {
+        self.command(|inner, now| inner.supervisor.publish(now.instant, message))
+    }
+
+    /// Tries again at once (after signed-out, auth failure, backoff or offline).
+    pub fn retry_now(&self) {
+        self.command(|inner, now| inner.supervisor.retry_now(now.instant));
+    }
+
+    /// Ends the session gracefully and stops; [`Driver::start`] begins again.
+    pub fn stop(&self) {
+        self.command(|inner, now| inner.supervisor.stop(now.instant));
+    }
+
+    /// Starts again after [`Driver::stop`].
+    pub fn start(&self) {
+        self.command(|inner, now| inner.supervisor.start(now.instant));
+    }
+
+    /// The state and subscription statuses right now.
+    pub fn snapshot(&self) -> Snapshot {
+        self.inner.borrow().snapshot.clone()
+    }
+
+    /// Links (WebSockets) the driver holds right now.
+    pub fn open_links(&self) -> usize {
+        self.inner.borrow().links.len()
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let Ok(mut inner) = self.inner.try_borrow_mut() else {
+            // Unreachable: no borrow outlives a driver method. Dropping `inner` below still
+            // releases every resource through their own `Drop`s.
+            return;
+        };
+        // A graceful end: DISCONNECT goes out on the active link before it is closed, so the
+        // broker does not publish the will or keep waiting for a keep-alive.
+        let now = inner.now();
+        inner.supervisor.stop(now.instant);
+        inner.perform_all(&Rc::downgrade(&self.inner), now);
+        inner.outbox.clear();
+        inner.links.clear();
+        inner.fetches.clear();
+        inner.timer.disarm();
+        inner.listeners = None;
+    }
+}
+
+/// Feeds one browser happening to the driver behind `weak` (if it is still alive), settles it
+/// and delivers the resulting events.
+fn feed(weak: &Weak<RefCell<Inner>>, input: impl FnOnce(&mut Inner, Now)) {
+    let Some(shared) = weak.upgrade() else {
+        return;
+    };
+    {
+        // Browser callbacks never nest inside driver code (socket, timer, fetch and listener
+        // callbacks all run as separate tasks), so this borrow cannot collide.
+        let mut inner = shared.borrow_mut();
+        let now = inner.now();
+        input(&mut inner, now);
+        inner.settle(weak, now);
+    }
+    deliver(&shared);
+}
+
+/// Hands queued events to the subscriber one at a time, without holding a borrow, so the
+/// subscriber may call the driver. A nested call only queues; the outer loop delivers in order.
+fn deliver(shared: &Rc<RefCell<Inner>>) {
+    let subscriber = {
+        let mut inner = shared.borrow_mut();
+        if inner.delivering {
+            return;
+        }
+        inner.delivering = true;
+        inner.subscriber.clone()
+    };
+    loop {
+        let next = shared.borrow_mut().outbox.pop_front();
+        match next {
+            Some((event, snapshot)) => subscriber(&event, &snapshot),
+            None => break,
+        }
+    }
+    shared.borrow_mut().delivering = false;
+}
+
+impl Inner {
+    fn now(&self) -> Now {
+        let ms = now_ms(&self.window);
+        Now {
+            ms,
+            instant: Instant::from_millis(to_core_millis(ms)),
+        }
+    }
+
+    fn subscribe(&mut self, filter: &str, qos: mqtt_lifecycle::QoS) -> Result<(), CommandError> {
+        self.subscriptions.subscribing(filter);
+        self.supervisor.subscribe(SubscribeFilter {
+            filter: filter.to_owned(),
+            qos,
+            no_local: false,
+            retain_as_published: false,
+            retain_handling: Default::default(),
+        })
+    }
+
+    /// The drive-loop rule: after an input, perform every action and collect every event until
+    /// the supervisor has nothing more, then re-arm the timer for its next deadline.
+    fn settle(&mut self, weak: &Weak<RefCell<Inner>>, now: Now) {
+        loop {
+            self.perform_all(weak, now);
+            let mut any = false;
+            while let Some(event) = self.supervisor.poll_event() {
+                any = true;
+                self.subscriptions.apply(&event);
+                if let ClientEvent::State(status) = &event {
+                    self.snapshot.status = status.clone();
+                }
+                self.snapshot.subscriptions = self.subscriptions.statuses().clone();
+                self.outbox.push_back((event, self.snapshot.clone()));
+            }
+            if !any {
+                break;
+            }
+        }
+        self.snapshot.subscriptions = self.subscriptions.statuses().clone();
+        self.rearm(now);
+    }
+
+    fn perform_all(&mut self, weak: &Weak<RefCell<Inner>>, now: Now) {
+        while let Some(action) = self.supervisor.poll_action() {
+            self.perform(weak, action, now);
+        }
+    }
+
+    fn perform(&mut self, weak: &Weak<RefCell<Inner>>, action: Action, now: Now) {
+        match action {
+            Action::FetchToken { request } => {
+                let url = self.token_url.clone();
+                self.start_fetch(weak, request, &url, None, now);
+            }
+            Action::RefreshToken {
+                request,
+                token_id,
+                password,
+            } => {
+                let body = refresh_body(&token_id, password.expose());
+                let url = self.refresh_url.clone();
+                self.start_fetch(weak, request, &url, Some(&body), now);
+            }
+            Action::OpenLink { link, url } => {
+                let weak = weak.clone();
+                let on_event: Rc<dyn Fn(LinkEvent)> = Rc::new(move |event| {
+                    feed(&weak, |inner, now| inner.on_link_event(link, event, now));
+                });
+                match WsLink::open(&url, on_event) {
+                    Ok(socket) => {
+                        self.links.insert(link, socket);
+                    }
+                    // A URL the browser refuses outright is a link that closed at once.
+                    Err(_) => self.supervisor.handle_link_closed(now.instant, link),
+                }
+            }
+            Action::Send { link, bytes } => {
+                if let Some(socket) = self.links.get(&link) {
+                    // Sending fails only on a socket that is already closing; its `close`
+                    // event follows and reports the loss.
+                    let _ = socket.send(&bytes);
+                }
+            }
+            Action::CloseLink { link } => {
+                // Dropping the link detaches its handlers and closes the socket (after the
+                // frames queued above, which the browser still sends).
+                self.links.remove(&link);
+            }
+        }
+    }
+
+    fn start_fetch(
+        &mut self,
+        weak: &Weak<RefCell<Inner>>,
+        request: RequestId,
+        url: &str,
+        body: Option<&str>,
+        now: Now,
+    ) {
+        let on_done = {
+            let weak = weak.clone();
+            move |result: Result<HttpReply, BrowserError>| {
+                feed(&weak, |inner, now| {
+                    inner.fetches.remove(&request);
+                    let result = token_result(result, js_sys::Date::now());
+                    inner.supervisor.handle_token(now.instant, request, result);
+                });
+            }
+        };
+        match TokenFetch::start(&self.window, url, body, on_done) {
+            Ok(fetch) => {
+                self.fetches.insert(request, fetch);
+            }
+            Err(error) => self.supervisor.handle_token(
+                now.instant,
+                request,
+                TokenResult::NetworkError(error.to_string()),
+            ),
+        }
+    }
+
+    fn on_link_event(&mut self, link: LinkId, event: LinkEvent, now: Now) {
+        match event {
+            LinkEvent::Opened => self.supervisor.handle_link_opened(now.instant, link),
+            LinkEvent::Bytes(bytes) => self.supervisor.handle_link_bytes(now.instant, link, &bytes),
+            // MQTT over WebSocket is binary only (MQTT 5.0 §6): a text frame ends the link.
+            LinkEvent::Text | LinkEvent::Closed { .. } => {
+                // Removing the link drops the closure that is running right now; wasm-bindgen
+                // defers freeing it until this invocation returns.
+                self.links.remove(&link);
+                self.supervisor.handle_link_closed(now.instant, link);
+            }
+        }
+    }
+
+    fn rearm(&mut self, now: Now) {
+        match self.supervisor.poll_timeout() {
+            Some(deadline) => {
+                let delay = delay_until(now.ms, deadline.as_millis() as f64);
+                // `setTimeout` only fails without a window; then nothing can run anyway.
+                let _ = self.timer.arm(now.ms, delay);
+            }
+            None => self.timer.disarm(),
+        }
+    }
+}
+
+/// The refresh endpoint's JSON body.
+pub fn refresh_body(token_id: &str, password: &str) -> String {
+    serde_json::json!({ "tokenId": token_id, "password": password }).to_string()
+}
+
+/// Converts the shell's fetch outcome into the supervisor's token input; `local_time` is the
+/// browser's wall clock (`Date.now()`) when the answer arrived.
+pub fn token_result(result: Result<HttpReply, BrowserError>, local_time: f64) -> TokenResult {
+    match result {
+        Ok(reply) => TokenResult::Response(HttpResponse {
+            status: reply.status,
+            date: reply.date,
+            retry_after: reply.retry_after,
+            body: reply.body,
+            local_time: Some(local_time as i64),
+        }),
+        Err(error) => TokenResult::NetworkError(error.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::JsError;
+
+    #[test]
+    fn the_refresh_body_escapes_its_strings() {
+        let body = refresh_body("t\"1", "p\\w");
+        let value: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(value["tokenId"], "t\"1");
+        assert_eq!(value["password"], "p\\w");
+    }
+
+    #[test]
+    fn an_http_reply_becomes_a_response_with_the_local_time() {
+        let reply = HttpReply {
+            status: 429,
+            date: Some("Sat, 28 Nov 2026 00:00:00 GMT".into()),
+            retry_after: Some("7".into()),
+            body: "{}".into(),
+        };
+        let TokenResult::Response(response) = token_result(Ok(reply), 1_800_000_000_123.0) else {
+            panic!("expected a response");
+        };
+        assert_eq!(response.status, 429);
+        assert_eq!(response.retry_after.as_deref(), Some("7"));
+        assert_eq!(response.local_time, Some(1_800_000_000_123));
+    }
+
+    #[test]
+    fn a_fetch_failure_becomes_a_network_error_with_the_browsers_words() {
+        let error = BrowserError::Fetch {
+            url: "/api/mqtt-token".into(),
+            source: JsError {
+                name: "TypeError".into(),
+                message: "Failed to fetch".into(),
+            },
+        };
+        let TokenResult::NetworkError(text) = token_result(Err(error), 0.0) else {
+            panic!("expected a network error");
+        };
+        assert!(text.contains("Failed to fetch"));
+    }
+}

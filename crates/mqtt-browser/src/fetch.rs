@@ -1,0 +1,111 @@
+//! Token requests over `fetch`: POST JSON with the page's cookies, abortable by dropping.
+//!
+//! The shell reads only what the supervisor's token parser needs (status, `Date`, `Retry-After`,
+//! body text and when the answer arrived); interpreting it is the supervisor's job.
+
+use std::cell::Cell;
+use std::rc::Rc;
+
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{
+    AbortController, Headers, Request, RequestCredentials, RequestInit, Response, Window,
+};
+
+use crate::counters::{Counted, Kind};
+use crate::error::{BrowserError, JsError};
+
+/// An HTTP answer as plain data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpReply {
+    /// HTTP status.
+    pub status: u16,
+    /// The `Date` header, verbatim: the server's clock, for skew-free scheduling.
+    pub date: Option<String>,
+    /// The `Retry-After` header, verbatim (seconds or an HTTP date).
+    pub retry_after: Option<String>,
+    /// The body as text.
+    pub body: String,
+}
+
+/// One request in flight. Dropping it aborts the request and guarantees `on_done` is not called.
+pub struct TokenFetch {
+    controller: AbortController,
+    cancelled: Rc<Cell<bool>>,
+    _counted: Counted,
+}
+
+impl TokenFetch {
+    /// Starts `POST url` with a JSON `body` (`{}` when `None`) and `credentials: include`, so
+    /// the backend sees the site's session cookie. `on_done` runs once, with the reply or the
+    /// error, unless the fetch is dropped first.
+    pub fn start(
+        window: &Window,
+        url: &str,
+        body: Option<&str>,
+        on_done: impl FnOnce(Result<HttpReply, BrowserError>) + 'static,
+    ) -> Result<Self, BrowserError> {
+        let edge = |e| BrowserError::Fetch {
+            url: url.to_owned(),
+            source: JsError::from(e),
+        };
+        let controller = AbortController::new().map_err(edge)?;
+        let init = RequestInit::new();
+        init.set_method("POST");
+        init.set_credentials(RequestCredentials::Include);
+        init.set_signal(Some(&controller.signal()));
+        let headers = Headers::new().map_err(edge)?;
+        headers
+            .set("Content-Type", "application/json")
+            .map_err(edge)?;
+        headers.set("Accept", "application/json").map_err(edge)?;
+        init.set_headers(&headers);
+        init.set_body(&body.unwrap_or("{}").into());
+        let request = Request::new_with_str_and_init(url, &init).map_err(edge)?;
+        let promise = window.fetch_with_request(&request);
+
+        let cancelled = Rc::new(Cell::new(false));
+        let seen = cancelled.clone();
+        let url = url.to_owned();
+        wasm_bindgen_futures::spawn_local(async move {
+            let result = read_reply(promise)
+                .await
+                .map_err(|source| BrowserError::Fetch { url, source });
+            // After an abort the promise rejects with AbortError: the owner is gone, stay quiet.
+            if !seen.get() {
+                on_done(result);
+            }
+        });
+        Ok(Self {
+            controller,
+            cancelled,
+            _counted: Counted::new(Kind::Fetch),
+        })
+    }
+}
+
+async fn read_reply(promise: js_sys::Promise) -> Result<HttpReply, JsError> {
+    let response: Response = JsFuture::from(promise).await?.unchecked_into();
+    let headers = response.headers();
+    let header = |name: &str| headers.get(name).ok().flatten();
+    let status = response.status();
+    let date = header("Date");
+    let retry_after = header("Retry-After");
+    let body = JsFuture::from(response.text()?)
+        .await?
+        .as_string()
+        .unwrap_or_default();
+    Ok(HttpReply {
+        status,
+        date,
+        retry_after,
+        body,
+    })
+}
+
+impl Drop for TokenFetch {
+    fn drop(&mut self) {
+        self.cancelled.set(true);
+        self.controller.abort();
+    }
+}

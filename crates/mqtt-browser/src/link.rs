@@ -1,0 +1,131 @@
+//! One owned WebSocket carrying MQTT.
+//!
+//! The socket and its four handler closures live in [`WsLink`]; dropping it detaches the handlers
+//! and closes the socket, so nothing outlives the owner and no closure is ever leaked with
+//! `Closure::forget`.
+
+use std::rc::Rc;
+
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::JsCast;
+use web_sys::{BinaryType, CloseEvent, Event, MessageEvent, WebSocket};
+
+use crate::counters::{Counted, Kind};
+use crate::error::{BrowserError, JsError};
+
+/// The WebSocket subprotocol MQTT brokers expect (MQTT 5.0 §6, MQTT 3.1.1 §6).
+pub const MQTT_SUBPROTOCOL: &str = "mqtt";
+
+/// What a link reports to its owner.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LinkEvent {
+    /// The WebSocket handshake completed.
+    Opened,
+    /// One binary frame. It may hold part of a packet or several packets: the session's framer
+    /// reassembles them.
+    Bytes(Vec<u8>),
+    /// A text frame, which MQTT never uses; the owner treats it as a protocol error.
+    Text,
+    /// The socket closed (after an error, the browser always follows with a close).
+    Closed {
+        /// The close code (1006 for an abnormal close).
+        code: u16,
+        /// The close reason sent by the peer, if any.
+        reason: String,
+        /// Whether the closing handshake completed.
+        was_clean: bool,
+    },
+}
+
+type Handler<E> = Closure<dyn FnMut(E)>;
+
+/// An open (or opening) WebSocket with its handlers. Drop closes it.
+pub struct WsLink {
+    socket: WebSocket,
+    // Held only so they live as long as the socket; detached in `Drop`.
+    _on_open: Handler<Event>,
+    _on_message: Handler<MessageEvent>,
+    _on_close: Handler<CloseEvent>,
+    _on_error: Handler<Event>,
+    _counted: Counted,
+}
+
+impl WsLink {
+    /// Starts opening `url` with the `mqtt` subprotocol. Every later happening is reported to
+    /// `on_event`, never after the link is dropped.
+    pub fn open(url: &str, on_event: Rc<dyn Fn(LinkEvent)>) -> Result<Self, BrowserError> {
+        let socket = WebSocket::new_with_str(url, MQTT_SUBPROTOCOL).map_err(|e| {
+            BrowserError::OpenSocket {
+                url: url.to_owned(),
+                source: JsError::from(e),
+            }
+        })?;
+        // MQTT is a binary protocol. The default binary type is `blob`, whose bytes can only be
+        // read asynchronously: frames could then reach the framer out of order. An `ArrayBuffer`
+        // is readable synchronously inside `onmessage`, so bytes are fed in arrival order.
+        socket.set_binary_type(BinaryType::Arraybuffer);
+
+        let cb = on_event.clone();
+        let on_open: Handler<Event> = Closure::new(move |_: Event| cb(LinkEvent::Opened));
+        let cb = on_event.clone();
+        let on_message: Handler<MessageEvent> = Closure::new(move |event: MessageEvent| {
+            let data = event.data();
+            match data.dyn_ref::<js_sys::ArrayBuffer>() {
+                Some(buffer) => cb(LinkEvent::Bytes(js_sys::Uint8Array::new(buffer).to_vec())),
+                None => cb(LinkEvent::Text),
+            }
+        });
+        let cb = on_event;
+        let on_close: Handler<CloseEvent> = Closure::new(move |event: CloseEvent| {
+            cb(LinkEvent::Closed {
+                code: event.code(),
+                reason: event.reason(),
+                was_clean: event.was_clean(),
+            })
+        });
+        // An `error` event carries no detail and is always followed by `close`, which is where
+        // the owner learns about it; the handler exists so the error is not reported unhandled.
+        let on_error: Handler<Event> = Closure::new(move |_: Event| {});
+
+        socket.set_onopen(Some(on_open.as_ref().unchecked_ref()));
+        socket.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+        socket.set_onclose(Some(on_close.as_ref().unchecked_ref()));
+        socket.set_onerror(Some(on_error.as_ref().unchecked_ref()));
+
+        Ok(Self {
+            socket,
+            _on_open: on_open,
+            _on_message: on_message,
+            _on_close: on_close,
+            _on_error: on_error,
+            _counted: Counted::new(Kind::Socket),
+        })
+    }
+
+    /// Sends one binary frame.
+    pub fn send(&self, bytes: &[u8]) -> Result<(), BrowserError> {
+        self.socket
+            .send_with_u8_array(bytes)
+            .map_err(|e| BrowserError::Send(JsError::from(e)))
+    }
+
+    /// Bytes queued by the browser and not yet sent.
+    pub fn buffered_amount(&self) -> u32 {
+        self.socket.buffered_amount()
+    }
+}
+
+impl Drop for WsLink {
+    fn drop(&mut self) {
+        // Detach first: the close below must not call back into an owner that is letting go.
+        self.socket.set_onopen(None);
+        self.socket.set_onmessage(None);
+        self.socket.set_onclose(None);
+        self.socket.set_onerror(None);
+        let state = self.socket.ready_state();
+        if state == WebSocket::CONNECTING || state == WebSocket::OPEN {
+            // 1000 = normal closure. `close` only throws for an invalid code or reason.
+            let _ = self.socket.close_with_code(1000);
+        }
+    }
+}
