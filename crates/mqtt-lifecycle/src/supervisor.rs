@@ -517,6 +517,13 @@ impl Supervisor {
         self.public_state()
     }
 
+    /// Whether the answer to token request `request` is still awaited (answers to any other
+    /// request are ignored, so the driver may abort those fetches).
+    #[must_use]
+    pub fn awaits_token(&self, request: RequestId) -> bool {
+        self.pending.is_some_and(|p| p.id == request)
+    }
+
     /// The MQTT session (subscription set, queue, active link).
     #[must_use]
     pub fn session(&self) -> &Session {
