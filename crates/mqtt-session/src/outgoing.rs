@@ -7,15 +7,15 @@ use mqtt_codec::packet::Publish;
 use crate::config::LinkId;
 use crate::event::PublishId;
 
-/// Where an outgoing QoS 1/2 exchange stands.
+/// Where an outgoing QoS 1/2 exchange stands: the acknowledgement it awaits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum OutState {
     /// QoS 1: PUBLISH written, PUBACK awaited.
-    AwaitingPubAck,
+    Qos1Sent,
     /// QoS 2: PUBLISH written, PUBREC awaited.
-    AwaitingPubRec,
+    Qos2Sent,
     /// QoS 2: PUBREC received, PUBREL written, PUBCOMP awaited.
-    AwaitingPubComp,
+    Released,
 }
 
 /// One in-flight publish.
@@ -84,12 +84,12 @@ impl InFlightTable {
     }
 
     /// PUBREC arrived: the entry now waits for PUBCOMP and moves to the back of the resend order.
-    pub(crate) fn to_pubcomp(&mut self, packet_id: u16) {
+    pub(crate) fn pubrec_received(&mut self, packet_id: u16) {
         let seq = self.bump();
         if let Some(entry) = self.entries.get_mut(&packet_id) {
             self.order.remove(&entry.seq);
             entry.seq = seq;
-            entry.state = OutState::AwaitingPubComp;
+            entry.state = OutState::Released;
             entry.publish.payload = Vec::new();
             self.order.insert(seq, packet_id);
         }
@@ -146,14 +146,14 @@ mod tests {
             table.insert(
                 PublishId(n as u64),
                 publish(pid),
-                OutState::AwaitingPubRec,
+                OutState::Qos2Sent,
                 LinkId(1),
             );
         }
         assert_eq!(table.ordered_ids(), vec![5, 9, 2]);
-        table.to_pubcomp(5);
+        table.pubrec_received(5);
         assert_eq!(table.ordered_ids(), vec![9, 2, 5]);
-        assert_eq!(table.get(5).unwrap().state, OutState::AwaitingPubComp);
+        assert_eq!(table.get(5).unwrap().state, OutState::Released);
         assert!(table.get(5).unwrap().publish.payload.is_empty());
         assert_eq!(table.remove(9).unwrap().id, PublishId(1));
         assert_eq!(table.ordered_ids(), vec![2, 5]);

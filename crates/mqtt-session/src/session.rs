@@ -742,7 +742,7 @@ impl Session {
             let Some(entry) = self.in_flight.get_mut(packet_id) else {
                 continue;
             };
-            if entry.state == OutState::AwaitingPubComp {
+            if entry.state == OutState::Released {
                 // PUBREC (success) meant the server had taken ownership of the message; it was
                 // delivered, and resending it would duplicate it. The PUBREL handshake cannot
                 // be finished on a session that no longer exists.
@@ -847,7 +847,7 @@ impl Session {
         let known = self
             .in_flight
             .get(ack.packet_id)
-            .is_some_and(|e| e.state == OutState::AwaitingPubAck);
+            .is_some_and(|e| e.state == OutState::Qos1Sent);
         if !known {
             return;
         }
@@ -864,7 +864,7 @@ impl Session {
     fn on_pubrec(&mut self, link: LinkId, protocol: ProtocolVersion, ack: &PubAckLike) {
         let packet_id = ack.packet_id;
         match self.in_flight.get(packet_id).map(|e| e.state) {
-            Some(OutState::AwaitingPubRec) => match publish_outcome(protocol, ack) {
+            Some(OutState::Qos2Sent) => match publish_outcome(protocol, ack) {
                 DeliveryStatus::Refused(refusal) => {
                     if let Some(entry) = self.in_flight.remove(packet_id) {
                         self.ids.release(packet_id);
@@ -872,14 +872,14 @@ impl Session {
                     }
                 }
                 _ => {
-                    self.in_flight.to_pubcomp(packet_id);
+                    self.in_flight.pubrec_received(packet_id);
                     self.write_control(link, &Packet::PubRel(ack_ok(packet_id)));
                 }
             },
-            Some(OutState::AwaitingPubComp) => {
+            Some(OutState::Released) => {
                 self.write_control(link, &Packet::PubRel(ack_ok(packet_id)));
             }
-            Some(OutState::AwaitingPubAck) | None => {
+            Some(OutState::Qos1Sent) | None => {
                 let code = not_found(protocol);
                 self.write_control(link, &Packet::PubRel(ack_like(packet_id, code)));
             }
@@ -903,7 +903,7 @@ impl Session {
         let known = self
             .in_flight
             .get(ack.packet_id)
-            .is_some_and(|e| e.state == OutState::AwaitingPubComp);
+            .is_some_and(|e| e.state == OutState::Released);
         if known {
             if let Some(entry) = self.in_flight.remove(ack.packet_id) {
                 self.ids.release(ack.packet_id);
@@ -997,10 +997,10 @@ impl Session {
                 continue;
             }
             let written = match entry.state {
-                OutState::AwaitingPubComp => {
+                OutState::Released => {
                     encoded(&Packet::PubRel(ack_ok(packet_id)), protocol).map_err(Unsendable::from)
                 }
-                OutState::AwaitingPubAck | OutState::AwaitingPubRec => {
+                OutState::Qos1Sent | OutState::Qos2Sent => {
                     let mut publish = entry.publish.clone();
                     // Known to the server session already: a resend, DUP set.
                     publish.dup = entry.written_on.is_some();
@@ -1074,9 +1074,9 @@ impl Session {
                     self.push_bytes(link, bytes);
                     if packet_id.is_some() {
                         let state = if qos == QoS::AtLeastOnce {
-                            OutState::AwaitingPubAck
+                            OutState::Qos1Sent
                         } else {
-                            OutState::AwaitingPubRec
+                            OutState::Qos2Sent
                         };
                         publish.payload.shrink_to_fit();
                         self.in_flight.insert(id, publish, state, link);

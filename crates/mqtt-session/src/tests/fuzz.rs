@@ -65,7 +65,10 @@ fn server_packet(kind: u8, id: u16) -> Packet {
         7 => Packet::PubRel(ack(id, 0)),
         8 => suback(id, &[1]),
         9 => unsuback(id, &[0]),
-        10 => message("t/x", b"m", qos(id as u8), (id % 3 != 0).then_some(id)),
+        10 => {
+            let q = qos(id as u8);
+            message("t/x", b"m", q, (q != QoS::AtMostOnce).then_some(id))
+        }
         11 => Packet::PingResp,
         12 => Packet::Disconnect(Default::default()),
         _ => Packet::Auth(Default::default()),
