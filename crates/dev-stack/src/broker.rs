@@ -1,0 +1,101 @@
+//! The broker the stack runs, behind one interface: register a token's credentials, revoke
+//! them at expiry (closing the connections that used them), restart, stop.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::config::{BrokerKind, StackConfig};
+use crate::embedded::Embedded;
+use crate::mosquitto::Mosquitto;
+use crate::tokens::{Token, TokenStore};
+use crate::StackError;
+
+/// One of the two brokers.
+pub(crate) enum Broker {
+    Embedded(Embedded),
+    Mosquitto(Mosquitto),
+}
+
+impl Broker {
+    /// Starts the configured broker on its public WebSocket port.
+    pub(crate) async fn start(
+        config: &StackConfig,
+        store: Arc<TokenStore>,
+    ) -> Result<Self, StackError> {
+        let public = SocketAddr::new(config.bind_ip, config.broker_ws_port);
+        Ok(match config.broker {
+            BrokerKind::Embedded => Self::Embedded(Embedded::start(public, store).await?),
+            BrokerKind::Mosquitto => Self::Mosquitto(
+                Mosquitto::start(&config.mosquitto_bin, &config.dynsec_plugin, public).await?,
+            ),
+        })
+    }
+
+    /// `embedded` or `mosquitto`.
+    pub(crate) fn name(&self) -> &'static str {
+        match self {
+            Self::Embedded(_) => "embedded",
+            Self::Mosquitto(_) => "mosquitto",
+        }
+    }
+
+    /// The public WebSocket address.
+    pub(crate) fn ws_addr(&self) -> SocketAddr {
+        match self {
+            Self::Embedded(b) => b.ws_addr(),
+            Self::Mosquitto(b) => b.ws_addr(),
+        }
+    }
+
+    /// Makes a freshly issued token usable on the broker.
+    pub(crate) async fn register(&self, token: &Token) -> Result<(), String> {
+        match self {
+            // The auth hook reads the token store directly.
+            Self::Embedded(_) => Ok(()),
+            Self::Mosquitto(b) => {
+                b.register(&token.user, &token.username, &token.password)
+                    .await
+            }
+        }
+    }
+
+    /// Revokes an expired token and closes every connection that used it.
+    pub(crate) async fn revoke(&self, token: &Token) {
+        match self {
+            Self::Embedded(b) => {
+                let closed = b.revoke(&token.token_id);
+                tracing::info!(
+                    token = %token.token_id,
+                    user = %token.user,
+                    closed,
+                    "token expired: connections closed"
+                );
+            }
+            Self::Mosquitto(b) => match b.revoke(&token.username).await {
+                Ok(()) => tracing::info!(
+                    token = %token.token_id,
+                    user = %token.user,
+                    "token expired: dynsec client deleted (live connection kicked)"
+                ),
+                Err(e) => tracing::warn!(token = %token.token_id, "revoking failed: {e}"),
+            },
+        }
+    }
+
+    /// Stops the broker, closing every connection, and starts it again on the same port.
+    pub(crate) async fn restart(&self, down: Duration) -> Result<(), StackError> {
+        match self {
+            Self::Embedded(b) => b.restart(down).await,
+            Self::Mosquitto(b) => b.restart(down).await,
+        }
+    }
+
+    /// Stops the broker.
+    pub(crate) async fn shutdown(&self) {
+        match self {
+            Self::Embedded(b) => b.shutdown().await,
+            Self::Mosquitto(b) => b.shutdown().await,
+        }
+    }
+}

@@ -1,0 +1,241 @@
+//! The stack's configuration, read from the environment by the binary and built directly by
+//! tests.
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Which broker the stack runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BrokerKind {
+    /// The `mqtt5` broker, in process (default).
+    Embedded,
+    /// Mosquitto 2.0 as a child process with the dynamic-security plugin.
+    Mosquitto,
+}
+
+/// A configuration error, naming the environment variable at fault.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid {var}={value:?}: {reason}")]
+pub struct ConfigError {
+    /// The variable.
+    pub var: &'static str,
+    /// Its value.
+    pub value: String,
+    /// What is wrong with it.
+    pub reason: String,
+}
+
+/// The Content-Security-Policy the `CSP=strict` shortcut expands to (`{ws}` is the broker's
+/// WebSocket origin).
+pub const STRICT_CSP: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; \
+connect-src 'self' {ws}; style-src 'self'; img-src 'self' data:; base-uri 'none'; \
+frame-ancestors 'none'; form-action 'self'";
+
+/// Everything the stack needs to start.
+#[derive(Debug, Clone)]
+pub struct StackConfig {
+    /// Address every listener binds (127.0.0.1).
+    pub bind_ip: IpAddr,
+    /// HTTP port (`PORT`, 8080; 0 = any free port).
+    pub http_port: u16,
+    /// Broker WebSocket port (`BROKER_WS_PORT`, 8083; 0 = any free port).
+    pub broker_ws_port: u16,
+    /// Broker (`BROKER`: `embedded` | `mosquitto`).
+    pub broker: BrokerKind,
+    /// Token lifetime (`TOKEN_TTL_SECS`, 3600).
+    pub token_ttl: Duration,
+    /// Token requests per user per minute (`TOKEN_RATE_LIMIT`, 30; 0 = unlimited).
+    pub token_rate_limit: u32,
+    /// Origins allowed to call the token endpoints with credentials (`CORS_ORIGINS`).
+    pub cors_origins: Vec<String>,
+    /// The built app (`DIST_DIR` or `--dist`, `dist`).
+    pub dist_dir: PathBuf,
+    /// Whether the `/dev/control/*` endpoints exist (`DEV_CONTROLS=1`).
+    pub dev_controls: bool,
+    /// Content-Security-Policy sent with the static files (`CSP`; `strict` = [`STRICT_CSP`]).
+    pub csp: Option<String>,
+    /// Mosquitto executable (`MOSQUITTO_BIN`, `/usr/sbin/mosquitto`).
+    pub mosquitto_bin: PathBuf,
+    /// Mosquitto dynamic-security plugin (`MOSQUITTO_DYNSEC_PLUGIN`).
+    pub dynsec_plugin: PathBuf,
+}
+
+/// Default Mosquitto executable.
+pub const MOSQUITTO_BIN: &str = "/usr/sbin/mosquitto";
+/// Default path of the dynamic-security plugin (Debian 12, amd64).
+pub const DYNSEC_PLUGIN: &str = "/usr/lib/x86_64-linux-gnu/mosquitto_dynamic_security.so";
+
+impl Default for StackConfig {
+    fn default() -> Self {
+        Self {
+            bind_ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            http_port: 8080,
+            broker_ws_port: 8083,
+            broker: BrokerKind::Embedded,
+            token_ttl: Duration::from_secs(3600),
+            token_rate_limit: 30,
+            cors_origins: Vec::new(),
+            dist_dir: PathBuf::from("dist"),
+            dev_controls: false,
+            csp: None,
+            mosquitto_bin: PathBuf::from(MOSQUITTO_BIN),
+            dynsec_plugin: PathBuf::from(DYNSEC_PLUGIN),
+        }
+    }
+}
+
+fn parse<T: std::str::FromStr>(var: &'static str, value: &str) -> Result<T, ConfigError>
+where
+    T::Err: std::fmt::Display,
+{
+    value.trim().parse().map_err(|e: T::Err| ConfigError {
+        var,
+        value: value.to_owned(),
+        reason: e.to_string(),
+    })
+}
+
+impl StackConfig {
+    /// Reads the configuration from a variable lookup (`std::env::var` in the binary).
+    ///
+    /// # Errors
+    /// A variable whose value cannot be used.
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let mut c = Self::default();
+        if let Some(v) = get("PORT") {
+            c.http_port = parse("PORT", &v)?;
+        }
+        if let Some(v) = get("BROKER_WS_PORT") {
+            c.broker_ws_port = parse("BROKER_WS_PORT", &v)?;
+        }
+        if let Some(v) = get("BROKER") {
+            c.broker = match v.trim() {
+                "" | "embedded" => BrokerKind::Embedded,
+                "mosquitto" => BrokerKind::Mosquitto,
+                _ => {
+                    return Err(ConfigError {
+                        var: "BROKER",
+                        value: v,
+                        reason: "expected `embedded` or `mosquitto`".into(),
+                    })
+                }
+            };
+        }
+        if let Some(v) = get("TOKEN_TTL_SECS") {
+            let secs: u64 = parse("TOKEN_TTL_SECS", &v)?;
+            if secs == 0 {
+                return Err(ConfigError {
+                    var: "TOKEN_TTL_SECS",
+                    value: v,
+                    reason: "must be at least 1".into(),
+                });
+            }
+            c.token_ttl = Duration::from_secs(secs);
+        }
+        if let Some(v) = get("TOKEN_RATE_LIMIT") {
+            c.token_rate_limit = parse("TOKEN_RATE_LIMIT", &v)?;
+        }
+        if let Some(v) = get("CORS_ORIGINS") {
+            c.cors_origins = v
+                .split(',')
+                .map(|o| o.trim().trim_end_matches('/').to_owned())
+                .filter(|o| !o.is_empty())
+                .collect();
+            if let Some(bad) = c
+                .cors_origins
+                .iter()
+                .find(|o| !(o.starts_with("http://") || o.starts_with("https://")))
+            {
+                return Err(ConfigError {
+                    var: "CORS_ORIGINS",
+                    value: v.clone(),
+                    reason: format!("{bad:?} is not an origin like http://host:port"),
+                });
+            }
+        }
+        if let Some(v) = get("DIST_DIR") {
+            c.dist_dir = PathBuf::from(v);
+        }
+        if let Some(v) = get("DEV_CONTROLS") {
+            c.dev_controls = matches!(v.trim(), "1" | "true" | "yes");
+        }
+        if let Some(v) = get("CSP") {
+            c.csp = Some(v).filter(|v| !v.trim().is_empty());
+        }
+        if let Some(v) = get("MOSQUITTO_BIN") {
+            c.mosquitto_bin = PathBuf::from(v);
+        }
+        if let Some(v) = get("MOSQUITTO_DYNSEC_PLUGIN") {
+            c.dynsec_plugin = PathBuf::from(v);
+        }
+        Ok(c)
+    }
+
+    /// The CSP header value for the static files, with `strict` expanded for the broker at
+    /// `broker_ws_origin` (`ws://127.0.0.1:8083`).
+    #[must_use]
+    pub fn csp_header(&self, broker_ws_origin: &str) -> Option<String> {
+        let csp = self.csp.as_deref()?.trim();
+        Some(if csp == "strict" {
+            STRICT_CSP.replace("{ws}", broker_ws_origin)
+        } else {
+            csp.to_owned()
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn lookup(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        move |k| map.get(k).cloned()
+    }
+
+    #[test]
+    fn defaults_match_the_architecture_document() {
+        let c = StackConfig::from_lookup(lookup(&[])).unwrap();
+        assert_eq!((c.http_port, c.broker_ws_port), (8080, 8083));
+        assert_eq!(c.broker, BrokerKind::Embedded);
+        assert_eq!(c.token_ttl, Duration::from_secs(3600));
+        assert_eq!(c.token_rate_limit, 30);
+        assert_eq!(c.dist_dir, PathBuf::from("dist"));
+        assert!(!c.dev_controls);
+    }
+
+    #[test]
+    fn environment_overrides_are_parsed() {
+        let c = StackConfig::from_lookup(lookup(&[
+            ("PORT", "9000"),
+            ("BROKER", "mosquitto"),
+            ("TOKEN_TTL_SECS", "5"),
+            ("CORS_ORIGINS", "http://a.test:1/, https://b.test"),
+            ("DEV_CONTROLS", "1"),
+            ("CSP", "strict"),
+        ]))
+        .unwrap();
+        assert_eq!(c.http_port, 9000);
+        assert_eq!(c.broker, BrokerKind::Mosquitto);
+        assert_eq!(c.token_ttl, Duration::from_secs(5));
+        assert_eq!(c.cors_origins, vec!["http://a.test:1", "https://b.test"]);
+        assert!(c.dev_controls);
+        let csp = c.csp_header("ws://127.0.0.1:8083").unwrap();
+        assert!(csp.contains("connect-src 'self' ws://127.0.0.1:8083;"));
+    }
+
+    #[test]
+    fn a_bad_value_names_its_variable() {
+        let err = StackConfig::from_lookup(lookup(&[("BROKER_WS_PORT", "x")])).unwrap_err();
+        assert_eq!(err.var, "BROKER_WS_PORT");
+        let err = StackConfig::from_lookup(lookup(&[("BROKER", "emqx")])).unwrap_err();
+        assert_eq!(err.var, "BROKER");
+        let err = StackConfig::from_lookup(lookup(&[("CORS_ORIGINS", "a.test")])).unwrap_err();
+        assert_eq!(err.var, "CORS_ORIGINS");
+    }
+}

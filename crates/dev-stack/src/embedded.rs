@@ -1,0 +1,338 @@
+//! The embedded `mqtt5` broker behind a connection-tracking TCP proxy.
+//!
+//! `mqtt5` 0.49 has no API to close one client's connection. Its router's
+//! `disconnect_client(client_id)` removes the client *id*, which is the wrong key here: during a
+//! make-before-break rotation the same client id is served by a connection authenticated with the
+//! new token, so killing by id at the old token's expiry would kill the new connection too.
+//!
+//! So the stack owns the public WebSocket port itself. Every accepted TCP connection is piped to
+//! the broker's private WebSocket listener (127.0.0.1, ephemeral port); the proxy's outbound
+//! socket address is exactly the `client_addr` the broker passes to
+//! [`AuthProvider::authenticate`], so the auth hook tags *that* connection with the token it
+//! used. At expiry the proxy drops both sockets of every connection tagged with the token: the
+//! browser sees its WebSocket close (no MQTT DISCONNECT), the broker sees EOF and keeps the
+//! session (memory storage with persistence on, so sessions also survive a takeover).
+//! A connection that did not come through the proxy is refused at CONNECT.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use mqtt5::broker::config::WebSocketConfig;
+use mqtt5::broker::{
+    AuthProvider, AuthResult, BrokerConfig, BrokerShutdownHandle, MqttBroker, StorageBackendType,
+    StorageConfig,
+};
+use mqtt5::packet::connect::ConnectPacket;
+use mqtt5::protocol::v5::reason_codes::ReasonCode;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Notify;
+use tokio::task::JoinHandle;
+
+use crate::tokens::TokenStore;
+use crate::{bind_listener, StackError};
+
+struct Conn {
+    token_id: Option<String>,
+    close: Arc<Notify>,
+}
+
+/// Connections between the public port and the broker, keyed by the proxy's outbound address.
+struct Proxy {
+    public: SocketAddr,
+    backend: Mutex<Option<SocketAddr>>,
+    conns: Mutex<HashMap<SocketAddr, Conn>>,
+}
+
+impl Proxy {
+    fn conns(&self) -> std::sync::MutexGuard<'_, HashMap<SocketAddr, Conn>> {
+        self.conns.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn set_backend(&self, addr: Option<SocketAddr>) {
+        *self.backend.lock().unwrap_or_else(|e| e.into_inner()) = addr;
+    }
+
+    fn backend(&self) -> Option<SocketAddr> {
+        *self.backend.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Records that the connection seen by the broker as `addr` authenticated with `token_id`.
+    fn tag(&self, addr: SocketAddr, token_id: &str) -> bool {
+        match self.conns().get_mut(&addr) {
+            Some(conn) => {
+                conn.token_id = Some(token_id.to_owned());
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn untag(&self, addr: SocketAddr) {
+        if let Some(conn) = self.conns().get_mut(&addr) {
+            conn.token_id = None;
+        }
+    }
+
+    /// Closes every connection that authenticated with `token_id`.
+    fn close_token(&self, token_id: &str) -> usize {
+        let conns = self.conns();
+        let mut closed = 0;
+        for conn in conns.values() {
+            if conn.token_id.as_deref() == Some(token_id) {
+                conn.close.notify_one();
+                closed += 1;
+            }
+        }
+        closed
+    }
+
+    fn close_all(&self) -> usize {
+        let conns = self.conns();
+        for conn in conns.values() {
+            conn.close.notify_one();
+        }
+        conns.len()
+    }
+
+    async fn accept_loop(self: Arc<Self>, listener: TcpListener) {
+        loop {
+            match listener.accept().await {
+                Ok((inbound, _)) => {
+                    tokio::spawn(Arc::clone(&self).pipe(inbound));
+                }
+                Err(e) => {
+                    tracing::warn!("broker WebSocket accept failed: {e}");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            }
+        }
+    }
+
+    async fn pipe(self: Arc<Self>, mut inbound: TcpStream) {
+        let Some(backend) = self.backend() else {
+            return;
+        };
+        let Ok(mut outbound) = TcpStream::connect(backend).await else {
+            return;
+        };
+        let _ = inbound.set_nodelay(true);
+        let _ = outbound.set_nodelay(true);
+        let Ok(key) = outbound.local_addr() else {
+            return;
+        };
+        let close = Arc::new(Notify::new());
+        self.conns().insert(
+            key,
+            Conn {
+                token_id: None,
+                close: Arc::clone(&close),
+            },
+        );
+        tokio::select! {
+            _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
+            () = close.notified() => {}
+        }
+        self.conns().remove(&key);
+        // Dropping both streams here closes both sockets.
+    }
+}
+
+/// Checks CONNECT credentials against the live token store and applies the chat ACL.
+struct TokenAuth {
+    store: Arc<TokenStore>,
+    proxy: Arc<Proxy>,
+}
+
+impl TokenAuth {
+    fn check(&self, connect: &ConnectPacket, addr: SocketAddr) -> AuthResult {
+        let refused = || AuthResult::fail(ReasonCode::BadUsernameOrPassword);
+        let (Some(username), Some(password)) = (&connect.username, &connect.password) else {
+            return refused();
+        };
+        let Some(token) = self.store.validate(username, password, SystemTime::now()) else {
+            return refused();
+        };
+        if !self.proxy.tag(addr, &token.token_id) {
+            return AuthResult::fail(ReasonCode::NotAuthorized);
+        }
+        // The expiry sweep removes the token first and then closes tagged connections, so a
+        // tag made after that sweep is caught by this second look.
+        if !self.store.is_live(&token.token_id, SystemTime::now()) {
+            self.proxy.untag(addr);
+            return refused();
+        }
+        // The user (not the token) is the broker's user id: a session may only be resumed by the
+        // same user, and a rotation changes the token.
+        AuthResult::success_with_user(token.user)
+    }
+}
+
+type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+impl AuthProvider for TokenAuth {
+    fn authenticate<'a>(
+        &'a self,
+        connect: &'a ConnectPacket,
+        client_addr: SocketAddr,
+    ) -> BoxFuture<'a, mqtt5::Result<AuthResult>> {
+        Box::pin(async move { Ok(self.check(connect, client_addr)) })
+    }
+
+    fn authorize_publish<'a>(
+        &'a self,
+        _client_id: &str,
+        user_id: Option<&'a str>,
+        topic: &'a str,
+    ) -> BoxFuture<'a, bool> {
+        Box::pin(async move { user_id.is_some_and(|user| crate::acl::allowed(user, topic)) })
+    }
+
+    fn authorize_subscribe<'a>(
+        &'a self,
+        _client_id: &str,
+        user_id: Option<&'a str>,
+        topic_filter: &'a str,
+    ) -> BoxFuture<'a, bool> {
+        Box::pin(async move { user_id.is_some_and(|user| crate::acl::allowed(user, topic_filter)) })
+    }
+}
+
+struct Running {
+    shutdown: BrokerShutdownHandle,
+    task: JoinHandle<()>,
+    accept: JoinHandle<()>,
+}
+
+/// The embedded broker, its proxy and their tasks.
+pub(crate) struct Embedded {
+    proxy: Arc<Proxy>,
+    store: Arc<TokenStore>,
+    running: tokio::sync::Mutex<Option<Running>>,
+}
+
+async fn start_broker(
+    store: &Arc<TokenStore>,
+    proxy: &Arc<Proxy>,
+) -> Result<(BrokerShutdownHandle, JoinHandle<()>), StackError> {
+    let private = SocketAddr::new(proxy.public.ip(), 0);
+    let config = BrokerConfig::default()
+        .with_bind_addresses(Vec::new())
+        .with_websocket(WebSocketConfig::new().with_bind_addresses(vec![private]))
+        .with_storage(
+            StorageConfig::new()
+                .with_backend(StorageBackendType::Memory)
+                .with_persistence(true),
+        )
+        .with_sys_topics_enabled(false);
+    let auth = TokenAuth {
+        store: Arc::clone(store),
+        proxy: Arc::clone(proxy),
+    };
+    let mut broker = MqttBroker::with_config(config)
+        .await
+        .map_err(|e| StackError::Broker(format!("the embedded broker did not start: {e}")))?
+        .with_auth_provider(Arc::new(auth));
+    // mqtt5 only logs a warning when its WebSocket listener cannot bind: check it ourselves.
+    let ws = broker.ws_local_addr().ok_or_else(|| {
+        StackError::Broker("the embedded broker opened no WebSocket listener".into())
+    })?;
+    let shutdown = broker.shutdown_handle();
+    let mut ready = broker.ready_receiver();
+    let task = tokio::spawn(async move {
+        if let Err(e) = broker.run().await {
+            tracing::error!("embedded broker stopped with an error: {e}");
+        }
+    });
+    let became_ready = matches!(
+        tokio::time::timeout(Duration::from_secs(10), ready.wait_for(|r| *r)).await,
+        Ok(Ok(_))
+    );
+    if !became_ready || TcpStream::connect(ws).await.is_err() {
+        task.abort();
+        return Err(StackError::Broker(format!(
+            "the embedded broker's WebSocket listener {ws} does not accept connections"
+        )));
+    }
+    proxy.set_backend(Some(ws));
+    Ok((shutdown, task))
+}
+
+impl Embedded {
+    /// Binds the public WebSocket port and starts the broker.
+    pub(crate) async fn start(
+        public: SocketAddr,
+        store: Arc<TokenStore>,
+    ) -> Result<Self, StackError> {
+        let listener = bind_listener(public, "BROKER_WS_PORT")?;
+        let proxy = Arc::new(Proxy {
+            public: listener.local_addr()?,
+            backend: Mutex::new(None),
+            conns: Mutex::new(HashMap::new()),
+        });
+        let (shutdown, task) = start_broker(&store, &proxy).await?;
+        let accept = tokio::spawn(Arc::clone(&proxy).accept_loop(listener));
+        Ok(Self {
+            proxy,
+            store,
+            running: tokio::sync::Mutex::new(Some(Running {
+                shutdown,
+                task,
+                accept,
+            })),
+        })
+    }
+
+    /// The public WebSocket address.
+    pub(crate) fn ws_addr(&self) -> SocketAddr {
+        self.proxy.public
+    }
+
+    /// Closes every connection that used `token_id`.
+    pub(crate) fn revoke(&self, token_id: &str) -> usize {
+        self.proxy.close_token(token_id)
+    }
+
+    async fn stop(&self, running: &mut Option<Running>) {
+        if let Some(r) = running.take() {
+            r.accept.abort();
+            let _ = r.accept.await;
+            self.proxy.set_backend(None);
+            self.proxy.close_all();
+            r.shutdown.shutdown();
+            let mut task = r.task;
+            if tokio::time::timeout(Duration::from_secs(5), &mut task)
+                .await
+                .is_err()
+            {
+                task.abort();
+            }
+        }
+    }
+
+    /// Stops the broker (closing every connection, the port refuses connections for `down`),
+    /// then starts a fresh one on the same port. Sessions do not survive a restart.
+    pub(crate) async fn restart(&self, down: Duration) -> Result<(), StackError> {
+        let mut running = self.running.lock().await;
+        self.stop(&mut running).await;
+        tokio::time::sleep(down).await;
+        let listener = bind_listener(self.proxy.public, "BROKER_WS_PORT")?;
+        let (shutdown, task) = start_broker(&self.store, &self.proxy).await?;
+        let accept = tokio::spawn(Arc::clone(&self.proxy).accept_loop(listener));
+        *running = Some(Running {
+            shutdown,
+            task,
+            accept,
+        });
+        Ok(())
+    }
+
+    /// Stops the broker and closes every connection.
+    pub(crate) async fn shutdown(&self) {
+        let mut running = self.running.lock().await;
+        self.stop(&mut running).await;
+    }
+}

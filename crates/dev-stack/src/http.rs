@@ -1,0 +1,679 @@
+//! The HTTP side: static app, `/config.json`, the token endpoints, `/dev/*` sign-in and the
+//! test-only `/dev/control/*` endpoints.
+
+use std::convert::Infallible;
+use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Query, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tower::ServiceExt as _;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::services::ServeDir;
+
+use crate::broker::Broker;
+use crate::timefmt::rfc3339;
+use crate::tokens::{Token, TokenStore};
+
+/// Name of the dev session cookie.
+pub const SESSION_COOKIE: &str = "devstack_session";
+
+/// How the token endpoints behave (test control).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub enum EndpointMode {
+    /// Normal operation.
+    #[serde(rename = "ok")]
+    Ok,
+    /// The connection is closed without a response (the browser's fetch rejects).
+    #[serde(rename = "down")]
+    Down,
+    /// No response for 120 s, then 504.
+    #[serde(rename = "hang")]
+    Hang,
+    /// 401 as if the user were signed out.
+    #[serde(rename = "401")]
+    Unauthorized,
+    /// 429 with `Retry-After`.
+    #[serde(rename = "429")]
+    RateLimited,
+    /// 500.
+    #[serde(rename = "500")]
+    ServerError,
+}
+
+impl EndpointMode {
+    const ALL: [Self; 6] = [
+        Self::Ok,
+        Self::Down,
+        Self::Hang,
+        Self::Unauthorized,
+        Self::RateLimited,
+        Self::ServerError,
+    ];
+
+    fn name(self) -> &'static str {
+        match self {
+            Self::Ok => "ok",
+            Self::Down => "down",
+            Self::Hang => "hang",
+            Self::Unauthorized => "401",
+            Self::RateLimited => "429",
+            Self::ServerError => "500",
+        }
+    }
+}
+
+/// Test controls shared by the handlers and the connection loop.
+pub(crate) struct Controls {
+    mode: AtomicU8,
+    retry_after_secs: AtomicU64,
+}
+
+impl Controls {
+    fn mode(&self) -> EndpointMode {
+        EndpointMode::ALL[usize::from(self.mode.load(Ordering::Relaxed))]
+    }
+    fn set_mode(&self, mode: EndpointMode) {
+        let index = EndpointMode::ALL
+            .iter()
+            .position(|m| *m == mode)
+            .unwrap_or(0);
+        self.mode.store(index as u8, Ordering::Relaxed);
+    }
+}
+
+/// Everything the handlers share.
+pub(crate) struct Shared {
+    pub(crate) store: Arc<TokenStore>,
+    pub(crate) broker: Arc<Broker>,
+    pub(crate) controls: Controls,
+    pub(crate) broker_url: String,
+    pub(crate) csp: Option<HeaderValue>,
+    pub(crate) serve_dir: ServeDir,
+}
+
+type AppState = Arc<Shared>;
+
+impl Shared {
+    pub(crate) fn new(
+        store: Arc<TokenStore>,
+        broker: Arc<Broker>,
+        broker_url: String,
+        csp: Option<HeaderValue>,
+        dist: &std::path::Path,
+    ) -> Self {
+        Self {
+            store,
+            broker,
+            controls: Controls {
+                mode: AtomicU8::new(0),
+                retry_after_secs: AtomicU64::new(5),
+            },
+            broker_url,
+            csp,
+            serve_dir: ServeDir::new(dist).append_index_html_on_directories(true),
+        }
+    }
+
+    /// Revokes every expired token now (the periodic sweep calls this too).
+    pub(crate) async fn sweep(&self) {
+        for token in self.store.take_expired(SystemTime::now()) {
+            self.broker.revoke(&token).await;
+        }
+    }
+}
+
+fn error(status: StatusCode, code: &str, message: &str) -> Response {
+    let mut response = (status, Json(json!({ "error": code, "message": message }))).into_response();
+    stamp(response.headers_mut());
+    response
+}
+
+/// `Date` (clients estimate clock skew from it) and no caching of credentials or errors.
+fn stamp(headers: &mut HeaderMap) {
+    let date = httpdate::fmt_http_date(SystemTime::now());
+    if let Ok(v) = HeaderValue::from_str(&date) {
+        headers.insert(header::DATE, v);
+    }
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+}
+
+fn rate_limited(wait: Duration) -> Response {
+    let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+    let secs = secs.max(1);
+    let mut response = (
+        StatusCode::TOO_MANY_REQUESTS,
+        Json(json!({
+            "error": "rate_limited",
+            "message": "too many token requests",
+            "retryAfter": secs
+        })),
+    )
+        .into_response();
+    stamp(response.headers_mut());
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    response
+}
+
+fn session_id(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == SESSION_COOKIE)
+        .map(|(_, value)| value.to_owned())
+}
+
+fn session_user(state: &Shared, headers: &HeaderMap) -> Option<String> {
+    session_id(headers).and_then(|sid| state.store.session_user(&sid))
+}
+
+/// The forced failure of the token endpoints, if a test asked for one.
+async fn forced_failure(state: &Shared) -> Option<Response> {
+    match state.controls.mode() {
+        // `Down` never reaches a handler: the connection loop drops the connection.
+        EndpointMode::Ok | EndpointMode::Down => None,
+        EndpointMode::Hang => {
+            tokio::time::sleep(Duration::from_secs(120)).await;
+            Some(error(
+                StatusCode::GATEWAY_TIMEOUT,
+                "timeout",
+                "forced by /dev/control",
+            ))
+        }
+        EndpointMode::Unauthorized => Some(error(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "forced by /dev/control",
+        )),
+        EndpointMode::RateLimited => Some(rate_limited(Duration::from_secs(
+            state.controls.retry_after_secs.load(Ordering::Relaxed),
+        ))),
+        EndpointMode::ServerError => Some(error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "server_error",
+            "forced by /dev/control",
+        )),
+    }
+}
+
+fn token_body(token: &Token) -> Response {
+    let mut response = Json(json!({
+        "accessToken": token.password,
+        "tokenId": token.token_id,
+        "expiresAt": rfc3339(token.expires_at),
+        "refreshAt": rfc3339(token.refresh_at),
+        "username": token.username,
+        "userId": token.user,
+    }))
+    .into_response();
+    stamp(response.headers_mut());
+    response
+}
+
+async fn deliver(state: &Shared, token: Token) -> Response {
+    if let Err(e) = state.broker.register(&token).await {
+        tracing::error!(token = %token.token_id, "the broker refused the new credentials: {e}");
+        return error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "broker_unavailable",
+            "the broker could not register the credentials",
+        );
+    }
+    tracing::info!(token = %token.token_id, user = %token.user, "token issued");
+    token_body(&token)
+}
+
+/// Common gates of both token endpoints: forced failure, session, rate limit.
+async fn gate(state: &Shared, headers: &HeaderMap) -> Result<String, Response> {
+    if let Some(response) = forced_failure(state).await {
+        return Err(response);
+    }
+    let Some(user) = session_user(state, headers) else {
+        return Err(error(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "not signed in",
+        ));
+    };
+    state
+        .store
+        .check_rate(&user, SystemTime::now())
+        .map_err(rate_limited)?;
+    Ok(user)
+}
+
+fn json_object(body: &[u8]) -> Result<serde_json::Map<String, Value>, String> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(serde_json::Map::new());
+    }
+    match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Object(map)) => Ok(map),
+        Ok(_) => Err("the body must be a JSON object".into()),
+        Err(e) => Err(format!("the body is not valid JSON: {e}")),
+    }
+}
+
+async fn issue_token(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let user = match gate(&state, &headers).await {
+        Ok(user) => user,
+        Err(response) => return response,
+    };
+    match json_object(&body) {
+        Ok(map) if map.get("userEmail").is_some_and(|v| !v.is_string()) => error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "userEmail must be a string",
+        ),
+        Ok(_) => {
+            let token = state.store.issue(&user, SystemTime::now());
+            deliver(&state, token).await
+        }
+        Err(message) => error(StatusCode::BAD_REQUEST, "invalid_request", &message),
+    }
+}
+
+fn string_field<'a>(map: &'a serde_json::Map<String, Value>, names: &[&str]) -> Option<&'a str> {
+    names
+        .iter()
+        .find_map(|n| map.get(*n).and_then(Value::as_str))
+}
+
+async fn refresh_token(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let user = match gate(&state, &headers).await {
+        Ok(user) => user,
+        Err(response) => return response,
+    };
+    let map = match json_object(&body) {
+        Ok(map) => map,
+        Err(message) => return error(StatusCode::BAD_REQUEST, "invalid_request", &message),
+    };
+    let (Some(token_id), Some(password)) = (
+        string_field(&map, &["tokenId", "token_id"]),
+        string_field(&map, &["password", "current_token_password"]),
+    ) else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "tokenId and password (strings) are required",
+        );
+    };
+    match state
+        .store
+        .refresh(&user, token_id, password, SystemTime::now())
+    {
+        Ok(token) => deliver(&state, token).await,
+        Err(e) => {
+            tracing::info!(user = %user, token = %token_id, "refresh refused: {e}");
+            error(
+                StatusCode::UNAUTHORIZED,
+                "invalid_token",
+                "unknown or expired token",
+            )
+        }
+    }
+}
+
+async fn config_json(State(state): State<AppState>) -> Response {
+    let mut response = Json(json!({
+        "brokerUrl": state.broker_url,
+        "tokenUrl": "/api/mqtt-token",
+        "refreshUrl": "/api/mqtt-token/refresh",
+    }))
+    .into_response();
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    response
+}
+
+#[derive(Deserialize)]
+struct LoginQuery {
+    user: Option<String>,
+    next: Option<String>,
+}
+
+/// Only same-origin relative paths: `/x`, never `//host` or `/\host`.
+fn safe_next(next: Option<&str>) -> &str {
+    match next {
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n,
+        _ => "/",
+    }
+}
+
+fn redirect(to: &str, cookie: String) -> Response {
+    let mut response = StatusCode::SEE_OTHER.into_response();
+    if let Ok(location) = HeaderValue::from_str(to) {
+        response.headers_mut().insert(header::LOCATION, location);
+    }
+    if let Ok(cookie) = HeaderValue::from_str(&cookie) {
+        response.headers_mut().insert(header::SET_COOKIE, cookie);
+    }
+    response
+}
+
+async fn login(State(state): State<AppState>, Query(q): Query<LoginQuery>) -> Response {
+    let Some(user) = q.user.filter(|u| {
+        (1..=64).contains(&u.len())
+            && u.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+    }) else {
+        return (
+            StatusCode::BAD_REQUEST,
+            "user must match [A-Za-z0-9_.-]{1,64}: /dev/login?user=alice\n",
+        )
+            .into_response();
+    };
+    let sid = state.store.create_session(&user);
+    tracing::info!(user = %user, "dev login");
+    redirect(
+        safe_next(q.next.as_deref()),
+        format!("{SESSION_COOKIE}={sid}; Path=/; HttpOnly; SameSite=Lax"),
+    )
+}
+
+async fn logout(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<LoginQuery>,
+) -> Response {
+    if let Some(sid) = session_id(&headers) {
+        state.store.end_session(&sid);
+    }
+    redirect(
+        safe_next(q.next.as_deref()),
+        format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0"),
+    )
+}
+
+async fn whoami(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    match session_user(&state, &headers) {
+        Some(user) => Json(json!({ "user": user })).into_response(),
+        None => error(StatusCode::UNAUTHORIZED, "unauthorized", "not signed in"),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ModeRequest {
+    mode: EndpointMode,
+    retry_after_secs: Option<u64>,
+}
+
+async fn control_token_endpoint(
+    State(state): State<AppState>,
+    Json(req): Json<ModeRequest>,
+) -> Response {
+    state.controls.set_mode(req.mode);
+    if let Some(secs) = req.retry_after_secs {
+        state
+            .controls
+            .retry_after_secs
+            .store(secs.max(1), Ordering::Relaxed);
+    }
+    tracing::warn!("control: token endpoints now {}", req.mode.name());
+    Json(json!({ "mode": req.mode.name() })).into_response()
+}
+
+#[derive(Deserialize)]
+struct TtlRequest {
+    secs: u64,
+}
+
+async fn control_ttl(State(state): State<AppState>, Json(req): Json<TtlRequest>) -> Response {
+    state.store.set_ttl(Duration::from_secs(req.secs.max(1)));
+    tracing::warn!("control: new tokens live {} s", req.secs.max(1));
+    Json(json!({ "ttlSecs": req.secs.max(1) })).into_response()
+}
+
+#[derive(Deserialize, Default)]
+struct ExpireRequest {
+    user: Option<String>,
+}
+
+async fn control_expire(State(state): State<AppState>, body: Bytes) -> Response {
+    let req: ExpireRequest = if body.iter().all(u8::is_ascii_whitespace) {
+        ExpireRequest::default()
+    } else {
+        match serde_json::from_slice(&body) {
+            Ok(req) => req,
+            Err(e) => return error(StatusCode::BAD_REQUEST, "invalid_request", &e.to_string()),
+        }
+    };
+    let expired = state
+        .store
+        .expire_now(req.user.as_deref(), SystemTime::now());
+    state.sweep().await;
+    tracing::warn!("control: expired {expired} token(s)");
+    Json(json!({ "expired": expired })).into_response()
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct RestartRequest {
+    down_ms: Option<u64>,
+}
+
+async fn control_restart(State(state): State<AppState>, body: Bytes) -> Response {
+    let req: RestartRequest = serde_json::from_slice(&body).unwrap_or_default();
+    let down = Duration::from_millis(req.down_ms.unwrap_or(0).min(60_000));
+    tracing::warn!("control: restarting the broker (down {down:?})");
+    match state.broker.restart(down).await {
+        Ok(()) => Json(json!({ "restarted": state.broker.name() })).into_response(),
+        Err(e) => error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "restart_failed",
+            &e.to_string(),
+        ),
+    }
+}
+
+async fn control_state(State(state): State<AppState>) -> Response {
+    Json(json!({
+        "mode": state.controls.mode().name(),
+        "ttlSecs": state.store.ttl().as_secs(),
+        "broker": state.broker.name(),
+        "brokerUrl": state.broker_url,
+    }))
+    .into_response()
+}
+
+async fn serve_static(state: &Shared, req: Request) -> Response {
+    match state.serve_dir.clone().oneshot(req).await {
+        Ok(response) => response.into_response(),
+        Err(never) => match never {},
+    }
+}
+
+/// The app under the `/app/` sub-path, to check sub-path hosting.
+async fn app_subpath(State(state): State<AppState>, mut req: Request) -> Response {
+    let path = req.uri().path().strip_prefix("/app").unwrap_or("/");
+    let path_and_query = match req.uri().query() {
+        Some(q) => format!("{path}?{q}"),
+        None => path.to_owned(),
+    };
+    match path_and_query.parse() {
+        Ok(uri) => *req.uri_mut() = uri,
+        Err(_) => return StatusCode::BAD_REQUEST.into_response(),
+    }
+    serve_static(&state, req).await
+}
+
+async fn app_root(State(state): State<AppState>, req: Request) -> Response {
+    serve_static(&state, req).await
+}
+
+async fn add_csp(State(state): State<AppState>, mut response: Response) -> Response {
+    if let Some(csp) = &state.csp {
+        response
+            .headers_mut()
+            .entry(header::CONTENT_SECURITY_POLICY)
+            .or_insert_with(|| csp.clone());
+    }
+    response
+}
+
+fn cors(origins: &[String]) -> CorsLayer {
+    let origins: Vec<HeaderValue> = origins
+        .iter()
+        .filter_map(|o| HeaderValue::from_str(o).ok())
+        .collect();
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::list(origins))
+        .allow_credentials(true)
+        .allow_methods([Method::POST])
+        .allow_headers([header::CONTENT_TYPE])
+        .expose_headers([header::DATE, header::RETRY_AFTER])
+        .max_age(Duration::from_secs(600))
+}
+
+/// The whole application router.
+pub(crate) fn router(state: AppState, cors_origins: &[String], dev_controls: bool) -> Router {
+    let api = Router::new()
+        .route("/api/mqtt-token", post(issue_token))
+        .route("/api/mqtt-token/refresh", post(refresh_token))
+        .layer(cors(cors_origins));
+    let mut app = Router::new()
+        .route("/config.json", get(config_json))
+        .route("/app/config.json", get(config_json))
+        .route(
+            "/app",
+            get(|| async { axum::response::Redirect::permanent("/app/") }),
+        )
+        .route("/app/", get(app_subpath))
+        .route("/app/{*rest}", get(app_subpath))
+        .route("/dev/login", get(login))
+        .route("/dev/logout", get(logout).post(logout))
+        .route("/dev/session", get(whoami))
+        .merge(api);
+    if dev_controls {
+        app = app
+            .route("/dev/control", get(control_state))
+            .route("/dev/control/token-endpoint", post(control_token_endpoint))
+            .route("/dev/control/token-ttl", post(control_ttl))
+            .route("/dev/control/tokens/expire", post(control_expire))
+            .route("/dev/control/broker/restart", post(control_restart));
+    } else {
+        let disabled = || async {
+            error(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                "test controls are off (start with DEV_CONTROLS=1)",
+            )
+        };
+        app = app
+            .route("/dev/control", axum::routing::any(disabled))
+            .route("/dev/control/{*rest}", axum::routing::any(disabled));
+    }
+    app.fallback(app_root)
+        .layer(axum::middleware::map_response_with_state(
+            Arc::clone(&state),
+            add_csp,
+        ))
+        .with_state(state)
+}
+
+/// The token endpoints are "down": drop the connection without an answer.
+#[derive(Debug, thiserror::Error)]
+#[error("token endpoint forced down by /dev/control")]
+struct ForcedDown;
+
+/// Accepts HTTP/1.1 connections until `stop` flips. Not `axum::serve`: the `down` control needs
+/// to drop a connection without any response, which only a fallible hyper service can do.
+pub(crate) async fn serve(
+    listener: TcpListener,
+    router: Router,
+    state: AppState,
+    mut stop: watch::Receiver<bool>,
+) {
+    let mut connections = tokio::task::JoinSet::new();
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let Ok((stream, _)) = accepted else { continue };
+                let router = router.clone();
+                let state = Arc::clone(&state);
+                connections.spawn(async move {
+                    let service = hyper::service::service_fn(move |req: Request<hyper::body::Incoming>| {
+                        let router = router.clone();
+                        let down = state.controls.mode() == EndpointMode::Down
+                            && req.uri().path().starts_with("/api/")
+                            && req.method() != Method::OPTIONS;
+                        async move {
+                            if down {
+                                return Err(ForcedDown);
+                            }
+                            let response: Result<Response, Infallible> =
+                                router.oneshot(req.map(Body::new)).await;
+                            Ok(response.unwrap_or_else(|never| match never {}))
+                        }
+                    });
+                    let io = hyper_util::rt::TokioIo::new(stream);
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(io, service)
+                        .await;
+                });
+            }
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+            _ = stop.changed() => break,
+        }
+    }
+    connections.abort_all();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn next_must_be_a_same_origin_path() {
+        assert_eq!(safe_next(Some("/room/a?x=1")), "/room/a?x=1");
+        assert_eq!(safe_next(Some("//evil.test/")), "/");
+        assert_eq!(safe_next(Some("/\\evil.test")), "/");
+        assert_eq!(safe_next(Some("https://evil.test/")), "/");
+        assert_eq!(safe_next(None), "/");
+    }
+
+    #[test]
+    fn the_session_cookie_is_found_among_others() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::COOKIE,
+            HeaderValue::from_static("a=1; devstack_session=abc; b=2"),
+        );
+        assert_eq!(session_id(&headers).as_deref(), Some("abc"));
+    }
+
+    #[test]
+    fn an_empty_body_is_an_empty_object_and_non_objects_are_refused() {
+        assert!(json_object(b"").unwrap().is_empty());
+        assert!(json_object(b" {\"userEmail\":\"a@b\"} ").is_ok());
+        assert!(json_object(b"[1]").is_err());
+        assert!(json_object(b"{").is_err());
+    }
+
+    #[test]
+    fn endpoint_modes_round_trip_through_the_atomic() {
+        let controls = Controls {
+            mode: AtomicU8::new(0),
+            retry_after_secs: AtomicU64::new(5),
+        };
+        for mode in EndpointMode::ALL {
+            controls.set_mode(mode);
+            assert_eq!(controls.mode(), mode);
+        }
+    }
+}

@@ -1,0 +1,259 @@
+//! Reference token backend, MQTT broker and static server: the whole chat on one machine, in
+//! one process, and the executable statement of the token contract in `docs/token-contract.md`.
+//!
+//! [`start`] binds everything on 127.0.0.1 and returns a [`RunningStack`]:
+//! - HTTP (`PORT`): the built app from `DIST_DIR` at `/` and again under `/app/` (sub-path
+//!   hosting), `/config.json` (runtime app config), `POST /api/mqtt-token`,
+//!   `POST /api/mqtt-token/refresh`, `GET /dev/login?user=NAME[&next=/path]`, `GET /dev/logout`,
+//!   `GET /dev/session`, and with `DEV_CONTROLS=1` the test controls under `/dev/control/`.
+//! - The broker's WebSocket listener (`BROKER_WS_PORT`, path `/mqtt`, subprotocol `mqtt`):
+//!   the embedded `mqtt5` broker (default) or Mosquitto 2.0 (`BROKER=mosquitto`).
+//!
+//! Tokens: every credential has its own `tokenId`, MQTT user name and password; a refresh issues
+//! a new credential and leaves the old one valid until its own `expiresAt`. A sweep every
+//! [`SWEEP_INTERVAL`] revokes expired credentials and **closes every connection that used them**:
+//! - embedded broker: `mqtt5` 0.49 cannot close one connection by API (its router's
+//!   `disconnect_client` works by client id, which a rotation reuses), so the stack owns the
+//!   public port and pipes each connection to the broker's private listener; the auth hook tags
+//!   the exact connection with its token and the proxy drops both sockets at expiry (see the
+//!   `embedded` module). The tests check that the socket really closes.
+//! - Mosquitto: one dynamic-security client per credential, deleted at expiry, which kicks the
+//!   live connection (DISCONNECT 0x98 for MQTT 5 clients).
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), dev_stack::StackError> {
+//! let config = dev_stack::StackConfig { http_port: 0, broker_ws_port: 0, ..Default::default() };
+//! let stack = dev_stack::start(config).await?;
+//! println!("app at http://{}/", stack.http_addr());
+//! stack.shutdown().await;
+//! # Ok(()) }
+//! ```
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::http::HeaderValue;
+use tokio::net::{TcpListener, TcpSocket};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+pub mod acl;
+mod broker;
+pub mod config;
+mod embedded;
+pub mod http;
+mod mosquitto;
+pub mod probe;
+pub mod timefmt;
+pub mod tokens;
+
+pub use config::{BrokerKind, StackConfig};
+
+/// How often expired tokens are revoked.
+pub const SWEEP_INTERVAL: Duration = Duration::from_millis(100);
+
+/// Why the stack could not start or act.
+#[derive(Debug, thiserror::Error)]
+pub enum StackError {
+    /// A listener could not bind its port.
+    #[error("cannot listen on {addr} ({var}): {source} — is another process using port {port}?", port = .addr.port())]
+    PortInUse {
+        /// The variable that sets this port.
+        var: &'static str,
+        /// The address.
+        addr: SocketAddr,
+        /// The bind error.
+        source: std::io::Error,
+    },
+    /// The embedded broker failed.
+    #[error("embedded broker: {0}")]
+    Broker(String),
+    /// Mosquitto failed.
+    #[error("mosquitto: {0}")]
+    Mosquitto(String),
+    /// Another IO error.
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+}
+
+/// Binds a loopback listener (SO_REUSEADDR so a restart can rebind at once).
+pub(crate) fn bind_listener(
+    addr: SocketAddr,
+    var: &'static str,
+) -> Result<TcpListener, StackError> {
+    let fail = |source| StackError::PortInUse { var, addr, source };
+    let socket = match addr.ip() {
+        IpAddr::V4(_) => TcpSocket::new_v4(),
+        IpAddr::V6(_) => TcpSocket::new_v6(),
+    }
+    .map_err(fail)?;
+    socket.set_reuseaddr(true).map_err(fail)?;
+    socket.bind(addr).map_err(fail)?;
+    socket.listen(1024).map_err(fail)
+}
+
+/// Checks that a port can be bound (port 0: picks a free one) and releases it for a child
+/// process to bind.
+pub(crate) fn reserve_port(addr: SocketAddr, var: &'static str) -> Result<SocketAddr, StackError> {
+    let listener = std::net::TcpListener::bind(addr).map_err(|source| StackError::PortInUse {
+        var,
+        addr,
+        source,
+    })?;
+    Ok(listener.local_addr()?)
+}
+
+/// A started stack. Dropping it without [`shutdown`](Self::shutdown) leaves its tasks to the
+/// runtime (and kills a spawned Mosquitto).
+pub struct RunningStack {
+    http_addr: SocketAddr,
+    broker: Arc<broker::Broker>,
+    dev_controls: bool,
+    stop: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl RunningStack {
+    /// The HTTP address (app, `/config.json`, `/api/*`, `/dev/*`).
+    #[must_use]
+    pub fn http_addr(&self) -> SocketAddr {
+        self.http_addr
+    }
+
+    /// The broker's public WebSocket address.
+    #[must_use]
+    pub fn broker_ws_addr(&self) -> SocketAddr {
+        self.broker.ws_addr()
+    }
+
+    /// The broker's WebSocket URL as served in `/config.json`.
+    #[must_use]
+    pub fn broker_url(&self) -> String {
+        format!("ws://{}/mqtt", self.broker.ws_addr())
+    }
+
+    /// `embedded` or `mosquitto`.
+    #[must_use]
+    pub fn broker_name(&self) -> &'static str {
+        self.broker.name()
+    }
+
+    /// Every URL the stack serves, with a label.
+    #[must_use]
+    pub fn urls(&self) -> Vec<(&'static str, String)> {
+        let h = format!("http://{}", self.http_addr);
+        let mut urls = vec![
+            ("app", format!("{h}/")),
+            ("app under a sub-path", format!("{h}/app/")),
+            ("runtime config", format!("{h}/config.json")),
+            ("token (POST)", format!("{h}/api/mqtt-token")),
+            (
+                "token refresh (POST)",
+                format!("{h}/api/mqtt-token/refresh"),
+            ),
+            ("dev sign-in", format!("{h}/dev/login?user=alice")),
+            ("dev sign-out", format!("{h}/dev/logout")),
+            ("dev session", format!("{h}/dev/session")),
+        ];
+        if self.dev_controls {
+            urls.extend([
+                ("control state", format!("{h}/dev/control")),
+                (
+                    "control token endpoint (POST)",
+                    format!("{h}/dev/control/token-endpoint"),
+                ),
+                (
+                    "control token TTL (POST)",
+                    format!("{h}/dev/control/token-ttl"),
+                ),
+                (
+                    "control expire tokens (POST)",
+                    format!("{h}/dev/control/tokens/expire"),
+                ),
+                (
+                    "control restart broker (POST)",
+                    format!("{h}/dev/control/broker/restart"),
+                ),
+            ]);
+        }
+        let broker = match self.broker.name() {
+            "mosquitto" => "broker WebSocket (mosquitto)",
+            _ => "broker WebSocket (embedded)",
+        };
+        urls.push((broker, self.broker_url()));
+        urls
+    }
+
+    /// Stops the HTTP server, the sweep and the broker (and Mosquitto), closing every connection.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        for task in self.tasks {
+            let _ = tokio::time::timeout(Duration::from_secs(5), task).await;
+        }
+        self.broker.shutdown().await;
+    }
+}
+
+/// Starts the stack: binds the HTTP port, starts the broker, starts the expiry sweep.
+///
+/// # Errors
+/// A port that cannot be bound, a broker that does not start.
+pub async fn start(config: StackConfig) -> Result<RunningStack, StackError> {
+    let http_listener = bind_listener(SocketAddr::new(config.bind_ip, config.http_port), "PORT")?;
+    let http_addr = http_listener.local_addr()?;
+    let store = Arc::new(tokens::TokenStore::new(
+        config.token_ttl,
+        config.token_rate_limit,
+    ));
+    let broker = Arc::new(broker::Broker::start(&config, Arc::clone(&store)).await?);
+    let ws_origin = format!("ws://{}", broker.ws_addr());
+    let csp = config
+        .csp_header(&ws_origin)
+        .map(|csp| {
+            HeaderValue::from_str(&csp).map_err(|_| {
+                StackError::Io(std::io::Error::new(
+                    std::io::ErrorKind::InvalidInput,
+                    "CSP is not a valid header value",
+                ))
+            })
+        })
+        .transpose()?;
+    let shared = Arc::new(http::Shared::new(
+        store,
+        Arc::clone(&broker),
+        format!("{ws_origin}/mqtt"),
+        csp,
+        &config.dist_dir,
+    ));
+    let (stop, stop_rx) = watch::channel(false);
+    let router = http::router(
+        Arc::clone(&shared),
+        &config.cors_origins,
+        config.dev_controls,
+    );
+    let server = tokio::spawn(http::serve(
+        http_listener,
+        router,
+        Arc::clone(&shared),
+        stop_rx.clone(),
+    ));
+    let mut sweep_stop = stop_rx;
+    let sweep = tokio::spawn(async move {
+        let mut tick = tokio::time::interval(SWEEP_INTERVAL);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = tick.tick() => shared.sweep().await,
+                _ = sweep_stop.changed() => break,
+            }
+        }
+    });
+    Ok(RunningStack {
+        http_addr,
+        broker,
+        dev_controls: config.dev_controls,
+        stop,
+        tasks: vec![server, sweep],
+    })
+}

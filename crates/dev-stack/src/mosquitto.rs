@@ -1,0 +1,413 @@
+//! Mosquitto 2.0 as a child process, credentials managed through its dynamic-security plugin.
+//!
+//! The stack writes `mosquitto.conf` and `dynsec.json` into a private temporary directory:
+//! a WebSocket listener on the public port (`socket_domain ipv4`, or the Debian build binds
+//! every interface) and a TCP listener on a free loopback port for the stack's admin link.
+//! `user root` keeps a root-started Mosquitto as root so it can write its dynsec file in the
+//! root-owned directory (the option has no effect when not started as root).
+//!
+//! Each issued token becomes a dynsec client (`createClient` with one of two fixed roles,
+//! `chat-user` or `chat-admin`); at expiry the client is deleted (`deleteClient`), which kicks
+//! its live connection (v5 clients get DISCONNECT 0x98). Roles are never deleted: deleting a role
+//! still held by a connected client and then the client crashes 2.0.11 (upstream issue 2660).
+//!
+//! Dynsec ACLs cannot express the room-name pattern: on Mosquitto any single-level room name
+//! except `admin` (for non-admin users) is accepted; wildcard subscriptions are refused as on the
+//! embedded broker.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use base64::Engine as _;
+use serde_json::{json, Value};
+use tokio::net::TcpStream;
+use tokio::process::{Child, Command};
+
+use crate::probe::{self, ConnectOptions, Incoming, TcpClient};
+use crate::{reserve_port, StackError};
+
+const CONTROL_TOPIC: &str = "$CONTROL/dynamic-security/v1";
+const RESPONSE_TOPIC: &str = "$CONTROL/dynamic-security/v1/response";
+const ADMIN_USER: &str = "dev-stack-admin";
+const WAIT: Duration = Duration::from_secs(5);
+
+/// PBKDF2-HMAC-SHA512 as the dynamic-security plugin stores passwords: 101 iterations over the
+/// raw salt bytes, both base64 in the JSON file.
+fn dynsec_hash(password: &str, salt: &[u8], iterations: u32) -> String {
+    let mut out = [0u8; 64];
+    pbkdf2::pbkdf2_hmac::<sha2::Sha512>(password.as_bytes(), salt, iterations, &mut out);
+    base64::engine::general_purpose::STANDARD.encode(out)
+}
+
+fn acl(kind: &str, topic: &str, allow: bool, priority: i64) -> Value {
+    json!({ "acltype": kind, "topic": topic, "allow": allow, "priority": priority })
+}
+
+/// The initial dynsec file: the admin client and the two fixed chat roles.
+fn dynsec_config(admin_password: &str) -> Value {
+    let mut salt = [0u8; 12];
+    getrandom::fill(&mut salt).expect("the OS random source works");
+    let room = "chat/+/messages";
+    let admin_room = "chat/admin/messages";
+    // Higher priority is checked first. The literal deny refuses `chat/+/messages` itself as a
+    // subscription (rooms are literal names); the pattern allows every single room.
+    let mut user_acls = vec![
+        acl("subscribeLiteral", room, false, 10),
+        acl("publishClientSend", room, true, 0),
+        acl("subscribePattern", room, true, 0),
+        acl("unsubscribePattern", room, true, 0),
+    ];
+    let admin_acls = user_acls.clone();
+    user_acls.extend([
+        acl("publishClientSend", admin_room, false, 20),
+        acl("subscribeLiteral", admin_room, false, 20),
+        acl("publishClientReceive", admin_room, false, 20),
+    ]);
+    json!({
+        "clients": [{
+            "username": ADMIN_USER,
+            "textName": "dev-stack admin link",
+            "password": dynsec_hash(admin_password, &salt, 101),
+            "salt": base64::engine::general_purpose::STANDARD.encode(salt),
+            "iterations": 101,
+            "roles": [{ "rolename": "dynsec-admin" }]
+        }],
+        "roles": [
+            {
+                "rolename": "dynsec-admin",
+                "acls": [
+                    acl("publishClientSend", "$CONTROL/dynamic-security/#", true, 0),
+                    acl("publishClientReceive", "$CONTROL/dynamic-security/#", true, 0),
+                    acl("subscribePattern", "$CONTROL/dynamic-security/#", true, 0),
+                ]
+            },
+            { "rolename": "chat-user", "acls": user_acls },
+            { "rolename": "chat-admin", "acls": admin_acls }
+        ],
+        "defaultACLAccess": {
+            "publishClientSend": false,
+            "publishClientReceive": true,
+            "subscribe": false,
+            "unsubscribe": true
+        }
+    })
+}
+
+fn mosquitto_conf(dir: &Path, plugin: &Path, ws: SocketAddr, admin: SocketAddr) -> String {
+    format!(
+        "# Written by dev-stack; removed when it stops.\n\
+         user root\n\
+         per_listener_settings false\n\
+         allow_anonymous false\n\
+         persistence false\n\
+         log_dest file {log}\n\
+         plugin {plugin}\n\
+         plugin_opt_config_file {dynsec}\n\
+         \n\
+         listener {admin_port} {admin_ip}\n\
+         \n\
+         listener {ws_port} {ws_ip}\n\
+         protocol websockets\n\
+         socket_domain ipv4\n",
+        log = dir.join("mosquitto.log").display(),
+        plugin = plugin.display(),
+        dynsec = dir.join("dynsec.json").display(),
+        admin_port = admin.port(),
+        admin_ip = admin.ip(),
+        ws_port = ws.port(),
+        ws_ip = ws.ip(),
+    )
+}
+
+/// A running Mosquitto and the stack's admin link to it.
+pub(crate) struct Mosquitto {
+    dir: tempfile::TempDir,
+    bin: PathBuf,
+    ws: SocketAddr,
+    admin_addr: SocketAddr,
+    admin_password: String,
+    child: tokio::sync::Mutex<Option<Child>>,
+    admin: tokio::sync::Mutex<Option<TcpClient>>,
+}
+
+impl Mosquitto {
+    /// Writes the configuration, starts Mosquitto and opens the admin link.
+    pub(crate) async fn start(
+        bin: &Path,
+        plugin: &Path,
+        public: SocketAddr,
+    ) -> Result<Self, StackError> {
+        if !bin.exists() {
+            return Err(StackError::Mosquitto(format!(
+                "{} not found (apt-get install mosquitto)",
+                bin.display()
+            )));
+        }
+        if !plugin.exists() {
+            return Err(StackError::Mosquitto(format!(
+                "dynamic-security plugin {} not found",
+                plugin.display()
+            )));
+        }
+        let ws = reserve_port(public, "BROKER_WS_PORT")?;
+        let admin_addr = reserve_port(SocketAddr::new(public.ip(), 0), "the Mosquitto admin port")?;
+        let dir = tempfile::Builder::new()
+            .prefix("dev-stack-mosquitto-")
+            .tempdir()?;
+        let mut pw = [0u8; 24];
+        getrandom::fill(&mut pw).expect("the OS random source works");
+        let admin_password = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(pw);
+        std::fs::write(
+            dir.path().join("dynsec.json"),
+            serde_json::to_vec_pretty(&dynsec_config(&admin_password))
+                .expect("JSON values serialize"),
+        )?;
+        std::fs::write(
+            dir.path().join("mosquitto.conf"),
+            mosquitto_conf(dir.path(), plugin, ws, admin_addr),
+        )?;
+        let broker = Self {
+            dir,
+            bin: bin.to_owned(),
+            ws,
+            admin_addr,
+            admin_password,
+            child: tokio::sync::Mutex::new(None),
+            admin: tokio::sync::Mutex::new(None),
+        };
+        broker.spawn().await?;
+        Ok(broker)
+    }
+
+    /// The public WebSocket address.
+    pub(crate) fn ws_addr(&self) -> SocketAddr {
+        self.ws
+    }
+
+    fn log_tail(&self) -> String {
+        let log =
+            std::fs::read_to_string(self.dir.path().join("mosquitto.log")).unwrap_or_default();
+        let lines: Vec<&str> = log.lines().collect();
+        lines[lines.len().saturating_sub(8)..].join("\n")
+    }
+
+    async fn spawn(&self) -> Result<(), StackError> {
+        let mut child = Command::new(&self.bin)
+            .arg("-c")
+            .arg(self.dir.path().join("mosquitto.conf"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|e| {
+                StackError::Mosquitto(format!("cannot start {}: {e}", self.bin.display()))
+            })?;
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            if let Ok(Some(status)) = child.try_wait() {
+                let tail = self.log_tail();
+                let port_hint = if tail.contains("in use") {
+                    format!(
+                        " (port {} or {} is taken)",
+                        self.ws.port(),
+                        self.admin_addr.port()
+                    )
+                } else {
+                    String::new()
+                };
+                return Err(StackError::Mosquitto(format!(
+                    "mosquitto exited with {status}{port_hint}:\n{tail}"
+                )));
+            }
+            if TcpStream::connect(self.ws).await.is_ok()
+                && TcpStream::connect(self.admin_addr).await.is_ok()
+            {
+                break;
+            }
+            if tokio::time::Instant::now() > deadline {
+                let _ = child.start_kill();
+                return Err(StackError::Mosquitto(format!(
+                    "mosquitto did not open port {} within {WAIT:?}:\n{}",
+                    self.ws.port(),
+                    self.log_tail()
+                )));
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        *self.child.lock().await = Some(child);
+        let admin = self.connect_admin().await?;
+        *self.admin.lock().await = Some(admin);
+        Ok(())
+    }
+
+    async fn connect_admin(&self) -> Result<TcpClient, StackError> {
+        let options = ConnectOptions {
+            client_id: format!("dev-stack-admin-{}", std::process::id()),
+            username: Some(ADMIN_USER.into()),
+            password: Some(self.admin_password.clone().into_bytes()),
+            keep_alive: 0,
+            clean_start: true,
+            session_expiry: 0,
+        };
+        let mut client = TcpClient::connect(self.admin_addr, &options, WAIT)
+            .await
+            .map_err(|e| StackError::Mosquitto(format!("admin link: {e}")))?;
+        let id = client.packet_id();
+        client
+            .send(&probe::encode_subscribe(id, RESPONSE_TOPIC, 0))
+            .await
+            .map_err(|e| StackError::Mosquitto(format!("admin link: {e}")))?;
+        match client.recv(WAIT).await {
+            Ok(Incoming::SubAck { reasons, .. }) if reasons.first().is_some_and(|r| *r < 0x80) => {
+                Ok(client)
+            }
+            other => Err(StackError::Mosquitto(format!(
+                "admin link: subscribe to the dynsec responses failed: {other:?}"
+            ))),
+        }
+    }
+
+    /// Sends one dynsec command and waits for its response; `Err` carries the plugin's error.
+    async fn command(&self, mut command: Value) -> Result<(), String> {
+        let mut nonce = [0u8; 8];
+        getrandom::fill(&mut nonce).expect("the OS random source works");
+        let correlation: String = nonce.iter().map(|b| format!("{b:02x}")).collect();
+        command["correlationData"] = Value::String(correlation.clone());
+        let payload =
+            serde_json::to_vec(&json!({ "commands": [command] })).expect("JSON values serialize");
+        let mut admin = self.admin.lock().await;
+        for attempt in 0..2 {
+            if admin.is_none() {
+                *admin = Some(self.connect_admin().await.map_err(|e| e.to_string())?);
+            }
+            let client = admin.as_mut().expect("connected above");
+            match Self::exchange(client, &payload, &correlation).await {
+                Ok(result) => return result,
+                Err(e) => {
+                    tracing::warn!("mosquitto admin link failed (attempt {attempt}): {e}");
+                    *admin = None;
+                }
+            }
+        }
+        Err("the Mosquitto admin link is down".into())
+    }
+
+    async fn exchange(
+        client: &mut TcpClient,
+        payload: &[u8],
+        correlation: &str,
+    ) -> Result<Result<(), String>, probe::ProbeError> {
+        client
+            .send(&probe::encode_publish(CONTROL_TOPIC, payload, 0, 0))
+            .await?;
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            if let Incoming::Publish { topic, payload, .. } = client.recv(left).await? {
+                if topic != RESPONSE_TOPIC {
+                    continue;
+                }
+                let Ok(body) = serde_json::from_slice::<Value>(&payload) else {
+                    continue;
+                };
+                let Some(response) = body["responses"]
+                    .as_array()
+                    .and_then(|r| r.iter().find(|r| r["correlationData"] == correlation))
+                else {
+                    continue;
+                };
+                return Ok(match response.get("error").and_then(Value::as_str) {
+                    Some(error) => Err(error.to_owned()),
+                    None => Ok(()),
+                });
+            }
+        }
+    }
+
+    /// Creates the dynsec client for a freshly issued token.
+    pub(crate) async fn register(
+        &self,
+        user: &str,
+        username: &str,
+        password: &str,
+    ) -> Result<(), String> {
+        let role = if user == crate::acl::ADMIN_ROOM {
+            "chat-admin"
+        } else {
+            "chat-user"
+        };
+        self.command(json!({
+            "command": "createClient",
+            "username": username,
+            "password": password,
+            "roles": [{ "rolename": role }]
+        }))
+        .await
+    }
+
+    /// Deletes the dynsec client of an expired token, which kicks its live connection.
+    pub(crate) async fn revoke(&self, username: &str) -> Result<(), String> {
+        self.command(json!({ "command": "deleteClient", "username": username }))
+            .await
+    }
+
+    async fn stop_child(&self) {
+        *self.admin.lock().await = None;
+        let Some(mut child) = self.child.lock().await.take() else {
+            return;
+        };
+        if let Some(pid) = child.id() {
+            let pid = nix::unistd::Pid::from_raw(pid as i32);
+            let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
+        }
+        if tokio::time::timeout(Duration::from_secs(3), child.wait())
+            .await
+            .is_err()
+        {
+            let _ = child.kill().await;
+        }
+    }
+
+    /// Stops Mosquitto (every connection closes, the port refuses connections for `down`) and
+    /// starts it again with the same configuration; live tokens keep working (dynsec file).
+    pub(crate) async fn restart(&self, down: Duration) -> Result<(), StackError> {
+        self.stop_child().await;
+        tokio::time::sleep(down).await;
+        self.spawn().await
+    }
+
+    /// Stops Mosquitto.
+    pub(crate) async fn shutdown(&self) {
+        self.stop_child().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dynsec_hash_matches_a_file_written_by_mosquitto_ctrl() {
+        // `mosquitto_ctrl dynsec init f admin s3cret` (2.0.11) wrote this salt and hash.
+        let salt = base64::engine::general_purpose::STANDARD
+            .decode("KWIGbYqF8PAZFjkV")
+            .unwrap();
+        assert_eq!(
+            dynsec_hash("s3cret", &salt, 101),
+            "cw0tQGGiwJwpKZFpDCqKLiac0R8gw+LX5+VCYzlEOf/y9KGh+euRdS8qGy8ynQnZW3ziOomUmcASJWiAhQUpaA=="
+        );
+    }
+
+    #[test]
+    fn config_binds_loopback_only_with_ipv4_websockets() {
+        let ws: SocketAddr = "127.0.0.1:8083".parse().unwrap();
+        let admin: SocketAddr = "127.0.0.1:40000".parse().unwrap();
+        let conf = mosquitto_conf(Path::new("/d"), Path::new("/p.so"), ws, admin);
+        assert!(conf.contains("listener 8083 127.0.0.1\nprotocol websockets\nsocket_domain ipv4\n"));
+        assert!(conf.contains("listener 40000 127.0.0.1\n"));
+        assert!(conf.contains("allow_anonymous false\n"));
+    }
+}
