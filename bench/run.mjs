@@ -280,11 +280,12 @@ function walk(dir) {
 
 function sizesFor(client) {
   if (LIBS[client]) return { what: LIBS[client].label, ...compressedSizes([path.join(here, LIBS[client].file)]) };
-  if (client.startsWith('ours') && fs.existsSync(cfg.dist) && !env.BENCH_APP_BUILD_FAILED) {
-    const files = walk(cfg.dist).filter((f) => /\.(wasm|js|css|html)$/.test(f));
-    return { what: `whole app ${path.relative(repo, cfg.dist)}/ (${files.map((f) => path.basename(f)).join(', ')})`, ...compressedSizes(files) };
-  }
-  return null;
+  const dir = client === 'ours-ui' ? cfg.dist : client === 'ours-bare' ? cfg.bareDist : null;
+  if (!dir || !fs.existsSync(dir) || (client === 'ours-ui' && env.BENCH_APP_BUILD_FAILED)) return null;
+  const files = walk(dir).filter((f) => /\.(wasm|js|css|html)$/.test(f));
+  if (!files.length) return null;
+  const label = client === 'ours-ui' ? 'whole app' : 'bare-client page';
+  return { what: `${label} ${path.relative(repo, dir)}/ (${files.map((f) => path.basename(f)).join(', ')})`, ...compressedSizes(files) };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -509,7 +510,7 @@ function markdown({ meta, sizes, results, summary, clients }) {
   for (const c of clients) {
     const z = sizes[c];
     if (z) L.push(`| ${CLIENT_LABEL[c]} | ${z.what} | ${kb(z.raw)} | ${kb(z.gzip)} | ${kb(z.brotli)} |`);
-    else if (c.startsWith('ours')) L.push(`| ${CLIENT_LABEL[c]} | not measured (no dist/) | — | — | — |`);
+    else if (c.startsWith('ours')) L.push(`| ${CLIENT_LABEL[c]} | not measured (not built) | — | — | — |`);
     else L.push(`| ${CLIENT_LABEL[c]} | a 60-line inline script, not counted | — | — | — |`);
   }
   L.push('');
@@ -571,7 +572,7 @@ function targets(sizes, s, present) {
   const NM = 'not yet measured';
   const ui = s['ours-ui'], bare = s['ours-bare'], mj = s.mqttjs, pa = s.paho;
   const have = (c) => present.includes(c) && s[c] && s[c].okRuns > 0;
-  const ourApp = sizes['ours-ui'] || sizes['ours-bare'];
+  const ourApp = sizes.app;
   const ourConnect = have('ours-ui') ? ui.connectMs : have('ours-bare') ? bare.connectMs : null;
   const ourRtt = have('ours-bare') ? bare : null;
   const verdict = (ok) => (ok ? 'met' : 'missed');
@@ -590,11 +591,15 @@ function targets(sizes, s, present) {
     have('ours-bare') && have('paho') ? `${verdict(bare.floodRate >= pa.floodRate)}: ${fmt(bare.floodRate, 0)} vs ${fmt(pa.floodRate, 0)} msg/s` : have('paho') ? `${NM} (Paho: ${fmt(pa.floodRate, 0)} msg/s)` : NM]);
   rows.push(['Chat UI keeps up with the flood (all arrive)',
     have('ours-ui') ? `${verdict(ui.floodAllArrivedRuns === ui.floodRuns && ui.floodRuns > 0)}: ${ui.floodAllArrivedRuns}/${ui.floodRuns} runs complete, ${fmt(ui.floodRate, 0)} msg/s, longest stall ${fmt(ui.floodGap, 0)} ms${ui.notes.length ? ` (${ui.notes.join('; ')})` : ''}` : NM]);
-  const ourMem = have('ours-bare') ? bare : have('ours-ui') ? ui : null;
+  const mems = ['ours-bare', 'ours-ui'].filter(have);
   rows.push(['JS heap ≤ Paho\'s (idle)',
-    ourMem && have('paho') ? `${verdict(ourMem.heapIdle <= pa.heapIdle)}: ${kb(ourMem.heapIdle)} vs ${kb(pa.heapIdle)} KiB` : have('paho') ? `${NM} (Paho: ${kb(pa.heapIdle)} KiB)` : NM]);
+    mems.length && have('paho')
+      ? mems.map((c) => `${CLIENT_LABEL[c]} ${verdict(s[c].heapIdle <= pa.heapIdle)}: ${kb(s[c].heapIdle)} vs ${kb(pa.heapIdle)} KiB`).join('; ')
+      : have('paho') ? `${NM} (Paho: ${kb(pa.heapIdle)} KiB)` : NM]);
   rows.push(['JS heap + wasm memory ≤ 3 MB idle',
-    ourMem ? `${verdict(ourMem.heapIdle + ourMem.wasmIdle <= 3 * 1024 * 1024)}: ${kb(ourMem.heapIdle + ourMem.wasmIdle)} KiB` : NM]);
+    mems.length
+      ? mems.map((c) => `${CLIENT_LABEL[c]} ${verdict(s[c].heapIdle + s[c].wasmIdle <= 3 * 1024 * 1024)}: ${kb(s[c].heapIdle)} + ${kb(s[c].wasmIdle)} KiB`).join('; ')
+      : NM]);
   return rows;
 }
 
@@ -675,6 +680,8 @@ async function main() {
 
   const sizes = {};
   for (const c of [...clients, ...Object.keys(skipped)]) sizes[c] = sizesFor(c);
+  sizes.app = sizesFor('ours-ui'); // the whole app, for the size target, whichever of ours ran
+  for (const c of Object.keys(LIBS)) sizes[c] = sizes[c] || sizesFor(c); // the peers' sizes for the targets
 
   const browser = await chromium.launch({
     executablePath: cfg.chromium,
