@@ -29,6 +29,21 @@ pub fn random_seed(window: &Window) -> u64 {
     }
 }
 
+/// A client id: `prefix` followed by 12 hex digits of `seed`. Each page instance gets its own id
+/// (two tabs must not take each other's session over); rotations reuse it.
+pub fn client_id(prefix: &str, seed: u64) -> String {
+    format!("{prefix}{:012x}", seed & 0xFFFF_FFFF_FFFF)
+}
+
+/// A fresh random client id with `prefix` (see [`client_id`]), from this page's randomness.
+pub fn random_client_id(prefix: &str) -> String {
+    let seed = match web_sys::window() {
+        Some(window) => random_seed(&window),
+        None => (js_sys::Math::random() * 2f64.powi(48)) as u64,
+    };
+    client_id(prefix, seed)
+}
+
 /// Converts `performance.now()` milliseconds to the core's whole-millisecond instant count.
 pub fn to_core_millis(now_ms: f64) -> u64 {
     if now_ms.is_finite() && now_ms > 0.0 {
@@ -46,6 +61,12 @@ mod tests {
     fn page_milliseconds_become_whole_core_milliseconds() {
         assert_eq!(to_core_millis(1234.9), 1234);
         assert_eq!(to_core_millis(0.2), 0);
+    }
+
+    #[test]
+    fn a_client_id_is_the_prefix_and_twelve_hex_digits() {
+        assert_eq!(client_id("livechat-", 0xABCD), "livechat-00000000abcd");
+        assert_eq!(client_id("x-", u64::MAX).len(), 2 + 12);
     }
 
     #[test]

@@ -1,0 +1,439 @@
+//! The driver in headless Chromium against the real dev stack (token backend + broker).
+//!
+//! `scripts/test.sh` starts the stack with `DEV_CONTROLS=1` and exports its addresses, which are
+//! read at compile time: `LIVECHAT_TEST_HTTP` (e.g. `http://127.0.0.1:18080`) and
+//! `LIVECHAT_TEST_BROKER_WS` (e.g. `ws://127.0.0.1:18083`). The test page is served on another
+//! port of 127.0.0.1 (same site, so the dev login cookie is sent), and the stack's
+//! `CORS_ORIGINS` lists it. Tests run one at a time; each resets the token endpoint first.
+#![cfg(target_arch = "wasm32")]
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::rc::Rc;
+
+use mqtt_browser::mqtt_lifecycle::{
+    ClientEvent, ConnectionState, DeliveryStatus, OutgoingPublish, ProtocolVersion, QoS, Reason,
+    SessionConfig, SupervisorConfig,
+};
+use mqtt_browser::{clock, debug_counts, Driver, DriverConfig, Snapshot, SubscriptionStatus};
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+use wasm_bindgen_test::*;
+use web_sys::{Request, RequestCredentials, RequestInit, RequestMode, Response};
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+fn http() -> &'static str {
+    option_env!("LIVECHAT_TEST_HTTP")
+        .expect("LIVECHAT_TEST_HTTP must be set when the tests are compiled (scripts/test.sh does)")
+}
+
+fn broker() -> String {
+    let ws = option_env!("LIVECHAT_TEST_BROKER_WS").expect(
+        "LIVECHAT_TEST_BROKER_WS must be set when the tests are compiled (scripts/test.sh does)",
+    );
+    format!("{ws}/mqtt")
+}
+
+async fn sleep(ms: u32) {
+    gloo_timers::future::TimeoutFuture::new(ms).await;
+}
+
+/// Polls `done` every 20 ms for up to `ms`; true if it became true.
+async fn wait_for(ms: u32, mut done: impl FnMut() -> bool) -> bool {
+    for _ in 0..ms / 20 {
+        if done() {
+            return true;
+        }
+        sleep(20).await;
+    }
+    done()
+}
+
+async fn fetch(method: &str, url: &str, body: Option<&str>, mode: RequestMode) -> u16 {
+    let init = RequestInit::new();
+    init.set_method(method);
+    init.set_credentials(RequestCredentials::Include);
+    init.set_mode(mode);
+    if let Some(body) = body {
+        let headers = web_sys::Headers::new().unwrap();
+        headers.set("Content-Type", "application/json").unwrap();
+        init.set_headers(&headers);
+        init.set_body(&body.into());
+    }
+    let request = Request::new_with_str_and_init(url, &init).unwrap();
+    let window = web_sys::window().unwrap();
+    let response: Response = JsFuture::from(window.fetch_with_request(&request))
+        .await
+        .unwrap_or_else(|e| panic!("{method} {url} failed: {e:?}"))
+        .unchecked_into();
+    response.status()
+}
+
+/// Signs in as `user`: the stack sets its session cookie (no-cors: only the cookie matters).
+async fn login(user: &str) {
+    let _ = fetch(
+        "GET",
+        &format!("{}/dev/login?user={user}", http()),
+        None,
+        RequestMode::NoCors,
+    )
+    .await;
+}
+
+async fn control(path: &str, body: &str) {
+    let status = fetch(
+        "POST",
+        &format!("{}/dev/control/{path}", http()),
+        Some(body),
+        RequestMode::Cors,
+    )
+    .await;
+    assert_eq!(status, 200, "POST /dev/control/{path} {body}");
+}
+
+async fn token_endpoint(mode: &str) {
+    control("token-endpoint", &format!(r#"{{"mode":"{mode}"}}"#)).await;
+}
+
+/// Everything a driver reported.
+#[derive(Clone, Default)]
+struct Recorder {
+    events: Rc<RefCell<Vec<ClientEvent>>>,
+    last: Rc<RefCell<Option<Snapshot>>>,
+}
+
+impl Recorder {
+    fn subscriber(&self) -> mqtt_browser::Subscriber {
+        let me = self.clone();
+        Rc::new(move |event: &ClientEvent, snapshot: &Snapshot| {
+            me.events.borrow_mut().push(event.clone());
+            *me.last.borrow_mut() = Some(snapshot.clone());
+        })
+    }
+
+    fn state(&self) -> Option<ConnectionState> {
+        self.last.borrow().as_ref().map(|s| s.status.state.clone())
+    }
+
+    fn reason(&self) -> Option<Reason> {
+        self.last
+            .borrow()
+            .as_ref()
+            .and_then(|s| s.status.reason.clone())
+    }
+
+    fn connected(&self) -> bool {
+        matches!(self.state(), Some(ConnectionState::Connected { .. }))
+    }
+
+    fn subscription(&self, filter: &str) -> Option<SubscriptionStatus> {
+        self.last
+            .borrow()
+            .as_ref()
+            .and_then(|s| s.subscriptions.get(filter).cloned())
+    }
+
+    fn messages(&self) -> Vec<(Vec<u8>, bool)> {
+        self.events
+            .borrow()
+            .iter()
+            .filter_map(|e| match e {
+                ClientEvent::Message(m) => Some((m.payload.clone(), m.dup)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn acknowledged(&self) -> usize {
+        self.events
+            .borrow()
+            .iter()
+            .filter(|e| {
+                matches!(
+                    e,
+                    ClientEvent::Delivery {
+                        status: DeliveryStatus::Acknowledged,
+                        ..
+                    }
+                )
+            })
+            .count()
+    }
+
+    fn count_states(&self, f: impl Fn(&ConnectionState) -> bool) -> usize {
+        self.events
+            .borrow()
+            .iter()
+            .filter(|e| matches!(e, ClientEvent::State(s) if f(&s.state)))
+            .count()
+    }
+}
+
+fn config() -> DriverConfig {
+    DriverConfig {
+        token_url: format!("{}/api/mqtt-token", http()),
+        refresh_url: format!("{}/api/mqtt-token/refresh", http()),
+        supervisor: SupervisorConfig::new(
+            broker(),
+            SessionConfig {
+                protocol: ProtocolVersion::V5,
+                client_id: clock::random_client_id("test-"),
+                ..SessionConfig::default()
+            },
+        ),
+    }
+}
+
+fn driver(recorder: &Recorder) -> Driver {
+    Driver::new(config(), recorder.subscriber()).expect("driver starts")
+}
+
+#[wasm_bindgen_test]
+async fn a_driver_connects_and_receives_its_own_qos1_message() {
+    token_endpoint("ok").await;
+    login("browser-pubsub").await;
+    let rec = Recorder::default();
+    let d = driver(&rec);
+    let topic = "chat/browser-pubsub/messages";
+    d.declare_subscriptions(&[topic], QoS::AtLeastOnce).unwrap();
+    assert!(
+        wait_for(15_000, || rec.connected()).await,
+        "state {:?}",
+        rec.state()
+    );
+    assert!(
+        wait_for(5_000, || rec.subscription(topic)
+            == Some(SubscriptionStatus::Granted(QoS::AtLeastOnce)))
+        .await,
+        "subscription {:?}",
+        rec.subscription(topic)
+    );
+    d.publish(OutgoingPublish::new(
+        topic,
+        b"hello".to_vec(),
+        QoS::AtLeastOnce,
+    ))
+    .unwrap();
+    assert!(wait_for(5_000, || rec.messages().iter().any(|(p, _)| p == b"hello")).await);
+    assert!(wait_for(5_000, || rec.acknowledged() == 1).await);
+}
+
+#[wasm_bindgen_test]
+async fn the_forbidden_admin_room_is_refused_with_its_reason() {
+    token_endpoint("ok").await;
+    login("browser-refused").await;
+    let rec = Recorder::default();
+    let d = driver(&rec);
+    let topic = "chat/admin/messages";
+    d.subscribe(topic, QoS::AtLeastOnce).unwrap();
+    assert!(
+        wait_for(15_000, || matches!(
+            rec.subscription(topic),
+            Some(SubscriptionStatus::Refused(_))
+        ))
+        .await,
+        "subscription {:?}",
+        rec.subscription(topic)
+    );
+    let Some(SubscriptionStatus::Refused(refusal)) = rec.subscription(topic) else {
+        unreachable!()
+    };
+    assert_eq!(refusal.code, 0x87, "{refusal:?}");
+    assert!(refusal.describe().contains("not authorized"), "{refusal:?}");
+    assert!(
+        rec.connected(),
+        "a refused subscription leaves the connection up"
+    );
+}
+
+#[wasm_bindgen_test]
+async fn rotation_with_a_short_ttl_loses_and_duplicates_nothing() {
+    token_endpoint("ok").await;
+    control("token-ttl", r#"{"secs":3}"#).await;
+    login("browser-rotation").await;
+    let topic = "chat/browser-rotation/messages";
+    let sub = Recorder::default();
+    let subscriber = driver(&sub);
+    subscriber
+        .declare_subscriptions(&[topic], QoS::AtLeastOnce)
+        .unwrap();
+    let pub_rec = Recorder::default();
+    let publisher = driver(&pub_rec);
+    assert!(wait_for(15_000, || sub.connected() && pub_rec.connected()).await);
+    assert!(
+        wait_for(5_000, || matches!(
+            sub.subscription(topic),
+            Some(SubscriptionStatus::Granted(_))
+        ))
+        .await
+    );
+
+    // ~8 s of traffic at 25 messages/s: tokens live 3 s, so several rotations of both clients.
+    let total = 200u32;
+    for i in 0..total {
+        publisher
+            .publish(OutgoingPublish::new(
+                topic,
+                i.to_string().into_bytes(),
+                QoS::AtLeastOnce,
+            ))
+            .unwrap();
+        sleep(40).await;
+    }
+    let all_in = wait_for(20_000, || {
+        let got: std::collections::BTreeSet<Vec<u8>> =
+            sub.messages().into_iter().map(|(p, _)| p).collect();
+        got.len() == total as usize
+    })
+    .await;
+    let ttl = option_env!("LIVECHAT_TEST_TOKEN_TTL_SECS").unwrap_or("20");
+    control("token-ttl", &format!(r#"{{"secs":{ttl}}}"#)).await;
+
+    let mut seen: BTreeMap<Vec<u8>, u32> = BTreeMap::new();
+    let mut unflagged_duplicates = 0;
+    for (payload, dup) in sub.messages() {
+        let count = seen.entry(payload).or_default();
+        *count += 1;
+        if *count > 1 && !dup {
+            unflagged_duplicates += 1;
+        }
+    }
+    let lost: Vec<u32> = (0..total)
+        .filter(|i| !seen.contains_key(i.to_string().as_bytes()))
+        .collect();
+    let redelivered: u32 = seen.values().map(|c| c - 1).sum();
+    let rotations = sub.count_states(|s| matches!(s, ConnectionState::Rotating { .. }))
+        + pub_rec.count_states(|s| matches!(s, ConnectionState::Rotating { .. }));
+    web_sys::console::log_1(
+        &format!("rotation: {rotations} rotations, {redelivered} DUP redeliveries").into(),
+    );
+    assert!(all_in && lost.is_empty(), "lost {lost:?}");
+    assert_eq!(
+        unflagged_duplicates, 0,
+        "a message was shown twice without DUP"
+    );
+    assert!(rotations >= 2, "the short TTL must have caused rotations");
+    assert!(wait_for(5_000, || pub_rec.acknowledged() == total as usize).await);
+    drop((subscriber, publisher));
+}
+
+#[wasm_bindgen_test]
+async fn after_a_broker_restart_the_client_is_connected_again_and_subscribed() {
+    token_endpoint("ok").await;
+    login("browser-restart").await;
+    let topic = "chat/browser-restart/messages";
+    let rec = Recorder::default();
+    let d = driver(&rec);
+    d.declare_subscriptions(&[topic], QoS::AtLeastOnce).unwrap();
+    assert!(wait_for(15_000, || rec.connected()).await);
+    let connects_before = rec.count_states(|s| matches!(s, ConnectionState::Connected { .. }));
+    control("broker/restart", r#"{"downMs":500}"#).await;
+    assert!(
+        wait_for(30_000, || rec.connected()
+            && rec.count_states(|s| matches!(
+                s,
+                ConnectionState::Connected { .. }
+            )) > connects_before)
+        .await,
+        "state {:?} reason {:?}",
+        rec.state(),
+        rec.reason()
+    );
+    d.publish(OutgoingPublish::new(
+        topic,
+        b"after".to_vec(),
+        QoS::AtLeastOnce,
+    ))
+    .unwrap();
+    assert!(
+        wait_for(10_000, || rec.messages().iter().any(|(p, _)| p == b"after")).await,
+        "the subscription was restored after the restart"
+    );
+}
+
+#[wasm_bindgen_test]
+async fn token_endpoint_failures_map_to_signed_out_and_backoff() {
+    login("browser-token").await;
+
+    token_endpoint("401").await;
+    let rec = Recorder::default();
+    let d = driver(&rec);
+    assert!(
+        wait_for(10_000, || rec.state() == Some(ConnectionState::SignedOut)).await,
+        "401: {:?}",
+        rec.state()
+    );
+    assert!(matches!(
+        rec.reason(),
+        Some(Reason::SignedOut { status: 401 })
+    ));
+    drop(d);
+
+    token_endpoint("429").await;
+    let rec = Recorder::default();
+    let d = driver(&rec);
+    assert!(
+        wait_for(10_000, || matches!(
+            rec.state(),
+            Some(ConnectionState::Backoff { .. })
+        ))
+        .await,
+        "429: {:?}",
+        rec.state()
+    );
+    assert!(
+        matches!(rec.reason(), Some(Reason::RateLimited { .. })),
+        "{:?}",
+        rec.reason()
+    );
+    drop(d);
+
+    token_endpoint("500").await;
+    let rec = Recorder::default();
+    let d = driver(&rec);
+    assert!(
+        wait_for(10_000, || matches!(
+            rec.state(),
+            Some(ConnectionState::Backoff { .. })
+        ))
+        .await,
+        "500: {:?}",
+        rec.state()
+    );
+    assert!(
+        matches!(rec.reason(), Some(Reason::Token(_))),
+        "{:?}",
+        rec.reason()
+    );
+
+    // Back to normal: an explicit retry connects.
+    token_endpoint("ok").await;
+    d.retry_now();
+    assert!(
+        wait_for(15_000, || rec.connected()).await,
+        "{:?}",
+        rec.state()
+    );
+}
+
+#[wasm_bindgen_test]
+async fn creating_and_dropping_a_driver_100_times_leaves_nothing_behind() {
+    token_endpoint("ok").await;
+    login("browser-leak").await;
+    // Compared with the counts before, not zero: a failed earlier test cannot unwind (wasm
+    // panics abort), so its driver would still be counted.
+    let before = debug_counts();
+    for round in 0..100u32 {
+        let rec = Recorder::default();
+        let d = driver(&rec);
+        // Drop at different points: while fetching, while connecting, and once connected.
+        match round % 10 {
+            0 => assert!(wait_for(15_000, || rec.connected()).await),
+            n => sleep(n * 7).await,
+        }
+        drop(d);
+    }
+    let after = debug_counts();
+    assert_eq!(after, before, "left behind");
+}

@@ -1,0 +1,105 @@
+//! What `use_mqtt` returns: read-only state and the client's commands.
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::rc::Rc;
+
+use mqtt_browser::mqtt_lifecycle::{
+    ConnectionState, OutgoingPublish, PublishId, QoS, Reason, Status,
+};
+use mqtt_browser::{Driver, Snapshot, SubscriptionStatus};
+use serde::Serialize;
+
+use crate::message::PublishError;
+
+/// The slot holding the running driver; empty before the first effect and after unmount.
+pub(crate) type DriverSlot = Rc<RefCell<Option<Driver>>>;
+
+/// The client as the component sees it. Cheap to clone; equal while nothing visible changed.
+#[derive(Clone)]
+pub struct UseMqttHandle {
+    pub(crate) snapshot: Rc<Snapshot>,
+    pub(crate) driver: DriverSlot,
+    pub(crate) default_qos: QoS,
+}
+
+impl PartialEq for UseMqttHandle {
+    fn eq(&self, other: &Self) -> bool {
+        self.snapshot == other.snapshot
+            && Rc::ptr_eq(&self.driver, &other.driver)
+            && self.default_qos == other.default_qos
+    }
+}
+
+impl UseMqttHandle {
+    /// The connection state (`Idle`, `FetchingToken`, `Connecting`, `Connected`, `Rotating`,
+    /// `Backoff { attempt, retry_at }`, `Offline`, `SignedOut`, `AuthFailed`, `Closed`).
+    pub fn state(&self) -> &ConnectionState {
+        &self.snapshot.status.state
+    }
+
+    /// Why the client is in its state (the last failure or cause), if anything.
+    pub fn reason(&self) -> Option<&Reason> {
+        self.snapshot.status.reason.as_ref()
+    }
+
+    /// State and reason together (displayable in words).
+    pub fn status(&self) -> &Status {
+        &self.snapshot.status
+    }
+
+    /// Every filter subscribed to through this hook and where it stands.
+    pub fn subscriptions(&self) -> &BTreeMap<String, SubscriptionStatus> {
+        &self.snapshot.subscriptions
+    }
+
+    /// Subscribes to `filter` at the default QoS (queued until connected).
+    pub fn subscribe(&self, filter: &str) -> Result<(), PublishError> {
+        self.with_driver(|d| Ok(d.subscribe(filter, self.default_qos)?))
+    }
+
+    /// Unsubscribes from `filter`.
+    pub fn unsubscribe(&self, filter: &str) -> Result<(), PublishError> {
+        self.with_driver(|d| Ok(d.unsubscribe(filter)?))
+    }
+
+    /// Publishes `payload` to `topic`. `Ok(id)` means queued; the progress (sent,
+    /// acknowledged, refused, dropped) arrives at `on_delivery` with the same id.
+    pub fn publish(
+        &self,
+        topic: &str,
+        payload: Vec<u8>,
+        qos: QoS,
+    ) -> Result<PublishId, PublishError> {
+        self.with_driver(|d| Ok(d.publish(OutgoingPublish::new(topic, payload, qos))?))
+    }
+
+    /// Publishes `value` as JSON at the default QoS.
+    pub fn transmit<T: Serialize>(
+        &self,
+        topic: &str,
+        value: &T,
+    ) -> Result<PublishId, PublishError> {
+        let payload = serde_json::to_vec(value).map_err(PublishError::Serialize)?;
+        self.publish(topic, payload, self.default_qos)
+    }
+
+    /// Tries to connect again at once (after signed-out, refused, backoff or offline).
+    pub fn retry_now(&self) {
+        // Not running means unmounted: nothing to retry.
+        let _ = self.with_driver(|d| {
+            d.retry_now();
+            Ok(())
+        });
+    }
+
+    fn with_driver<R>(
+        &self,
+        f: impl FnOnce(&Driver) -> Result<R, PublishError>,
+    ) -> Result<R, PublishError> {
+        match self.driver.borrow().as_ref() {
+            Some(driver) => f(driver),
+            None => Err(PublishError::NotRunning),
+        }
+    }
+}

@@ -1,0 +1,171 @@
+//! The hook's options and how they become a driver configuration.
+
+use std::time::Duration;
+
+use mqtt_browser::mqtt_lifecycle::{
+    DeliveryStatus, ProtocolVersion, PublishId, QoS, SessionConfig, SupervisorConfig,
+};
+use mqtt_browser::DriverConfig;
+use yew::Callback;
+
+use crate::message::MqttMessage;
+
+/// Options of [`use_mqtt`](crate::use_mqtt). Start from `Default` and set at least `broker_url`.
+#[derive(Clone, PartialEq)]
+pub struct UseMqttOptions {
+    /// Token endpoint, POSTed with the page's cookies. Default `/api/mqtt-token`.
+    pub token_url: String,
+    /// Refresh endpoint (`{ tokenId, password }`). Default `/api/mqtt-token/refresh`.
+    pub refresh_url: String,
+    /// Broker WebSocket URL (`ws://` or `wss://`). Required; empty by default, which never
+    /// connects (every attempt fails and backs off).
+    pub broker_url: String,
+    /// Client id prefix; a random suffix is added per mounted hook. Default `livechat-`.
+    pub client_id_prefix: String,
+    /// MQTT version to try first. Default 5; falls back to 3.1.1 when the broker refuses 5.
+    pub protocol: ProtocolVersion,
+    /// Keep-alive in seconds. Default 30.
+    pub keep_alive_secs: u16,
+    /// QoS of subscriptions made by the hook and of [`transmit`](crate::UseMqttHandle::transmit).
+    /// Default at-least-once.
+    pub default_qos: QoS,
+    /// Commands held while disconnected before publishing fails with a full queue. Default 256.
+    pub queue_limit: usize,
+    /// Filters to be subscribed to: applied once connected and restored after reconnects.
+    /// Changing the list subscribes the added filters and unsubscribes the removed ones.
+    /// Default none.
+    pub subscriptions: Vec<String>,
+    /// Called with every message. The latest closure passed is always the one called.
+    pub on_message: Callback<MqttMessage>,
+    /// Called with each publish's delivery progress. The latest closure is always called.
+    pub on_delivery: Callback<(PublishId, DeliveryStatus)>,
+}
+
+impl Default for UseMqttOptions {
+    fn default() -> Self {
+        Self {
+            token_url: "/api/mqtt-token".into(),
+            refresh_url: "/api/mqtt-token/refresh".into(),
+            broker_url: String::new(),
+            client_id_prefix: "livechat-".into(),
+            protocol: ProtocolVersion::V5,
+            keep_alive_secs: 30,
+            default_qos: QoS::AtLeastOnce,
+            queue_limit: 256,
+            subscriptions: Vec::new(),
+            on_message: Callback::noop(),
+            on_delivery: Callback::noop(),
+        }
+    }
+}
+
+/// The options that need a new connection when they change. Subscriptions, the default QoS
+/// and the callbacks are applied to the running client instead.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnectionKey {
+    /// See [`UseMqttOptions::token_url`].
+    pub token_url: String,
+    /// See [`UseMqttOptions::refresh_url`].
+    pub refresh_url: String,
+    /// See [`UseMqttOptions::broker_url`].
+    pub broker_url: String,
+    /// See [`UseMqttOptions::client_id_prefix`].
+    pub client_id_prefix: String,
+    /// See [`UseMqttOptions::protocol`].
+    pub protocol: ProtocolVersion,
+    /// See [`UseMqttOptions::keep_alive_secs`].
+    pub keep_alive_secs: u16,
+    /// See [`UseMqttOptions::queue_limit`].
+    pub queue_limit: usize,
+}
+
+impl From<&UseMqttOptions> for ConnectionKey {
+    fn from(o: &UseMqttOptions) -> Self {
+        Self {
+            token_url: o.token_url.clone(),
+            refresh_url: o.refresh_url.clone(),
+            broker_url: o.broker_url.clone(),
+            client_id_prefix: o.client_id_prefix.clone(),
+            protocol: o.protocol,
+            keep_alive_secs: o.keep_alive_secs,
+            queue_limit: o.queue_limit,
+        }
+    }
+}
+
+impl ConnectionKey {
+    /// The driver configuration, with `client_id` for the session.
+    pub fn driver_config(&self, client_id: String) -> DriverConfig {
+        let session = SessionConfig {
+            protocol: self.protocol,
+            client_id,
+            keep_alive: Duration::from_secs(u64::from(self.keep_alive_secs)),
+            queue_limit: self.queue_limit,
+            ..SessionConfig::default()
+        };
+        DriverConfig {
+            token_url: self.token_url.clone(),
+            refresh_url: self.refresh_url.clone(),
+            supervisor: SupervisorConfig::new(self.broker_url.clone(), session),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_defaults_are_the_documented_ones() {
+        let o = UseMqttOptions::default();
+        assert_eq!(o.token_url, "/api/mqtt-token");
+        assert_eq!(o.refresh_url, "/api/mqtt-token/refresh");
+        assert_eq!(o.client_id_prefix, "livechat-");
+        assert_eq!(o.protocol, ProtocolVersion::V5);
+        assert_eq!(o.keep_alive_secs, 30);
+        assert_eq!(o.default_qos, QoS::AtLeastOnce);
+        assert_eq!(o.queue_limit, 256);
+        assert!(o.subscriptions.is_empty());
+    }
+
+    #[test]
+    fn changing_only_subscriptions_or_callbacks_keeps_the_connection() {
+        let a = UseMqttOptions {
+            broker_url: "ws://127.0.0.1:1/mqtt".into(),
+            ..Default::default()
+        };
+        let b = UseMqttOptions {
+            subscriptions: vec!["chat/lobby/messages".into()],
+            default_qos: QoS::AtMostOnce,
+            on_message: Callback::from(|_| ()),
+            ..a.clone()
+        };
+        assert_eq!(ConnectionKey::from(&a), ConnectionKey::from(&b));
+        let c = UseMqttOptions {
+            keep_alive_secs: 10,
+            ..a.clone()
+        };
+        assert_ne!(ConnectionKey::from(&a), ConnectionKey::from(&c));
+    }
+
+    #[test]
+    fn the_driver_config_carries_the_options_into_the_session() {
+        let key = ConnectionKey::from(&UseMqttOptions {
+            broker_url: "ws://127.0.0.1:1/mqtt".into(),
+            keep_alive_secs: 12,
+            queue_limit: 9,
+            protocol: ProtocolVersion::V311,
+            ..Default::default()
+        });
+        let config = key.driver_config("livechat-1".into());
+        assert_eq!(config.supervisor.broker_url, "ws://127.0.0.1:1/mqtt");
+        assert_eq!(config.supervisor.session.client_id, "livechat-1");
+        assert_eq!(
+            config.supervisor.session.keep_alive,
+            Duration::from_secs(12)
+        );
+        assert_eq!(config.supervisor.session.queue_limit, 9);
+        assert_eq!(config.supervisor.session.protocol, ProtocolVersion::V311);
+        assert_eq!(config.token_url, "/api/mqtt-token");
+    }
+}
