@@ -436,6 +436,34 @@ mod tests {
         }
 
         #[test]
+        fn a_corrupted_valid_stream_never_panics_and_what_decodes_re_encodes_to_itself(
+            (version, packets, flips) in strategies::version().prop_flat_map(|v| {
+                (
+                    Just(v),
+                    proptest::collection::vec(strategies::packet(v), 1..6),
+                    proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..4),
+                )
+            })
+        ) {
+            let mut wire = Vec::new();
+            for p in &packets {
+                encode(p, version, &mut wire).unwrap();
+            }
+            for (at, byte) in flips {
+                let i = at.index(wire.len());
+                wire[i] = byte;
+            }
+            let mut framer = Framer::new(version, 64 * 1024);
+            framer.push(&wire);
+            for packet in drain(&mut framer).into_iter().flatten() {
+                let mut again = Vec::new();
+                if encode(&packet, version, &mut again).is_ok() {
+                    prop_assert_eq!(decode(&again, version), Ok(packet));
+                }
+            }
+        }
+
+        #[test]
         fn arbitrary_bytes_never_panic_nor_yield_more_than_was_fed(
             version in strategies::version(),
             max in 0u32..4096,
