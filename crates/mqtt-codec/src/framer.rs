@@ -11,6 +11,9 @@ use crate::packet::{Packet, ProtocolVersion};
 /// it), they are dropped. Keeps memory bounded without copying the tail on every packet.
 const COMPACT_THRESHOLD: usize = 8 * 1024;
 
+/// The most the framer allocates ahead for a packet that is still arriving.
+const MAX_RESERVE: usize = 64 * 1024;
+
 /// Reassembles MQTT packets from a byte stream.
 ///
 /// ```
@@ -169,8 +172,9 @@ impl Framer {
         // for (wasm32 included).
         let total = usize::try_from(total).unwrap_or(usize::MAX);
         if available.len() < total {
-            // Reserve the rest once instead of growing chunk by chunk; bounded by the maximum.
-            self.buf.reserve(total - available.len());
+            // Reserve ahead instead of growing chunk by chunk, but never more than
+            // MAX_RESERVE on the word of a header whose bytes have not arrived.
+            self.buf.reserve((total - available.len()).min(MAX_RESERVE));
             return None;
         }
         let body = &available[header.len..total];
