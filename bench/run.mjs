@@ -608,12 +608,12 @@ function writeBenchmarks(md) {
   let text = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '# Benchmarks\n';
   const start = text.search(/^## Side by side\s*$/m);
   if (start === -1) {
-    text = text.replace(/\s*$/, '\n\n') + md + '\n';
+    text = text.replace(/\s*$/, '\n\n') + md.trimEnd() + '\n';
   } else {
     const rest = text.slice(start + 1);
     const next = rest.search(/^## /m);
     const end = next === -1 ? text.length : start + 1 + next;
-    text = text.slice(0, start) + md + '\n' + (next === -1 ? '' : '\n' + text.slice(end));
+    text = text.slice(0, start) + md.trimEnd() + '\n' + (next === -1 ? '' : '\n' + text.slice(end));
   }
   fs.writeFileSync(file, text);
   log(`wrote the "## Side by side" section of ${file}`);
