@@ -15,6 +15,7 @@
   addEventListener('TrunkApplicationStarted', (e) => {
     const wasm = e && e.detail && e.detail.wasm;
     if (wasm && wasm.memory) core.wasmMemory = wasm.memory;
+    core.appStartedAt = performance.now();
   });
   addEventListener('error', (e) => core.errors.push(String(e.message || e)));
 
@@ -50,6 +51,14 @@
     const a = core.adapter();
     if (a && typeof a.connectedAt === 'number') return a.connectedAt;
     return core.connectedAt;
+  };
+
+  // When the client code was loaded and running: the adapter's `readyAt` (set first thing in the
+  // reference pages' scripts) or Trunk's TrunkApplicationStarted (wasm fetched and instantiated).
+  core.readyTime = () => {
+    const a = core.adapter();
+    if (a && typeof a.readyAt === 'number') return a.readyAt;
+    return typeof core.appStartedAt === 'number' ? core.appStartedAt : null;
   };
 
   core.wasmMemoryBytes = () => {
