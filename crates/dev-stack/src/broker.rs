@@ -14,7 +14,7 @@ use crate::StackError;
 /// One of the two brokers.
 pub(crate) enum Broker {
     Embedded(Embedded),
-    Mosquitto(Mosquitto),
+    Mosquitto(Box<Mosquitto>),
 }
 
 impl Broker {
@@ -26,9 +26,9 @@ impl Broker {
         let public = SocketAddr::new(config.bind_ip, config.broker_ws_port);
         Ok(match config.broker {
             BrokerKind::Embedded => Self::Embedded(Embedded::start(public, store).await?),
-            BrokerKind::Mosquitto => Self::Mosquitto(
+            BrokerKind::Mosquitto => Self::Mosquitto(Box::new(
                 Mosquitto::start(&config.mosquitto_bin, &config.dynsec_plugin, public).await?,
-            ),
+            )),
         })
     }
 

@@ -560,12 +560,15 @@ pub(crate) fn router(state: AppState, cors_origins: &[String], dev_controls: boo
         .route("/dev/session", get(whoami))
         .merge(api);
     if dev_controls {
-        app = app
+        // CORS like the API: browser tests (wasm-bindgen-test pages on another port) drive them.
+        let controls = Router::new()
             .route("/dev/control", get(control_state))
             .route("/dev/control/token-endpoint", post(control_token_endpoint))
             .route("/dev/control/token-ttl", post(control_ttl))
             .route("/dev/control/tokens/expire", post(control_expire))
-            .route("/dev/control/broker/restart", post(control_restart));
+            .route("/dev/control/broker/restart", post(control_restart))
+            .layer(cors(cors_origins));
+        app = app.merge(controls);
     } else {
         let disabled = || async {
             error(

@@ -13,7 +13,8 @@
 //! a new credential and leaves the old one valid until its own `expiresAt`. A sweep every
 //! [`SWEEP_INTERVAL`] revokes expired credentials and **closes every connection that used them**:
 //! - embedded broker: `mqtt5` 0.49 cannot close one connection by API (its router's
-//!   `disconnect_client` works by client id, which a rotation reuses), so the stack owns the
+//!   `disconnect_client` closes the socket, but by client id, which a rotation reuses — see
+//!   `tests/mqtt5_disconnect.rs`), so the stack owns the
 //!   public port and pipes each connection to the broker's private listener; the auth hook tags
 //!   the exact connection with its token and the proxy drops both sockets at expiry (see the
 //!   `embedded` module). The tests check that the socket really closes.

@@ -34,6 +34,7 @@ async fn main() -> ExitCode {
                 .unwrap_or_else(|_| "info,mqtt5=warn".into()),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
 
     let mut config = match dev_stack::StackConfig::from_lookup(|k| std::env::var(k).ok()) {
