@@ -1,0 +1,42 @@
+// 5,000 incoming messages: the page stays responsive and the DOM stays bounded.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startStack, openUser, waitConnected, waitUntil, send, messageTexts } from './helpers.mjs';
+
+const COUNT = 5000;
+const HISTORY_LIMIT = 500;
+let stack;
+const opened = [];
+
+before(async () => { stack = await startStack(); });
+after(async () => {
+  for (const u of opened) await u.close();
+  await stack?.stop();
+});
+
+test('5,000 incoming messages keep the page responsive and the DOM bounded', async () => {
+  const reader = await openUser(stack, 'reader', '/?room=e2e-flood');
+  opened.push(reader);
+  await waitConnected(reader.page);
+  // The publisher is a third context on the app's origin (for its token), with no app running.
+  const bot = await openUser(stack, 'bot', '/config.json');
+  opened.push(bot);
+  const { brokerUrl } = await (await fetch(`${stack.base}/config.json`)).json();
+  const { publishFromPage } = await import('./helpers.mjs');
+  await publishFromPage(bot.page, { brokerUrl, room: 'e2e-flood', count: COUNT });
+
+  const last = `flood message ${COUNT - 1}`;
+  await waitUntil(async () => (await messageTexts(reader.page)).includes(last),
+    { timeoutMs: 60000, what: 'the last flood message' });
+  const items = await reader.page.locator('[role="log"] .lc-msg').count();
+  assert.ok(items <= HISTORY_LIMIT, `${items} messages in the DOM`);
+  assert.ok(items >= HISTORY_LIMIT - 1, `the newest ${HISTORY_LIMIT} are kept (${items})`);
+  const nodes = await reader.page.evaluate(() => document.getElementsByTagName('*').length);
+  assert.ok(nodes < HISTORY_LIMIT * 12, `${nodes} DOM nodes`);
+
+  // Still responsive: the user can type and send, and sees it at once.
+  await send(reader.page, 'still here after the flood');
+  await waitUntil(async () => (await messageTexts(reader.page)).includes('still here after the flood'),
+    { timeoutMs: 10000, what: 'the reader\'s own message after the flood' });
+  assert.deepEqual(reader.errors, []);
+});

@@ -1,0 +1,91 @@
+//! The thin browser side of start-up: find the mount element, read its `data-*` attributes, fetch
+//! the configuration file, read `?room=`. The rules are in [`crate::config`].
+
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{Element, Response, Window};
+
+use crate::config::{room_from_query, Config, ConfigError, RawConfig};
+
+/// The selector of the element the app mounts into; without one, a `<div id="livechat">` is
+/// appended to `<body>`.
+pub const MOUNT_SELECTOR: &str = "[data-livechat], #livechat";
+/// Attribute naming the configuration file (default `config.json` beside the page).
+pub const CONFIG_URL_ATTRIBUTE: &str = "data-config-url";
+/// The default configuration file, relative to the page (so the app works from any sub-path).
+pub const DEFAULT_CONFIG_URL: &str = "config.json";
+
+/// Finds (or creates) the mount element and clears its placeholder content.
+pub fn mount_element(window: &Window) -> Result<Element, JsValue> {
+    let doc = window.document().ok_or("no document")?;
+    let mount = match doc.query_selector(MOUNT_SELECTOR)? {
+        Some(el) => el,
+        None => {
+            let el = doc.create_element("div")?;
+            el.set_id("livechat");
+            doc.body().ok_or("no body")?.append_child(&el)?;
+            el
+        }
+    };
+    mount.set_attribute(crate::panic::MOUNTED_ATTRIBUTE, "")?;
+    mount.class_list().add_1("lc-root")?;
+    Ok(mount)
+}
+
+/// Removes the mount element's static placeholder ("Loading chat…").
+pub fn clear(mount: &Element) {
+    mount.set_text_content(None);
+}
+
+fn js_error(e: JsValue) -> String {
+    e.dyn_ref::<js_sys::Error>()
+        .map(|e| String::from(e.message()))
+        .or_else(|| e.as_string())
+        .unwrap_or_else(|| "unknown error".to_owned())
+}
+
+/// Fetches the configuration file. A missing default file (404 or unreachable) counts as empty:
+/// the mount element's attributes may be enough. A file named explicitly must load.
+async fn fetch_config_file(
+    window: &Window,
+    url: &str,
+    explicit: bool,
+) -> Result<RawConfig, ConfigError> {
+    let file_error = |reason: String| ConfigError::File {
+        url: url.to_owned(),
+        reason,
+    };
+    let response = match JsFuture::from(window.fetch_with_str(url)).await {
+        Ok(r) => r.unchecked_into::<Response>(),
+        Err(e) if explicit => return Err(file_error(js_error(e))),
+        Err(_) => return Ok(RawConfig::default()),
+    };
+    if response.status() == 404 && !explicit {
+        return Ok(RawConfig::default());
+    }
+    if !response.ok() {
+        return Err(file_error(format!("HTTP {}", response.status())));
+    }
+    let text = JsFuture::from(response.text().map_err(|e| file_error(js_error(e)))?)
+        .await
+        .map_err(|e| file_error(js_error(e)))?
+        .as_string()
+        .unwrap_or_default();
+    RawConfig::from_json(&text).map_err(file_error)
+}
+
+/// Reads the whole configuration: file, then attributes over it, then `?room=`.
+pub async fn load_config(window: &Window, mount: &Element) -> Result<Config, ConfigError> {
+    let explicit = mount
+        .get_attribute(CONFIG_URL_ATTRIBUTE)
+        .filter(|u| !u.trim().is_empty());
+    let file = match explicit.as_deref() {
+        Some("none") => RawConfig::default(),
+        Some(url) => fetch_config_file(window, url, true).await?,
+        None => fetch_config_file(window, DEFAULT_CONFIG_URL, false).await?,
+    };
+    let attributes = RawConfig::from_attributes(|name| mount.get_attribute(name));
+    let search = window.location().search().unwrap_or_default();
+    let room = room_from_query(&search);
+    Config::resolve(&file.overlaid_with(&attributes), room.as_deref())
+}

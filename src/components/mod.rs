@@ -1,0 +1,15 @@
+//! The Yew components, one per file, each named after its file.
+
+mod composer;
+mod error_screen;
+mod live_chat;
+mod message_item;
+mod message_list;
+mod status_bar;
+
+pub use composer::{Composer, ComposerProps};
+pub use error_screen::{ErrorScreen, ErrorScreenProps};
+pub use live_chat::{LiveChat, LiveChatProps};
+pub use message_item::{MessageItem, MessageItemProps};
+pub use message_list::{MessageList, MessageListProps};
+pub use status_bar::{StatusBar, StatusBarProps};

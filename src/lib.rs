@@ -1,0 +1,61 @@
+//! The live chat app: runtime configuration, the chat reducer and the Yew components.
+//!
+//! The binary (`main.rs`) installs the crash screen, reads the configuration ([`boot`]) and mounts
+//! [`components::LiveChat`] (or [`components::ErrorScreen`] when the configuration is invalid).
+//! Everything with rules in it (the reducer, configuration parsing, the status words) is plain
+//! Rust tested natively.
+
+pub mod batch;
+pub mod boot;
+pub mod chat;
+pub mod components;
+pub mod config;
+pub mod connection;
+pub mod panic;
+
+use std::rc::Rc;
+
+use components::{ErrorScreenProps, LiveChatProps};
+
+/// Starts the app: crash screen, configuration, then the chat (or the configuration error).
+pub fn start() {
+    panic::install();
+    let Some(window) = web_sys::window() else {
+        return;
+    };
+    let mount = match boot::mount_element(&window) {
+        Ok(mount) => mount,
+        Err(e) => {
+            web_sys::console::error_2(&"livechat: no mount element".into(), &e);
+            return;
+        }
+    };
+    wasm_bindgen_futures::spawn_local(async move {
+        let config = boot::load_config(&window, &mount).await;
+        boot::clear(&mount);
+        match config {
+            Ok(config) => {
+                yew::Renderer::<components::LiveChat>::with_root_and_props(
+                    mount,
+                    LiveChatProps {
+                        config: Rc::new(config),
+                    },
+                )
+                .render();
+            }
+            Err(error) => {
+                web_sys::console::error_1(&format!("livechat: {error}").into());
+                yew::Renderer::<components::ErrorScreen>::with_root_and_props(
+                    mount,
+                    ErrorScreenProps {
+                        title: "The chat is not configured correctly".into(),
+                        message: error.to_string().into(),
+                        setting: error.setting().map(|s| s.to_string().into()),
+                        on_reload: None,
+                    },
+                )
+                .render();
+            }
+        }
+    });
+}

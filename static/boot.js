@@ -1,0 +1,6 @@
+// Loads the livechat app from the directory this file is served from: the app's own page, any
+// sub-path of a static host, or a CDN origin embedded into another site. An external module (no
+// inline script), so it runs under a strict Content-Security-Policy.
+import init from './livechat.js';
+
+await init({ module_or_path: new URL('livechat_bg.wasm', import.meta.url) });
