@@ -99,6 +99,7 @@ pub(crate) struct Shared {
     pub(crate) broker_url: String,
     pub(crate) csp: Option<HeaderValue>,
     pub(crate) serve_dir: ServeDir,
+    pub(crate) cors_origins: Vec<String>,
 }
 
 type AppState = Arc<Shared>;
@@ -110,6 +111,7 @@ impl Shared {
         broker_url: String,
         csp: Option<HeaderValue>,
         dist: &std::path::Path,
+        cors_origins: Vec<String>,
     ) -> Self {
         Self {
             store,
@@ -121,6 +123,7 @@ impl Shared {
             broker_url,
             csp,
             serve_dir: ServeDir::new(dist).append_index_html_on_directories(true),
+            cors_origins,
         }
     }
 
@@ -237,10 +240,31 @@ async fn deliver(state: &Shared, token: Token) -> Response {
     token_body(&token)
 }
 
-/// Common gates of both token endpoints: forced failure, session, rate limit.
+/// A browser request from a page that is neither this origin nor on the CORS allow-list
+/// (cross-site request forgery with the user's cookie) — the response would be unreadable
+/// anyway, so it is refused before it costs a token or a rate-limit slot.
+fn foreign_origin(state: &Shared, headers: &HeaderMap) -> bool {
+    let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
+        return false;
+    };
+    let own = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|host| origin == format!("http://{host}"));
+    !own && !state.cors_origins.iter().any(|o| o == origin)
+}
+
+/// Common gates of both token endpoints: forced failure, origin, session, rate limit.
 async fn gate(state: &Shared, headers: &HeaderMap) -> Result<String, Response> {
     if let Some(response) = forced_failure(state).await {
         return Err(response);
+    }
+    if foreign_origin(state, headers) {
+        return Err(error(
+            StatusCode::FORBIDDEN,
+            "forbidden_origin",
+            "this origin may not request credentials",
+        ));
     }
     let Some(user) = session_user(state, headers) else {
         return Err(error(

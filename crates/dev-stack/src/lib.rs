@@ -226,6 +226,7 @@ pub async fn start(config: StackConfig) -> Result<RunningStack, StackError> {
         format!("{ws_origin}/mqtt"),
         csp,
         &config.dist_dir,
+        config.cors_origins.clone(),
     ));
     let (stop, stop_rx) = watch::channel(false);
     let router = http::router(

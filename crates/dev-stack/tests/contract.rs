@@ -288,6 +288,28 @@ async fn cors_preflight_allows_only_listed_origins(kind: BrokerKind) {
         .unwrap()
         .to_ascii_lowercase();
     assert!(exposed.contains("date") && exposed.contains("retry-after"));
+    // A page on a foreign origin cannot spend the user's cookie on a token.
+    let resp = http(
+        stack.http_addr(),
+        "POST",
+        "/api/mqtt-token",
+        &[("cookie", &cookie), ("origin", "http://evil.example.test")],
+        "",
+    )
+    .await;
+    assert_eq!(resp.status, 403);
+    assert_eq!(resp.json()["error"], "forbidden_origin");
+    // The app's own origin needs no allow-list entry.
+    let own = format!("http://{}", stack.http_addr());
+    let resp = http(
+        stack.http_addr(),
+        "POST",
+        "/api/mqtt-token",
+        &[("cookie", &cookie), ("origin", &own)],
+        "",
+    )
+    .await;
+    assert_eq!(resp.status, 200);
     stack.shutdown().await;
 }
 
