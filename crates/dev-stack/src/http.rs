@@ -579,10 +579,15 @@ pub(crate) fn router(state: AppState, cors_origins: &[String], dev_controls: boo
         )
         .route("/app/", get(app_subpath))
         .route("/app/{*rest}", get(app_subpath))
-        .route("/dev/login", get(login))
-        .route("/dev/logout", get(logout).post(logout))
-        .route("/dev/session", get(whoami))
-        .merge(api);
+        .merge(api)
+        .merge(
+            // CORS too, so a test page on an allowed origin can sign in and read its session.
+            Router::new()
+                .route("/dev/login", get(login))
+                .route("/dev/logout", get(logout).post(logout))
+                .route("/dev/session", get(whoami))
+                .layer(cors(cors_origins)),
+        );
     if dev_controls {
         // CORS like the API: browser tests (wasm-bindgen-test pages on another port) drive them.
         let controls = Router::new()

@@ -194,3 +194,28 @@ async fn a_taken_port_fails_loudly_with_the_port_named() {
         assert!(err.contains(var), "{err}");
     }
 }
+
+#[tokio::test]
+async fn a_test_page_on_an_allowed_origin_can_read_its_dev_session() {
+    let allowed = "http://127.0.0.1:1";
+    let (stack, _dist) = stack(BrokerKind::Embedded, |c| {
+        c.cors_origins = vec![allowed.into()]
+    })
+    .await;
+    let cookie = login(stack.http_addr(), "alice").await;
+    let resp = http(
+        stack.http_addr(),
+        "GET",
+        "/dev/session",
+        &[("cookie", &cookie), ("origin", allowed)],
+        "",
+    )
+    .await;
+    assert_eq!(resp.header("access-control-allow-origin"), Some(allowed));
+    assert_eq!(
+        resp.header("access-control-allow-credentials"),
+        Some("true")
+    );
+    assert_eq!(resp.json()["user"], "alice");
+    stack.shutdown().await;
+}
