@@ -553,7 +553,7 @@ function markdown({ meta, sizes, results, summary, clients }) {
       .map((c) => `${CLIENT_LABEL[c]} ${Math.round((summary[c].floodRate / floor.floodRate) * 100)} %`);
     L.push(`Calibration: a page that speaks MQTT by hand over a bare WebSocket (no library, one packet per frame) `
       + `receives ${fmt(floor.floodRate, 0)} msg/s with a longest stall of ${fmt(floor.floodGap, 0)} ms; relative to that floor: ${parts.join(', ') || '—'}. `
-      + 'What is left above a client\'s rate is the browser + broker path on this machine, not the client.', '');
+      + 'A client near 100 % is held back by the browser + broker path on this machine, not by its own code.', '');
   }
   L.push('### Targets (issue 6)', '');
   L.push('| target | result |', '|---|---|');
