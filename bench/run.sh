@@ -39,7 +39,8 @@ if [ "${BENCH_BUILD:-1}" = 1 ] && [[ "$clients" == *ours* ]]; then
   export LIVECHAT_DEV_STACK="${LIVECHAT_DEV_STACK:-$CARGO_TARGET_DIR/release/dev-stack}"
 fi
 if [ "${#build_errors[@]}" -gt 0 ]; then
-  BENCH_OURS_BUILD_ERROR="$(IFS='; '; echo "${build_errors[*]}")"
+  BENCH_OURS_BUILD_ERROR="$(printf '%s; ' "${build_errors[@]}")"
+  BENCH_OURS_BUILD_ERROR="${BENCH_OURS_BUILD_ERROR%; }"
   export BENCH_OURS_BUILD_ERROR
   log "our side is not measured: $BENCH_OURS_BUILD_ERROR"
 fi
