@@ -23,15 +23,23 @@ use web_sys::{Request, RequestCredentials, RequestInit, RequestMode, Response};
 
 wasm_bindgen_test_configure!(run_in_browser);
 
+/// A test run without the stack's address fails loudly rather than passing vacuously.
 fn http() -> &'static str {
-    option_env!("LIVECHAT_TEST_HTTP")
-        .expect("LIVECHAT_TEST_HTTP must be set when the tests are compiled (scripts/test.sh does)")
+    match option_env!("LIVECHAT_TEST_HTTP") {
+        Some(url) => url,
+        None => panic!(
+            "LIVECHAT_TEST_HTTP must be set when the tests are compiled (scripts/test.sh does)"
+        ),
+    }
 }
 
 fn broker() -> String {
-    let ws = option_env!("LIVECHAT_TEST_BROKER_WS").expect(
-        "LIVECHAT_TEST_BROKER_WS must be set when the tests are compiled (scripts/test.sh does)",
-    );
+    let ws = match option_env!("LIVECHAT_TEST_BROKER_WS") {
+        Some(url) => url,
+        None => panic!(
+            "LIVECHAT_TEST_BROKER_WS must be set when the tests are compiled (scripts/test.sh does)"
+        ),
+    };
     format!("{ws}/mqtt")
 }
 
