@@ -15,7 +15,9 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/livechat/target}"
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-auto}"
 
 # The only supported versions (../shared/guides/TOOLCHAIN.md). wasm-bindgen's comes from Cargo.lock.
+# shellcheck disable=SC2034 # used by the scripts that source this file
 TRUNK_VERSION="0.21.14"
+# shellcheck disable=SC2034
 WASM_OPT_VERSION="132"
 
 log() { printf '[%s] %s\n' "$(basename "$0" .sh)" "$*"; }

@@ -49,7 +49,7 @@ driver_major="$(/usr/bin/chromedriver --version | grep -oE '[0-9]+' | head -1)"
   die "chromium $chromium_major and chromedriver $driver_major differ: upgrade both (apt-get install chromium chromium-driver)"
 
 # ---- Rust toolchain ---------------------------------------------------------------------------
-command -v cargo >/dev/null && command -v rustup >/dev/null ||
+{ command -v cargo && command -v rustup; } >/dev/null ||
   die "cargo/rustup not found (looked in PATH and ~/.cargo/bin): install Rust with rustup first"
 if rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   log "rustup: wasm32-unknown-unknown present"
