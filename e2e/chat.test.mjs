@@ -39,6 +39,8 @@ test('two signed-in users chat both ways', async () => {
     assert.equal(texts.filter((t) => t === 'Hello Bob, this is Alice').length, 1);
   }
 
+  await alice.page.screenshot({ path: path.join(repo, 'docs', 'screenshot.png') });
+
   // Empty messages are not sent; the composer works from the keyboard alone.
   const before = (await messageTexts(alice.page)).length;
   await send(alice.page, '   ');
@@ -46,7 +48,6 @@ test('two signed-in users chat both ways', async () => {
   await alice.page.keyboard.press('Enter');
   assert.equal((await messageTexts(alice.page)).length, before);
 
-  await alice.page.screenshot({ path: path.join(repo, 'docs', 'screenshot.png') });
   assert.deepEqual(alice.errors, []);
 });
 

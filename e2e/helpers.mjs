@@ -135,12 +135,12 @@ const LAUNCH_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-fi
  * A fresh Chromium profile signed in as `user` (through /dev/login), with one page opened at
  * `pagePath` (relative to the stack). Console errors and page errors are collected.
  */
-export async function openUser(stack, user, pagePath = '/', { viewport = { width: 480, height: 640 } } = {}) {
+export async function openUser(stack, user, pagePath = '/', { viewport = { width: 480, height: 640 }, extraArgs = [] } = {}) {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'livechat-e2e-'));
   const context = await chromium.launchPersistentContext(dir, {
     executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
     headless: true,
-    args: LAUNCH_ARGS,
+    args: [...LAUNCH_ARGS, ...extraArgs],
     viewport,
   });
   context.setDefaultTimeout(15000);

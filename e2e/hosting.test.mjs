@@ -37,7 +37,10 @@ test('the app served from /app/ under the strict CSP connects', async () => {
 });
 
 test('a host page embeds the app with a mount element and data-* attributes', async () => {
-  const u = await open(stack, 'embedder', null);
+  // The host page is fulfilled by Playwright (it has no network address), so Chromium's Local
+  // Network Access checks would treat it as public and block its socket to 127.0.0.1; a real
+  // host page on the same loopback origin is not subject to that.
+  const u = await open(stack, 'embedder', null, { extraArgs: ['--disable-features=LocalNetworkAccessChecks'] });
   // A host page on the same origin, under the same strict CSP (served by route, not the stack).
   const csp = (await u.page.request.get(`${stack.base}/`)).headers()['content-security-policy'];
   await u.page.route(`${stack.base}/host-page.html`, (route) => route.fulfill({
@@ -50,7 +53,9 @@ test('a host page embeds the app with a mount element and data-* attributes', as
       <script type="module" src="/app/boot.js"></script></body></html>`,
   }));
   await u.page.goto(`${stack.base}/host-page.html`);
-  await waitConnected(u.page);
+  await waitConnected(u.page).catch(async (e) => {
+    throw new Error(`${e.message}; page: ${await u.page.locator('body').innerText()}; errors: ${u.errors.join(' | ')}`);
+  });
   assert.equal(await u.page.locator('#support-chat [role="status"]').count(), 1);
   assert.equal(await u.page.getByRole('textbox', { name: 'Message' }).getAttribute('maxlength'), '140');
   assert.deepEqual(cspViolations(u.errors), []);
