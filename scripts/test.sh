@@ -61,6 +61,9 @@ browser_tests() {
   export WASM_BINDGEN_TEST_ADDRESS="127.0.0.1:$runner_port"
   export CHROMEDRIVER="${CHROMEDRIVER:-/usr/bin/chromedriver}"
   export WASM_BINDGEN_TEST_TIMEOUT="${WASM_BINDGEN_TEST_TIMEOUT:-60}"
+  # The test page must reach the stack on another port with no-cors requests (the dev login):
+  # no COEP require-corp on it.
+  export WASM_BINDGEN_TEST_NO_ORIGIN_ISOLATION=1
   port_open "$runner_port" && die "port $runner_port (wasm-bindgen test server) is in use: set LIVECHAT_TEST_RUNNER_PORT"
   mkdir -p "$CARGO_TARGET_DIR"
   local stack_log="$CARGO_TARGET_DIR/test-dev-stack.log"

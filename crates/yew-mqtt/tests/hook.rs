@@ -40,6 +40,30 @@ async fn sleep(ms: u32) {
     gloo_timers::future::TimeoutFuture::new(ms).await;
 }
 
+thread_local! {
+    static BUSY: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// wasm-bindgen-test runs async tests concurrently, but the stack's controls (token endpoint
+/// mode, TTL, broker restart) and the leak counters are global: each test holds this for its
+/// whole run. (A panicking test never releases it; the others then fail by timeout.)
+struct Serial;
+
+impl Serial {
+    async fn acquire() -> Self {
+        while BUSY.with(|b| b.replace(true)) {
+            sleep(25).await;
+        }
+        Serial
+    }
+}
+
+impl Drop for Serial {
+    fn drop(&mut self) {
+        BUSY.with(|b| b.set(false));
+    }
+}
+
 async fn wait_for(ms: u32, mut done: impl FnMut() -> bool) -> bool {
     for _ in 0..ms / 20 {
         if done() {
@@ -144,6 +168,7 @@ fn connected(probe: &Rc<RefCell<Probe>>) -> bool {
 
 #[wasm_bindgen_test]
 async fn the_hook_connects_subscribes_and_round_trips_json_to_the_latest_callback() {
+    let _serial = Serial::acquire().await;
     login("hook-roundtrip").await;
     let topic = "chat/hook-roundtrip/messages";
     let probe = Rc::new(RefCell::new(Probe::default()));
@@ -186,6 +211,7 @@ async fn the_hook_connects_subscribes_and_round_trips_json_to_the_latest_callbac
 
 #[wasm_bindgen_test]
 async fn mounting_and_unmounting_the_hook_100_times_leaves_nothing_behind() {
+    let _serial = Serial::acquire().await;
     login("hook-leak").await;
     let before = debug_counts();
     let topic = "chat/hook-leak/messages";
