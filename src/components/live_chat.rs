@@ -4,7 +4,7 @@ use std::cell::Cell;
 use std::rc::Rc;
 
 use yew::prelude::*;
-use yew_mqtt::{use_mqtt, UseMqttOptions};
+use yew_mqtt::{use_mqtt, ConnectionState, UseMqttOptions};
 
 use crate::batch::use_batched_inbox;
 use crate::chat::{status_view, ChatAction, ChatSettings, ChatState, LinkState, RoomAccess};
@@ -46,12 +46,9 @@ pub fn live_chat(props: &LiveChatProps) -> Html {
     let id_prefix = use_memo((), |()| random_prefix());
     let chat = use_reducer({
         let max = config.max_message_length;
-        // The hook does not expose the token's user id, so without a configured name the user
-        // gets a stable-per-page guest name.
-        let user = config
-            .user_name
-            .clone()
-            .unwrap_or_else(|| format!("Guest {}", &id_prefix[..4.min(id_prefix.len())]));
+        // Without a configured name the user is named by the token endpoint's identity once
+        // it arrives (see the `Identified` effect below).
+        let user = config.user_name.clone().unwrap_or_default();
         move || ChatState::new(ChatSettings::new(user, max))
     });
     let inbox = use_batched_inbox(chat.dispatcher());
@@ -82,6 +79,22 @@ pub fn live_chat(props: &LiveChatProps) -> Html {
         }
     };
     let mqtt = use_mqtt(options);
+
+    // The signed-in identity names the user when the site configured no name (the reducer
+    // ignores it otherwise). A token without any identity leaves a stable-per-page guest name,
+    // given once connected.
+    {
+        let identity = mqtt.user_id().map(str::to_owned).or_else(|| {
+            matches!(mqtt.state(), ConnectionState::Connected { .. })
+                .then(|| format!("Guest {}", &id_prefix[..4.min(id_prefix.len())]))
+        });
+        let dispatcher = chat.dispatcher();
+        use_effect_with(identity, move |identity| {
+            if let Some(name) = identity {
+                dispatcher.dispatch(ChatAction::Identified(name.clone()));
+            }
+        });
+    }
 
     // A one-second tick while a countdown is on screen ("Reconnecting in 4 s").
     let tick = use_state(|| 0u32);

@@ -38,6 +38,9 @@ pub struct Snapshot {
     pub status: Status,
     /// Every filter asked for and where it stands.
     pub subscriptions: BTreeMap<String, SubscriptionStatus>,
+    /// Who is signed in, as the last token said (its user id, else the MQTT user name's part
+    /// before `@`); `None` before the first token and after a sign-out.
+    pub user_id: Option<String>,
 }
 
 /// Called with each supervisor event and the snapshot right after it.
@@ -92,6 +95,7 @@ impl Driver {
         let snapshot = Snapshot {
             status: supervisor.status(),
             subscriptions: BTreeMap::new(),
+            user_id: None,
         };
         let inner = Rc::new_cyclic(|weak: &Weak<RefCell<Inner>>| {
             let on_fire = {
@@ -319,6 +323,7 @@ impl Inner {
                 if let ClientEvent::State(status) = &event {
                     self.snapshot.status = status.clone();
                 }
+                self.snapshot.user_id = self.supervisor.user_id().map(str::to_owned);
                 self.snapshot.subscriptions = self.subscriptions.statuses().clone();
                 self.outbox.push_back((event, self.snapshot.clone()));
             }

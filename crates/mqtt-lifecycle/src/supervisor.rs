@@ -205,6 +205,9 @@ pub struct Supervisor {
     fallback_used: bool,
     online: bool,
     credentials: Option<Credentials>,
+    /// Who the last token belonged to ([`Credentials::identity`]); kept across reconnects,
+    /// forgotten when the user is signed out.
+    user_id: Option<String>,
     /// The one token request in flight (single-flight: every need shares it).
     pending: Option<PendingToken>,
     next_request: u64,
@@ -241,6 +244,7 @@ impl Supervisor {
             fallback_used: false,
             online: true,
             credentials: None,
+            user_id: None,
             pending: None,
             next_request: 1,
             next_link: 1,
@@ -509,6 +513,13 @@ impl Supervisor {
             state: self.public_state(),
             reason: self.reason.clone(),
         }
+    }
+
+    /// Who is signed in, as the last token said: its user id, else the MQTT user name's part
+    /// before `@`. `None` before the first token and after a sign-out.
+    #[must_use]
+    pub fn user_id(&self) -> Option<&str> {
+        self.user_id.as_deref()
     }
 
     /// The current state.
@@ -791,6 +802,9 @@ impl Supervisor {
         };
         match outcome {
             TokenOutcome::Token(credentials) => {
+                if let Some(id) = credentials.identity() {
+                    self.user_id = Some(id.to_owned());
+                }
                 self.credentials = Some(credentials);
                 self.open_link();
             }
@@ -801,6 +815,7 @@ impl Supervisor {
                 self.request_token(now, TokenKind::Fetch);
             }
             TokenOutcome::SignedOut { status } => {
+                self.user_id = None;
                 self.give_up(Phase::SignedOut, Reason::SignedOut { status });
             }
             TokenOutcome::RateLimited { retry_after } => {

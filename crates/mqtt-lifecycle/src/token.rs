@@ -129,6 +129,23 @@ pub struct Credentials {
     pub user_id: Option<String>,
 }
 
+impl Credentials {
+    /// Who the token belongs to: the application user id, else the MQTT user name's part before
+    /// any `@` (CloudSignal-style `user@org` names). `None` when neither is given or both are
+    /// blank.
+    #[must_use]
+    pub fn identity(&self) -> Option<&str> {
+        fn non_blank(s: &str) -> Option<&str> {
+            let s = s.trim();
+            (!s.is_empty()).then_some(s)
+        }
+        self.user_id.as_deref().and_then(non_blank).or_else(|| {
+            let name = self.username.as_deref()?;
+            non_blank(name.split('@').next().unwrap_or(name))
+        })
+    }
+}
+
 /// The typed outcome of a token request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TokenOutcome {
@@ -482,6 +499,23 @@ mod tests {
         assert_eq!(c.user_id.as_deref(), Some("u1"));
         assert_eq!(c.expires_at, at(5_000 + 3_600_000));
         assert_eq!(c.refresh_at, at(5_000 + 3_240_000));
+    }
+
+    #[test]
+    fn the_identity_is_the_user_id_else_the_user_name_before_the_at() {
+        let parse = |body: &str| token(parse_response(&ok(body), at(0)));
+        let c =
+            parse(r#"{"accessToken":"pw","expires_in":60,"username":"alice@org","userId":"u1"}"#);
+        assert_eq!(c.identity(), Some("u1"));
+        let c =
+            parse(r#"{"accessToken":"pw","expires_in":60,"username":"alice@org","userId":" "}"#);
+        assert_eq!(c.identity(), Some("alice"));
+        let c = parse(r#"{"accessToken":"pw","expires_in":60,"username":"carol"}"#);
+        assert_eq!(c.identity(), Some("carol"));
+        let c = parse(r#"{"accessToken":"pw","expires_in":60,"username":"@org"}"#);
+        assert_eq!(c.identity(), None);
+        let c = parse(r#"{"accessToken":"pw","expires_in":60}"#);
+        assert_eq!(c.identity(), None);
     }
 
     #[test]

@@ -48,6 +48,12 @@ impl UseMqttHandle {
         &self.snapshot.status
     }
 
+    /// Who is signed in, as the token endpoint said: its `userId`, else the MQTT user name's
+    /// part before `@`. `None` until the first token arrives and after a sign-out.
+    pub fn user_id(&self) -> Option<&str> {
+        self.snapshot.user_id.as_deref()
+    }
+
     /// Every filter subscribed to through this hook and where it stands.
     pub fn subscriptions(&self) -> &BTreeMap<String, SubscriptionStatus> {
         &self.snapshot.subscriptions

@@ -28,6 +28,7 @@ pub fn use_mqtt(options: UseMqttOptions) -> UseMqttHandle {
                 reason: None,
             },
             subscriptions: Default::default(),
+            user_id: None,
         })
     });
     let slot: DriverSlot = use_mut_ref(|| None);

@@ -817,3 +817,38 @@ fn random_input_sequences_never_wedge_the_supervisor() {
         );
     }
 }
+
+#[test]
+fn the_tokens_user_id_names_the_signed_in_user_until_a_sign_out() {
+    let mut h = Harness::new(41);
+    assert_eq!(h.sup.user_id(), None);
+    h.start();
+    assert_eq!(h.sup.user_id(), Some("u1"));
+
+    // A broken link and a failed reconnect keep the identity: it is the same user.
+    h.replies.push_back(Reply::Network);
+    let link = h.broker.connected_links()[0];
+    h.broker.close(link);
+    h.drive();
+    assert!(!is_connected(&h));
+    assert_eq!(h.sup.user_id(), Some("u1"));
+
+    // The token endpoint saying "signed out" forgets it.
+    h.replies.push_back(Reply::Status(401, None));
+    h.advance_until(10 * MINUTE, |h| h.state() == ConnectionState::SignedOut);
+    assert_eq!(h.state(), ConnectionState::SignedOut);
+    assert_eq!(h.sup.user_id(), None);
+}
+
+#[test]
+fn without_a_user_id_the_mqtt_user_name_before_the_at_names_the_user() {
+    let mut h = Harness::new(42);
+    h.broker.accept("pw", 3_600_000);
+    h.replies.push_back(Reply::Body(
+        r#"{"mqtt_credentials":{"username":"bob@org_1","password":"pw"},"expires_in":3600}"#,
+    ));
+    h.start();
+    assert!(is_connected(&h), "{:?}", h.sup.status());
+    assert_eq!(h.token_requests(), 1);
+    assert_eq!(h.sup.user_id(), Some("bob"));
+}
