@@ -193,6 +193,46 @@ impl Recorder {
             .count()
     }
 
+    /// Every state the driver went through, with its reason, in order (for the log).
+    fn transitions(&self) -> Vec<String> {
+        self.events
+            .borrow()
+            .iter()
+            .filter_map(|e| match e {
+                ClientEvent::State(s) => Some(s.to_string()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Make-before-break rotations that completed: a `Rotating` state whose next state is
+    /// `Connected` (the takeover link got its CONNACK and the old link was retired), as
+    /// opposed to reconnects after the broker closed an expired link (`Backoff`/`FetchingToken`
+    /// then `Connecting`).
+    fn completed_rotations(&self) -> usize {
+        let states: Vec<ConnectionState> = self
+            .events
+            .borrow()
+            .iter()
+            .filter_map(|e| match e {
+                ClientEvent::State(s) => Some(s.state.clone()),
+                _ => None,
+            })
+            .collect();
+        states
+            .windows(2)
+            .filter(|w| {
+                matches!(
+                    (&w[0], &w[1]),
+                    (
+                        ConnectionState::Rotating { .. },
+                        ConnectionState::Connected { .. }
+                    )
+                )
+            })
+            .count()
+    }
+
     fn count_states(&self, f: impl Fn(&ConnectionState) -> bool) -> usize {
         self.events
             .borrow()
@@ -338,15 +378,19 @@ async fn rotation_with_a_short_ttl_loses_and_duplicates_nothing() {
         .filter(|i| !seen.contains_key(i.to_string().as_bytes()))
         .collect();
     let redelivered: u32 = seen.values().map(|c| c - 1).sum();
-    let rotating = |s: &ConnectionState| matches!(s, ConnectionState::Rotating { .. });
     let connected = |s: &ConnectionState| matches!(s, ConnectionState::Connected { .. });
-    let rotations = sub.count_states(rotating) + pub_rec.count_states(rotating);
+    let connecting = |s: &ConnectionState| matches!(s, ConnectionState::Connecting);
+    let rotations = sub.completed_rotations() + pub_rec.completed_rotations();
     // Every renewal ends in a (re-)entered Connected, whether by make-before-break rotation or
     // by reconnecting after the broker closed an expired link.
     let renewals = sub.count_states(connected) + pub_rec.count_states(connected) - 2;
+    let reconnects = sub.count_states(connecting) + pub_rec.count_states(connecting) - 2;
     console_log!(
-        "rotation: {renewals} renewals ({rotations} via Rotating), {redelivered} DUP redeliveries"
+        "rotation: {renewals} renewals, {rotations} make-before-break rotations, \
+         {reconnects} reconnects, {redelivered} DUP redeliveries"
     );
+    console_log!("subscriber states: {:#?}", sub.transitions());
+    console_log!("publisher states: {:#?}", pub_rec.transitions());
     assert!(all_in && lost.is_empty(), "lost {lost:?}");
     assert_eq!(
         unflagged_duplicates, 0,
@@ -355,6 +399,10 @@ async fn rotation_with_a_short_ttl_loses_and_duplicates_nothing() {
     assert!(
         renewals >= 2,
         "the short TTL must have renewed the credentials"
+    );
+    assert!(
+        rotations >= 1,
+        "no make-before-break rotation completed ({renewals} renewals, {reconnects} reconnects)"
     );
     assert!(wait_for(5_000, || pub_rec.acknowledged() == total as usize).await);
     drop((subscriber, publisher));

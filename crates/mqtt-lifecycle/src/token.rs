@@ -19,7 +19,8 @@
 //! the body are never compared with it when something better exists: they are turned into
 //! *durations* measured against a reference time written by the same server, then added to the
 //! monotonic [`Instant`] at which the response arrived. The reference is, in order:
-//! 1. the response's `Date` header (second precision);
+//! 1. the response's `Date` header (whole seconds: taken as the *end* of its second, so the
+//!    computed deadlines are early by under a second, never late);
 //! 2. an issue time in the body (`issuedAt`, `issued_at`, `iat`) — useful cross-origin, where
 //!    `Date` is not readable unless the server lists it in `Access-Control-Expose-Headers`;
 //! 3. [`HttpResponse::local_time`], the browser's own wall clock when the response arrived
@@ -346,10 +347,18 @@ fn lifetime(body: &Map<String, Value>, response: &HttpResponse) -> Result<Lifeti
     } else {
         None
     };
-    let since_reference = |at: EpochMillis| at - reference.unwrap_or(at);
+    let since_reference = |at: EpochMillis| match reference {
+        Some(reference) => at - reference.latest(),
+        None => 0,
+    };
 
     let expires_in_ms = match (expires_abs, expires_rel) {
-        (Some(at), _) => since_reference(at),
+        // Against the latest time the reference allows, unless that leaves nothing of a token
+        // the earliest time says is still valid (a lifetime under a second).
+        (Some(at), _) => match since_reference(at) {
+            ms if ms > 0 => ms,
+            _ => reference.map_or(0, |r| at - r.earliest),
+        },
         (None, Some(relative)) => relative,
         (None, None) => {
             return Err(TokenError::MissingField {
@@ -371,20 +380,45 @@ fn lifetime(body: &Map<String, Value>, response: &HttpResponse) -> Result<Lifeti
     })
 }
 
+/// The server's time when it answered: `earliest`, and how much later it may really have been
+/// (the `Date` header has whole seconds, truncated: the true time lies anywhere in that second).
+#[derive(Clone, Copy)]
+struct Reference {
+    earliest: EpochMillis,
+    slack: EpochMillis,
+}
+
+impl Reference {
+    /// The latest time the reference allows. Durations measured from it are never too long, so
+    /// deadlines computed with it are early (by under a second) rather than late: with a short
+    /// token lifetime, a late `refreshAt` lands after the broker already closed the link.
+    fn latest(self) -> EpochMillis {
+        self.earliest + self.slack
+    }
+}
+
 fn reference_time(
     body: &Map<String, Value>,
     response: &HttpResponse,
-) -> Result<EpochMillis, TokenError> {
+) -> Result<Reference, TokenError> {
     if let Some(date) = response.date.as_deref() {
-        return wallclock::http_date(date).ok_or_else(|| TokenError::BadTime {
+        let earliest = wallclock::http_date(date).ok_or_else(|| TokenError::BadTime {
             field: "Date",
             value: date.to_owned(),
+        })?;
+        return Ok(Reference {
+            earliest,
+            slack: 999,
         });
     }
+    let exact = |earliest| Reference { earliest, slack: 0 };
     if let Some(issued) = time_field(body, &["issuedAt", "issued_at", "iat"])? {
-        return Ok(issued);
+        return Ok(exact(issued));
     }
-    response.local_time.ok_or(TokenError::NoTimeReference)
+    response
+        .local_time
+        .map(exact)
+        .ok_or(TokenError::NoTimeReference)
 }
 
 /// The first present, non-null field among `names`, as a string.
@@ -457,6 +491,8 @@ mod tests {
 
     const DATE: &str = "Sat, 28 Nov 2026 10:00:00 GMT";
     const NOW_S: i64 = 1_795_860_000; // DATE in epoch seconds
+    /// `Date` has whole seconds: durations are measured from the end of its second.
+    const DATE_SLACK: u64 = 999;
 
     fn at(ms: u64) -> Instant {
         Instant::from_millis(ms)
@@ -497,8 +533,8 @@ mod tests {
         assert_eq!(c.password.expose(), "pw");
         assert_eq!(c.token_id.as_deref(), Some("t1"));
         assert_eq!(c.user_id.as_deref(), Some("u1"));
-        assert_eq!(c.expires_at, at(5_000 + 3_600_000));
-        assert_eq!(c.refresh_at, at(5_000 + 3_240_000));
+        assert_eq!(c.expires_at, at(5_000 + 3_600_000 - DATE_SLACK));
+        assert_eq!(c.refresh_at, at(5_000 + 3_240_000 - DATE_SLACK));
     }
 
     #[test]
@@ -524,7 +560,7 @@ mod tests {
         let mut response = ok(&body);
         response.local_time = Some((NOW_S + 7200) * 1000); // browser clock two hours fast
         let c = token(parse_response(&response, at(0)));
-        assert_eq!(c.expires_at, at(100_000));
+        assert_eq!(c.expires_at, at(100_000 - DATE_SLACK));
     }
 
     #[test]
@@ -536,8 +572,8 @@ mod tests {
         assert_eq!(c.username.as_deref(), Some("bob@org_1"));
         assert_eq!(c.password.expose(), "mqttpw");
         assert_eq!(c.token_id.as_deref(), Some("tid"));
-        assert_eq!(c.expires_at, at(3_600_000));
-        assert_eq!(c.refresh_at, at(3_240_000));
+        assert_eq!(c.expires_at, at(3_600_000 - DATE_SLACK));
+        assert_eq!(c.refresh_at, at(3_240_000 - DATE_SLACK));
     }
 
     #[test]
@@ -556,6 +592,26 @@ mod tests {
     }
 
     #[test]
+    fn a_whole_second_date_makes_deadlines_early_never_late() {
+        // Issued at 10:00:00.900 with a 3 s lifetime; `Date` says 10:00:00. Measured from the
+        // start of that second, refreshAt would land 0.6 s after the real expiry.
+        let body = r#"{"accessToken":"pw","expiresAt":"2026-11-28T10:00:03.900Z",
+                "refreshAt":"2026-11-28T10:00:03.600Z"}"#;
+        let c = token(parse_response(&ok(body), at(0)));
+        // The real expiry is 3 000 ms after the response (latency aside).
+        assert!(c.refresh_at < at(3_000), "{c:?}");
+        assert!(c.expires_at <= at(3_000), "{c:?}");
+        assert_eq!(c.expires_at, at(3_900 - DATE_SLACK));
+    }
+
+    #[test]
+    fn a_token_living_under_a_second_past_date_is_not_called_expired() {
+        let body = r#"{"accessToken":"pw","expiresAt":"2026-11-28T10:00:00.500Z"}"#;
+        let c = token(parse_response(&ok(body), at(0)));
+        assert_eq!(c.expires_at, at(500));
+    }
+
+    #[test]
     fn epoch_millis_and_numeric_strings_are_accepted() {
         let body = format!(
             r#"{{"accessToken":"pw","expiresAt":{},"refreshAt":"{}"}}"#,
@@ -563,8 +619,8 @@ mod tests {
             NOW_S + 30
         );
         let c = token(parse_response(&ok(&body), at(0)));
-        assert_eq!(c.expires_at, at(60_000));
-        assert_eq!(c.refresh_at, at(30_000));
+        assert_eq!(c.expires_at, at(60_000 - DATE_SLACK));
+        assert_eq!(c.refresh_at, at(30_000 - DATE_SLACK));
     }
 
     #[test]
