@@ -8,6 +8,7 @@ use std::time::Duration;
 use crate::config::{BrokerKind, StackConfig};
 use crate::embedded::Embedded;
 use crate::mosquitto::Mosquitto;
+use crate::reframe::Framing;
 use crate::tokens::{Token, TokenStore};
 use crate::StackError;
 
@@ -80,6 +81,27 @@ impl Broker {
                 ),
                 Err(e) => tracing::warn!(token = %token.token_id, "revoking failed: {e}"),
             },
+        }
+    }
+
+    /// Sets how the broker proxy frames new connections (test control; embedded broker only:
+    /// Mosquitto listens on the public port itself). `Err` names why it cannot.
+    pub(crate) fn set_framing(&self, framing: Framing) -> Result<(), &'static str> {
+        match self {
+            Self::Embedded(b) => {
+                b.set_framing(framing);
+                Ok(())
+            }
+            Self::Mosquitto(_) if framing == Framing::Off => Ok(()),
+            Self::Mosquitto(_) => Err("the framing control needs the embedded broker"),
+        }
+    }
+
+    /// How the broker proxy frames new connections.
+    pub(crate) fn framing(&self) -> Framing {
+        match self {
+            Self::Embedded(b) => b.framing(),
+            Self::Mosquitto(_) => Framing::Off,
         }
     }
 

@@ -15,6 +15,10 @@
 //! browser sees its WebSocket close (no MQTT DISCONNECT), the broker sees EOF and keeps the
 //! session (memory storage with persistence on, so sessions also survive a takeover).
 //! A connection that did not come through the proxy is refused at CONNECT.
+//!
+//! With the framing test control on (see [`crate::reframe`]), new connections are relayed
+//! WebSocket to WebSocket instead of piped: the proxy still opens its own TCP connection to the
+//! broker first, so tagging and closing at expiry work the same way for relayed connections.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -34,6 +38,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
+use crate::reframe::{self, Framing, FramingCell};
 use crate::tokens::TokenStore;
 use crate::{bind_listener, StackError};
 
@@ -47,6 +52,7 @@ struct Proxy {
     public: SocketAddr,
     backend: Mutex<Option<SocketAddr>>,
     conns: Mutex<HashMap<SocketAddr, Conn>>,
+    framing: FramingCell,
 }
 
 impl Proxy {
@@ -104,7 +110,7 @@ impl Proxy {
         loop {
             match listener.accept().await {
                 Ok((inbound, _)) => {
-                    tokio::spawn(Arc::clone(&self).pipe(inbound));
+                    tokio::spawn(Arc::clone(&self).pipe(inbound, self.framing.get()));
                 }
                 Err(e) => {
                     tracing::warn!("broker WebSocket accept failed: {e}");
@@ -114,18 +120,41 @@ impl Proxy {
         }
     }
 
-    async fn pipe(self: Arc<Self>, mut inbound: TcpStream) {
-        let Some(backend) = self.backend() else {
-            return;
-        };
-        let Ok(mut outbound) = TcpStream::connect(backend).await else {
-            return;
-        };
+    /// Connects `inbound` to the broker: a raw TCP pipe, or with `framing` on a WebSocket
+    /// relay that re-frames the broker's bytes.
+    async fn pipe(self: Arc<Self>, mut inbound: TcpStream, framing: Framing) {
         let _ = inbound.set_nodelay(true);
-        let _ = outbound.set_nodelay(true);
-        let Ok(key) = outbound.local_addr() else {
+        if framing == Framing::Off {
+            let _ = self
+                .connected(|mut outbound| async move {
+                    let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                })
+                .await;
+            return;
+        }
+        let Some((client, path)) = reframe::accept_client(inbound).await else {
             return;
         };
+        let _ = self
+            .connected(|outbound| async move {
+                if let Some(broker) = reframe::connect_broker(outbound, &path).await {
+                    reframe::relay(client, broker, framing).await;
+                }
+            })
+            .await;
+    }
+
+    /// Opens a tracked connection to the broker and runs `serve` on it until it ends or the
+    /// connection is closed (token expiry, broker stop); dropping it closes both sockets.
+    async fn connected<F, Fut>(&self, serve: F) -> Option<()>
+    where
+        F: FnOnce(TcpStream) -> Fut,
+        Fut: Future<Output = ()>,
+    {
+        let backend = self.backend()?;
+        let outbound = TcpStream::connect(backend).await.ok()?;
+        let _ = outbound.set_nodelay(true);
+        let key = outbound.local_addr().ok()?;
         let close = Arc::new(Notify::new());
         self.conns().insert(
             key,
@@ -135,11 +164,12 @@ impl Proxy {
             },
         );
         tokio::select! {
-            _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
+            () = serve(outbound) => {}
             () = close.notified() => {}
         }
         self.conns().remove(&key);
-        // Dropping both streams here closes both sockets.
+        // Dropping the `serve` future here closes both sockets.
+        Some(())
     }
 }
 
@@ -276,6 +306,7 @@ impl Embedded {
             public: listener.local_addr()?,
             backend: Mutex::new(None),
             conns: Mutex::new(HashMap::new()),
+            framing: FramingCell::default(),
         });
         let (shutdown, task) = start_broker(&store, &proxy).await?;
         let accept = tokio::spawn(Arc::clone(&proxy).accept_loop(listener));
@@ -293,6 +324,16 @@ impl Embedded {
     /// The public WebSocket address.
     pub(crate) fn ws_addr(&self) -> SocketAddr {
         self.proxy.public
+    }
+
+    /// Sets how new connections are framed (test control).
+    pub(crate) fn set_framing(&self, framing: Framing) {
+        self.proxy.framing.set(framing);
+    }
+
+    /// How new connections are framed.
+    pub(crate) fn framing(&self) -> Framing {
+        self.proxy.framing.get()
     }
 
     /// Closes every connection that used `token_id`.

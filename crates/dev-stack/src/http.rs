@@ -505,10 +505,29 @@ async fn control_restart(State(state): State<AppState>, body: Bytes) -> Response
     }
 }
 
+#[derive(Deserialize)]
+struct FramingRequest {
+    mode: crate::reframe::Framing,
+}
+
+async fn control_framing(
+    State(state): State<AppState>,
+    Json(req): Json<FramingRequest>,
+) -> Response {
+    match state.broker.set_framing(req.mode) {
+        Ok(()) => {
+            tracing::warn!("control: new broker connections framed {}", req.mode.name());
+            Json(json!({ "framing": req.mode.name() })).into_response()
+        }
+        Err(why) => error(StatusCode::CONFLICT, "unsupported", why),
+    }
+}
+
 async fn control_state(State(state): State<AppState>) -> Response {
     Json(json!({
         "mode": state.controls.mode().name(),
         "ttlSecs": state.store.ttl().as_secs(),
+        "framing": state.broker.framing().name(),
         "broker": state.broker.name(),
         "brokerUrl": state.broker_url,
     }))
@@ -596,6 +615,7 @@ pub(crate) fn router(state: AppState, cors_origins: &[String], dev_controls: boo
             .route("/dev/control/token-ttl", post(control_ttl))
             .route("/dev/control/tokens/expire", post(control_expire))
             .route("/dev/control/broker/restart", post(control_restart))
+            .route("/dev/control/framing", post(control_framing))
             .layer(cors(cors_origins));
         app = app.merge(controls);
     } else {

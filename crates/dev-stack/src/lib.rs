@@ -46,6 +46,7 @@ mod embedded;
 pub mod http;
 mod mosquitto;
 pub mod probe;
+pub mod reframe;
 pub mod timefmt;
 pub mod tokens;
 
