@@ -178,6 +178,11 @@ async fn the_hook_connects_subscribes_and_round_trips_json_to_the_latest_callbac
         "{:?}",
         handle(&probe).map(|h| h.status().clone())
     );
+    // The dev stack's token names the signed-in user (`userId`).
+    assert_eq!(
+        handle(&probe).and_then(|h| h.user_id().map(str::to_owned)),
+        Some("hook-roundtrip".to_owned())
+    );
     assert!(
         wait_for(5_000, || handle(&probe).is_some_and(|h| matches!(
             h.subscriptions().get(topic),
