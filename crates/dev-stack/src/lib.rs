@@ -18,6 +18,9 @@
 //!   public port and pipes each connection to the broker's private listener; the auth hook tags
 //!   the exact connection with its token and the proxy drops both sockets at expiry (see the
 //!   `embedded` module). The tests check that the socket really closes.
+//! - Framing test control (`POST /dev/control/framing`, embedded broker): new connections are
+//!   relayed WebSocket to WebSocket with broker→client bytes cut into 1–3-byte frames (`split`)
+//!   or several packets per frame (`coalesce`), see the `reframe` module; `off` is the default.
 //! - Mosquitto: one dynamic-security client per credential, deleted at expiry, which kicks the
 //!   live connection (DISCONNECT 0x98 for MQTT 5 clients).
 //!
@@ -172,6 +175,10 @@ impl RunningStack {
                 (
                     "control expire tokens (POST)",
                     format!("{h}/dev/control/tokens/expire"),
+                ),
+                (
+                    "control broker framing (POST)",
+                    format!("{h}/dev/control/framing"),
                 ),
                 (
                     "control restart broker (POST)",

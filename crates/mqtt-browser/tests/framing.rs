@@ -1,0 +1,280 @@
+//! The driver in headless Chromium against a broker that frames MQTT packets unlike the real
+//! ones: the dev stack's framing control (`POST /dev/control/framing`) makes its broker proxy
+//! cut every packet into 1–3-byte WebSocket frames (`split`, like Aedes) or send several packets
+//! (and parts of the next) in one frame (`coalesce`, like rumqttd) on new connections.
+//!
+//! Same setup as `dev_stack.rs` (`LIVECHAT_TEST_HTTP`, `LIVECHAT_TEST_BROKER_WS`, read at compile
+//! time; the stack runs with `DEV_CONTROLS=1` and the embedded broker). Each test sets framing
+//! back to `off` when it ends; a failing test aborts the instance before that, so each test
+//! also starts by setting its own mode.
+#![cfg(target_arch = "wasm32")]
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::rc::Rc;
+
+use mqtt_browser::mqtt_lifecycle::{
+    ClientEvent, ConnectionState, DeliveryStatus, OutgoingPublish, ProtocolVersion, QoS,
+    SessionConfig, SupervisorConfig,
+};
+use mqtt_browser::{clock, Driver, DriverConfig, Snapshot, SubscriptionStatus};
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+use wasm_bindgen_test::*;
+use web_sys::{Request, RequestCredentials, RequestInit, RequestMode, Response};
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+/// A test run without the stack's address fails loudly rather than passing vacuously.
+fn http() -> &'static str {
+    match option_env!("LIVECHAT_TEST_HTTP") {
+        Some(url) => url,
+        None => panic!(
+            "LIVECHAT_TEST_HTTP must be set when the tests are compiled (scripts/test.sh does)"
+        ),
+    }
+}
+
+fn broker() -> String {
+    let ws = match option_env!("LIVECHAT_TEST_BROKER_WS") {
+        Some(url) => url,
+        None => panic!(
+            "LIVECHAT_TEST_BROKER_WS must be set when the tests are compiled (scripts/test.sh does)"
+        ),
+    };
+    format!("{ws}/mqtt")
+}
+
+async fn sleep(ms: u32) {
+    gloo_timers::future::TimeoutFuture::new(ms).await;
+}
+
+thread_local! {
+    static BUSY: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// wasm-bindgen-test runs async tests concurrently, but the stack's controls (token endpoint
+/// mode, framing) are global: each test holds this for its
+/// whole run. (A panicking test never releases it; the others then fail by timeout.)
+struct Serial;
+
+impl Serial {
+    async fn acquire() -> Self {
+        while BUSY.with(|b| b.replace(true)) {
+            sleep(25).await;
+        }
+        Serial
+    }
+}
+
+impl Drop for Serial {
+    fn drop(&mut self) {
+        BUSY.with(|b| b.set(false));
+    }
+}
+
+/// Polls `done` every 20 ms for up to `ms`; true if it became true.
+async fn wait_for(ms: u32, mut done: impl FnMut() -> bool) -> bool {
+    for _ in 0..ms / 20 {
+        if done() {
+            return true;
+        }
+        sleep(20).await;
+    }
+    done()
+}
+
+async fn fetch(method: &str, url: &str, body: Option<&str>, mode: RequestMode) -> u16 {
+    let init = RequestInit::new();
+    init.set_method(method);
+    init.set_credentials(RequestCredentials::Include);
+    init.set_mode(mode);
+    if let Some(body) = body {
+        let headers = web_sys::Headers::new().unwrap();
+        headers.set("Content-Type", "application/json").unwrap();
+        init.set_headers(&headers);
+        init.set_body(&body.into());
+    }
+    let request = Request::new_with_str_and_init(url, &init).unwrap();
+    let window = web_sys::window().unwrap();
+    let response: Response = JsFuture::from(window.fetch_with_request(&request))
+        .await
+        .unwrap_or_else(|e| panic!("{method} {url} failed: {e:?}"))
+        .unchecked_into();
+    response.status()
+}
+
+/// Signs in as `user`: the stack sets its session cookie (no-cors: only the cookie matters).
+async fn login(user: &str) {
+    let _ = fetch(
+        "GET",
+        &format!("{}/dev/login?user={user}", http()),
+        None,
+        RequestMode::NoCors,
+    )
+    .await;
+}
+
+async fn control(path: &str, body: &str) {
+    let status = fetch(
+        "POST",
+        &format!("{}/dev/control/{path}", http()),
+        Some(body),
+        RequestMode::Cors,
+    )
+    .await;
+    assert_eq!(status, 200, "POST /dev/control/{path} {body}");
+}
+
+async fn token_endpoint(mode: &str) {
+    control("token-endpoint", &format!(r#"{{"mode":"{mode}"}}"#)).await;
+}
+
+async fn framing(mode: &str) {
+    control("framing", &format!(r#"{{"mode":"{mode}"}}"#)).await;
+}
+
+/// What a driver reported.
+#[derive(Clone, Default)]
+struct Recorder {
+    events: Rc<RefCell<Vec<ClientEvent>>>,
+    last: Rc<RefCell<Option<Snapshot>>>,
+}
+
+impl Recorder {
+    fn subscriber(&self) -> mqtt_browser::Subscriber {
+        let me = self.clone();
+        Rc::new(move |event: &ClientEvent, snapshot: &Snapshot| {
+            me.events.borrow_mut().push(event.clone());
+            *me.last.borrow_mut() = Some(snapshot.clone());
+        })
+    }
+
+    fn state(&self) -> Option<ConnectionState> {
+        self.last.borrow().as_ref().map(|s| s.status.state.clone())
+    }
+
+    fn connected(&self) -> bool {
+        matches!(self.state(), Some(ConnectionState::Connected { .. }))
+    }
+
+    fn subscription(&self, filter: &str) -> Option<SubscriptionStatus> {
+        self.last
+            .borrow()
+            .as_ref()
+            .and_then(|s| s.subscriptions.get(filter).cloned())
+    }
+
+    /// How often each payload arrived.
+    fn received(&self) -> BTreeMap<Vec<u8>, u32> {
+        let mut seen = BTreeMap::new();
+        for e in self.events.borrow().iter() {
+            if let ClientEvent::Message(m) = e {
+                *seen.entry(m.payload.clone()).or_default() += 1;
+            }
+        }
+        seen
+    }
+
+    fn acknowledged(&self) -> usize {
+        self.events
+            .borrow()
+            .iter()
+            .filter(|e| {
+                matches!(
+                    e,
+                    ClientEvent::Delivery {
+                        status: DeliveryStatus::Acknowledged,
+                        ..
+                    }
+                )
+            })
+            .count()
+    }
+}
+
+fn driver(recorder: &Recorder) -> Driver {
+    let config = DriverConfig {
+        token_url: format!("{}/api/mqtt-token", http()),
+        refresh_url: format!("{}/api/mqtt-token/refresh", http()),
+        supervisor: SupervisorConfig::new(
+            broker(),
+            SessionConfig {
+                protocol: ProtocolVersion::V5,
+                client_id: clock::random_client_id("framing-"),
+                ..SessionConfig::default()
+            },
+        ),
+    };
+    Driver::new(config, recorder.subscriber()).expect("driver starts")
+}
+
+const TOTAL: u32 = 50;
+
+/// With framing `mode`: connect, subscribe, publish 50 QoS 1 messages, each received once.
+async fn fifty_qos1_messages_arrive_exactly_once(mode: &str) {
+    let _serial = Serial::acquire().await;
+    token_endpoint("ok").await;
+    framing(mode).await;
+    let user = format!("browser-{mode}");
+    login(&user).await;
+    let topic = format!("chat/{user}/messages");
+    let rec = Recorder::default();
+    let d = driver(&rec);
+    d.declare_subscriptions(&[topic.as_str()], QoS::AtLeastOnce)
+        .unwrap();
+    let connected = wait_for(15_000, || rec.connected()).await;
+    let granted = wait_for(5_000, || {
+        rec.subscription(&topic) == Some(SubscriptionStatus::Granted(QoS::AtLeastOnce))
+    })
+    .await;
+    if connected && granted {
+        for i in 0..TOTAL {
+            d.publish(OutgoingPublish::new(
+                topic.as_str(),
+                format!("{mode}-{i}").into_bytes(),
+                QoS::AtLeastOnce,
+            ))
+            .unwrap();
+        }
+    }
+    let all_in = wait_for(20_000, || rec.received().len() == TOTAL as usize).await;
+    let all_acked = wait_for(5_000, || rec.acknowledged() == TOTAL as usize).await;
+    // Let a late duplicate show up before counting.
+    sleep(300).await;
+    let seen = rec.received();
+    let state = rec.state();
+    let subscription = rec.subscription(&topic);
+    let acked = rec.acknowledged();
+    drop(d);
+    // Reset before asserting, so a failure leaves the stack's framing off.
+    framing("off").await;
+
+    assert!(connected, "{mode}: state {state:?}");
+    assert!(granted, "{mode}: subscription {subscription:?}");
+    let lost: Vec<u32> = (0..TOTAL)
+        .filter(|i| !seen.contains_key(format!("{mode}-{i}").as_bytes()))
+        .collect();
+    assert!(all_in && lost.is_empty(), "{mode}: lost {lost:?}");
+    let twice: Vec<String> = seen
+        .iter()
+        .filter(|(_, &n)| n > 1)
+        .map(|(p, n)| format!("{} x{n}", String::from_utf8_lossy(p)))
+        .collect();
+    assert!(
+        twice.is_empty(),
+        "{mode}: received more than once: {twice:?}"
+    );
+    assert_eq!(seen.len(), TOTAL as usize, "{mode}: unexpected payloads");
+    assert!(all_acked, "{mode}: {acked} of {TOTAL} acknowledged");
+}
+
+#[wasm_bindgen_test]
+async fn split_frames_deliver_fifty_qos1_messages_exactly_once() {
+    fifty_qos1_messages_arrive_exactly_once("split").await;
+}
+
+#[wasm_bindgen_test]
+async fn coalesced_frames_deliver_fifty_qos1_messages_exactly_once() {
+    fifty_qos1_messages_arrive_exactly_once("coalesce").await;
+}
