@@ -243,12 +243,14 @@ struct Running {
 pub(crate) struct Embedded {
     proxy: Arc<Proxy>,
     store: Arc<TokenStore>,
+    storage_dir: std::path::PathBuf,
     running: tokio::sync::Mutex<Option<Running>>,
 }
 
 async fn start_broker(
     store: &Arc<TokenStore>,
     proxy: &Arc<Proxy>,
+    storage_dir: &std::path::Path,
 ) -> Result<(BrokerShutdownHandle, JoinHandle<()>), StackError> {
     let private = SocketAddr::new(proxy.public.ip(), 0);
     let config = BrokerConfig::default()
@@ -256,7 +258,11 @@ async fn start_broker(
         .with_websocket(WebSocketConfig::new().with_bind_addresses(vec![private]))
         .with_storage(
             StorageConfig::new()
-                .with_backend(StorageBackendType::Memory)
+                // File storage in a private temp dir, so sessions (subscriptions and the QoS 1
+                // messages queued for offline clients) survive a broker restart, as they do on a
+                // production broker with persistence. Memory storage would lose them.
+                .with_backend(StorageBackendType::File)
+                .with_base_dir(storage_dir.to_path_buf())
                 .with_persistence(true),
         )
         .with_sys_topics_enabled(false);
@@ -308,11 +314,20 @@ impl Embedded {
             conns: Mutex::new(HashMap::new()),
             framing: FramingCell::default(),
         });
-        let (shutdown, task) = start_broker(&store, &proxy).await?;
+        let storage_dir = std::env::temp_dir().join(format!(
+            "livechat-broker-{}-{}",
+            std::process::id(),
+            proxy.public.port()
+        ));
+        // A fresh stack starts with no sessions: clear what an earlier process may have left.
+        let _ = std::fs::remove_dir_all(&storage_dir);
+        std::fs::create_dir_all(&storage_dir)?;
+        let (shutdown, task) = start_broker(&store, &proxy, &storage_dir).await?;
         let accept = tokio::spawn(Arc::clone(&proxy).accept_loop(listener));
         Ok(Self {
             proxy,
             store,
+            storage_dir,
             running: tokio::sync::Mutex::new(Some(Running {
                 shutdown,
                 task,
@@ -359,13 +374,13 @@ impl Embedded {
     }
 
     /// Stops the broker (closing every connection, the port refuses connections for `down`),
-    /// then starts a fresh one on the same port. Sessions do not survive a restart.
+    /// then starts a fresh one on the same port. Sessions survive the restart (file storage).
     pub(crate) async fn restart(&self, down: Duration) -> Result<(), StackError> {
         let mut running = self.running.lock().await;
         self.stop(&mut running).await;
         tokio::time::sleep(down).await;
         let listener = bind_listener(self.proxy.public, "BROKER_WS_PORT")?;
-        let (shutdown, task) = start_broker(&self.store, &self.proxy).await?;
+        let (shutdown, task) = start_broker(&self.store, &self.proxy, &self.storage_dir).await?;
         let accept = tokio::spawn(Arc::clone(&self.proxy).accept_loop(listener));
         *running = Some(Running {
             shutdown,
@@ -379,5 +394,6 @@ impl Embedded {
     pub(crate) async fn shutdown(&self) {
         let mut running = self.running.lock().await;
         self.stop(&mut running).await;
+        let _ = std::fs::remove_dir_all(&self.storage_dir);
     }
 }

@@ -376,3 +376,45 @@ on_both_brokers!(
     cors_preflight_allows_only_listed_origins,
     a_broker_restart_closes_connections_and_comes_back_on_the_same_port,
 );
+
+/// Embedded broker only: its sessions live in file storage, so a restart keeps them (Mosquitto in
+/// the dev stack runs without persistence and loses them, like the embedded broker used to).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn embedded_sessions_and_queued_messages_survive_a_broker_restart() {
+    let (stack, _dist) = stack(BrokerKind::Embedded, |c| c.dev_controls = true).await;
+    let url = stack.broker_url();
+    let topic = "chat/restart/messages";
+    let bob = token(stack.http_addr(), &login(stack.http_addr(), "bob").await).await;
+    let (mut b, _) = WsMqtt::connect_ok(&url, &creds_of("bob-1", &bob)).await;
+    assert_eq!(b.subscribe(topic).await, 1);
+    let resp = http(
+        stack.http_addr(),
+        "POST",
+        "/dev/control/broker/restart",
+        &[],
+        r#"{"downMs":100}"#,
+    )
+    .await;
+    assert_eq!(resp.status, 200);
+    b.ended(WAIT).await;
+    // Alice publishes while Bob is still away.
+    let alice = token(stack.http_addr(), &login(stack.http_addr(), "alice").await).await;
+    let (mut a, _) = WsMqtt::connect_ok(&url, &creds_of("alice-1", &alice)).await;
+    assert_eq!(a.publish(topic, b"sent while bob was away").await, 0);
+    // Bob comes back to his session and gets the queued message.
+    let (mut b, session_present) = WsMqtt::connect_ok(&url, &creds_of("bob-1", &bob)).await;
+    assert!(session_present, "the session survived the restart");
+    let got = tokio::time::timeout(WAIT, async {
+        loop {
+            if let dev_stack::probe::Incoming::Publish { payload, .. } =
+                b.recv().await.expect("link open")
+            {
+                return payload;
+            }
+        }
+    })
+    .await
+    .expect("the queued message in time");
+    assert_eq!(got, b"sent while bob was away".to_vec());
+    stack.shutdown().await;
+}
