@@ -62,8 +62,14 @@ print_times() {
   printf '  %-44s %s\n' "total" "$(fmt_secs $((SECONDS - SCRIPT_START)))"
 }
 
-# True when something accepts TCP connections on 127.0.0.1:$1.
-port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+# True when a TCP socket listens on port $1 (any address). Reads /proc/net/tcp{,6} instead of
+# connecting, so servers don't log aborted handshakes from the probe.
+port_open() {
+  local hex
+  hex="$(printf '%04X' "$1")"
+  awk -v p=":$hex" '$4 == "0A" && substr($2, length($2) - 4) == p { found = 1 } END { exit !found }' \
+    /proc/net/tcp /proc/net/tcp6 2>/dev/null
+}
 
 # ---- The dev stack as a background process (dev.sh, test.sh) ------------------------------------
 DEV_STACK_PID=""
