@@ -7,135 +7,18 @@
 //! `CORS_ORIGINS` lists it. Tests run one at a time; each resets the token endpoint first.
 #![cfg(target_arch = "wasm32")]
 
-use std::cell::RefCell;
 use std::collections::BTreeMap;
-use std::rc::Rc;
 
 use mqtt_browser::mqtt_lifecycle::{
-    ClientEvent, ConnectionState, DeliveryStatus, OutgoingPublish, ProtocolVersion, QoS, Reason,
-    SessionConfig, SupervisorConfig,
+    ConnectionState, OutgoingPublish, ProtocolVersion, QoS, Reason, SessionConfig, SupervisorConfig,
 };
-use mqtt_browser::{clock, debug_counts, Driver, DriverConfig, Snapshot, SubscriptionStatus};
+use mqtt_browser::{clock, debug_counts, Driver, DriverConfig, SubscriptionStatus};
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
 
 mod support;
 use support::*;
-
-/// Everything a driver reported.
-#[derive(Clone, Default)]
-struct Recorder {
-    events: Rc<RefCell<Vec<ClientEvent>>>,
-    last: Rc<RefCell<Option<Snapshot>>>,
-}
-
-impl Recorder {
-    fn subscriber(&self) -> mqtt_browser::Subscriber {
-        let me = self.clone();
-        Rc::new(move |event: &ClientEvent, snapshot: &Snapshot| {
-            me.events.borrow_mut().push(event.clone());
-            *me.last.borrow_mut() = Some(snapshot.clone());
-        })
-    }
-
-    fn state(&self) -> Option<ConnectionState> {
-        self.last.borrow().as_ref().map(|s| s.status.state.clone())
-    }
-
-    fn reason(&self) -> Option<Reason> {
-        self.last
-            .borrow()
-            .as_ref()
-            .and_then(|s| s.status.reason.clone())
-    }
-
-    fn connected(&self) -> bool {
-        matches!(self.state(), Some(ConnectionState::Connected { .. }))
-    }
-
-    fn subscription(&self, filter: &str) -> Option<SubscriptionStatus> {
-        self.last
-            .borrow()
-            .as_ref()
-            .and_then(|s| s.subscriptions.get(filter).cloned())
-    }
-
-    fn messages(&self) -> Vec<(Vec<u8>, bool)> {
-        self.events
-            .borrow()
-            .iter()
-            .filter_map(|e| match e {
-                ClientEvent::Message(m) => Some((m.payload.clone(), m.dup)),
-                _ => None,
-            })
-            .collect()
-    }
-
-    fn acknowledged(&self) -> usize {
-        self.events
-            .borrow()
-            .iter()
-            .filter(|e| {
-                matches!(
-                    e,
-                    ClientEvent::Delivery {
-                        status: DeliveryStatus::Acknowledged,
-                        ..
-                    }
-                )
-            })
-            .count()
-    }
-
-    /// Every state the driver went through, with its reason, in order (for the log).
-    fn transitions(&self) -> Vec<String> {
-        self.events
-            .borrow()
-            .iter()
-            .filter_map(|e| match e {
-                ClientEvent::State(s) => Some(s.to_string()),
-                _ => None,
-            })
-            .collect()
-    }
-
-    /// Make-before-break rotations that completed: a `Rotating` state whose next state is
-    /// `Connected` (the takeover link got its CONNACK and the old link was retired), as
-    /// opposed to reconnects after the broker closed an expired link (`Backoff`/`FetchingToken`
-    /// then `Connecting`).
-    fn completed_rotations(&self) -> usize {
-        let states: Vec<ConnectionState> = self
-            .events
-            .borrow()
-            .iter()
-            .filter_map(|e| match e {
-                ClientEvent::State(s) => Some(s.state.clone()),
-                _ => None,
-            })
-            .collect();
-        states
-            .windows(2)
-            .filter(|w| {
-                matches!(
-                    (&w[0], &w[1]),
-                    (
-                        ConnectionState::Rotating { .. },
-                        ConnectionState::Connected { .. }
-                    )
-                )
-            })
-            .count()
-    }
-
-    fn count_states(&self, f: impl Fn(&ConnectionState) -> bool) -> usize {
-        self.events
-            .borrow()
-            .iter()
-            .filter(|e| matches!(e, ClientEvent::State(s) if f(&s.state)))
-            .count()
-    }
-}
 
 fn config() -> DriverConfig {
     DriverConfig {

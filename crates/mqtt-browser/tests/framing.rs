@@ -9,15 +9,10 @@
 //! also starts by setting its own mode.
 #![cfg(target_arch = "wasm32")]
 
-use std::cell::RefCell;
-use std::collections::BTreeMap;
-use std::rc::Rc;
-
 use mqtt_browser::mqtt_lifecycle::{
-    ClientEvent, ConnectionState, DeliveryStatus, OutgoingPublish, ProtocolVersion, QoS,
-    SessionConfig, SupervisorConfig,
+    OutgoingPublish, ProtocolVersion, QoS, SessionConfig, SupervisorConfig,
 };
-use mqtt_browser::{clock, Driver, DriverConfig, Snapshot, SubscriptionStatus};
+use mqtt_browser::{clock, Driver, DriverConfig, SubscriptionStatus};
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
@@ -27,65 +22,6 @@ use support::*;
 
 async fn framing(mode: &str) {
     control("framing", &format!(r#"{{"mode":"{mode}"}}"#)).await;
-}
-
-/// What a driver reported.
-#[derive(Clone, Default)]
-struct Recorder {
-    events: Rc<RefCell<Vec<ClientEvent>>>,
-    last: Rc<RefCell<Option<Snapshot>>>,
-}
-
-impl Recorder {
-    fn subscriber(&self) -> mqtt_browser::Subscriber {
-        let me = self.clone();
-        Rc::new(move |event: &ClientEvent, snapshot: &Snapshot| {
-            me.events.borrow_mut().push(event.clone());
-            *me.last.borrow_mut() = Some(snapshot.clone());
-        })
-    }
-
-    fn state(&self) -> Option<ConnectionState> {
-        self.last.borrow().as_ref().map(|s| s.status.state.clone())
-    }
-
-    fn connected(&self) -> bool {
-        matches!(self.state(), Some(ConnectionState::Connected { .. }))
-    }
-
-    fn subscription(&self, filter: &str) -> Option<SubscriptionStatus> {
-        self.last
-            .borrow()
-            .as_ref()
-            .and_then(|s| s.subscriptions.get(filter).cloned())
-    }
-
-    /// How often each payload arrived.
-    fn received(&self) -> BTreeMap<Vec<u8>, u32> {
-        let mut seen = BTreeMap::new();
-        for e in self.events.borrow().iter() {
-            if let ClientEvent::Message(m) = e {
-                *seen.entry(m.payload.clone()).or_default() += 1;
-            }
-        }
-        seen
-    }
-
-    fn acknowledged(&self) -> usize {
-        self.events
-            .borrow()
-            .iter()
-            .filter(|e| {
-                matches!(
-                    e,
-                    ClientEvent::Delivery {
-                        status: DeliveryStatus::Acknowledged,
-                        ..
-                    }
-                )
-            })
-            .count()
-    }
 }
 
 fn driver(recorder: &Recorder) -> Driver {

@@ -2,6 +2,12 @@
 //! sign-in, test controls, polling, and the lock that runs live tests one at a time.
 #![allow(dead_code)] // each test binary uses its own subset
 
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::rc::Rc;
+
+use mqtt_browser::mqtt_lifecycle::{ClientEvent, ConnectionState, DeliveryStatus, Reason};
+use mqtt_browser::{Snapshot, SubscriptionStatus};
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Request, RequestCredentials, RequestInit, RequestMode, Response};
@@ -109,4 +115,129 @@ pub async fn control(path: &str, body: &str) {
 
 pub async fn token_endpoint(mode: &str) {
     control("token-endpoint", &format!(r#"{{"mode":"{mode}"}}"#)).await;
+}
+
+/// Everything a driver reported.
+#[derive(Clone, Default)]
+pub struct Recorder {
+    events: Rc<RefCell<Vec<ClientEvent>>>,
+    last: Rc<RefCell<Option<Snapshot>>>,
+}
+
+impl Recorder {
+    pub fn subscriber(&self) -> mqtt_browser::Subscriber {
+        let me = self.clone();
+        Rc::new(move |event: &ClientEvent, snapshot: &Snapshot| {
+            me.events.borrow_mut().push(event.clone());
+            *me.last.borrow_mut() = Some(snapshot.clone());
+        })
+    }
+
+    pub fn state(&self) -> Option<ConnectionState> {
+        self.last.borrow().as_ref().map(|s| s.status.state.clone())
+    }
+
+    pub fn reason(&self) -> Option<Reason> {
+        self.last
+            .borrow()
+            .as_ref()
+            .and_then(|s| s.status.reason.clone())
+    }
+
+    pub fn connected(&self) -> bool {
+        matches!(self.state(), Some(ConnectionState::Connected { .. }))
+    }
+
+    pub fn subscription(&self, filter: &str) -> Option<SubscriptionStatus> {
+        self.last
+            .borrow()
+            .as_ref()
+            .and_then(|s| s.subscriptions.get(filter).cloned())
+    }
+
+    pub fn messages(&self) -> Vec<(Vec<u8>, bool)> {
+        self.events
+            .borrow()
+            .iter()
+            .filter_map(|e| match e {
+                ClientEvent::Message(m) => Some((m.payload.clone(), m.dup)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    pub fn acknowledged(&self) -> usize {
+        self.events
+            .borrow()
+            .iter()
+            .filter(|e| {
+                matches!(
+                    e,
+                    ClientEvent::Delivery {
+                        status: DeliveryStatus::Acknowledged,
+                        ..
+                    }
+                )
+            })
+            .count()
+    }
+
+    /// Every state the driver went through, with its reason, in order (for the log).
+    pub fn transitions(&self) -> Vec<String> {
+        self.events
+            .borrow()
+            .iter()
+            .filter_map(|e| match e {
+                ClientEvent::State(s) => Some(s.to_string()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Make-before-break rotations that completed: a `Rotating` state whose next state is
+    /// `Connected` (the takeover link got its CONNACK and the old link was retired), as
+    /// opposed to reconnects after the broker closed an expired link (`Backoff`/`FetchingToken`
+    /// then `Connecting`).
+    pub fn completed_rotations(&self) -> usize {
+        let states: Vec<ConnectionState> = self
+            .events
+            .borrow()
+            .iter()
+            .filter_map(|e| match e {
+                ClientEvent::State(s) => Some(s.state.clone()),
+                _ => None,
+            })
+            .collect();
+        states
+            .windows(2)
+            .filter(|w| {
+                matches!(
+                    (&w[0], &w[1]),
+                    (
+                        ConnectionState::Rotating { .. },
+                        ConnectionState::Connected { .. }
+                    )
+                )
+            })
+            .count()
+    }
+
+    pub fn count_states(&self, f: impl Fn(&ConnectionState) -> bool) -> usize {
+        self.events
+            .borrow()
+            .iter()
+            .filter(|e| matches!(e, ClientEvent::State(s) if f(&s.state)))
+            .count()
+    }
+
+    /// How often each payload arrived.
+    pub fn received(&self) -> BTreeMap<Vec<u8>, u32> {
+        let mut seen = BTreeMap::new();
+        for e in self.events.borrow().iter() {
+            if let ClientEvent::Message(m) = e {
+                *seen.entry(m.payload.clone()).or_default() += 1;
+            }
+        }
+        seen
+    }
 }
