@@ -1,0 +1,335 @@
+//! The bare-client bench page: our MQTT client (`mqtt-browser`'s [`Driver`]) with no UI, behind
+//! the adapter the bench harness drives (contract: `bench/README.md`, "Bare client page").
+//!
+//! [`start`] installs `window.__livechatBench` at once (`readyAt`, `connectedAt: null`,
+//! `topicTemplate`, `onMessage: null`), reads `/config.json` like the app, builds the driver as
+//! the `use_mqtt` hook does (token fetch, then connect) and adds `subscribe`, `publish` and
+//! `wasmMemoryBytes`. `connectedAt` is set at the first `Connected` state. Each received
+//! message goes straight from the driver's event to `onMessage(topic, text)`: the topic's JS
+//! string is reused while it does not change, the payload is decoded once into a JS string, and
+//! nothing else is allocated on that path by this crate.
+
+pub mod config;
+
+use std::cell::{Cell, RefCell};
+use std::collections::BTreeMap;
+use std::rc::Rc;
+use std::time::Duration;
+
+use js_sys::{Function, Object, Promise, Reflect};
+use mqtt_browser::mqtt_lifecycle::{
+    ClientEvent, ConnectionState, QoS, SessionConfig, SupervisorConfig,
+};
+use mqtt_browser::DriverConfig;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+
+use crate::config::BareConfig;
+
+/// Where the settings come from: the dev stack's `/config.json`, the file the app reads (the
+/// page itself is served under `/bench-bare/`, so the path is absolute).
+pub const CONFIG_URL: &str = "/config.json";
+/// The adapter's global name.
+pub const GLOBAL_NAME: &str = "__livechatBench";
+/// Topics the dev stack's tokens may use; the harness fills `{name}`.
+pub const TOPIC_TEMPLATE: &str = "chat/{name}/messages";
+/// Client id prefix; a random suffix is added per page, as the hook does.
+pub const CLIENT_ID_PREFIX: &str = "livechat-bench-";
+/// Keep-alive, the `use_mqtt` hook's default.
+pub const KEEP_ALIVE: Duration = Duration::from_secs(30);
+/// Commands held while disconnected, the `use_mqtt` hook's default.
+pub const QUEUE_LIMIT: usize = 256;
+
+/// The QoS for the harness's number (0, 1 or 2).
+pub fn qos_from_number(n: f64) -> Option<QoS> {
+    match n {
+        0.0 => Some(QoS::AtMostOnce),
+        1.0 => Some(QoS::AtLeastOnce),
+        2.0 => Some(QoS::ExactlyOnce),
+        _ => None,
+    }
+}
+
+/// The number the harness uses for `qos`.
+pub fn qos_number(qos: QoS) -> u8 {
+    match qos {
+        QoS::AtMostOnce => 0,
+        QoS::AtLeastOnce => 1,
+        QoS::ExactlyOnce => 2,
+    }
+}
+
+/// The driver configuration for `config`, built as `yew_mqtt::ConnectionKey::driver_config`
+/// builds the app's (same keep-alive, queue bound and session defaults).
+pub fn driver_config(config: &BareConfig, client_id: String) -> DriverConfig {
+    let session = SessionConfig {
+        protocol: config.protocol,
+        client_id,
+        keep_alive: KEEP_ALIVE,
+        queue_limit: QUEUE_LIMIT,
+        ..SessionConfig::default()
+    };
+    DriverConfig {
+        token_url: config.token_url.clone(),
+        refresh_url: config.refresh_url.clone(),
+        supervisor: SupervisorConfig::new(config.broker_url.clone(), session),
+    }
+}
+
+/// What the driver's subscriber shares with the adapter's functions.
+struct Page {
+    /// `window.__livechatBench`.
+    bench: Object,
+    /// The property key `"onMessage"`, made once.
+    on_message_key: JsValue,
+    /// The last topic seen and its JS string, so a flood on one topic decodes it once.
+    last_topic: RefCell<(String, JsValue)>,
+    /// `subscribe` promises waiting for their SUBACK, by filter: (resolve, reject).
+    pending: RefCell<BTreeMap<String, Vec<(Function, Function)>>>,
+    connected: Cell<bool>,
+    performance: Option<web_sys::Performance>,
+}
+
+impl Page {
+    fn now(&self) -> f64 {
+        self.performance
+            .as_ref()
+            .map_or_else(js_sys::Date::now, |p| p.now())
+    }
+
+    fn set(&self, key: &str, value: &JsValue) {
+        // Setting a property on a plain object cannot fail.
+        let _ = Reflect::set(&self.bench, &JsValue::from_str(key), value);
+    }
+
+    /// The per-message path: `onMessage(topic, text)` if the harness installed one.
+    fn message(&self, topic: &str, payload: &[u8]) {
+        let Ok(handler) = Reflect::get(&self.bench, &self.on_message_key) else {
+            return;
+        };
+        let Some(handler) = handler.dyn_ref::<Function>() else {
+            return;
+        };
+        {
+            let mut last = self.last_topic.borrow_mut();
+            if last.0 != topic {
+                *last = (topic.to_owned(), JsValue::from_str(topic));
+            }
+        }
+        let text = match std::str::from_utf8(payload) {
+            Ok(text) => JsValue::from_str(text),
+            // As TextDecoder does: invalid sequences become U+FFFD.
+            Err(_) => JsValue::from_str(&String::from_utf8_lossy(payload)),
+        };
+        // The driver never re-enters its subscriber, so this borrow is the only one.
+        let last = self.last_topic.borrow();
+        if let Err(error) = handler.call2(&JsValue::UNDEFINED, &last.1, &text) {
+            web_sys::console::error_2(&"bench bare client: onMessage threw".into(), &error);
+        }
+    }
+
+    fn event(&self, event: &ClientEvent) {
+        match event {
+            ClientEvent::Message(message) => self.message(&message.topic, &message.payload),
+            ClientEvent::State(status) => {
+                if matches!(status.state, ConnectionState::Connected { .. })
+                    && !self.connected.replace(true)
+                {
+                    self.set("connectedAt", &JsValue::from_f64(self.now()));
+                }
+                web_sys::console::log_1(&format!("bench bare client: {status}").into());
+            }
+            ClientEvent::Subscription { filter, result } => {
+                let waiters = self.pending.borrow_mut().remove(filter);
+                for (resolve, reject) in waiters.into_iter().flatten() {
+                    let _ = match result {
+                        Ok(qos) => resolve.call1(&JsValue::UNDEFINED, &qos_number(*qos).into()),
+                        Err(refusal) => reject.call1(
+                            &JsValue::UNDEFINED,
+                            &js_sys::Error::new(&format!(
+                                "the broker refused the subscription to {filter}: {refusal}"
+                            )),
+                        ),
+                    };
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+fn js_error(value: &JsValue) -> String {
+    value
+        .dyn_ref::<js_sys::Error>()
+        .map(|e| String::from(e.message()))
+        .or_else(|| value.as_string())
+        .unwrap_or_else(|| format!("{value:?}"))
+}
+
+fn rejected(message: String) -> Promise {
+    Promise::reject(&js_sys::Error::new(&message))
+}
+
+/// Installs `window.__livechatBench` and starts the client (config, token, connect) in the
+/// background. A failure is logged to the console and left in `__livechatBench.error`.
+pub fn start() {
+    let Some(window) = web_sys::window() else {
+        return;
+    };
+    let page = Rc::new(Page {
+        bench: Object::new(),
+        on_message_key: JsValue::from_str("onMessage"),
+        last_topic: RefCell::new((String::new(), JsValue::from_str(""))),
+        pending: RefCell::new(BTreeMap::new()),
+        connected: Cell::new(false),
+        performance: window.performance(),
+    });
+    page.set("readyAt", &JsValue::from_f64(page.now()));
+    page.set("connectedAt", &JsValue::NULL);
+    page.set("topicTemplate", &JsValue::from_str(TOPIC_TEMPLATE));
+    page.set("onMessage", &JsValue::NULL);
+    let _ = Reflect::set(&window, &JsValue::from_str(GLOBAL_NAME), &page.bench);
+    wasm_bindgen_futures::spawn_local(async move {
+        if let Err(error) = run(&window, &page).await {
+            let message = format!("bench bare client: {error}");
+            web_sys::console::error_1(&message.as_str().into());
+            page.set("error", &JsValue::from_str(&message));
+        }
+    });
+}
+
+async fn fetch_config(window: &web_sys::Window) -> Result<BareConfig, String> {
+    let fail = |reason: String| format!("{CONFIG_URL} could not be used: {reason}");
+    let response: web_sys::Response = JsFuture::from(window.fetch_with_str(CONFIG_URL))
+        .await
+        .map_err(|e| fail(js_error(&e)))?
+        .unchecked_into();
+    if !response.ok() {
+        return Err(fail(format!("HTTP {}", response.status())));
+    }
+    let text = JsFuture::from(response.text().map_err(|e| fail(js_error(&e)))?)
+        .await
+        .map_err(|e| fail(js_error(&e)))?
+        .as_string()
+        .unwrap_or_default();
+    BareConfig::from_json(&text).map_err(fail)
+}
+
+async fn run(window: &web_sys::Window, page: &Rc<Page>) -> Result<(), String> {
+    let config = fetch_config(window).await?;
+    let subscriber = {
+        let page = page.clone();
+        Rc::new(move |event: &ClientEvent, _: &mqtt_browser::Snapshot| page.event(event))
+    };
+    let client_id = mqtt_browser::clock::random_client_id(CLIENT_ID_PREFIX);
+    let driver = mqtt_browser::Driver::new(driver_config(&config, client_id), subscriber)
+        .map_err(|e| format!("the driver did not start: {e}"))?;
+    // The page never ends the session: the driver lives as long as the adapter's functions.
+    let driver = Rc::new(driver);
+
+    let subscribe = {
+        let (page, driver) = (page.clone(), driver.clone());
+        Closure::<dyn Fn(JsValue, JsValue) -> Promise>::new(move |topic: JsValue, qos: JsValue| {
+            let Some(topic) = topic.as_string() else {
+                return rejected(format!(
+                    "subscribe: the topic must be a string, not {topic:?}"
+                ));
+            };
+            let Some(qos) = qos.as_f64().and_then(qos_from_number) else {
+                return rejected(format!("subscribe: qos must be 0, 1 or 2, not {qos:?}"));
+            };
+            let mut parts = None;
+            let promise = Promise::new(&mut |resolve, reject| parts = Some((resolve, reject)));
+            let Some((resolve, reject)) = parts else {
+                return rejected("subscribe: no promise".to_owned());
+            };
+            page.pending
+                .borrow_mut()
+                .entry(topic.clone())
+                .or_default()
+                .push((resolve, reject.clone()));
+            if let Err(error) = driver.subscribe(&topic, qos) {
+                if let Some(waiters) = page.pending.borrow_mut().get_mut(&topic) {
+                    waiters.pop();
+                }
+                let _ = reject.call1(
+                    &JsValue::UNDEFINED,
+                    &js_sys::Error::new(&format!("cannot subscribe to {topic}: {error}")),
+                );
+            }
+            promise
+        })
+    };
+    let publish = {
+        let driver = driver.clone();
+        Closure::<dyn Fn(JsValue, JsValue, JsValue) -> Result<(), JsValue>>::new(
+            move |topic: JsValue, text: JsValue, qos: JsValue| {
+                let fail = |m: String| JsValue::from(js_sys::Error::new(&m));
+                let topic = topic
+                    .as_string()
+                    .ok_or_else(|| fail("publish: the topic must be a string".to_owned()))?;
+                let text = text
+                    .as_string()
+                    .ok_or_else(|| fail("publish: the text must be a string".to_owned()))?;
+                let qos = qos
+                    .as_f64()
+                    .and_then(qos_from_number)
+                    .ok_or_else(|| fail("publish: qos must be 0, 1 or 2".to_owned()))?;
+                driver
+                    .publish(mqtt_browser::mqtt_lifecycle::OutgoingPublish::new(
+                        topic,
+                        text.into_bytes(),
+                        qos,
+                    ))
+                    .map(drop)
+                    .map_err(|e| fail(format!("publish refused: {e}")))
+            },
+        )
+    };
+    let wasm_memory_bytes = Closure::<dyn Fn() -> f64>::new(|| {
+        wasm_bindgen::memory()
+            .unchecked_into::<js_sys::WebAssembly::Memory>()
+            .buffer()
+            .unchecked_into::<js_sys::ArrayBuffer>()
+            .byte_length()
+            .into()
+    });
+    page.set("subscribe", &subscribe.into_js_value());
+    page.set("publish", &publish.into_js_value());
+    page.set("wasmMemoryBytes", &wasm_memory_bytes.into_js_value());
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mqtt_browser::mqtt_lifecycle::ProtocolVersion;
+
+    #[test]
+    fn the_harness_qos_numbers_map_both_ways() {
+        for qos in [QoS::AtMostOnce, QoS::AtLeastOnce, QoS::ExactlyOnce] {
+            assert_eq!(qos_from_number(f64::from(qos_number(qos))), Some(qos));
+        }
+        assert_eq!(qos_from_number(3.0), None);
+        assert_eq!(qos_from_number(0.5), None);
+        assert_eq!(qos_from_number(f64::NAN), None);
+    }
+
+    #[test]
+    fn the_driver_is_configured_like_the_apps_hook() {
+        let config = BareConfig::from_json(
+            r#"{"brokerUrl":"ws://127.0.0.1:9/mqtt","tokenUrl":"/tok","mqttVersion":"3.1.1"}"#,
+        )
+        .unwrap();
+        let driver = driver_config(&config, "livechat-bench-000000000001".into());
+        assert_eq!(driver.token_url, "/tok");
+        assert_eq!(driver.refresh_url, "/tok/refresh");
+        assert_eq!(driver.supervisor.broker_url, "ws://127.0.0.1:9/mqtt");
+        let session = &driver.supervisor.session;
+        assert_eq!(session.protocol, ProtocolVersion::V311);
+        assert_eq!(session.client_id, "livechat-bench-000000000001");
+        assert_eq!(session.keep_alive, Duration::from_secs(30));
+        assert_eq!(session.queue_limit, 256);
+    }
+}
