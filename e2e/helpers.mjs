@@ -135,7 +135,7 @@ const LAUNCH_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-fi
  * A fresh Chromium profile signed in as `user` (through /dev/login), with one page opened at
  * `pagePath` (relative to the stack). Console errors and page errors are collected.
  */
-export async function openUser(stack, user, pagePath = '/', { viewport = { width: 480, height: 640 }, extraArgs = [] } = {}) {
+export async function openUser(stack, user, pagePath = '/', { viewport = { width: 480, height: 640 }, extraArgs = [], initScript = null } = {}) {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'livechat-e2e-'));
   const context = await chromium.launchPersistentContext(dir, {
     executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
@@ -146,6 +146,7 @@ export async function openUser(stack, user, pagePath = '/', { viewport = { width
   context.setDefaultTimeout(15000);
   const res = await context.request.get(`${stack.base}/dev/login?user=${encodeURIComponent(user)}`, { maxRedirects: 0, timeout: 10000 });
   if (res.status() >= 400) throw new Error(`/dev/login answered ${res.status()}`);
+  if (initScript) await context.addInitScript(initScript);
   const page = context.pages()[0] || await context.newPage();
   const errors = [];
   page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });

@@ -6,6 +6,7 @@
 //! Rust tested natively.
 
 pub mod batch;
+pub mod bench_hook;
 pub mod boot;
 pub mod chat;
 pub mod components;

@@ -150,6 +150,7 @@ pub struct ChatState {
     following: HashMap<PublishKey, String>,
     next_seq: u64,
     skipped: u64,
+    received: u64,
     at_bottom: bool,
     unread: usize,
 }
@@ -188,6 +189,7 @@ impl ChatState {
             following: HashMap::new(),
             next_seq: 0,
             skipped: 0,
+            received: 0,
             at_bottom: true,
             unread: 0,
         }
@@ -211,6 +213,13 @@ impl ChatState {
     /// Payloads skipped because they were not chat messages.
     pub fn skipped(&self) -> u64 {
         self.skipped
+    }
+
+    /// Messages from the room committed to the log since the start (after dedupe; skipped
+    /// payloads and the echoes of this page's own messages are not counted). It keeps counting
+    /// past the history limit, so it tells how many messages were shown, not how many are kept.
+    pub fn received(&self) -> u64 {
+        self.received
     }
 
     /// Whether the list should follow new messages (the user is at the bottom).
@@ -315,6 +324,7 @@ impl ChatState {
         }
         let own = !self.settings.user.is_empty() && wire.user == self.settings.user;
         let seq = self.next_seq();
+        self.received += 1;
         self.push(ChatMessage {
             seq,
             id: wire.id,
@@ -450,6 +460,20 @@ mod tests {
         let s = received(state(), &[("a", "ann"), ("a", "ann")]);
         let s = received(s, &[("a", "ann")]);
         assert_eq!(s.len(), 1);
+    }
+
+    #[test]
+    fn received_counts_each_new_room_message_once_past_the_history_limit() {
+        let ids: Vec<String> = (0..12).map(|i| format!("m{i}")).collect();
+        let mut items: Vec<(&str, &str)> = ids.iter().map(|id| (id.as_str(), "ann")).collect();
+        items.push(("m3", "ann")); // a duplicate
+        let s = received(state(), &items);
+        let s = s.reduce(ChatAction::Received(vec![Rc::from(&b"not json"[..])]));
+        // The echo of an own message is a duplicate of what `Sent` listed: not counted.
+        let s = send(s, "own-1", Ok(1));
+        let s = received(s, &[("own-1", "me")]);
+        assert_eq!(s.received(), 12);
+        assert_eq!(s.len(), 5);
     }
 
     #[test]

@@ -52,6 +52,10 @@ pub fn live_chat(props: &LiveChatProps) -> Html {
         move || ChatState::new(ChatSettings::new(user, max))
     });
     let inbox = use_batched_inbox(chat.dispatcher());
+    // After the render that showed them: how many room messages the log has taken in.
+    use_effect_with(chat.received(), |count| {
+        crate::bench_hook::report_rendered(*count)
+    });
 
     let options = {
         let inbox = inbox.clone();
