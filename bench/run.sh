@@ -27,8 +27,9 @@ if [ "${BENCH_BUILD:-1}" = 1 ] && [[ "$clients" == *ours* ]]; then
     export BENCH_APP_BUILD_FAILED=1 # dist/ may be stale: its size is not reported
   fi
   if [ -f bench/bare/index.html ]; then
-    banner "trunk build --release bench/bare/index.html"
-    trunk build --release bench/bare/index.html --dist bench/bare/dist >bench/results/build-bare.log 2>&1 \
+    # Its own Trunk.toml (own loader boot.js, dist bench/bare/dist/); paths in it are relative to it.
+    banner "trunk --config bench/bare/Trunk.toml build --release"
+    trunk --config bench/bare/Trunk.toml build --release >bench/results/build-bare.log 2>&1 \
       || build_errors+=("the bare-client page did not build (bench/results/build-bare.log)")
   fi
   banner "cargo build -p dev-stack --release"
