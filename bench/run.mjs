@@ -242,6 +242,9 @@ async function startDevStack(tmp) {
       DEV_CONTROLS: '1',
       TOKEN_TTL_SECS: '3600',
       TOKEN_RATE_LIMIT: '100000',
+      // Like the reference broker: no per-client queue cap, so a slow page is measured as slow
+      // rather than thinned by the broker (the dev stack's Mosquitto also sets TCP_NODELAY).
+      MOSQUITTO_MAX_QUEUED: '0',
     },
   });
   child.once('exit', (code) => { if (!cleaning) log(`dev-stack exited (${code}):\n${child.output()}`); });

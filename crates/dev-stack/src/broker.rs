@@ -28,7 +28,13 @@ impl Broker {
         Ok(match config.broker {
             BrokerKind::Embedded => Self::Embedded(Embedded::start(public, store).await?),
             BrokerKind::Mosquitto => Self::Mosquitto(Box::new(
-                Mosquitto::start(&config.mosquitto_bin, &config.dynsec_plugin, public).await?,
+                Mosquitto::start(
+                    &config.mosquitto_bin,
+                    &config.dynsec_plugin,
+                    config.mosquitto_max_queued,
+                    public,
+                )
+                .await?,
             )),
         })
     }

@@ -59,6 +59,10 @@ pub struct StackConfig {
     pub mosquitto_bin: PathBuf,
     /// Mosquitto dynamic-security plugin (`MOSQUITTO_DYNSEC_PLUGIN`).
     pub dynsec_plugin: PathBuf,
+    /// Mosquitto's `max_queued_messages` per client (`MOSQUITTO_MAX_QUEUED`; unset = Mosquitto's
+    /// default of 1000, `0` = no limit). The benchmark sets 0, like its reference broker, so a
+    /// slow page is measured as slow instead of being thinned by the broker.
+    pub mosquitto_max_queued: Option<u32>,
 }
 
 /// Default Mosquitto executable.
@@ -81,6 +85,7 @@ impl Default for StackConfig {
             csp: None,
             mosquitto_bin: PathBuf::from(MOSQUITTO_BIN),
             dynsec_plugin: PathBuf::from(DYNSEC_PLUGIN),
+            mosquitto_max_queued: None,
         }
     }
 }
@@ -169,6 +174,9 @@ impl StackConfig {
         if let Some(v) = get("MOSQUITTO_DYNSEC_PLUGIN") {
             c.dynsec_plugin = PathBuf::from(v);
         }
+        if let Some(v) = get("MOSQUITTO_MAX_QUEUED").filter(|v| !v.trim().is_empty()) {
+            c.mosquitto_max_queued = Some(parse("MOSQUITTO_MAX_QUEUED", &v)?);
+        }
         Ok(c)
     }
 
@@ -207,6 +215,7 @@ mod tests {
         assert_eq!(c.token_rate_limit, 30);
         assert_eq!(c.dist_dir, PathBuf::from("dist"));
         assert!(!c.dev_controls);
+        assert_eq!(c.mosquitto_max_queued, None);
     }
 
     #[test]
@@ -218,6 +227,7 @@ mod tests {
             ("CORS_ORIGINS", "http://a.test:1/, https://b.test"),
             ("DEV_CONTROLS", "1"),
             ("CSP", "strict"),
+            ("MOSQUITTO_MAX_QUEUED", "0"),
         ]))
         .unwrap();
         assert_eq!(c.http_port, 9000);
@@ -225,6 +235,7 @@ mod tests {
         assert_eq!(c.token_ttl, Duration::from_secs(5));
         assert_eq!(c.cors_origins, vec!["http://a.test:1", "https://b.test"]);
         assert!(c.dev_controls);
+        assert_eq!(c.mosquitto_max_queued, Some(0));
         let csp = c.csp_header("ws://127.0.0.1:8083").unwrap();
         assert!(csp.contains("connect-src 'self' ws://127.0.0.1:8083;"));
     }
@@ -237,5 +248,7 @@ mod tests {
         assert_eq!(err.var, "BROKER");
         let err = StackConfig::from_lookup(lookup(&[("CORS_ORIGINS", "a.test")])).unwrap_err();
         assert_eq!(err.var, "CORS_ORIGINS");
+        let err = StackConfig::from_lookup(lookup(&[("MOSQUITTO_MAX_QUEUED", "-1")])).unwrap_err();
+        assert_eq!(err.var, "MOSQUITTO_MAX_QUEUED");
     }
 }

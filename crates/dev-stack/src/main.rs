@@ -9,7 +9,8 @@ Environment: PORT (8080), BROKER_WS_PORT (8083), BROKER (embedded|mosquitto),
 TOKEN_TTL_SECS (3600), TOKEN_RATE_LIMIT (30 per user per minute, 0 = off),
 CORS_ORIGINS (comma list of origins), DIST_DIR (dist), DEV_CONTROLS (1 = enable /dev/control),
 CSP (a Content-Security-Policy for the static files, or `strict`),
-MOSQUITTO_BIN (/usr/sbin/mosquitto), MOSQUITTO_DYNSEC_PLUGIN, RUST_LOG (info).";
+MOSQUITTO_BIN (/usr/sbin/mosquitto), MOSQUITTO_DYNSEC_PLUGIN,
+MOSQUITTO_MAX_QUEUED (per-client queue limit; unset = Mosquitto's 1000, 0 = none), RUST_LOG (info).";
 
 async fn stop_signal() {
     let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {

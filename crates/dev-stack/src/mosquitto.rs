@@ -95,13 +95,23 @@ fn dynsec_config(admin_password: &str) -> Value {
     })
 }
 
-fn mosquitto_conf(dir: &Path, plugin: &Path, ws: SocketAddr, admin: SocketAddr) -> String {
+fn mosquitto_conf(
+    dir: &Path,
+    plugin: &Path,
+    max_queued: Option<u32>,
+    ws: SocketAddr,
+    admin: SocketAddr,
+) -> String {
+    let max_queued = max_queued.map_or(String::new(), |n| format!("max_queued_messages {n}\n"));
     format!(
         "# Written by dev-stack; removed when it stops.\n\
          user root\n\
          per_listener_settings false\n\
          allow_anonymous false\n\
          persistence false\n\
+         # Chat messages are small: send each at once instead of waiting to coalesce (Nagle).\n\
+         set_tcp_nodelay true\n\
+         {max_queued}\
          log_dest file {log}\n\
          plugin {plugin}\n\
          plugin_opt_config_file {dynsec}\n\
@@ -137,6 +147,7 @@ impl Mosquitto {
     pub(crate) async fn start(
         bin: &Path,
         plugin: &Path,
+        max_queued: Option<u32>,
         public: SocketAddr,
     ) -> Result<Self, StackError> {
         if !bin.exists() {
@@ -166,7 +177,7 @@ impl Mosquitto {
         )?;
         std::fs::write(
             dir.path().join("mosquitto.conf"),
-            mosquitto_conf(dir.path(), plugin, ws, admin_addr),
+            mosquitto_conf(dir.path(), plugin, max_queued, ws, admin_addr),
         )?;
         let broker = Self {
             dir,
@@ -405,9 +416,19 @@ mod tests {
     fn config_binds_loopback_only_with_ipv4_websockets() {
         let ws: SocketAddr = "127.0.0.1:8083".parse().unwrap();
         let admin: SocketAddr = "127.0.0.1:40000".parse().unwrap();
-        let conf = mosquitto_conf(Path::new("/d"), Path::new("/p.so"), ws, admin);
+        let conf = mosquitto_conf(Path::new("/d"), Path::new("/p.so"), None, ws, admin);
         assert!(conf.contains("listener 8083 127.0.0.1\nprotocol websockets\nsocket_domain ipv4\n"));
         assert!(conf.contains("listener 40000 127.0.0.1\n"));
         assert!(conf.contains("allow_anonymous false\n"));
+        assert!(conf.contains("set_tcp_nodelay true\n"));
+        assert!(!conf.contains("max_queued_messages"));
+    }
+
+    #[test]
+    fn a_queue_limit_is_written_only_when_configured() {
+        let ws: SocketAddr = "127.0.0.1:8083".parse().unwrap();
+        let admin: SocketAddr = "127.0.0.1:40000".parse().unwrap();
+        let conf = mosquitto_conf(Path::new("/d"), Path::new("/p.so"), Some(0), ws, admin);
+        assert!(conf.contains("\nmax_queued_messages 0\nlog_dest file"));
     }
 }
