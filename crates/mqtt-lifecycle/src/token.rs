@@ -471,7 +471,7 @@ fn seconds_field(
         let seconds = match map.get(name) {
             None | Some(Value::Null) => continue,
             Some(Value::Number(n)) => n.as_f64(),
-            Some(Value::String(text)) => text.trim().parse::<f64>().ok(),
+            Some(Value::String(text)) => wallclock::decimal(text.trim()),
             Some(_) => None,
         };
         return match seconds {

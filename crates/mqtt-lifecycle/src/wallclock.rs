@@ -36,11 +36,105 @@ pub fn epoch_number(value: f64) -> Option<EpochMillis> {
 /// Reads a time written as text: a number (epoch seconds or milliseconds) or RFC 3339.
 pub fn text_time(text: &str) -> Option<EpochMillis> {
     let text = text.trim();
-    if let Ok(number) = text.parse::<f64>() {
+    if let Some(number) = decimal(text) {
         return epoch_number(number);
     }
     rfc3339(text)
 }
+
+/// Reads a decimal number in the syntax `str::parse::<f64>` accepts (`[+-]digits[.digits][e[+-]digits]`,
+/// with a digit on at least one side of the point), without pulling core's float parser into the
+/// wasm (its code and 10 KB power-of-five table are a tenth of the app's compressed size).
+///
+/// `inf` and `nan` are not recognised: every caller refuses non-finite values anyway. The value is the
+/// same correctly rounded `f64` whenever the number is an integer of at most 15 digits times
+/// 10^k with |k| <= 22 (every epoch time in seconds with up to 5 decimals, or in milliseconds);
+/// beyond that it may differ in the last bits, far below a millisecond.
+pub(crate) fn decimal(text: &str) -> Option<f64> {
+    let b = text.as_bytes();
+    let mut i = 0;
+    let negative = matches!(b.first(), Some(b'-'));
+    if matches!(b.first(), Some(b'-' | b'+')) {
+        i = 1;
+    }
+    // The first 19 significant digits (they fit a u64), and the power of ten they are scaled by.
+    let mut significand = 0u64;
+    let mut kept = 0;
+    let mut exponent = 0i64;
+    let mut seen = false;
+    let mut point = false;
+    while let Some(&c) = b.get(i) {
+        match c {
+            b'0'..=b'9' => {
+                seen = true;
+                if kept < 19 {
+                    if significand > 0 || c != b'0' {
+                        significand = significand * 10 + u64::from(c - b'0');
+                        kept += 1;
+                    }
+                    if point {
+                        exponent -= 1;
+                    }
+                } else if !point {
+                    exponent += 1;
+                }
+            }
+            b'.' if !point => point = true,
+            _ => break,
+        }
+        i += 1;
+    }
+    if !seen {
+        return None;
+    }
+    if matches!(b.get(i), Some(b'e' | b'E')) {
+        i += 1;
+        let sign = if matches!(b.get(i), Some(b'-')) {
+            -1
+        } else {
+            1
+        };
+        if matches!(b.get(i), Some(b'-' | b'+')) {
+            i += 1;
+        }
+        let start = i;
+        let mut e = 0i64;
+        while let Some(&c) = b.get(i).filter(|c| c.is_ascii_digit()) {
+            e = (e * 10 + i64::from(c - b'0')).min(1 << 40);
+            i += 1;
+        }
+        if i == start {
+            return None;
+        }
+        exponent += sign * e;
+    }
+    if i != b.len() {
+        return None;
+    }
+    let mut value = significand as f64;
+    if significand != 0 {
+        // Exact when the significand fits 53 bits and |exponent| <= 22: both operands are then
+        // exact and IEEE division and multiplication round once (Clinger's fast path).
+        // The loops stop once the value is infinite or zero, so a huge exponent costs nothing.
+        while exponent > 0 && value.is_finite() {
+            let step = exponent.min(22);
+            value *= POWERS_OF_TEN[step as usize];
+            exponent -= step;
+        }
+        while exponent < 0 && value != 0.0 {
+            let step = (-exponent).min(22);
+            value /= POWERS_OF_TEN[step as usize];
+            exponent += step;
+        }
+    }
+    Some(if negative { -value } else { value })
+}
+
+/// 10^0 ..= 10^22, the powers of ten an `f64` holds exactly.
+const POWERS_OF_TEN: [f64; 23] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
+    1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+];
 
 /// Parses an RFC 3339 timestamp (`2026-11-28T10:00:00Z`, `2026-11-28T10:00:00.250+01:00`).
 ///
@@ -267,5 +361,127 @@ mod tests {
         assert_eq!(epoch_number(f64::NAN), None);
         assert_eq!(text_time(" 1795860000 "), Some(T));
         assert_eq!(text_time("2026-11-28T10:00:00Z"), Some(T));
+    }
+
+    /// `text_time` as it was written before it had its own number reader.
+    fn text_time_with_core_parser(text: &str) -> Option<EpochMillis> {
+        let text = text.trim();
+        match text.parse::<f64>() {
+            Ok(number) => epoch_number(number),
+            Err(_) => rfc3339(text),
+        }
+    }
+
+    /// A small deterministic generator (an LCG), so the cases are the same on every run.
+    struct Cases(u64);
+    impl Cases {
+        fn below(&mut self, n: u64) -> u64 {
+            self.0 = self
+                .0
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1);
+            (self.0 >> 33) % n
+        }
+        fn string(&mut self, alphabet: &[u8], max_len: u64) -> String {
+            let len = self.below(max_len + 1);
+            (0..len)
+                .map(|_| char::from(alphabet[self.below(alphabet.len() as u64) as usize]))
+                .collect()
+        }
+    }
+
+    #[test]
+    fn number_syntax_is_the_one_of_str_parse_f64() {
+        for text in [
+            "",
+            "+",
+            "-",
+            ".",
+            "e5",
+            "1e",
+            "1e+",
+            "1e-",
+            "+.5",
+            "-.5",
+            "5.",
+            ".5e1",
+            "1.2.3",
+            "1e5.5",
+            "1_000",
+            "0x10",
+            "1 2",
+            "--1",
+            "+-1",
+            "inf",
+            "-inf",
+            "NaN",
+            "infinity",
+            "-0",
+            "-0.0",
+            "-0e9",
+            "+0",
+            "007",
+            "0.001",
+            "1E3",
+            "1e+3",
+            "1795860000",
+            "1795860000.25",
+            "1795860000250",
+            "17958600002500e-1",
+            "1.79586e9",
+            "1e-400",
+            "-1e-400",
+            "1e400",
+            "1e99999999999999999999",
+            "-1e-99999999999999999999",
+            "00000000000000000000001795860000",
+            "1795860000.000000000000000000001",
+            "179586000000000000000000e-14",
+        ] {
+            assert_eq!(
+                text_time(text),
+                text_time_with_core_parser(text),
+                "{text:?}"
+            );
+        }
+        let mut cases = Cases(7);
+        for _ in 0..20_000 {
+            let text = cases.string(b"0123456789.+-eE", 12);
+            assert_eq!(
+                text_time(&text),
+                text_time_with_core_parser(&text),
+                "{text:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn numbers_read_as_milliseconds_agree_with_str_parse_f64() {
+        // What `token::seconds_field` does with the value.
+        let millis = |v: f64| (v.is_finite() && v.abs() < 1e12).then(|| (v * 1000.0).round());
+        let mut cases = Cases(3);
+        for _ in 0..20_000 {
+            let text = cases.string(b"0123456789.+-eE", 12);
+            assert_eq!(
+                decimal(&text).and_then(millis),
+                text.parse::<f64>().ok().and_then(millis),
+                "{text:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn up_to_15_digits_the_value_is_the_correctly_rounded_one() {
+        let mut cases = Cases(11);
+        for _ in 0..20_000 {
+            let digits = cases.string(b"0123456789", 15);
+            let split = cases.below(digits.len() as u64 + 1) as usize;
+            // The value is digits × 10^(exponent − fraction digits): keep that power within ±22.
+            let fraction = (digits.len() - split) as i64;
+            let exponent = cases.below(45) as i64 - 22 + fraction;
+            let text = format!("{}.{}e{exponent}", &digits[..split], &digits[split..]);
+            let expected = text.parse::<f64>().ok().map(f64::to_bits);
+            assert_eq!(decimal(&text).map(f64::to_bits), expected, "{text:?}");
+        }
     }
 }
