@@ -3,4 +3,7 @@
 // inline script), so it runs under a strict Content-Security-Policy.
 import init from './livechat.js';
 
-await init({ module_or_path: new URL('livechat_bg.wasm', import.meta.url) });
+const wasm = await init({ module_or_path: new URL('livechat_bg.wasm', import.meta.url) });
+// The event Trunk's own loader sends once the module runs (detail.wasm = its exports, memory
+// included): host pages and the benchmark harness can wait for it.
+dispatchEvent(new CustomEvent('TrunkApplicationStarted', { detail: { wasm } }));
