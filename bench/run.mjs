@@ -506,10 +506,10 @@ function markdown({ meta, sizes, results, summary, clients }) {
     + `Load average (1/5/15 min) at start ${meta.loadStart}, at end ${meta.loadEnd} (the box is shared: read the numbers with that in mind).`);
   L.push('Medians of the runs; round trips are p50/p99 over each run\'s ' + meta.rttCount + ' sequential '
     + meta.size + '-byte JSON messages; flood = ' + meta.floodCount + ' × ' + meta.size + '-byte QoS 0 messages from a Node '
-    + '`mqtt` publisher over TCP, rate = (received − 1) / (last − first arrival). Heap = V8 used heap after two forced GCs '
+    + '`mqtt` publisher (over TCP to the reference broker; over WebSocket with its own token to the dev stack\'s), rate = (received − 1) / (last − first arrival). Heap = V8 used heap after two forced GCs '
     + '(CDP `Runtime.getHeapUsage`); wasm = `WebAssembly.Memory` size; longest stall = the longest gap between the '
     + 'page\'s 20 ms timer ticks during the flood (main thread blocked); code ready = when the client\'s code was loaded '
-    + 'and running (reference pages: first line of the page script after the library; ours: Trunk\'s `TrunkApplicationStarted`), '
+    + 'and running (reference pages: first line of the page script after the library; ours: the bare page\'s first line of its wasm start; the app\'s `TrunkApplicationStarted` from boot.js), '
     + 'so connect − code ready is the handshake (plus, for ours, the token fetch).', '');
 
   L.push('### Transfer size (what the page loads for MQTT; gzip -9 / brotli q11, KiB)', '');
