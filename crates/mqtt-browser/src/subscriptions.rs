@@ -46,7 +46,12 @@ impl SubscriptionTable {
     /// Replaces the declared set; returns what to subscribe and unsubscribe. Each filter is in
     /// the diff once: re-declaring the same set is a no-op.
     pub fn declare<S: AsRef<str>>(&mut self, filters: &[S]) -> SubscriptionDiff {
-        let wanted: BTreeSet<String> = filters.iter().map(|f| f.as_ref().to_owned()).collect();
+        // Inserted one by one, not `collect`ed: collecting into a BTreeSet sorts a Vec first,
+        // which brings a stable sort (4 KB of wasm) used nowhere else.
+        let mut wanted = BTreeSet::new();
+        for filter in filters {
+            wanted.insert(filter.as_ref().to_owned());
+        }
         let diff = SubscriptionDiff {
             subscribe: wanted.difference(&self.declared).cloned().collect(),
             unsubscribe: self.declared.difference(&wanted).cloned().collect(),
