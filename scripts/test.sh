@@ -25,7 +25,8 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 cd "$ROOT"
 
-BROWSER_CRATES=(-p livechat -p yew-mqtt -p mqtt-browser -p mqtt-lifecycle -p mqtt-session -p mqtt-codec)
+BROWSER_CRATES=(-p livechat -p yew-mqtt -p mqtt-browser -p mqtt-lifecycle -p mqtt-session -p mqtt-codec
+  -p livechat-bench-bare)
 WASM_TEST_CRATES=(-p mqtt-browser -p yew-mqtt)
 
 if [ "${SKIP_SETUP:-0}" = 1 ]; then
