@@ -10,7 +10,7 @@ use mqtt_lifecycle::{
 };
 use web_sys::Window;
 
-use crate::clock::{now_ms, random_seed, to_core_millis};
+use crate::clock::{random_seed, to_core_millis, Clock};
 use crate::counters::{Counted, Kind};
 use crate::error::BrowserError;
 use crate::fetch::{HttpReply, TokenFetch};
@@ -55,6 +55,7 @@ pub struct Driver {
 
 struct Inner {
     window: Window,
+    clock: Clock,
     supervisor: Supervisor,
     token_url: String,
     refresh_url: String,
@@ -118,6 +119,7 @@ impl Driver {
             RefCell::new(Inner {
                 timer: Timer::new(window.clone(), on_fire),
                 window: window.clone(),
+                clock: Clock::new(&window),
                 supervisor,
                 token_url,
                 refresh_url,
@@ -293,7 +295,7 @@ fn deliver(shared: &Rc<RefCell<Inner>>) {
 
 impl Inner {
     fn now(&self) -> Now {
-        let ms = now_ms(&self.window);
+        let ms = self.clock.now_ms();
         Now {
             ms,
             instant: Instant::from_millis(to_core_millis(ms)),
