@@ -17,7 +17,7 @@ use crate::fetch::{HttpReply, TokenFetch};
 use crate::link::{LinkEvent, WsLink};
 use crate::listeners::{PageEvent, PageListeners};
 use crate::subscriptions::{SubscriptionStatus, SubscriptionTable};
-use crate::timer::{delay_until, is_drift, Timer};
+use crate::timer::{is_drift, Timer};
 
 /// Where the driver gets tokens and which broker and session it runs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -112,7 +112,8 @@ impl Driver {
                         {
                             inner.supervisor.handle_timeout(now.instant);
                         }
-                        // Otherwise it fired at the cap before the deadline: just re-arm.
+                        // Otherwise it fired before the deadline (at the cap, or a timer kept
+                        // for an earlier deadline): settling below just re-arms it.
                     })
                 })
             };
@@ -433,9 +434,10 @@ impl Inner {
     fn rearm(&mut self, now: Now) {
         match self.supervisor.poll_timeout() {
             Some(deadline) => {
-                let delay = delay_until(now.ms, deadline.as_millis() as f64);
+                // Keeps an armed timer that fires no later (most inputs move the deadline later
+                // or leave it): an early fire finds nothing due and comes back here.
                 // `setTimeout` only fails without a window; then nothing can run anyway.
-                let _ = self.timer.arm(now.ms, delay);
+                let _ = self.timer.arm_by(now.ms, deadline.as_millis() as f64);
             }
             None => self.timer.disarm(),
         }
