@@ -64,10 +64,14 @@ struct Inner {
     timer: Timer,
     listeners: Option<PageListeners>,
     subscriptions: SubscriptionTable,
-    snapshot: Snapshot,
+    /// Set when `subscriptions` may have changed since the snapshot was built.
+    subscriptions_changed: bool,
+    /// Shared with the queued events: rebuilt only when the state, the subscriptions or the
+    /// user id change, so an event that changes none of them (every message) costs no copy.
+    snapshot: Rc<Snapshot>,
     /// Events waiting for the subscriber, delivered in order and never while `Inner` is
     /// borrowed (the subscriber may call back into the driver).
-    outbox: VecDeque<(ClientEvent, Snapshot)>,
+    outbox: VecDeque<(ClientEvent, Rc<Snapshot>)>,
     delivering: bool,
     subscriber: Subscriber,
     _counted: Counted,
@@ -93,11 +97,11 @@ impl Driver {
         } = config;
         supervisor.seed = random_seed(&window);
         let supervisor = Supervisor::new(supervisor);
-        let snapshot = Snapshot {
+        let snapshot = Rc::new(Snapshot {
             status: supervisor.status(),
             subscriptions: BTreeMap::new(),
             user_id: None,
-        };
+        });
         let inner = Rc::new_cyclic(|weak: &Weak<RefCell<Inner>>| {
             let on_fire = {
                 let weak = weak.clone();
@@ -128,6 +132,7 @@ impl Driver {
                 fetches: BTreeMap::new(),
                 listeners: None,
                 subscriptions: SubscriptionTable::default(),
+                subscriptions_changed: false,
                 snapshot,
                 outbox: VecDeque::new(),
                 delivering: false,
@@ -178,7 +183,7 @@ impl Driver {
     /// Unsubscribes `filter`; it leaves the snapshot at once.
     pub fn unsubscribe(&self, filter: &str) -> Result<(), CommandError> {
         self.command(|inner, _| {
-            inner.subscriptions.unsubscribing(filter);
+            inner.subscriptions_mut().unsubscribing(filter);
             inner.supervisor.unsubscribe(filter)
         })
     }
@@ -191,10 +196,10 @@ impl Driver {
         qos: mqtt_lifecycle::QoS,
     ) -> Result<(), CommandError> {
         self.command(|inner, _| {
-            let diff = inner.subscriptions.declare(filters);
+            let diff = inner.subscriptions_mut().declare(filters);
             let mut result = Ok(());
             for filter in &diff.unsubscribe {
-                inner.subscriptions.unsubscribing(filter);
+                inner.subscriptions_mut().unsubscribing(filter);
                 result = result.and(inner.supervisor.unsubscribe(filter));
             }
             for filter in &diff.subscribe {
@@ -227,7 +232,7 @@ impl Driver {
 
     /// The state and subscription statuses right now.
     pub fn snapshot(&self) -> Snapshot {
-        self.inner.borrow().snapshot.clone()
+        Snapshot::clone(&self.inner.borrow().snapshot)
     }
 
     /// Links (WebSockets) the driver holds right now.
@@ -303,8 +308,14 @@ impl Inner {
         }
     }
 
+    /// The subscription table, for a change: the next snapshot copies its statuses.
+    fn subscriptions_mut(&mut self) -> &mut SubscriptionTable {
+        self.subscriptions_changed = true;
+        &mut self.subscriptions
+    }
+
     fn subscribe(&mut self, filter: &str, qos: mqtt_lifecycle::QoS) -> Result<(), CommandError> {
-        self.subscriptions.subscribing(filter);
+        self.subscriptions_mut().subscribing(filter);
         self.supervisor.subscribe(SubscribeFilter {
             filter: filter.to_owned(),
             qos,
@@ -322,20 +333,36 @@ impl Inner {
             let mut any = false;
             while let Some(event) = self.supervisor.poll_event() {
                 any = true;
-                self.subscriptions.apply(&event);
-                if let ClientEvent::State(status) = &event {
-                    self.snapshot.status = status.clone();
+                match &event {
+                    // Emitted only when the status changed.
+                    ClientEvent::State(status) => {
+                        Rc::make_mut(&mut self.snapshot).status = status.clone();
+                    }
+                    ClientEvent::Subscription { .. } => self.subscriptions_mut().apply(&event),
+                    // Messages and deliveries (the hot path) change nothing here; an
+                    // unsubscribed filter left the table when it was asked for.
+                    _ => {}
                 }
-                self.snapshot.user_id = self.supervisor.user_id().map(str::to_owned);
-                self.snapshot.subscriptions = self.subscriptions.statuses().clone();
+                self.refresh_snapshot();
                 self.outbox.push_back((event, self.snapshot.clone()));
             }
             if !any {
                 break;
             }
         }
-        self.snapshot.subscriptions = self.subscriptions.statuses().clone();
+        self.refresh_snapshot();
         self.rearm(now);
+    }
+
+    /// Brings the shared snapshot up to date with the subscription table and the user id,
+    /// copying it only if one of them changed (and a queued event still holds the old one).
+    fn refresh_snapshot(&mut self) {
+        if self.snapshot.user_id.as_deref() != self.supervisor.user_id() {
+            Rc::make_mut(&mut self.snapshot).user_id = self.supervisor.user_id().map(str::to_owned);
+        }
+        if std::mem::take(&mut self.subscriptions_changed) {
+            Rc::make_mut(&mut self.snapshot).subscriptions = self.subscriptions.statuses().clone();
+        }
     }
 
     fn perform_all(&mut self, weak: &Weak<RefCell<Inner>>, now: Now) {
