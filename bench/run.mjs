@@ -335,7 +335,8 @@ async function publishFlood({ url, username, password, topic, count, size, templ
 // A chat message as issue 5 describes it ({ user, text, timestamp } plus a client message id),
 // padded to about `size` bytes; "{id}" is replaced per message. The UI may override it.
 function uiTemplate(size) {
-  const head = '{"id":"bench-{id}","user":"bench-flood","timestamp":"2026-01-01T00:00:00Z","text":"';
+  // The app's wire format (src/chat/wire.rs): timestamp in epoch milliseconds.
+  const head = '{"id":"bench-{id}","user":"bench-flood","timestamp":1767225600000,"text":"';
   const tail = '"}';
   return head + 'x'.repeat(Math.max(1, size - head.length - tail.length - 2)) + tail;
 }
@@ -383,6 +384,9 @@ async function measureOnce(browser, client, env2, runIndex) {
     if (env2.login) await env2.login(context, tag);
     if (isUi) {
       await page.addInitScript({ content: `window.__benchCore && window.__benchCore.watchStatus(${JSON.stringify(cfg.statusPattern)});` });
+      // The app's benchmark hook is inert unless the page defines this object (no host page
+      // does); with it, the app keeps `rendered` = room messages committed to its log.
+      await page.addInitScript({ content: 'window.__livechatBench = { rendered: 0 };' });
     }
     await page.goto(url, { waitUntil: 'load', timeout: cfg.connectTimeoutMs });
     await page.waitForFunction(() => window.__benchCore.connectedTime() !== null, null, { timeout: cfg.connectTimeoutMs, polling: 20 });
