@@ -58,16 +58,22 @@ const log = (...a) => console.error(`[bench ${new Date().toISOString().slice(11,
 // Cleanup: every child process and server registers here.
 const cleanups = [];
 let cleaning = false;
-async function cleanup() {
-  if (cleaning) return;
+let cleanedUp = null;
+// One cleanup, however many callers (a signal arriving while the run ends normally): each awaits
+// the same promise, so nobody exits while a child is still being stopped.
+function cleanup() {
+  if (cleanedUp) return cleanedUp;
   cleaning = true;
-  for (const fn of cleanups.reverse()) {
-    try {
-      await fn();
-    } catch (e) {
-      log('cleanup error:', e.message);
+  cleanedUp = (async () => {
+    for (const fn of cleanups.reverse()) {
+      try {
+        await fn();
+      } catch (e) {
+        log('cleanup error:', e.message);
+      }
     }
-  }
+  })();
+  return cleanedUp;
 }
 for (const sig of ['SIGINT', 'SIGTERM']) {
   process.on(sig, async () => {
