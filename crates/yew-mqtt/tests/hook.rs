@@ -5,86 +5,20 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use wasm_bindgen_futures::JsFuture;
 use wasm_bindgen_test::*;
-use web_sys::{Request, RequestCredentials, RequestInit, RequestMode};
 use yew::prelude::*;
 use yew_mqtt::{
     debug_counts, use_mqtt, ConnectionState, MqttMessage, SubscriptionStatus, UseMqttHandle,
     UseMqttOptions,
 };
 
+// The browser-test helpers of the driver crate (stack addresses, sign-in, polling, the serial
+// lock), compiled into this binary too.
+#[path = "../../mqtt-browser/tests/support/mod.rs"]
+mod support;
+use support::{broker, http, login, sleep, wait_for, Serial};
+
 wasm_bindgen_test_configure!(run_in_browser);
-
-/// A test run without the stack's address fails loudly rather than passing vacuously.
-fn http() -> &'static str {
-    match option_env!("LIVECHAT_TEST_HTTP") {
-        Some(url) => url,
-        None => panic!(
-            "LIVECHAT_TEST_HTTP must be set when the tests are compiled (scripts/test.sh does)"
-        ),
-    }
-}
-
-fn broker() -> String {
-    let ws = match option_env!("LIVECHAT_TEST_BROKER_WS") {
-        Some(url) => url,
-        None => panic!(
-            "LIVECHAT_TEST_BROKER_WS must be set when the tests are compiled (scripts/test.sh does)"
-        ),
-    };
-    format!("{ws}/mqtt")
-}
-
-async fn sleep(ms: u32) {
-    gloo_timers::future::TimeoutFuture::new(ms).await;
-}
-
-thread_local! {
-    static BUSY: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
-}
-
-/// wasm-bindgen-test runs async tests concurrently, but the stack's controls (token endpoint
-/// mode, TTL, broker restart) and the leak counters are global: each test holds this for its
-/// whole run. (A panicking test never releases it; the others then fail by timeout.)
-struct Serial;
-
-impl Serial {
-    async fn acquire() -> Self {
-        while BUSY.with(|b| b.replace(true)) {
-            sleep(25).await;
-        }
-        Serial
-    }
-}
-
-impl Drop for Serial {
-    fn drop(&mut self) {
-        BUSY.with(|b| b.set(false));
-    }
-}
-
-async fn wait_for(ms: u32, mut done: impl FnMut() -> bool) -> bool {
-    for _ in 0..ms / 20 {
-        if done() {
-            return true;
-        }
-        sleep(20).await;
-    }
-    done()
-}
-
-/// Signs in as `user` (the stack sets its session cookie; no-cors: only the cookie matters).
-async fn login(user: &str) {
-    let init = RequestInit::new();
-    init.set_credentials(RequestCredentials::Include);
-    init.set_mode(RequestMode::NoCors);
-    let url = format!("{}/dev/login?user={user}", http());
-    let request = Request::new_with_str_and_init(&url, &init).unwrap();
-    JsFuture::from(web_sys::window().unwrap().fetch_with_request(&request))
-        .await
-        .expect("dev login");
-}
 
 #[derive(serde::Serialize, serde::Deserialize, Debug, Clone, PartialEq)]
 struct Chat {
