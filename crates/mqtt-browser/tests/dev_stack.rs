@@ -9,10 +9,8 @@
 
 use std::collections::BTreeMap;
 
-use mqtt_browser::mqtt_lifecycle::{
-    ConnectionState, OutgoingPublish, ProtocolVersion, QoS, Reason, SessionConfig, SupervisorConfig,
-};
-use mqtt_browser::{clock, debug_counts, Driver, DriverConfig, SubscriptionStatus};
+use mqtt_browser::mqtt_lifecycle::{ConnectionState, OutgoingPublish, QoS, Reason};
+use mqtt_browser::{debug_counts, Driver, SubscriptionStatus};
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
@@ -20,23 +18,8 @@ wasm_bindgen_test_configure!(run_in_browser);
 mod support;
 use support::*;
 
-fn config() -> DriverConfig {
-    DriverConfig {
-        token_url: format!("{}/api/mqtt-token", http()),
-        refresh_url: format!("{}/api/mqtt-token/refresh", http()),
-        supervisor: SupervisorConfig::new(
-            broker(),
-            SessionConfig {
-                protocol: ProtocolVersion::V5,
-                client_id: clock::random_client_id("test-"),
-                ..SessionConfig::default()
-            },
-        ),
-    }
-}
-
 fn driver(recorder: &Recorder) -> Driver {
-    Driver::new(config(), recorder.subscriber()).expect("driver starts")
+    Driver::new(driver_config("test-"), recorder.subscriber()).expect("driver starts")
 }
 
 #[wasm_bindgen_test]

@@ -9,10 +9,8 @@
 //! also starts by setting its own mode.
 #![cfg(target_arch = "wasm32")]
 
-use mqtt_browser::mqtt_lifecycle::{
-    OutgoingPublish, ProtocolVersion, QoS, SessionConfig, SupervisorConfig,
-};
-use mqtt_browser::{clock, Driver, DriverConfig, SubscriptionStatus};
+use mqtt_browser::mqtt_lifecycle::{OutgoingPublish, QoS};
+use mqtt_browser::{Driver, SubscriptionStatus};
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
@@ -25,19 +23,7 @@ async fn framing(mode: &str) {
 }
 
 fn driver(recorder: &Recorder) -> Driver {
-    let config = DriverConfig {
-        token_url: format!("{}/api/mqtt-token", http()),
-        refresh_url: format!("{}/api/mqtt-token/refresh", http()),
-        supervisor: SupervisorConfig::new(
-            broker(),
-            SessionConfig {
-                protocol: ProtocolVersion::V5,
-                client_id: clock::random_client_id("framing-"),
-                ..SessionConfig::default()
-            },
-        ),
-    };
-    Driver::new(config, recorder.subscriber()).expect("driver starts")
+    Driver::new(driver_config("framing-"), recorder.subscriber()).expect("driver starts")
 }
 
 const TOTAL: u32 = 50;

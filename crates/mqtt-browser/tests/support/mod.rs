@@ -6,8 +6,11 @@ use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
-use mqtt_browser::mqtt_lifecycle::{ClientEvent, ConnectionState, DeliveryStatus, Reason};
-use mqtt_browser::{Snapshot, SubscriptionStatus};
+use mqtt_browser::mqtt_lifecycle::{
+    ClientEvent, ConnectionState, DeliveryStatus, ProtocolVersion, Reason, SessionConfig,
+    SupervisorConfig,
+};
+use mqtt_browser::{clock, DriverConfig, Snapshot, SubscriptionStatus};
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Request, RequestCredentials, RequestInit, RequestMode, Response};
@@ -30,6 +33,23 @@ pub fn broker() -> String {
         ),
     };
     format!("{ws}/mqtt")
+}
+
+/// A driver configuration for the stack under test: MQTT 5, a random client id starting with
+/// `client_prefix`.
+pub fn driver_config(client_prefix: &str) -> DriverConfig {
+    DriverConfig {
+        token_url: format!("{}/api/mqtt-token", http()),
+        refresh_url: format!("{}/api/mqtt-token/refresh", http()),
+        supervisor: SupervisorConfig::new(
+            broker(),
+            SessionConfig {
+                protocol: ProtocolVersion::V5,
+                client_id: clock::random_client_id(client_prefix),
+                ..SessionConfig::default()
+            },
+        ),
+    }
 }
 
 pub async fn sleep(ms: u32) {
