@@ -5,7 +5,7 @@
 
 use crate::adapter;
 use crate::error::DecodeError;
-use crate::packet::{Packet, ProtocolVersion};
+use crate::packet::{Packet, ProtocolVersion, Publish};
 
 /// Once this many consumed bytes sit at the front of the buffer (and they are at least half of
 /// it), they are dropped. Keeps memory bounded without copying the tail on every packet.
@@ -30,6 +30,14 @@ const MAX_RESERVE: usize = 64 * 1024;
 ///
 /// After an error the framer is poisoned: it drops its buffer, ignores further input and
 /// `next_packet` returns `None`. The link must be closed.
+///
+/// # Oversized PUBLISH
+/// By default a packet above the maximum is an error. With
+/// [`Framer::skip_oversized_publishes`], a PUBLISH above the maximum is skipped instead:
+/// [`Framer::next_frame`] returns [`Frame::Oversized`] with its headers (topic, QoS, packet
+/// id, properties; empty payload) as soon as they have arrived, and the rest of its bytes are
+/// discarded as they stream in, never buffered whole. The stream then goes on with the next
+/// packet, so the caller can acknowledge the skipped message instead of dropping the link.
 #[derive(Debug, Clone)]
 pub struct Framer {
     version: ProtocolVersion,
@@ -38,6 +46,30 @@ pub struct Framer {
     /// Start of the first unconsumed byte in `buf`.
     pos: usize,
     poisoned: bool,
+    /// Skip oversized PUBLISH packets instead of failing.
+    skip_oversized: bool,
+    /// Bytes of a skipped packet still to arrive (and be discarded).
+    skip: u64,
+}
+
+/// One unit of a byte stream, from [`Framer::next_frame`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Frame {
+    /// A complete packet.
+    Packet(Packet),
+    /// A PUBLISH above the maximum packet size, skipped (only with
+    /// [`Framer::skip_oversized_publishes`]).
+    Oversized(OversizedPublish),
+}
+
+/// The headers of a PUBLISH that was too large to take in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OversizedPublish {
+    /// The PUBLISH with its topic, flags, packet id and v5 properties, and an **empty
+    /// payload** (the payload was discarded).
+    pub publish: Publish,
+    /// Its total size on the wire, fixed header included.
+    pub size: u64,
 }
 
 /// A parsed fixed header.
@@ -77,6 +109,22 @@ fn parse_header(bytes: &[u8]) -> Result<Option<Header>, DecodeError> {
     Ok(None)
 }
 
+/// A variable byte integer at the start of `bytes`: `Ok(None)` while incomplete, else the value
+/// and its length.
+fn parse_varint(bytes: &[u8]) -> Result<Option<(u32, usize)>, DecodeError> {
+    let mut value = 0u32;
+    for (i, &b) in bytes.iter().take(4).enumerate() {
+        value |= u32::from(b & 0x7F) << (7 * i);
+        if b & 0x80 == 0 {
+            return Ok(Some((value, i + 1)));
+        }
+        if i == 3 {
+            return Err(DecodeError::InvalidRemainingLength { fourth_byte: b });
+        }
+    }
+    Ok(None)
+}
+
 /// Refuses packet types that are reserved, or unknown to `version`, from the first byte alone.
 fn check_type(first_byte: u8, version: ProtocolVersion) -> Result<(), DecodeError> {
     match first_byte >> 4 {
@@ -97,7 +145,18 @@ impl Framer {
             buf: Vec::new(),
             pos: 0,
             poisoned: false,
+            skip_oversized: false,
+            skip: 0,
         }
+    }
+
+    /// From now on, a PUBLISH above the maximum is skipped and reported as
+    /// [`Frame::Oversized`] by [`Framer::next_frame`] instead of being an error (other packet
+    /// types above the maximum still are). See the type docs.
+    #[must_use]
+    pub fn skip_oversized_publishes(mut self) -> Self {
+        self.skip_oversized = true;
+        self
     }
 
     /// Changes the version used to decode the packets still to come (3.1.1 fallback).
@@ -134,6 +193,13 @@ impl Framer {
         if self.poisoned || bytes.is_empty() {
             return;
         }
+        // The rest of a skipped packet is dropped as it arrives, never buffered.
+        let skipped = usize::try_from(self.skip).map_or(bytes.len(), |s| s.min(bytes.len()));
+        self.skip -= skipped as u64;
+        let bytes = &bytes[skipped..];
+        if bytes.is_empty() {
+            return;
+        }
         if self.pos == self.buf.len() {
             self.buf.clear();
             self.pos = 0;
@@ -146,8 +212,27 @@ impl Framer {
 
     /// The next complete packet: `None` when more bytes are needed (or the framer is poisoned),
     /// `Some(Err(_))` once, on the first malformed or oversized packet.
+    ///
+    /// With [`Framer::skip_oversized_publishes`] on, a skipped PUBLISH is reported here as
+    /// [`DecodeError::PacketTooLarge`] (and poisons the framer): use [`Framer::next_frame`] to
+    /// go on past it.
     #[must_use]
     pub fn next_packet(&mut self) -> Option<Result<Packet, DecodeError>> {
+        match self.next_frame()? {
+            Ok(Frame::Packet(packet)) => Some(Ok(packet)),
+            Ok(Frame::Oversized(skipped)) => Some(Err(self.poison(DecodeError::PacketTooLarge {
+                size: skipped.size,
+                max: self.max_packet_size,
+            }))),
+            Err(error) => Some(Err(error)),
+        }
+    }
+
+    /// The next complete packet or skipped oversized PUBLISH: `None` when more bytes are
+    /// needed (or the framer is poisoned), `Some(Err(_))` once, on the first malformed packet
+    /// or oversized packet that is not skipped.
+    #[must_use]
+    pub fn next_frame(&mut self) -> Option<Result<Frame, DecodeError>> {
         if self.poisoned {
             return None;
         }
@@ -163,6 +248,13 @@ impl Framer {
         };
         let total = header.total();
         if total > u64::from(self.max_packet_size) {
+            if self.skip_oversized && first_byte >> 4 == 3 {
+                return match self.skip_publish(header) {
+                    Ok(None) => None,
+                    Ok(Some(skipped)) => Some(Ok(Frame::Oversized(skipped))),
+                    Err(e) => Some(Err(self.poison(e))),
+                };
+            }
             return Some(Err(self.poison(DecodeError::PacketTooLarge {
                 size: total,
                 max: self.max_packet_size,
@@ -179,18 +271,93 @@ impl Framer {
         }
         let body = &available[header.len..total];
         let result = adapter::decode_body(header.first_byte, body, self.version);
-        self.pos += total;
+        self.consume(total);
+        Some(result.map(Frame::Packet).map_err(|e| self.poison(e)))
+    }
+
+    /// An oversized PUBLISH starts at `pos`: once its variable header (topic, packet id, v5
+    /// properties) is here, decode it, drop what is buffered of the packet and arrange for
+    /// the rest to be discarded as it arrives. `Ok(None)`: the variable header is incomplete.
+    fn skip_publish(&mut self, header: Header) -> Result<Option<OversizedPublish>, DecodeError> {
+        let malformed = |detail: String| DecodeError::Malformed {
+            packet_type: "PUBLISH",
+            detail,
+        };
+        let too_short = |needed: usize| {
+            malformed(format!(
+                "variable header of at least {needed} bytes in a packet of {} bytes",
+                header.remaining
+            ))
+        };
+        if header.remaining < 2 {
+            return Err(too_short(2));
+        }
+        let available = &self.buf[self.pos..];
+        let after_fixed = &available[header.len..];
+        let Some(topic_len) = after_fixed.get(..2) else {
+            return Ok(None);
+        };
+        let qos = (header.first_byte >> 1) & 0x03;
+        let mut var_len = 2 + usize::from(u16::from_be_bytes([topic_len[0], topic_len[1]]));
+        if qos > 0 {
+            var_len += 2;
+        }
+        if self.version == ProtocolVersion::V5 {
+            if var_len as u64 >= u64::from(header.remaining) {
+                return Err(too_short(var_len + 1));
+            }
+            let Some(rest) = after_fixed.get(var_len..) else {
+                return Ok(None);
+            };
+            let Some((properties, varint_len)) = parse_varint(rest)? else {
+                return Ok(None);
+            };
+            var_len += varint_len + usize::try_from(properties).unwrap_or(usize::MAX);
+        }
+        let var_len_u64 = var_len as u64;
+        if var_len_u64 > u64::from(header.remaining) {
+            return Err(too_short(var_len));
+        }
+        // Headers alone above the maximum: nothing sensible can be kept of this packet.
+        if var_len_u64 + header.len as u64 > u64::from(self.max_packet_size) {
+            return Err(DecodeError::PacketTooLarge {
+                size: header.total(),
+                max: self.max_packet_size,
+            });
+        }
+        let Some(var_header) = after_fixed.get(..var_len) else {
+            return Ok(None);
+        };
+        // The variable header alone is a valid PUBLISH with an empty payload.
+        let publish = match adapter::decode_body(header.first_byte, var_header, self.version)? {
+            Packet::Publish(publish) => *publish,
+            _ => return Err(malformed("not a PUBLISH".into())),
+        };
+        let total = header.total();
+        let buffered = available.len() as u64;
+        let consumed = buffered.min(total);
+        self.skip = total - consumed;
+        self.consume(usize::try_from(consumed).unwrap_or(usize::MAX));
+        Ok(Some(OversizedPublish {
+            publish,
+            size: total,
+        }))
+    }
+
+    /// Marks `n` bytes at `pos` as taken.
+    fn consume(&mut self, n: usize) {
+        self.pos += n;
         if self.pos == self.buf.len() {
             self.buf.clear();
             self.pos = 0;
         }
-        Some(result.map_err(|e| self.poison(e)))
     }
 
     fn poison(&mut self, error: DecodeError) -> DecodeError {
         self.poisoned = true;
         self.buf = Vec::new();
         self.pos = 0;
+        self.skip = 0;
         error
     }
 }
@@ -230,7 +397,7 @@ pub fn decode(bytes: &[u8], version: ProtocolVersion) -> Result<Packet, DecodeEr
 mod tests {
     use super::*;
     use crate::adapter::encode;
-    use crate::packet::Publish;
+    use crate::packet::{Publish, QoS};
     use crate::strategies;
     use proptest::prelude::*;
     use ProtocolVersion::{V311, V5};
@@ -305,6 +472,155 @@ mod tests {
         assert!(matches!(
             framer.next_packet(),
             Some(Err(DecodeError::PacketTooLarge { .. }))
+        ));
+    }
+
+    fn publish(qos: QoS, packet_id: Option<u16>, payload_len: usize) -> Publish {
+        Publish {
+            topic: "chat/big".into(),
+            qos,
+            packet_id,
+            payload: vec![b'y'; payload_len],
+            ..Publish::default()
+        }
+    }
+
+    fn wire_of(packet: &Packet, version: ProtocolVersion) -> Vec<u8> {
+        let mut wire = Vec::new();
+        encode(packet, version, &mut wire).unwrap();
+        wire
+    }
+
+    #[test]
+    fn an_oversized_publish_is_skipped_and_the_stream_goes_on_in_any_chunking() {
+        for version in [V311, V5] {
+            let big = publish(QoS::AtLeastOnce, Some(9), 5_000);
+            let mut wire = wire_of(&Packet::Publish(Box::new(big.clone())), version);
+            let big_len = wire.len() as u64;
+            wire.extend(wire_of(&qos0_publish(10), version));
+            for chunk_size in [1, 3, 7, 100, 1000, wire.len()] {
+                let mut framer = Framer::new(version, 1024).skip_oversized_publishes();
+                let mut frames = Vec::new();
+                for chunk in wire.chunks(chunk_size) {
+                    framer.push(chunk);
+                    // Never holds much more than the headers plus one chunk.
+                    assert!(
+                        framer.buffered() <= 64 + chunk_size,
+                        "{}",
+                        framer.buffered()
+                    );
+                    frames.extend(std::iter::from_fn(|| framer.next_frame()));
+                }
+                let headers = Publish {
+                    payload: Vec::new(),
+                    ..big.clone()
+                };
+                assert_eq!(
+                    frames,
+                    vec![
+                        Ok(Frame::Oversized(OversizedPublish {
+                            publish: headers,
+                            size: big_len
+                        })),
+                        Ok(Frame::Packet(qos0_publish(10))),
+                    ],
+                    "{version:?} in chunks of {chunk_size}"
+                );
+                assert!(!framer.is_poisoned());
+                assert_eq!(framer.buffered(), 0);
+            }
+        }
+    }
+
+    #[test]
+    fn an_oversized_v5_publish_keeps_its_properties_and_qos2_id() {
+        let big = Publish {
+            topic_alias: Some(3),
+            content_type: Some("application/json".into()),
+            ..publish(QoS::ExactlyOnce, Some(77), 3_000)
+        };
+        let wire = wire_of(&Packet::Publish(Box::new(big.clone())), V5);
+        let mut framer = Framer::new(V5, 256).skip_oversized_publishes();
+        framer.push(&wire[..40]);
+        match framer.next_frame() {
+            Some(Ok(Frame::Oversized(skipped))) => {
+                assert_eq!(skipped.publish.packet_id, Some(77));
+                assert_eq!(skipped.publish.qos, QoS::ExactlyOnce);
+                assert_eq!(skipped.publish.topic_alias, Some(3));
+                assert_eq!(skipped.publish.content_type, big.content_type);
+                assert!(skipped.publish.payload.is_empty());
+                assert_eq!(skipped.size, wire.len() as u64);
+            }
+            other => panic!("expected a skipped publish, got {other:?}"),
+        }
+        framer.push(&wire[40..]);
+        assert_eq!(framer.next_frame(), None);
+        framer.push(&[0xD0, 0x00]);
+        assert_eq!(
+            framer.next_frame(),
+            Some(Ok(Frame::Packet(Packet::PingResp)))
+        );
+    }
+
+    #[test]
+    fn a_huge_declared_publish_is_skipped_without_reserving_its_size() {
+        // A PUBLISH declaring 200 MB: only its headers and a little payload ever arrive.
+        let mut framer = Framer::new(V311, 65_536).skip_oversized_publishes();
+        let mut head = vec![0x32, 0x80, 0x80, 0x80, 0x60]; // QoS 1, remaining 201 326 592
+        head.extend_from_slice(&[0x00, 0x01, b't', 0x00, 0x05]);
+        framer.push(&head);
+        assert!(matches!(framer.next_frame(), Some(Ok(Frame::Oversized(_)))));
+        framer.push(&[b'z'; 4096]);
+        assert_eq!(framer.next_frame(), None);
+        assert_eq!(framer.buffered(), 0);
+        assert!(framer.buf.capacity() < 64 * 1024);
+    }
+
+    #[test]
+    fn oversized_packets_other_than_publish_are_still_errors() {
+        let mut framer = Framer::new(V5, 16).skip_oversized_publishes();
+        // SUBACK declaring 100 bytes.
+        framer.push(&[0x90, 0x64]);
+        assert!(matches!(
+            framer.next_frame(),
+            Some(Err(DecodeError::PacketTooLarge { size: 102, max: 16 }))
+        ));
+        assert!(framer.is_poisoned());
+    }
+
+    #[test]
+    fn without_skipping_an_oversized_publish_is_still_refused() {
+        let big = Packet::Publish(Box::new(publish(QoS::AtLeastOnce, Some(1), 2_000)));
+        let mut framer = Framer::new(V5, 1024);
+        framer.push(&wire_of(&big, V5));
+        assert!(matches!(
+            framer.next_packet(),
+            Some(Err(DecodeError::PacketTooLarge { .. }))
+        ));
+        // next_packet on a skipping framer reports it as an error too.
+        let mut framer = Framer::new(V5, 1024).skip_oversized_publishes();
+        framer.push(&wire_of(&big, V5));
+        assert!(matches!(
+            framer.next_packet(),
+            Some(Err(DecodeError::PacketTooLarge { .. }))
+        ));
+    }
+
+    #[test]
+    fn an_oversized_publish_with_a_truncated_variable_header_is_malformed() {
+        // Remaining length 1 cannot hold a topic length.
+        let mut framer = Framer::new(V311, 1).skip_oversized_publishes();
+        framer.push(&[0x30, 0x01, 0x00]);
+        assert!(matches!(
+            framer.next_frame(),
+            Some(Err(DecodeError::Malformed { .. }))
+        ));
+        // A topic longer than the packet.
+        let mut framer = Framer::new(V311, 8).skip_oversized_publishes();
+        framer.push(&[0x30, 0x0A, 0x00, 0x20]);
+        assert!(matches!(
+            framer.next_frame(),
+            Some(Err(DecodeError::Malformed { .. }))
         ));
     }
 
@@ -472,15 +788,19 @@ mod tests {
             version in strategies::version(),
             max in 0u32..4096,
             chunks in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..64), 0..16),
+            skip in any::<bool>(),
         ) {
             let mut framer = Framer::new(version, max);
+            if skip {
+                framer = framer.skip_oversized_publishes();
+            }
             let mut fed = 0usize;
             let mut packets = 0usize;
             let mut errors = 0usize;
             for chunk in &chunks {
                 framer.push(chunk);
                 fed += chunk.len();
-                for result in drain(&mut framer) {
+                for result in std::iter::from_fn(|| framer.next_frame()) {
                     match result {
                         Ok(_) => packets += 1,
                         Err(_) => errors += 1,

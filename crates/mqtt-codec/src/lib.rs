@@ -10,7 +10,11 @@
 //! - [`encode`] writes one packet for a link of a given [`ProtocolVersion`].
 //! - [`Framer`] turns received bytes, in any chunking, into packets. It reads the fixed header
 //!   itself, refuses a packet above the maximum size from its header alone (before buffering
-//!   it), and is poisoned by the first error: the link must then be closed.
+//!   it), and is poisoned by the first error: the link must then be closed. A client's framer
+//!   can instead skip an oversized PUBLISH ([`Framer::skip_oversized_publishes`],
+//!   [`Frame::Oversized`]): its headers are decoded, its payload discarded as it streams in,
+//!   and the caller acknowledges it, so a broker that ignores our limit cannot force a
+//!   reconnect loop.
 //! - Errors are [`DecodeError`] and [`EncodeError`], carrying the offending value.
 //!
 //! ```
@@ -82,7 +86,7 @@ mod strategies;
 
 pub use adapter::encode;
 pub use error::{DecodeError, EncodeError};
-pub use framer::{decode, Framer};
+pub use framer::{decode, Frame, Framer, OversizedPublish};
 pub use packet::{
     Auth, ConnAck, Connect, Disconnect, LastWill, Packet, ProtocolVersion, PubAckLike, Publish,
     QoS, RetainHandling, SubAck, Subscribe, SubscribeFilter, UnsubAck, Unsubscribe, UserProperty,

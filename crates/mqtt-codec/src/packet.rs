@@ -55,8 +55,8 @@ pub struct LastWill {
     pub user_properties: Vec<UserProperty>,
 }
 
-/// CONNECT (client → server).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// CONNECT (client → server). Its `Debug` never shows the password or authentication data.
+#[derive(Clone, PartialEq, Eq)]
 pub struct Connect {
     /// Protocol version to speak.
     pub protocol: ProtocolVersion,
@@ -92,8 +92,8 @@ pub struct Connect {
     pub user_properties: Vec<UserProperty>,
 }
 
-/// CONNACK (server → client).
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+/// CONNACK (server → client). Its `Debug` never shows the authentication data.
+#[derive(Clone, PartialEq, Eq, Default)]
 pub struct ConnAck {
     /// Session Present flag.
     pub session_present: bool,
@@ -273,8 +273,8 @@ pub struct Disconnect {
     pub user_properties: Vec<UserProperty>,
 }
 
-/// AUTH (v5 only, both directions).
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+/// AUTH (v5 only, both directions). Its `Debug` never shows the authentication data.
+#[derive(Clone, PartialEq, Eq, Default)]
 pub struct Auth {
     /// Reason code: 0x00 success, 0x18 continue, 0x19 re-authenticate.
     pub reason: u8,
@@ -343,6 +343,149 @@ impl Packet {
             Self::PingResp => "PINGRESP",
             Self::Disconnect(_) => "DISCONNECT",
             Self::Auth(_) => "AUTH",
+        }
+    }
+}
+
+/// How a secret field appears in `Debug`: whether it is there and how long, never its bytes.
+struct Redacted(usize);
+
+impl core::fmt::Debug for Redacted {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "<redacted, {} bytes>", self.0)
+    }
+}
+
+fn redacted(secret: Option<&Vec<u8>>) -> Option<Redacted> {
+    secret.map(|bytes| Redacted(bytes.len()))
+}
+
+impl core::fmt::Debug for Connect {
+    // The password is a bearer token: never let it reach a log through `{:?}`.
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Connect")
+            .field("protocol", &self.protocol)
+            .field("client_id", &self.client_id)
+            .field("clean_start", &self.clean_start)
+            .field("keep_alive", &self.keep_alive)
+            .field("username", &self.username)
+            .field("password", &redacted(self.password.as_ref()))
+            .field("will", &self.will)
+            .field("session_expiry_interval", &self.session_expiry_interval)
+            .field("receive_maximum", &self.receive_maximum)
+            .field("maximum_packet_size", &self.maximum_packet_size)
+            .field("topic_alias_maximum", &self.topic_alias_maximum)
+            .field(
+                "request_response_information",
+                &self.request_response_information,
+            )
+            .field(
+                "request_problem_information",
+                &self.request_problem_information,
+            )
+            .field("authentication_method", &self.authentication_method)
+            .field(
+                "authentication_data",
+                &redacted(self.authentication_data.as_ref()),
+            )
+            .field("user_properties", &self.user_properties)
+            .finish()
+    }
+}
+
+impl core::fmt::Debug for ConnAck {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("ConnAck")
+            .field("session_present", &self.session_present)
+            .field("code", &self.code)
+            .field("session_expiry_interval", &self.session_expiry_interval)
+            .field("receive_maximum", &self.receive_maximum)
+            .field("maximum_qos", &self.maximum_qos)
+            .field("retain_available", &self.retain_available)
+            .field("maximum_packet_size", &self.maximum_packet_size)
+            .field(
+                "assigned_client_identifier",
+                &self.assigned_client_identifier,
+            )
+            .field("topic_alias_maximum", &self.topic_alias_maximum)
+            .field("reason_string", &self.reason_string)
+            .field(
+                "wildcard_subscription_available",
+                &self.wildcard_subscription_available,
+            )
+            .field(
+                "subscription_identifiers_available",
+                &self.subscription_identifiers_available,
+            )
+            .field(
+                "shared_subscription_available",
+                &self.shared_subscription_available,
+            )
+            .field("server_keep_alive", &self.server_keep_alive)
+            .field("response_information", &self.response_information)
+            .field("server_reference", &self.server_reference)
+            .field("authentication_method", &self.authentication_method)
+            .field(
+                "authentication_data",
+                &redacted(self.authentication_data.as_ref()),
+            )
+            .field("user_properties", &self.user_properties)
+            .finish()
+    }
+}
+
+impl core::fmt::Debug for Auth {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Auth")
+            .field("reason", &self.reason)
+            .field("authentication_method", &self.authentication_method)
+            .field(
+                "authentication_data",
+                &redacted(self.authentication_data.as_ref()),
+            )
+            .field("reason_string", &self.reason_string)
+            .field("user_properties", &self.user_properties)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_never_shows_a_password_or_authentication_data() {
+        let connect = Packet::Connect(Box::new(Connect {
+            protocol: ProtocolVersion::V5,
+            client_id: "c1".into(),
+            clean_start: true,
+            keep_alive: 30,
+            username: Some("alice".into()),
+            password: Some(b"s3cret-token".to_vec()),
+            will: None,
+            session_expiry_interval: None,
+            receive_maximum: None,
+            maximum_packet_size: Some(65_536),
+            topic_alias_maximum: None,
+            request_response_information: None,
+            request_problem_information: None,
+            authentication_method: Some("m".into()),
+            authentication_data: Some(b"auth-s3cret".to_vec()),
+            user_properties: Vec::new(),
+        }));
+        let connack = Packet::ConnAck(Box::new(ConnAck {
+            authentication_data: Some(b"auth-s3cret".to_vec()),
+            ..ConnAck::default()
+        }));
+        let auth = Packet::Auth(Auth {
+            authentication_data: Some(b"auth-s3cret".to_vec()),
+            ..Auth::default()
+        });
+        for packet in [connect, connack, auth] {
+            let shown = format!("{packet:?} {packet:#?}");
+            assert!(!shown.contains("s3cret"), "{shown}");
+            assert!(!shown.contains("115, 51"), "bytes of the secret: {shown}");
+            assert!(shown.contains("redacted"), "{shown}");
         }
     }
 }
