@@ -7,13 +7,13 @@ use std::rc::Rc;
 use gloo_timers::callback::Timeout;
 use yew::prelude::*;
 
-use crate::chat::{ChatAction, ChatState};
+use crate::chat::{ChatAction, ChatState, Inbound};
 
 /// How long payloads are collected before one render (ms).
 pub const BATCH_WINDOW_MS: u32 = 50;
 
 struct Inbox {
-    pending: Vec<Rc<[u8]>>,
+    pending: Vec<Inbound>,
     // Owned: dropping the inbox (unmount) cancels a pending flush.
     flush: Option<Timeout>,
 }
@@ -27,7 +27,7 @@ pub struct BatchedInbox {
 
 impl BatchedInbox {
     /// Queues one payload; the batch is dispatched within [`BATCH_WINDOW_MS`].
-    pub fn push(&self, payload: Rc<[u8]>) {
+    pub fn push(&self, payload: Inbound) {
         let mut inbox = self.inbox.borrow_mut();
         inbox.pending.push(payload);
         if inbox.flush.is_none() {

@@ -10,10 +10,14 @@ use crate::config::{room_from_query, Config, ConfigError, RawConfig};
 /// The selector of the element the app mounts into; without one, a `<div id="livechat">` is
 /// appended to `<body>`.
 pub const MOUNT_SELECTOR: &str = "[data-livechat], #livechat";
-/// Attribute naming the configuration file (default `config.json` beside the page).
+/// Attribute naming the configuration file (default `config.json` beside the app).
 pub const CONFIG_URL_ATTRIBUTE: &str = "data-config-url";
-/// The default configuration file, relative to the page (so the app works from any sub-path).
-pub const DEFAULT_CONFIG_URL: &str = "config.json";
+/// The default configuration file, relative to the app's own files (boot.js, index.html).
+pub const DEFAULT_CONFIG_FILE: &str = "config.json";
+/// The global `boot.js` defines (read-only) with the URL of the folder the app is served from.
+/// Only that folder's `config.json` is read by default: a page-relative file could be anything
+/// the page's site lets its users upload.
+pub const APP_BASE_GLOBAL: &str = "__livechatAppBase";
 
 /// Finds (or creates) the mount element and clears its placeholder content.
 pub fn mount_element(window: &Window) -> Result<Element, JsValue> {
@@ -74,15 +78,45 @@ async fn fetch_config_file(
     RawConfig::from_json(&text).map_err(file_error)
 }
 
+/// The app's own folder, as `boot.js` recorded it (`None` when the app was started another way).
+fn app_base(window: &Window) -> Option<String> {
+    js_sys::Reflect::get(window, &APP_BASE_GLOBAL.into())
+        .ok()?
+        .as_string()
+        .filter(|base| base.starts_with("https://") || base.starts_with("http://"))
+}
+
+/// How many elements match [`MOUNT_SELECTOR`].
+fn mount_count(window: &Window) -> usize {
+    window
+        .document()
+        .and_then(|doc| doc.query_selector_all(MOUNT_SELECTOR).ok())
+        .map_or(0, |list| list.length() as usize)
+}
+
 /// Reads the whole configuration: file, then attributes over it, then `?room=`.
+///
+/// Refused before anything is fetched when the page holds more than one mount element: an
+/// element injected into a page (user content that may carry attributes) must not be able to
+/// name the broker the user's credentials are sent to.
 pub async fn load_config(window: &Window, mount: &Element) -> Result<Config, ConfigError> {
+    let mounts = mount_count(window);
+    if mounts > 1 {
+        return Err(ConfigError::AmbiguousMount(mounts));
+    }
     let explicit = mount
         .get_attribute(CONFIG_URL_ATTRIBUTE)
         .filter(|u| !u.trim().is_empty());
     let file = match explicit.as_deref() {
         Some("none") => RawConfig::default(),
         Some(url) => fetch_config_file(window, url, true).await?,
-        None => fetch_config_file(window, DEFAULT_CONFIG_URL, false).await?,
+        None => match app_base(window) {
+            Some(base) => {
+                let url = format!("{base}{DEFAULT_CONFIG_FILE}");
+                fetch_config_file(window, &url, false).await?
+            }
+            None => RawConfig::default(),
+        },
     };
     let attributes = RawConfig::from_attributes(|name| mount.get_attribute(name));
     let search = window.location().search().unwrap_or_default();

@@ -10,6 +10,8 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 
 use serde_json::Value;
 
+use crate::chat::TopicMode;
+
 /// Default token endpoint (same origin as the page).
 pub const DEFAULT_TOKEN_URL: &str = "/api/mqtt-token";
 /// Default room.
@@ -38,11 +40,13 @@ pub enum Setting {
     MaxMessageLength,
     /// The user's display name.
     UserName,
+    /// Per-author topics (verified authors) or the shared topic only.
+    TopicMode,
 }
 
 impl Setting {
     /// Every setting, in documentation order.
-    pub const ALL: [Setting; 8] = [
+    pub const ALL: [Setting; 9] = [
         Setting::BrokerUrl,
         Setting::TokenUrl,
         Setting::RefreshUrl,
@@ -51,6 +55,7 @@ impl Setting {
         Setting::Qos,
         Setting::MaxMessageLength,
         Setting::UserName,
+        Setting::TopicMode,
     ];
 
     /// The key in `config.json`.
@@ -64,6 +69,7 @@ impl Setting {
             Setting::Qos => "qos",
             Setting::MaxMessageLength => "maxMessageLength",
             Setting::UserName => "userName",
+            Setting::TopicMode => "topicMode",
         }
     }
 
@@ -78,6 +84,7 @@ impl Setting {
             Setting::Qos => "data-qos",
             Setting::MaxMessageLength => "data-max-message-length",
             Setting::UserName => "data-user-name",
+            Setting::TopicMode => "data-topic-mode",
         }
     }
 
@@ -92,6 +99,7 @@ impl Setting {
             Setting::Qos => &[],
             Setting::MaxMessageLength => &["max_message_length"],
             Setting::UserName => &["user_name"],
+            Setting::TopicMode => &["topic_mode"],
         }
     }
 
@@ -122,6 +130,12 @@ pub enum ConfigError {
         /// What is wrong with it, in words.
         reason: String,
     },
+    /// The page holds several mount elements, so which one the site meant (and so which broker
+    /// and token endpoint to trust) is unknown; the chat refuses to guess.
+    #[error(
+        "the page has {0} chat mount elements ([data-livechat] or #livechat); there must be exactly one"
+    )]
+    AmbiguousMount(usize),
     /// The configuration file could not be read.
     #[error("the configuration file {url} could not be used: {reason}")]
     File {
@@ -137,7 +151,7 @@ impl ConfigError {
     pub fn setting(&self) -> Option<Setting> {
         match self {
             ConfigError::Missing(s) | ConfigError::Invalid { setting: s, .. } => Some(*s),
-            ConfigError::File { .. } => None,
+            ConfigError::File { .. } | ConfigError::AmbiguousMount(_) => None,
         }
     }
 
@@ -173,7 +187,7 @@ pub enum Qos {
 /// Raw values as found, before validation; `None` where a source says nothing.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct RawConfig {
-    values: [Option<String>; 8],
+    values: [Option<String>; 9],
 }
 
 impl RawConfig {
@@ -259,14 +273,11 @@ pub struct Config {
     pub max_message_length: usize,
     /// Display name, if the site gives one (else the token endpoint's user name is used).
     pub user_name: Option<String>,
+    /// How the room's topics are used: per-author (verified authors, the default) or shared.
+    pub topic_mode: TopicMode,
 }
 
 impl Config {
-    /// The room's MQTT topic.
-    pub fn topic(&self) -> String {
-        format!("chat/{}/messages", self.room)
-    }
-
     /// Validates `raw`, with `room_override` (from `?room=`) winning over any configured room.
     pub fn resolve(raw: &RawConfig, room_override: Option<&str>) -> Result<Self, ConfigError> {
         let broker_url = raw
@@ -337,6 +348,17 @@ impl Config {
                 ))
             }
         };
+        let topic_mode = match raw.get(Setting::TopicMode).map(str::trim) {
+            None | Some("per-author") => TopicMode::PerAuthor,
+            Some("shared") => TopicMode::Shared,
+            Some(other) => {
+                return Err(ConfigError::invalid(
+                    Setting::TopicMode,
+                    other,
+                    "must be per-author or shared",
+                ))
+            }
+        };
         Ok(Config {
             token_url: token_url.to_owned(),
             refresh_url,
@@ -346,6 +368,7 @@ impl Config {
             qos,
             max_message_length,
             user_name,
+            topic_mode,
         })
     }
 }
@@ -422,18 +445,25 @@ fn validate_broker_url(url: &str) -> Result<String, ConfigError> {
 
 fn validate_http_url(setting: Setting, url: &str) -> Result<(), ConfigError> {
     let bad = |reason: &str| ConfigError::invalid(setting, url, reason);
-    if url.contains(char::is_whitespace) {
-        return Err(bad("must not contain spaces"));
+    if url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(bad("must not contain spaces or control characters"));
+    }
+    // Browsers read `\` as `/` in http(s) URLs: `/\evil.example` would leave the origin.
+    if url.contains('\\') {
+        return Err(bad("must not contain a backslash"));
     }
     if url.starts_with("//") {
         return Err(bad("must be a path or an https:// URL"));
     }
-    if !url.contains("://") {
-        // A path, resolved against the page: same origin.
+    let scheme_end = url.find(':');
+    let path_end = url.find(['/', '?', '#']).unwrap_or(url.len());
+    if scheme_end.is_none_or(|colon| colon > path_end) {
+        // A path (no scheme before the first `/`), resolved against the page: same origin.
         return Ok(());
     }
     let Some((scheme, host, userinfo)) = scheme_and_host(url) else {
-        return Err(bad("is not a URL"));
+        // `data:`, `javascript:`, `blob:` and other schemes without an authority.
+        return Err(bad("must be a path or an https:// URL"));
     };
     if userinfo {
         return Err(bad("must not carry a user name or password"));
@@ -514,7 +544,6 @@ mod tests {
         assert_eq!((c.mqtt_version, c.qos), (MqttVersion::V5, Qos::AtLeastOnce));
         assert_eq!(c.max_message_length, 500);
         assert_eq!(c.user_name, None);
-        assert_eq!(c.topic(), "chat/lobby/messages");
     }
 
     #[test]
@@ -665,6 +694,12 @@ mod tests {
             "http://site.example/t",
             "//site.example/t",
             "javascript:alert(1)//x://",
+            "javascript:alert(1)",
+            "data:application/json,{}",
+            "blob:https://site.example/1",
+            "/\\evil.example/t",
+            "\\\\evil.example/t",
+            "/api\ttoken",
             "ftp://x/",
         ] {
             assert_eq!(
@@ -677,6 +712,18 @@ mod tests {
             invalid_setting(&with(Setting::RefreshUrl, "http://x.example/r")),
             Setting::RefreshUrl
         );
+    }
+
+    #[test]
+    fn the_topic_mode_is_per_author_unless_the_site_says_shared() {
+        let with = |v| minimal().overlaid_with(&raw(&[(Setting::TopicMode, v)]));
+        let mode = |r: &RawConfig| Config::resolve(r, None).map(|c| c.topic_mode);
+        assert_eq!(mode(&minimal()), Ok(TopicMode::PerAuthor));
+        assert_eq!(mode(&with("shared")), Ok(TopicMode::Shared));
+        assert_eq!(mode(&with("per-author")), Ok(TopicMode::PerAuthor));
+        assert_eq!(invalid_setting(&with("authors")), Setting::TopicMode);
+        let file = RawConfig::from_json(r#"{"topicMode":"shared"}"#).expect("json");
+        assert_eq!(file.get(Setting::TopicMode), Some("shared"));
     }
 
     #[test]

@@ -1,20 +1,38 @@
 //! The chat's UI state: a reducer ([`ChatState`] + [`ChatAction`]) with no browser in it.
 //!
-//! Incoming payloads are parsed here, duplicates (same client message id) dropped, history kept to
-//! a bounded window, and the delivery state of the user's own messages followed from "queued" to
-//! "delivered" (or "refused"). Components only render this state and dispatch actions.
+//! # Who wrote a message
+//! Identity comes from the broker, never from the payload (see [`topics`]): a payload that arrived
+//! on `chat/{room}/messages/{author}` has a **verified author**, the topic's last level, which the
+//! broker's ACL ties to the credential that published it. A payload on the shared topic
+//! `chat/{room}/messages` (CloudSignal's quickstart) has none: its `user` is only a claim and the
+//! message is shown as unverified.
+//!
+//! - **Own** means the verified author equals the signed-in user's id (the token's `userId`), never
+//!   that a display name matches.
+//! - **Duplicates** are dropped per (verified author, message id), so nobody can hide another
+//!   author's message by sending its id first. Unverified messages are dropped only when their
+//!   payload is byte-for-byte one already seen.
+//! - **Delivered** is set only by the broker's acknowledgement of this page's publish or by the echo
+//!   of the message on the user's *own* author topic; an echo on the shared topic proves nothing.
+//!
+//! Incoming payloads are parsed here, history kept to a bounded window, and the delivery state of
+//! the user's own messages followed from "queued" to "delivered" (or "refused"). Components only
+//! render this state and dispatch actions.
 
 mod recent;
 mod status;
+pub mod topics;
 mod wire;
 
 use std::collections::{HashMap, VecDeque};
+use std::hash::{Hash, Hasher};
 use std::rc::Rc;
 
 use yew::Reducible;
 
 pub use recent::RecentIds;
 pub use status::{status_view, LinkState, RoomAccess, StatusView, Tone};
+pub use topics::{RoomTopics, Source, TopicMode};
 pub use wire::{PayloadError, WireMessage, MAX_INCOMING_TEXT_CHARS};
 
 /// How the app refers to one of its publishes while following its delivery (the hook's publish id,
@@ -34,7 +52,7 @@ pub enum Delivery {
     Queued,
     /// Written to the broker link, no acknowledgement yet.
     Sent,
-    /// Acknowledged by the broker (or seen coming back from the room).
+    /// Acknowledged by the broker (or seen coming back on the user's own author topic).
     Delivered,
     /// Refused or dropped; the reason in words.
     Refused(String),
@@ -76,25 +94,67 @@ pub enum DeliveryUpdate {
     Failed(String),
 }
 
+/// One payload from the room, with what its topic and flags say.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Inbound {
+    /// The verified author (the author topic's last level); `None` for the shared topic.
+    pub author: Option<Rc<str>>,
+    /// The raw payload.
+    pub payload: Rc<[u8]>,
+    /// A retained message replayed by the broker: not live chat, never shown.
+    pub retained: bool,
+}
+
+impl Inbound {
+    /// A live payload by `author` (`None`: from the shared topic, unverified).
+    pub fn new(author: Option<&str>, payload: impl Into<Rc<[u8]>>) -> Self {
+        Self {
+            author: author.map(Rc::from),
+            payload: payload.into(),
+            retained: false,
+        }
+    }
+}
+
 /// One message in the list.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ChatMessage {
     /// Local, strictly increasing number; the list's render key.
     pub seq: u64,
-    /// The client message id.
-    pub id: String,
-    /// Author display name.
+    /// The sender's message id (absent in the quickstart's messages).
+    pub id: Option<String>,
+    /// Who sent it, as the broker verified (the author topic); `None` when unverifiable.
+    pub author: Option<Rc<str>>,
+    /// The display name the payload claims.
     pub user: String,
     /// Plain text.
     pub text: String,
     /// Sender's clock, ms since the Unix epoch.
     pub timestamp: u64,
-    /// Whether this user wrote it.
+    /// Whether this user wrote it: verified author = the signed-in user, or sent from this page.
     pub own: bool,
     /// For messages sent from this page: where the message is. `None` for everyone else's.
     pub delivery: Option<Delivery>,
     /// The publish being followed, while its delivery is not final.
     pub publish: Option<PublishKey>,
+}
+
+impl ChatMessage {
+    /// The name to show as the author: the verified author, else the claimed name.
+    pub fn name(&self) -> &str {
+        self.author.as_deref().unwrap_or(&self.user)
+    }
+
+    /// Whether the broker verified the author.
+    pub fn verified(&self) -> bool {
+        self.author.is_some()
+    }
+
+    /// The claimed display name, when it is worth showing beside a verified author (it differs).
+    pub fn claimed_name(&self) -> Option<&str> {
+        let author = self.author.as_deref()?;
+        (self.user != author).then_some(self.user.as_str())
+    }
 }
 
 /// Why a draft cannot be sent.
@@ -119,8 +179,10 @@ pub enum ComposeError {
 /// Settings the state is created with.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ChatSettings {
-    /// This user's display name, written into outgoing messages.
+    /// This user's display name, written into outgoing messages (a claim, for readers).
     pub user: String,
+    /// The signed-in user's id (the token's `userId`): the verified author of own messages.
+    pub me: Option<Rc<str>>,
     /// Longest message this user may send, in characters.
     pub max_message_chars: usize,
     /// Messages kept at most.
@@ -130,10 +192,11 @@ pub struct ChatSettings {
 }
 
 impl ChatSettings {
-    /// Settings with the default bounds.
+    /// Settings with the default bounds; the user id comes later ([`ChatAction::Identified`]).
     pub fn new(user: impl Into<String>, max_message_chars: usize) -> Self {
         Self {
             user: user.into(),
+            me: None,
             max_message_chars,
             history_limit: DEFAULT_HISTORY_LIMIT,
             dedupe_capacity: DEFAULT_DEDUPE_CAPACITY,
@@ -158,12 +221,14 @@ pub struct ChatState {
 /// What can happen to the chat.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ChatAction {
-    /// Payloads arrived on the room's topic (batched: one render per batch).
-    Received(Vec<Rc<[u8]>>),
+    /// Payloads arrived from the room (batched: one render per batch).
+    Received(Vec<Inbound>),
     /// The user sent `message`; `publish` is what the client answered (its key, or why it refused).
     Sent {
         /// The message as published.
         message: WireMessage,
+        /// The author topic it was published on (`Some(me)`), or `None` for the shared topic.
+        author: Option<Rc<str>>,
         /// The publish key to follow, or the refusal in words.
         publish: Result<PublishKey, String>,
     },
@@ -174,9 +239,41 @@ pub enum ChatAction {
         /// At the bottom (within a few pixels).
         at_bottom: bool,
     },
-    /// The connection layer learned who the user is (the token endpoint's user id); used as the
-    /// display name when the site configured none.
-    Identified(String),
+    /// The connection layer learned who the user is.
+    Identified {
+        /// The token's user id, when it gave one: the verified author of own messages.
+        me: Option<String>,
+        /// The display name to use when the site configured none.
+        name: String,
+    },
+}
+
+/// A stable 64-bit digest of a payload (FNV-1a; dedupe of unverified messages only).
+fn digest(bytes: &[u8]) -> u64 {
+    struct Fnv(u64);
+    impl Hasher for Fnv {
+        fn finish(&self) -> u64 {
+            self.0
+        }
+        fn write(&mut self, bytes: &[u8]) {
+            for b in bytes {
+                self.0 = (self.0 ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3);
+            }
+        }
+    }
+    let mut h = Fnv(0xcbf2_9ce4_8422_2325);
+    bytes.hash(&mut h);
+    h.finish()
+}
+
+/// The dedupe key of a message: (verified author, id) when the author is verified, else the
+/// payload itself. The separators cannot occur in an author id (no control characters).
+fn dedupe_key(author: Option<&str>, id: Option<&str>, payload: &[u8]) -> String {
+    match (author, id) {
+        (Some(author), Some(id)) => format!("v\u{1f}{author}\u{1f}{id}"),
+        (Some(author), None) => format!("v\u{1f}{author}\u{1e}{:016x}", digest(payload)),
+        (None, _) => format!("u\u{1f}{:016x}", digest(payload)),
+    }
 }
 
 impl ChatState {
@@ -210,7 +307,7 @@ impl ChatState {
         self.messages.is_empty()
     }
 
-    /// Payloads skipped because they were not chat messages.
+    /// Payloads skipped because they were not chat messages (or were retained).
     pub fn skipped(&self) -> u64 {
         self.skipped
     }
@@ -237,7 +334,8 @@ impl ChatState {
         &self.settings
     }
 
-    /// Checks a draft and turns it into the message to publish (text trimmed).
+    /// Checks a draft and turns it into the message to publish (text trimmed), with `id` as its
+    /// message id.
     pub fn compose(
         &self,
         draft: &str,
@@ -257,7 +355,7 @@ impl ChatState {
             return Err(ComposeError::TooLong { len, max });
         }
         Ok(WireMessage {
-            id,
+            id: Some(id),
             user: self.settings.user.clone(),
             text: text.to_owned(),
             timestamp: now_ms,
@@ -280,9 +378,15 @@ impl ChatState {
         self.next_seq
     }
 
+    /// Updates this page's own message `id` (one with a delivery state).
     fn update_own(&mut self, id: &str, f: impl FnOnce(&mut ChatMessage)) {
         // Own messages are recent, so search from the newest end.
-        if let Some(slot) = self.messages.iter_mut().rev().find(|m| m.own && m.id == id) {
+        if let Some(slot) = self
+            .messages
+            .iter_mut()
+            .rev()
+            .find(|m| m.delivery.is_some() && m.id.as_deref() == Some(id))
+        {
             let mut updated = (**slot).clone();
             f(&mut updated);
             if updated != **slot {
@@ -312,22 +416,36 @@ impl ChatState {
         !self.settings.user.is_empty()
     }
 
-    fn receive(&mut self, payload: &[u8]) -> bool {
-        let Ok(wire) = WireMessage::parse(payload) else {
+    fn is_me(&self, author: Option<&str>) -> bool {
+        author.is_some() && author == self.settings.me.as_deref()
+    }
+
+    fn receive(&mut self, inbound: &Inbound) -> bool {
+        if inbound.retained {
+            self.skipped += 1;
+            return false;
+        }
+        let Ok(wire) = WireMessage::parse(&inbound.payload) else {
             self.skipped += 1;
             return false;
         };
-        if !self.seen.insert(&wire.id) {
-            // A duplicate; if it is the echo of our own message, the room has it.
-            self.advance(&wire.id, Delivery::Delivered);
+        let author = inbound.author.as_deref();
+        let key = dedupe_key(author, wire.id.as_deref(), &inbound.payload);
+        if !self.seen.insert(&key) {
+            // A duplicate. Only the echo on the user's own author topic proves the room has
+            // one of this page's messages.
+            if let (true, Some(id)) = (self.is_me(author), wire.id.as_deref()) {
+                self.advance(id, Delivery::Delivered);
+            }
             return false;
         }
-        let own = !self.settings.user.is_empty() && wire.user == self.settings.user;
+        let own = self.is_me(author);
         let seq = self.next_seq();
         self.received += 1;
         self.push(ChatMessage {
             seq,
             id: wire.id,
+            author: inbound.author.clone(),
             user: wire.user,
             text: wire.text,
             timestamp: wire.timestamp,
@@ -338,21 +456,33 @@ impl ChatState {
         !own
     }
 
-    fn sent(&mut self, message: WireMessage, publish: Result<PublishKey, String>) {
-        if !self.seen.insert(&message.id) {
+    fn sent(
+        &mut self,
+        message: WireMessage,
+        author: Option<Rc<str>>,
+        publish: Result<PublishKey, String>,
+    ) {
+        let payload = message.to_json();
+        if !self.seen.insert(&dedupe_key(
+            author.as_deref(),
+            message.id.as_deref(),
+            &payload,
+        )) {
             return;
         }
-        let (delivery, publish) = match publish {
-            Ok(key) => {
-                self.following.insert(key, message.id.clone());
+        let (delivery, publish) = match (publish, &message.id) {
+            (Ok(key), Some(id)) => {
+                self.following.insert(key, id.clone());
                 (Delivery::Queued, Some(key))
             }
-            Err(why) => (Delivery::Refused(why), None),
+            (Ok(_), None) => (Delivery::Queued, None),
+            (Err(why), _) => (Delivery::Refused(why), None),
         };
         let seq = self.next_seq();
         self.push(ChatMessage {
             seq,
             id: message.id,
+            author,
             user: message.user,
             text: message.text,
             timestamp: message.timestamp,
@@ -372,13 +502,17 @@ impl Reducible for ChatState {
     fn reduce(self: Rc<Self>, action: ChatAction) -> Rc<Self> {
         let mut state = Rc::try_unwrap(self).unwrap_or_else(|shared| (*shared).clone());
         match action {
-            ChatAction::Received(payloads) => {
-                let fresh = payloads.iter().filter(|p| state.receive(p)).count();
+            ChatAction::Received(batch) => {
+                let fresh = batch.iter().filter(|p| state.receive(p)).count();
                 if !state.at_bottom {
                     state.unread += fresh;
                 }
             }
-            ChatAction::Sent { message, publish } => state.sent(message, publish),
+            ChatAction::Sent {
+                message,
+                author,
+                publish,
+            } => state.sent(message, author, publish),
             ChatAction::Delivery(key, update) => {
                 if let Some(id) = state.following.get(&key).cloned() {
                     let to = match update {
@@ -389,9 +523,11 @@ impl Reducible for ChatState {
                     state.advance(&id, to);
                 }
             }
-            ChatAction::Identified(user) => {
-                if state.settings.user.is_empty() && !user.trim().is_empty() {
-                    state.settings.user = user.trim().to_owned();
+            ChatAction::Identified { me, name } => {
+                let me = me.map(|m| m.trim().to_owned()).filter(|m| !m.is_empty());
+                state.settings.me = me.map(Rc::from);
+                if state.settings.user.is_empty() && !name.trim().is_empty() {
+                    state.settings.user = name.trim().to_owned();
                 }
             }
             ChatAction::Scrolled { at_bottom } => {
@@ -412,6 +548,7 @@ mod tests {
     fn settings() -> ChatSettings {
         ChatSettings {
             user: "me".into(),
+            me: Some("me".into()),
             max_message_chars: 10,
             history_limit: 5,
             dedupe_capacity: 20,
@@ -424,7 +561,7 @@ mod tests {
 
     fn payload(id: &str, user: &str, text: &str) -> Rc<[u8]> {
         WireMessage {
-            id: id.into(),
+            id: Some(id.into()),
             user: user.into(),
             text: text.into(),
             timestamp: 1,
@@ -433,26 +570,38 @@ mod tests {
         .into()
     }
 
+    /// Messages `(id, author)` on each author's own topic, claiming the author's name.
     fn received(s: Rc<ChatState>, items: &[(&str, &str)]) -> Rc<ChatState> {
         let batch = items
             .iter()
-            .map(|(id, user)| payload(id, user, "hello"))
+            .map(|(id, user)| Inbound::new(Some(user), payload(id, user, "hello")))
             .collect();
         s.reduce(ChatAction::Received(batch))
+    }
+
+    fn receive_one(s: Rc<ChatState>, inbound: Inbound) -> Rc<ChatState> {
+        s.reduce(ChatAction::Received(vec![inbound]))
     }
 
     fn send(s: Rc<ChatState>, id: &str, key: Result<PublishKey, String>) -> Rc<ChatState> {
         let message = s.compose("hi", id.into(), 5).expect("valid draft");
         s.reduce(ChatAction::Sent {
             message,
+            author: Some("me".into()),
             publish: key,
         })
     }
 
     fn delivery_of(s: &ChatState, id: &str) -> Option<Delivery> {
         s.messages()
-            .find(|m| m.id == id)
+            .find(|m| m.id.as_deref() == Some(id) && m.delivery.is_some())
             .and_then(|m| m.delivery.clone())
+    }
+
+    fn ids(s: &ChatState) -> Vec<(Option<&str>, &str)> {
+        s.messages()
+            .map(|m| (m.author.as_deref(), m.id.as_deref().unwrap_or("")))
+            .collect()
     }
 
     #[test]
@@ -468,7 +617,7 @@ mod tests {
         let mut items: Vec<(&str, &str)> = ids.iter().map(|id| (id.as_str(), "ann")).collect();
         items.push(("m3", "ann")); // a duplicate
         let s = received(state(), &items);
-        let s = s.reduce(ChatAction::Received(vec![Rc::from(&b"not json"[..])]));
+        let s = receive_one(s, Inbound::new(Some("ann"), &b"not json"[..]));
         // The echo of an own message is a duplicate of what `Sent` listed: not counted.
         let s = send(s, "own-1", Ok(1));
         let s = received(s, &[("own-1", "me")]);
@@ -481,7 +630,10 @@ mod tests {
         let ids: Vec<String> = (0..12).map(|i| format!("m{i}")).collect();
         let items: Vec<(&str, &str)> = ids.iter().map(|id| (id.as_str(), "ann")).collect();
         let s = received(state(), &items);
-        let kept: Vec<&str> = s.messages().map(|m| m.id.as_str()).collect();
+        let kept: Vec<&str> = s
+            .messages()
+            .map(|m| m.id.as_deref().unwrap_or(""))
+            .collect();
         assert_eq!(kept, ["m7", "m8", "m9", "m10", "m11"]);
     }
 
@@ -491,7 +643,7 @@ mod tests {
         let items: Vec<(&str, &str)> = ids.iter().map(|id| (id.as_str(), "ann")).collect();
         let s = received(state(), &items);
         let s = received(s, &[("m0", "ann")]);
-        assert!(s.messages().all(|m| m.id != "m0"));
+        assert!(s.messages().all(|m| m.id.as_deref() != Some("m0")));
     }
 
     #[test]
@@ -504,11 +656,14 @@ mod tests {
 
     #[test]
     fn bad_payloads_are_skipped_and_counted_without_touching_the_list() {
-        let batch: Vec<Rc<[u8]>> = vec![
-            Rc::from(&b"garbage"[..]),
-            payload("ok", "ann", "fine"),
-            Rc::from(&br#"{"user":"x","text":"no id","timestamp":1}"#[..]),
-            Rc::from(&br#"{"id":"z","user":"x","text":"","timestamp":1}"#[..]),
+        let batch = vec![
+            Inbound::new(Some("x"), &b"garbage"[..]),
+            Inbound::new(Some("ann"), payload("ok", "ann", "fine")),
+            Inbound::new(Some("x"), &br#"{"user":"x","text":"no time"}"#[..]),
+            Inbound::new(
+                Some("x"),
+                &br#"{"id":"z","user":"x","text":"","timestamp":1}"#[..],
+            ),
         ];
         let s = state().reduce(ChatAction::Received(batch));
         assert_eq!(s.len(), 1);
@@ -576,6 +731,103 @@ mod tests {
     }
 
     #[test]
+    fn a_forged_name_shows_the_verified_author_and_is_never_own() {
+        // Mallory, on her own author topic, claims to be "me".
+        let s = receive_one(
+            state(),
+            Inbound::new(Some("mallory"), payload("f1", "me", "x")),
+        );
+        let m = s.messages().next().expect("listed");
+        assert_eq!(m.name(), "mallory");
+        assert_eq!(m.claimed_name(), Some("me"));
+        assert!(m.verified() && !m.own);
+    }
+
+    #[test]
+    fn own_is_the_verified_author_not_the_display_name() {
+        // The display name is "me" but the signed-in id is "u-1": a message by "me" is not own.
+        let mut settings = settings();
+        settings.me = Some("u-1".into());
+        let s = Rc::new(ChatState::new(settings));
+        let s = received(s, &[("a", "me"), ("b", "u-1")]);
+        let own: Vec<bool> = s.messages().map(|m| m.own).collect();
+        assert_eq!(own, [false, true]);
+    }
+
+    #[test]
+    fn nobody_can_hide_another_authors_message_by_sending_its_id_first() {
+        let s = received(state(), &[("ann-4", "mallory"), ("ann-4", "ann")]);
+        assert_eq!(
+            ids(&s),
+            [(Some("mallory"), "ann-4"), (Some("ann"), "ann-4")]
+        );
+        // Ann's own redelivery is still a duplicate.
+        let s = received(s, &[("ann-4", "ann")]);
+        assert_eq!(s.len(), 2);
+    }
+
+    #[test]
+    fn only_the_echo_on_the_own_author_topic_marks_delivered() {
+        let s = send(state(), "c1", Ok(3));
+        // Someone else sends the same id: listed as theirs, changes nothing of ours.
+        let s = received(s, &[("c1", "mallory")]);
+        assert_eq!(delivery_of(&s, "c1"), Some(Delivery::Queued));
+        // The same id on the shared topic proves nothing either.
+        let s = receive_one(s, Inbound::new(None, payload("c1", "me", "hi")));
+        assert_eq!(delivery_of(&s, "c1"), Some(Delivery::Queued));
+        assert_eq!(s.len(), 3);
+        // The echo on our own topic does.
+        let s = received(s, &[("c1", "me")]);
+        assert_eq!(delivery_of(&s, "c1"), Some(Delivery::Delivered));
+        assert_eq!(s.len(), 3);
+    }
+
+    #[test]
+    fn a_quickstart_message_is_shown_unverified_and_exact_repeats_are_dropped() {
+        let quickstart: &[u8] =
+            br#"{ "user": "user-123", "text": "hello", "timestamp": 1764000000000 }"#;
+        let s = receive_one(state(), Inbound::new(None, quickstart));
+        let s = receive_one(s, Inbound::new(None, quickstart));
+        let other: &[u8] =
+            br#"{ "user": "user-123", "text": "hello!", "timestamp": 1764000000000 }"#;
+        let s = receive_one(s, Inbound::new(None, other));
+        assert_eq!(s.len(), 2);
+        let m = s.messages().next().expect("listed");
+        assert!(!m.verified() && !m.own);
+        assert_eq!((m.name(), m.id.as_deref()), ("user-123", None));
+        assert_eq!(m.claimed_name(), None);
+    }
+
+    #[test]
+    fn in_shared_mode_the_own_echo_is_not_listed_again_and_proves_nothing() {
+        let message = state().compose("hi", "s1".into(), 5).expect("valid");
+        let echo: Rc<[u8]> = message.to_json().into();
+        let s = state().reduce(ChatAction::Sent {
+            message,
+            author: None,
+            publish: Ok(9),
+        });
+        let s = receive_one(s, Inbound::new(None, echo));
+        assert_eq!(s.len(), 1);
+        assert_eq!(delivery_of(&s, "s1"), Some(Delivery::Queued));
+        // A forgery with our id but other text is someone else's, unverified, message.
+        let s = receive_one(s, Inbound::new(None, payload("s1", "me", "forged")));
+        assert_eq!(s.len(), 2);
+        assert_eq!(delivery_of(&s, "s1"), Some(Delivery::Queued));
+        let s = s.reduce(ChatAction::Delivery(9, DeliveryUpdate::Acknowledged));
+        assert_eq!(delivery_of(&s, "s1"), Some(Delivery::Delivered));
+    }
+
+    #[test]
+    fn retained_messages_are_never_shown() {
+        let mut retained = Inbound::new(Some("mallory"), payload("r", "mallory", "sticky"));
+        retained.retained = true;
+        let s = receive_one(state(), retained);
+        assert!(s.is_empty());
+        assert_eq!(s.skipped(), 1);
+    }
+
+    #[test]
     fn empty_and_whitespace_drafts_are_refused() {
         let s = state();
         assert_eq!(s.compose("", "a".into(), 0), Err(ComposeError::Empty));
@@ -602,7 +854,7 @@ mod tests {
         assert_eq!(
             m,
             WireMessage {
-                id: "id1".into(),
+                id: Some("id1".into()),
                 user: "me".into(),
                 text: "hi".into(),
                 timestamp: 42
@@ -617,13 +869,21 @@ mod tests {
             anonymous.compose("hi", "a".into(), 0),
             Err(ComposeError::NoUser)
         );
-        let s = anonymous.reduce(ChatAction::Identified("alice".into()));
+        let s = anonymous.reduce(ChatAction::Identified {
+            me: Some("alice".into()),
+            name: "alice".into(),
+        });
         assert_eq!(
             s.compose("hi", "a".into(), 0).map(|m| m.user),
             Ok("alice".into())
         );
-        let s = state().reduce(ChatAction::Identified("alice".into()));
+        assert_eq!(s.settings().me.as_deref(), Some("alice"));
+        let s = state().reduce(ChatAction::Identified {
+            me: Some("alice".into()),
+            name: "alice".into(),
+        });
         assert_eq!(s.settings().user, "me");
+        assert_eq!(s.settings().me.as_deref(), Some("alice"));
     }
 
     #[test]

@@ -12,11 +12,18 @@ pub const MAX_INCOMING_TEXT_CHARS: usize = 10_000;
 
 /// One chat message on the wire:
 /// `{ "id": "<client message id>", "user": "...", "text": "...", "timestamp": <epoch ms> }`.
+///
+/// `user`, `text` and a numeric `timestamp` are exactly what CloudSignal's quickstart component
+/// publishes and reads, so the two interoperate; the quickstart sends no `id`, so it is optional
+/// here. `user` is a *claimed* display name: who really sent a message is told by its topic
+/// (see [`super::topics`]), never by the payload.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WireMessage {
-    /// Client message id, chosen by the sender and unique per message; used to drop duplicates.
-    pub id: String,
-    /// The author's display name.
+    /// Client message id, chosen by the sender (128 random bits) and unique per message; used to
+    /// drop duplicates of the same author's message. Absent in the quickstart's messages.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// The display name the sender claims.
     pub user: String,
     /// The message text (plain text, never markup).
     pub text: String,
@@ -57,7 +64,11 @@ impl WireMessage {
 
     fn check(&self) -> Result<(), PayloadError> {
         let field = |field, limit| PayloadError::Field { field, limit };
-        if self.id.is_empty() || self.id.len() > MAX_ID_LEN {
+        if self
+            .id
+            .as_ref()
+            .is_some_and(|id| id.is_empty() || id.len() > MAX_ID_LEN)
+        {
             return Err(field("id", MAX_ID_LEN));
         }
         if self.user.trim().is_empty() || self.user.chars().count() > MAX_USER_LEN {
@@ -79,13 +90,39 @@ mod tests {
         let m = WireMessage::parse(br#"{"id":"c-1","user":"ann","text":"hi","timestamp":17}"#)
             .expect("valid");
         assert_eq!(m.user, "ann");
+        assert_eq!(m.id.as_deref(), Some("c-1"));
         assert_eq!(m.timestamp, 17);
+    }
+
+    #[test]
+    fn the_quickstarts_exact_payload_parses_without_an_id() {
+        let m = WireMessage::parse(
+            br#"{ "user": "user-123", "text": "hello", "timestamp": 1764000000000 }"#,
+        )
+        .expect("the quickstart's shape");
+        assert_eq!(m.id, None);
+        assert_eq!(m.user, "user-123");
+        assert_eq!(m.timestamp, 1_764_000_000_000);
+    }
+
+    #[test]
+    fn our_payload_reads_as_the_quickstarts_shape() {
+        let m = WireMessage {
+            id: Some("abc".into()),
+            user: "ann".into(),
+            text: "hi".into(),
+            timestamp: 1_764_000_000_000,
+        };
+        let v: serde_json::Value = serde_json::from_slice(&m.to_json()).expect("json");
+        assert!(v["user"].is_string() && v["text"].is_string());
+        assert_eq!(v["timestamp"].as_u64(), Some(1_764_000_000_000));
+        assert_eq!(v["id"], "abc");
     }
 
     #[test]
     fn a_message_survives_a_round_trip() {
         let m = WireMessage {
-            id: "x".into(),
+            id: Some("x".into()),
             user: "<b>".into(),
             text: "\"quoted\" & <script>".into(),
             timestamp: 1,
@@ -100,6 +137,7 @@ mod tests {
             b"[]",
             b"{}",
             br#"{"id":"a","user":"b","text":"c"}"#,
+            br#"{"user":"b","text":"c"}"#,
             br#"{"id":"a","user":"b","text":"c","timestamp":"yesterday"}"#,
             br#"{"id":1,"user":"b","text":"c","timestamp":1}"#,
             b"\xff\xfe",

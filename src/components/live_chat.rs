@@ -1,13 +1,15 @@
 //! The chat panel: status line, message log and composer, wired to the MQTT hook.
 
-use std::cell::Cell;
 use std::rc::Rc;
 
 use yew::prelude::*;
 use yew_mqtt::{use_mqtt, ConnectionState, UseMqttOptions};
 
 use crate::batch::use_batched_inbox;
-use crate::chat::{status_view, ChatAction, ChatSettings, ChatState, LinkState, RoomAccess};
+use crate::chat::{
+    status_view, ChatAction, ChatSettings, ChatState, ComposeError, Inbound, LinkState, RoomAccess,
+    RoomTopics, Source, TopicMode,
+};
 use crate::components::{Composer, MessageList, StatusBar};
 use crate::config::Config;
 use crate::connection;
@@ -19,31 +21,38 @@ pub struct LiveChatProps {
     pub config: Rc<Config>,
 }
 
-thread_local! {
-    static NEXT_ID: Cell<u64> = const { Cell::new(0) };
+/// A message id: 128 bits from the browser's CSPRNG (Web Crypto), hex. Unguessable, so nobody
+/// can send a message id before its author does (and ids are only compared per verified author
+/// anyway).
+fn client_message_id() -> String {
+    let mut bytes = [0u8; 16];
+    let filled = web_sys::window()
+        .and_then(|w| w.crypto().ok())
+        .and_then(|c| c.get_random_values_with_u8_array(&mut bytes).ok());
+    if filled.is_none() {
+        // Web Crypto exists in every browser that runs WebAssembly; if it ever fails, refuse
+        // to make up a weak id.
+        panic!("crypto.getRandomValues is unavailable");
+    }
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// A client message id: a random per-page prefix and a counter.
-fn client_message_id(prefix: &str) -> String {
-    let n = NEXT_ID.with(|c| {
-        c.set(c.get() + 1);
-        c.get()
-    });
-    format!("{prefix}-{n}")
-}
-
-fn random_prefix() -> String {
-    let a = (js_sys::Math::random() * 2f64.powi(52)) as u64;
-    let b = (js_sys::Math::random() * 2f64.powi(52)) as u64;
-    format!("{a:x}{b:x}")
+/// Why the room runs on the shared topic, in words for the notice.
+fn shared_reason(configured: bool, refused: bool) -> &'static str {
+    if configured {
+        "This room uses the shared topic: authors are not verified by the broker."
+    } else if refused {
+        "The broker does not offer per-author topics in this room, so authors are not verified."
+    } else {
+        "Your sign-in gives no user id the broker can check, so authors are not verified."
+    }
 }
 
 /// The whole chat for one room.
 #[function_component(LiveChat)]
 pub fn live_chat(props: &LiveChatProps) -> Html {
     let config = props.config.clone();
-    let topic = use_memo(config.clone(), |c| c.topic());
-    let id_prefix = use_memo((), |()| random_prefix());
+    let topics = use_memo(config.room.clone(), |room| RoomTopics::new(room));
     let chat = use_reducer({
         let max = config.max_message_length;
         // Without a configured name the user is named by the token endpoint's identity once
@@ -59,7 +68,7 @@ pub fn live_chat(props: &LiveChatProps) -> Html {
 
     let options = {
         let inbox = inbox.clone();
-        let topic = topic.clone();
+        let topics = topics.clone();
         let dispatcher = chat.dispatcher();
         UseMqttOptions {
             token_url: config.token_url.clone(),
@@ -67,11 +76,19 @@ pub fn live_chat(props: &LiveChatProps) -> Html {
             broker_url: config.broker_url.clone(),
             protocol: connection::protocol(config.mqtt_version),
             default_qos: connection::qos(config.qos),
-            subscriptions: vec![(*topic).clone()],
+            // Per-author mode reads the author topics (verified) and the shared one (the
+            // quickstart's, unverified); the author filter stays declared after a refusal, so
+            // the fallback follows the broker if its ACL changes.
+            subscriptions: topics.filters(config.topic_mode),
             on_message: Callback::from(move |m: yew_mqtt::MqttMessage| {
-                if m.topic == *topic {
-                    inbox.push(Rc::from(m.payload));
-                }
+                let author = match topics.source(&m.topic) {
+                    Some(Source::Author(author)) => Some(author),
+                    Some(Source::Shared) => None,
+                    None => return,
+                };
+                let mut inbound = Inbound::new(author, m.payload);
+                inbound.retained = m.retain;
+                inbox.push(inbound);
             }),
             on_delivery: Callback::from(
                 move |(id, status): (yew_mqtt::PublishId, yew_mqtt::DeliveryStatus)| {
@@ -83,22 +100,46 @@ pub fn live_chat(props: &LiveChatProps) -> Html {
         }
     };
     let mqtt = use_mqtt(options);
+    let connected = matches!(
+        mqtt.state(),
+        ConnectionState::Connected { .. } | ConnectionState::Rotating { .. }
+    );
 
-    // The signed-in identity names the user when the site configured no name (the reducer
-    // ignores it otherwise). A token without any identity leaves a stable-per-page guest name,
-    // given once connected.
+    // Who the user is: the token's user id (the verified author of own messages), which also
+    // names the user when the site configured no name. A token without any identity leaves a
+    // guest name, given once connected, and no verified author.
+    let me = mqtt.user_id().map(str::to_owned);
     {
-        let identity = mqtt.user_id().map(str::to_owned).or_else(|| {
-            matches!(mqtt.state(), ConnectionState::Connected { .. })
-                .then(|| format!("Guest {}", &id_prefix[..4.min(id_prefix.len())]))
-        });
+        let guest = use_memo((), |()| client_message_id()[..4].to_owned());
+        let name = me
+            .clone()
+            .or_else(|| connected.then(|| format!("Guest {guest}")));
         let dispatcher = chat.dispatcher();
-        use_effect_with(identity, move |identity| {
-            if let Some(name) = identity {
-                dispatcher.dispatch(ChatAction::Identified(name.clone()));
+        use_effect_with((me.clone(), name), move |(me, name)| {
+            if let Some(name) = name {
+                dispatcher.dispatch(ChatAction::Identified {
+                    me: me.clone(),
+                    name: name.clone(),
+                });
             }
         });
     }
+
+    // Per-author unless the site said shared, the broker refused the author topics, or the
+    // token's identity cannot be a topic level.
+    let own_topic = me.as_deref().and_then(|me| topics.author_topic(me));
+    let configured_shared = config.topic_mode == TopicMode::Shared;
+    let refused = matches!(
+        mqtt.subscriptions().get(topics.authors_filter()),
+        Some(yew_mqtt::SubscriptionStatus::Refused(_))
+    );
+    let unidentified = connected && own_topic.is_none();
+    let mode = if configured_shared || refused || unidentified {
+        TopicMode::Shared
+    } else {
+        TopicMode::PerAuthor
+    };
+    let notice = (mode == TopicMode::Shared).then(|| shared_reason(configured_shared, refused));
 
     // A one-second tick while a countdown is on screen ("Reconnecting in 4 s").
     let tick = use_state(|| 0u32);
@@ -117,7 +158,11 @@ pub fn live_chat(props: &LiveChatProps) -> Html {
             move || drop(timer)
         });
     }
-    let room = connection::room_access(mqtt.subscriptions().get(topic.as_str()));
+    let room_filter = match mode {
+        TopicMode::PerAuthor => topics.authors_filter(),
+        TopicMode::Shared => topics.shared(),
+    };
+    let room = connection::room_access(mqtt.subscriptions().get(room_filter));
     let reason = mqtt.reason().map(ToString::to_string);
     let view = status_view(&link, &room, reason.as_deref());
 
@@ -130,26 +175,28 @@ pub fn live_chat(props: &LiveChatProps) -> Html {
         Callback::from(move |at_bottom| dispatcher.dispatch(ChatAction::Scrolled { at_bottom }))
     };
     let on_send = {
-        let (chat, mqtt, topic, prefix, qos) = (
-            chat.clone(),
-            mqtt.clone(),
-            topic.clone(),
-            id_prefix.clone(),
-            config.qos,
-        );
+        let (chat, mqtt, topics, qos) = (chat.clone(), mqtt.clone(), topics.clone(), config.qos);
+        let (author, topic) = match mode {
+            TopicMode::PerAuthor => (me.clone().map(Rc::<str>::from), own_topic.clone()),
+            TopicMode::Shared => (None, Some(topics.shared().to_owned())),
+        };
         Callback::from(move |draft: String| -> Result<(), String> {
             let message = chat
-                .compose(
-                    &draft,
-                    client_message_id(&prefix),
-                    js_sys::Date::now() as u64,
-                )
+                .compose(&draft, client_message_id(), js_sys::Date::now() as u64)
                 .map_err(|e| e.to_string())?;
+            // Before the first token the user's author topic is not known yet.
+            let topic = topic
+                .as_deref()
+                .ok_or_else(|| ComposeError::NoUser.to_string())?;
             let publish = mqtt
-                .publish(topic.as_str(), message.to_json(), connection::qos(qos))
+                .publish(topic, message.to_json(), connection::qos(qos))
                 .map(connection::publish_key)
                 .map_err(|e| e.to_string());
-            chat.dispatch(ChatAction::Sent { message, publish });
+            chat.dispatch(ChatAction::Sent {
+                message,
+                author: author.clone(),
+                publish,
+            });
             Ok(())
         })
     };
@@ -161,6 +208,9 @@ pub fn live_chat(props: &LiveChatProps) -> Html {
     html! {
         <div class="lc-chat">
             <StatusBar {view} {on_retry} />
+            if let Some(notice) = notice {
+                <p class="lc-notice" role="note">{ notice }</p>
+            }
             <MessageList chat={chat.clone()} {on_scroll} />
             <Composer max_chars={config.max_message_length} {on_send} {blocked} />
         </div>

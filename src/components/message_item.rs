@@ -1,4 +1,8 @@
 //! One message: author, time, text (always as text) and, for own messages, its delivery state.
+//!
+//! The author shown is the one the broker verified (the author topic); a different display name
+//! claimed in the payload is shown beside it, marked as a claim, and a message whose author
+//! cannot be verified (the shared topic) carries an "unverified" badge.
 
 use std::rc::Rc;
 
@@ -49,10 +53,30 @@ pub fn message_item(props: &MessageItemProps) -> Html {
             </span>
         }
     });
+    let claimed = m.claimed_name().map(|name| {
+        html! {
+            <span class="lc-claimed" title="Name given by the sender, not verified">
+                { format!("“{name}”") }
+            </span>
+        }
+    });
+    let unverified = (!m.verified()).then(|| {
+        html! {
+            <span class="lc-unverified"
+                  title="The broker cannot tell who sent this message: the name is only what the sender claims">
+                { "unverified" }
+            </span>
+        }
+    });
     html! {
-        <li class={classes!("lc-msg", if m.own { "lc-own" } else { "lc-other" })} data-id={m.id.clone()}>
+        <li class={classes!("lc-msg", if m.own { "lc-own" } else { "lc-other" })}
+            data-id={m.id.clone().unwrap_or_default()}
+            data-author={m.author.as_deref().unwrap_or_default().to_owned()}
+            data-verified={if m.verified() { "true" } else { "false" }}>
             <div class="lc-meta">
-                <span class="lc-author">{ &m.user }</span>
+                <span class="lc-author">{ m.name() }</span>
+                { for claimed }
+                { for unverified }
                 <time class="lc-time">{ clock_time(m.timestamp) }</time>
                 { for delivery }
             </div>
