@@ -246,6 +246,10 @@ async function startDevStack(tmp) {
       BROKER: 'mosquitto',
       DIST_DIR: serveDir,
       DEV_CONTROLS: '1',
+      DEV_AUTH: '1',
+      // The bench measures transport, not identity: the bare page and the flood publisher use the
+      // shared topic, which `mixed` allows beside the per-author topics (docs/token-contract.md).
+      CHAT_ACL: 'mixed',
       TOKEN_TTL_SECS: '3600',
       TOKEN_RATE_LIMIT: '100000',
       // Like the reference broker: no per-client queue cap, so a slow page is measured as slow
