@@ -52,7 +52,15 @@ pub struct SessionConfig {
     pub session_expiry: u32,
     /// v5 Receive Maximum we announce: incoming QoS 2 messages awaiting PUBREL (default 64).
     pub receive_maximum: u16,
-    /// v5 Maximum Packet Size we announce and enforce on incoming packets (default 256 KiB).
+    /// Maximum Packet Size in bytes, fixed header included (default 65 536; 0 = no limit).
+    ///
+    /// - MQTT 5: announced in CONNECT, so the server must not send us anything larger.
+    /// - Incoming (both versions): a PUBLISH above it is skipped without being buffered and
+    ///   acknowledged (QoS 1/2), and reported as [`Event::MessageDropped`](crate::Event::MessageDropped)
+    ///   (no reconnect loop on a message the server keeps redelivering); any other packet
+    ///   above it is a protocol error.
+    /// - Outgoing: a publish above it is refused like one above the server's limit
+    ///   ([`CommandError::ExceedsOwnLimit`](crate::CommandError::ExceedsOwnLimit)).
     pub maximum_packet_size: u32,
     /// v5 Topic Alias Maximum we announce for incoming publishes (default 16; 0 = none).
     pub topic_alias_maximum: u16,
@@ -73,7 +81,7 @@ impl Default for SessionConfig {
             connect_timeout: Duration::from_secs(10),
             session_expiry: 600,
             receive_maximum: 64,
-            maximum_packet_size: 256 * 1024,
+            maximum_packet_size: 65_536,
             topic_alias_maximum: 16,
             queue_limit: 256,
             will: None,

@@ -82,6 +82,32 @@ pub enum Event {
         /// Its new status.
         status: DeliveryStatus,
     },
+    /// An incoming message above our Maximum Packet Size was skipped (and, at QoS 1/2,
+    /// acknowledged so the server does not redeliver it). The link stays up.
+    MessageDropped(DroppedMessage),
+}
+
+/// An incoming message skipped for its size: what is known of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DroppedMessage {
+    /// Its topic (a v5 topic alias resolved; empty if the alias was unknown).
+    pub topic: String,
+    /// Its size on the wire in bytes, fixed header included.
+    pub size: u64,
+    /// The QoS it was delivered with.
+    pub qos: QoS,
+    /// Our Maximum Packet Size it exceeded.
+    pub maximum: u32,
+}
+
+impl core::fmt::Display for DroppedMessage {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(
+            f,
+            "dropped oversized message on {} ({} bytes, the limit is {})",
+            self.topic, self.size, self.maximum
+        )
+    }
 }
 
 /// Status of a publish after `Ok(id)` (which means queued).
@@ -100,12 +126,22 @@ pub enum DeliveryStatus {
 /// Why a publish was dropped by the session itself.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DropReason {
-    /// Larger than the server's Maximum Packet Size.
-    #[error("packet of {size} bytes exceeds the server's maximum of {maximum}")]
+    /// Larger than the server's Maximum Packet Size (e.g. queued offline, or in flight when a
+    /// new link's CONNACK announced a smaller limit). Never sent.
+    #[error("message too large: {size} bytes, the broker accepts at most {maximum}")]
     PacketTooLarge {
         /// Encoded size.
         size: usize,
         /// The server's limit.
+        maximum: u32,
+    },
+    /// Larger than our own Maximum Packet Size on the link it was to be written on (only
+    /// after a protocol fallback changed its encoding). Never sent.
+    #[error("message too large: {size} bytes, this client sends at most {maximum}")]
+    ExceedsOwnLimit {
+        /// Encoded size.
+        size: usize,
+        /// Our limit.
         maximum: u32,
     },
     /// The QoS is above the server's Maximum QoS.
@@ -408,12 +444,21 @@ pub enum CommandError {
         /// What is wrong with it.
         reason: &'static str,
     },
-    /// Larger than the connected server's Maximum Packet Size.
-    #[error("packet of {size} bytes exceeds the server's maximum of {maximum}")]
+    /// Larger than the connected server's Maximum Packet Size. Nothing is sent.
+    #[error("message too large: {size} bytes, the broker accepts at most {maximum}")]
     PacketTooLarge {
         /// Encoded size.
         size: usize,
         /// The server's limit.
+        maximum: u32,
+    },
+    /// Larger than our own [`SessionConfig::maximum_packet_size`](crate::SessionConfig::maximum_packet_size)
+    /// (checked online and offline). Nothing is queued.
+    #[error("message too large: {size} bytes, this client sends at most {maximum}")]
+    ExceedsOwnLimit {
+        /// Encoded size.
+        size: usize,
+        /// Our limit.
         maximum: u32,
     },
     /// The QoS is above the connected server's Maximum QoS.

@@ -67,8 +67,14 @@
 //!   second CONNACK, a packet other than CONNACK before CONNACK, or a client-only packet are
 //!   protocol errors: v5 DISCONNECT 0x82, then [`Event::LinkDown`] with a
 //!   [`ProtocolError`]. Topic alias errors use 0x94, too many unreleased QoS 2 messages 0x93,
-//!   an incoming packet above our Maximum Packet Size 0x95, undecodable bytes 0x81. On a
-//!   3.1.1 link there is no reason code to send: the link is just declared down.
+//!   an incoming packet above our Maximum Packet Size 0x95 (except PUBLISH, below), undecodable
+//!   bytes 0x81. On a 3.1.1 link there is no reason code to send: the link is just declared
+//!   down.
+//! - An incoming PUBLISH above our Maximum Packet Size (a v5 server ignoring the limit we
+//!   announced, or any 3.1.1 server, which is never told one) is not a reason to drop the
+//!   link: the server would redeliver it on every reconnect, forever. Its payload is skipped
+//!   as it streams in, QoS 1 is answered with PUBACK and QoS 2 with PUBREC (success: the
+//!   message is ours to drop), and [`Event::MessageDropped`] reports it.
 //! - On a fresh server session (session present = 0), a QoS 2 publish that already received
 //!   PUBREC counts as acknowledged (the server took ownership); other in-flight publishes are
 //!   sent again as new publishes, with DUP clear.
@@ -91,9 +97,9 @@ mod tests;
 
 pub use config::{Credentials, LinkId, SessionConfig};
 pub use event::{
-    CommandError, DeliveryStatus, DropReason, Event, IncomingMessage, LinkDownReason,
-    MessageProperties, OutgoingPublish, ProtocolError, PublishId, Refusal, RefusalReason,
-    ServerLimits, Transmit,
+    CommandError, DeliveryStatus, DropReason, DroppedMessage, Event, IncomingMessage,
+    LinkDownReason, MessageProperties, OutgoingPublish, ProtocolError, PublishId, Refusal,
+    RefusalReason, ServerLimits, Transmit,
 };
 pub use session::Session;
 pub use subscriptions::SubscriptionState;

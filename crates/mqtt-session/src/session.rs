@@ -8,13 +8,13 @@ use mqtt_codec::packet::{
     SubscribeFilter, Unsubscribe,
 };
 use mqtt_codec::reason::{ConnectReason, DisconnectReason, PubRelReason};
-use mqtt_codec::{encode, DecodeError, EncodeError, Framer};
+use mqtt_codec::{encode, DecodeError, EncodeError, Frame, Framer, OversizedPublish};
 
 use crate::config::{Credentials, LinkId, SessionConfig};
 use crate::event::{
-    CommandError, DeliveryStatus, DropReason, Event, IncomingMessage, LinkDownReason,
-    MessageProperties, OutgoingPublish, ProtocolError, PublishId, Refusal, RefusalReason,
-    ServerLimits, Transmit,
+    CommandError, DeliveryStatus, DropReason, DroppedMessage, Event, IncomingMessage,
+    LinkDownReason, MessageProperties, OutgoingPublish, ProtocolError, PublishId, Refusal,
+    RefusalReason, ServerLimits, Transmit,
 };
 use crate::ids::PacketIds;
 use crate::outgoing::{InFlightTable, OutState};
@@ -47,6 +47,8 @@ pub struct Session {
     subs: Subscriptions,
     transmits: VecDeque<Transmit>,
     events: VecDeque<Event>,
+    /// Incoming messages skipped for their size, over the session's lifetime.
+    dropped_oversized: u64,
 }
 
 #[derive(Debug)]
@@ -166,6 +168,8 @@ enum Role {
 #[derive(Debug, Clone, Copy)]
 struct PublishLimits {
     maximum_packet_size: Option<u32>,
+    /// Our own Maximum Packet Size (`None`: no limit).
+    own_maximum: Option<u32>,
     maximum_qos: QoS,
     retain_available: bool,
 }
@@ -189,6 +193,7 @@ impl Session {
             subs: Subscriptions::default(),
             transmits: VecDeque::new(),
             events: VecDeque::new(),
+            dropped_oversized: 0,
         }
     }
 
@@ -214,7 +219,7 @@ impl Session {
         let pending = PendingLink {
             id: link,
             protocol: self.protocol,
-            framer: Framer::new(self.protocol, self.incoming_limit()),
+            framer: Framer::new(self.protocol, self.incoming_limit()).skip_oversized_publishes(),
             since: now,
         };
         let superseded = match std::mem::take(&mut self.phase) {
@@ -271,9 +276,10 @@ impl Session {
         // The link may fail (or be retired) while its packets are handled: look it up again
         // for every packet and stop as soon as it is gone.
         while let Some(framer) = self.framer_mut(link) {
-            match framer.next_packet() {
+            match framer.next_frame() {
                 None => break,
-                Some(Ok(packet)) => self.on_packet(now, link, packet),
+                Some(Ok(Frame::Packet(packet))) => self.on_packet(now, link, packet),
+                Some(Ok(Frame::Oversized(skipped))) => self.on_oversized(now, link, skipped),
                 Some(Err(error)) => {
                     let reason = match error {
                         DecodeError::PacketTooLarge { .. } => DisconnectReason::PacketTooLarge,
@@ -403,17 +409,28 @@ impl Session {
             content_type: properties.content_type,
             user_properties: properties.user_properties,
         };
-        if let Some(active) = self.active() {
-            // Checked against the connected server before anything is queued; a publish
-            // queued offline is checked when it is written (and dropped with the reason).
-            let (limits, protocol) = (publish_limits(&active.limits), active.protocol);
-            if qos != QoS::AtMostOnce {
-                publish.packet_id = Some(1); // any id: only the size matters here
-            }
-            let checked = check_publish(&publish, protocol, limits);
-            publish.packet_id = None;
-            checked.map_err(CommandError::from)?;
+        // Checked against our own limit and the connected server's before anything is
+        // queued; a publish queued offline is checked against the server when it is written
+        // (and dropped with the reason).
+        let own_maximum = self.own_maximum();
+        let (limits, protocol) = match self.active() {
+            Some(active) => (publish_limits(&active.limits, own_maximum), active.protocol),
+            None => (
+                PublishLimits {
+                    maximum_packet_size: None,
+                    own_maximum,
+                    maximum_qos: QoS::ExactlyOnce,
+                    retain_available: true,
+                },
+                self.protocol,
+            ),
+        };
+        if qos != QoS::AtMostOnce {
+            publish.packet_id = Some(1); // any id: only the size matters here
         }
+        let checked = check_publish(&publish, protocol, limits);
+        publish.packet_id = None;
+        checked.map_err(CommandError::from)?;
         self.check_queue_room()?;
         let id = PublishId(self.next_publish_id);
         self.next_publish_id += 1;
@@ -560,6 +577,13 @@ impl Session {
     #[must_use]
     pub fn in_flight(&self) -> usize {
         self.in_flight.len()
+    }
+
+    /// Incoming messages skipped because they were above our Maximum Packet Size (each also
+    /// reported as [`Event::MessageDropped`]), over the session's lifetime.
+    #[must_use]
+    pub fn dropped_oversized(&self) -> u64 {
+        self.dropped_oversized
     }
 
     /// State of one desired filter (`None`: not in the desired set).
@@ -779,23 +803,7 @@ impl Session {
             content_type,
             user_properties,
         } = publish;
-        let topic = match topic_alias {
-            Some(alias) if alias == 0 || alias > maximum => {
-                Err(ProtocolError::TopicAliasInvalid { alias, maximum })
-            }
-            Some(alias) if topic.is_empty() => active
-                .aliases
-                .get(&alias)
-                .cloned()
-                .ok_or(ProtocolError::UnknownTopicAlias { alias }),
-            Some(alias) => {
-                active.aliases.insert(alias, topic.clone());
-                Ok(topic)
-            }
-            None if topic.is_empty() => Err(ProtocolError::EmptyTopic),
-            None => Ok(topic),
-        };
-        let topic = match topic {
+        let topic = match resolve_topic(&mut active.aliases, maximum, topic, topic_alias) {
             Ok(topic) => topic,
             Err(error) => return self.protocol_error(link, error),
         };
@@ -815,10 +823,23 @@ impl Session {
                 subscription_identifiers,
             },
         };
+        self.deliver_incoming(link, protocol, qos, packet_id, Event::Message(message));
+    }
+
+    /// Reports an incoming publish (`event`: the message, or its being dropped) and
+    /// acknowledges it by its QoS.
+    fn deliver_incoming(
+        &mut self,
+        link: LinkId,
+        protocol: ProtocolVersion,
+        qos: QoS,
+        packet_id: Option<u16>,
+        event: Event,
+    ) {
         match (qos, packet_id) {
-            (QoS::AtMostOnce, _) => self.events.push_back(Event::Message(message)),
+            (QoS::AtMostOnce, _) => self.events.push_back(event),
             (QoS::AtLeastOnce, Some(packet_id)) => {
-                self.events.push_back(Event::Message(message));
+                self.events.push_back(event);
                 self.write_control(link, &Packet::PubAck(ack_ok(packet_id)));
             }
             (QoS::ExactlyOnce, Some(packet_id)) => {
@@ -832,13 +853,61 @@ impl Session {
                         return self.protocol_error(link, error);
                     }
                     self.incoming_qos2.insert(packet_id);
-                    self.events.push_back(Event::Message(message));
+                    self.events.push_back(event);
                 }
                 self.write_control(link, &Packet::PubRec(ack_ok(packet_id)));
             }
             // The codec only yields QoS > 0 with a packet id; deliver rather than panic.
-            (_, None) => self.events.push_back(Event::Message(message)),
+            (_, None) => self.events.push_back(event),
         }
+    }
+
+    /// A PUBLISH above our Maximum Packet Size was skipped by the framer: acknowledge it as if
+    /// delivered (so the server does not redeliver it on every reconnect) and report it. Before
+    /// CONNACK it is a protocol error like any PUBLISH.
+    fn on_oversized(&mut self, now: Instant, link: LinkId, skipped: OversizedPublish) {
+        match self.role(link) {
+            Some(Role::Active) => {}
+            Some(Role::Pending) => {
+                let error = ProtocolError::BeforeConnAck { packet: "PUBLISH" };
+                return self.protocol_error(link, error);
+            }
+            None => return,
+        }
+        let maximum = self.config.topic_alias_maximum;
+        let Some(active) = self.active_mut() else {
+            return;
+        };
+        active.keep_alive.received(now);
+        let protocol = active.protocol;
+        let OversizedPublish { publish, size } = skipped;
+        // An invalid alias is still a protocol error; an alias this link never set (its
+        // setting publish may itself have been skipped before we could read it) is not worth
+        // dropping the link for a message we drop anyway.
+        let topic = match resolve_topic(
+            &mut active.aliases,
+            maximum,
+            publish.topic,
+            publish.topic_alias,
+        ) {
+            Ok(topic) => topic,
+            Err(ProtocolError::UnknownTopicAlias { .. }) => String::new(),
+            Err(error) => return self.protocol_error(link, error),
+        };
+        self.dropped_oversized += 1;
+        let dropped = DroppedMessage {
+            topic,
+            size,
+            qos: publish.qos,
+            maximum: self.incoming_limit(),
+        };
+        self.deliver_incoming(
+            link,
+            protocol,
+            publish.qos,
+            publish.packet_id,
+            Event::MessageDropped(dropped),
+        );
     }
 
     /// PUBACK for an unknown id (or for a QoS 2 exchange) is ignored: the spec lets a client
@@ -982,7 +1051,7 @@ impl Session {
         };
         let link = active.id;
         let protocol = active.protocol;
-        let limits = publish_limits(&active.limits);
+        let limits = publish_limits(&active.limits, self.own_maximum());
         let quota = usize::from(active.limits.receive_maximum);
         let mut on_link = self.in_flight.count_on(link);
 
@@ -1170,6 +1239,11 @@ impl Session {
         }
     }
 
+    /// Our own Maximum Packet Size (`None`: no limit).
+    fn own_maximum(&self) -> Option<u32> {
+        Some(self.config.maximum_packet_size).filter(|&n| n > 0)
+    }
+
     fn incoming_limit(&self) -> u32 {
         match self.config.maximum_packet_size {
             0 => u32::MAX,
@@ -1273,9 +1347,34 @@ impl Session {
     }
 }
 
-fn publish_limits(limits: &ServerLimits) -> PublishLimits {
+/// The topic of an incoming PUBLISH, resolving (and recording) a v5 topic alias.
+fn resolve_topic(
+    aliases: &mut HashMap<u16, String>,
+    maximum: u16,
+    topic: String,
+    topic_alias: Option<u16>,
+) -> Result<String, ProtocolError> {
+    match topic_alias {
+        Some(alias) if alias == 0 || alias > maximum => {
+            Err(ProtocolError::TopicAliasInvalid { alias, maximum })
+        }
+        Some(alias) if topic.is_empty() => aliases
+            .get(&alias)
+            .cloned()
+            .ok_or(ProtocolError::UnknownTopicAlias { alias }),
+        Some(alias) => {
+            aliases.insert(alias, topic.clone());
+            Ok(topic)
+        }
+        None if topic.is_empty() => Err(ProtocolError::EmptyTopic),
+        None => Ok(topic),
+    }
+}
+
+fn publish_limits(limits: &ServerLimits, own_maximum: Option<u32>) -> PublishLimits {
     PublishLimits {
         maximum_packet_size: limits.maximum_packet_size,
+        own_maximum,
         maximum_qos: limits.maximum_qos,
         retain_available: limits.retain_available,
     }
@@ -1298,13 +1397,21 @@ fn check_publish(
     }
     let packet = Packet::Publish(Box::new(publish.clone()));
     let bytes = encoded(&packet, protocol)?;
-    if let Some(maximum) = limits.maximum_packet_size {
-        if bytes.len() > maximum as usize {
+    let size = bytes.len();
+    // The smaller limit decides, and names itself in the error.
+    let server = limits.maximum_packet_size;
+    let own = limits.own_maximum;
+    match (server, own) {
+        (Some(server), own) if own.is_none_or(|own| server <= own) && size > server as usize => {
             return Err(Unsendable::PacketTooLarge {
-                size: bytes.len(),
-                maximum,
+                size,
+                maximum: server,
             });
         }
+        (server, Some(own)) if server.is_none_or(|server| own < server) && size > own as usize => {
+            return Err(Unsendable::ExceedsOwnLimit { size, maximum: own });
+        }
+        _ => {}
     }
     Ok(bytes)
 }
@@ -1314,6 +1421,7 @@ fn check_publish(
 #[derive(Debug)]
 enum Unsendable {
     PacketTooLarge { size: usize, maximum: u32 },
+    ExceedsOwnLimit { size: usize, maximum: u32 },
     QosNotSupported { requested: QoS, maximum: QoS },
     RetainNotSupported,
     Encode(EncodeError),
@@ -1329,6 +1437,9 @@ impl From<Unsendable> for DropReason {
     fn from(reason: Unsendable) -> Self {
         match reason {
             Unsendable::PacketTooLarge { size, maximum } => Self::PacketTooLarge { size, maximum },
+            Unsendable::ExceedsOwnLimit { size, maximum } => {
+                Self::ExceedsOwnLimit { size, maximum }
+            }
             Unsendable::QosNotSupported { requested, maximum } => {
                 Self::QosNotSupported { requested, maximum }
             }
@@ -1342,6 +1453,9 @@ impl From<Unsendable> for CommandError {
     fn from(reason: Unsendable) -> Self {
         match reason {
             Unsendable::PacketTooLarge { size, maximum } => Self::PacketTooLarge { size, maximum },
+            Unsendable::ExceedsOwnLimit { size, maximum } => {
+                Self::ExceedsOwnLimit { size, maximum }
+            }
             Unsendable::QosNotSupported { requested, maximum } => {
                 Self::QosNotSupported { requested, maximum }
             }

@@ -17,7 +17,7 @@ fn mqtt5_connect_announces_our_limits_and_a_clean_start() {
     assert_eq!(connect.password.as_deref(), Some(&b"token-1"[..]));
     assert_eq!(connect.session_expiry_interval, Some(600));
     assert_eq!(connect.receive_maximum, Some(64));
-    assert_eq!(connect.maximum_packet_size, Some(256 * 1024));
+    assert_eq!(connect.maximum_packet_size, Some(65_536));
     assert_eq!(connect.topic_alias_maximum, Some(16));
     assert!(!h.session.is_connected());
     assert_eq!(h.session.connecting_link(), Some(LinkId(1)));

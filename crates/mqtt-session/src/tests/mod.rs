@@ -9,6 +9,7 @@ mod connect;
 mod errors;
 mod fuzz;
 mod keep_alive;
+mod limits;
 mod qos;
 mod resume;
 mod subscriptions;
