@@ -12,8 +12,11 @@
 //!   typed [`TokenOutcome`] (credentials / signed out / rate limited / failed), with deadlines
 //!   measured against the server's clock, never the browser's alone. Token requests are
 //!   single-flight: at most one is ever out, and every need shares it.
-//! - It opens a link ([`Action::OpenLink`]), hands it to the session once open, and relays the
-//!   session's bytes ([`Action::Send`]) and retirements ([`Action::CloseLink`]).
+//! - It opens a link ([`Action::OpenLink`]) to the broker the token response names
+//!   (`brokerUrl`, validated, wins) or else the configured one ([`SupervisorConfig::broker_url`]);
+//!   with neither it stops in [`ConnectionState::Closed`] with [`Reason::NoBrokerUrl`] (no
+//!   retry loop). It hands the link to the session once open, and relays the session's bytes
+//!   ([`Action::Send`]) and retirements ([`Action::CloseLink`]).
 //! - **At `refreshAt`** it renews the token ([`Action::RefreshToken`], falling back to a fresh
 //!   token if that fails) and rotates make-before-break: a second link with the same client id
 //!   and a persistent session takes the session over, then the old link is closed. The state
@@ -90,13 +93,15 @@ pub use backoff::{BackoffPolicy, Rng};
 pub use state::{ConnectionState, Reason, Status};
 pub use supervisor::{Action, ClientEvent, RequestId, Supervisor, SupervisorConfig};
 pub use token::{
-    parse_response, Credentials, HttpResponse, Secret, TokenError, TokenOutcome, TokenResult,
+    check_broker_url, parse_response, Credentials, HttpResponse, Secret, TokenError, TokenOutcome,
+    TokenResult,
 };
 pub use wallclock::EpochMillis;
 
 // The session's vocabulary, re-exported so the driver and the hook need only this crate.
 pub use mqtt_session::{
-    CommandError, ConnectReason, DeliveryStatus, DropReason, IncomingMessage, Instant, LastWill,
-    LinkDownReason, LinkId, MessageProperties, OutgoingPublish, ProtocolVersion, PublishId, QoS,
-    Refusal, RefusalReason, RetainHandling, SessionConfig, SubscribeFilter, SubscriptionState,
+    CommandError, ConnectReason, DeliveryStatus, DropReason, DroppedMessage, IncomingMessage,
+    Instant, LastWill, LinkDownReason, LinkId, MessageProperties, OutgoingPublish, ProtocolVersion,
+    PublishId, QoS, Refusal, RefusalReason, RetainHandling, SessionConfig, SubscribeFilter,
+    SubscriptionState,
 };

@@ -45,7 +45,7 @@ pub enum ConnectionState {
     /// The broker refused the credentials even with a fresh token, or refused us for good.
     /// Stopped until `retry_now`.
     AuthFailed,
-    /// Stopped by `stop`.
+    /// Stopped by `stop`, or for good by a configuration problem ([`Reason::NoBrokerUrl`]).
     Closed,
 }
 
@@ -124,6 +124,9 @@ pub enum Reason {
     Rotation(Box<Reason>),
     /// `stop` was called.
     Stopped,
+    /// Neither the token response (`brokerUrl`) nor the configuration names a broker: nothing
+    /// to connect to. Permanent: the supervisor stops (`Closed`) until `retry_now`.
+    NoBrokerUrl,
 }
 
 impl fmt::Display for Reason {
@@ -160,6 +163,9 @@ impl fmt::Display for Reason {
             Reason::Offline => f.write_str("the browser is offline"),
             Reason::Rotation(inner) => write!(f, "renewing credentials failed ({inner})"),
             Reason::Stopped => f.write_str("closed by the application"),
+            Reason::NoBrokerUrl => f.write_str(
+                "no broker to connect to: the token response names none and none is configured",
+            ),
         }
     }
 }

@@ -8,8 +8,9 @@ use std::time::Duration;
 use mqtt_codec::packet::{ProtocolVersion, QoS};
 use mqtt_codec::reason::ConnectReason;
 use mqtt_session::{
-    CommandError, Credentials as LinkCredentials, DeliveryStatus, Event, IncomingMessage, LinkId,
-    OutgoingPublish, PublishId, Refusal, Session, SessionConfig, SubscribeFilter,
+    CommandError, Credentials as LinkCredentials, DeliveryStatus, DroppedMessage, Event,
+    IncomingMessage, LinkId, OutgoingPublish, PublishId, Refusal, Session, SessionConfig,
+    SubscribeFilter,
 };
 
 use crate::backoff::{BackoffPolicy, Rng};
@@ -96,12 +97,18 @@ pub enum ClientEvent {
         /// Its new status.
         status: DeliveryStatus,
     },
+    /// An incoming message above the session's Maximum Packet Size was skipped (and
+    /// acknowledged); its `Display` reads "dropped oversized message on <topic> (N bytes, ...)".
+    MessageDropped(DroppedMessage),
 }
 
 /// Supervisor settings. Build with [`SupervisorConfig::new`] and adjust fields.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SupervisorConfig {
-    /// Broker WebSocket URL (`ws://` or `wss://`), used for every link.
+    /// Broker WebSocket URL (`ws://` or `wss://`), used for every link whose credentials do
+    /// not name their own broker (a token response's `brokerUrl` wins). Empty: none
+    /// configured, so every token response must name the broker; if one does not, the
+    /// supervisor stops with [`Reason::NoBrokerUrl`].
     pub broker_url: String,
     /// The MQTT session's settings (client id, keep-alive, protocol...).
     pub session: SessionConfig,
@@ -117,7 +124,8 @@ pub struct SupervisorConfig {
 }
 
 impl SupervisorConfig {
-    /// Settings with the documented defaults for `broker_url` and `session`.
+    /// Settings with the documented defaults for `broker_url` (may be empty: see
+    /// [`SupervisorConfig::broker_url`]) and `session`.
     #[must_use]
     pub fn new(broker_url: impl Into<String>, session: SessionConfig) -> Self {
         SupervisorConfig {
@@ -185,7 +193,8 @@ struct PendingToken {
 #[derive(Debug)]
 pub struct Supervisor {
     session: Session,
-    broker_url: String,
+    /// The configured broker URL (`None`: none configured).
+    broker_url: Option<String>,
     backoff: BackoffPolicy,
     token_timeout: Duration,
     wake_drift: Duration,
@@ -226,7 +235,7 @@ impl Supervisor {
         let protocol = config.session.protocol;
         Supervisor {
             session: Session::new(config.session),
-            broker_url: config.broker_url,
+            broker_url: Some(config.broker_url.trim().to_owned()).filter(|url| !url.is_empty()),
             backoff: config.backoff,
             token_timeout: config.token_timeout,
             wake_drift: config.wake_drift,
@@ -635,6 +644,9 @@ impl Supervisor {
             Event::Delivery { id, status } => {
                 self.events.push_back(ClientEvent::Delivery { id, status })
             }
+            Event::MessageDropped(dropped) => {
+                self.events.push_back(ClientEvent::MessageDropped(dropped))
+            }
         }
     }
 
@@ -976,15 +988,22 @@ impl Supervisor {
         });
     }
 
-    /// Asks the driver for a new link and records it as the one being connected.
+    /// Asks the driver for a new link and records it as the one being connected: to the
+    /// credentials' own broker if they name one, else the configured one. With neither, stops
+    /// for good ([`Reason::NoBrokerUrl`]).
     fn open_link(&mut self) {
+        let url = self
+            .credentials
+            .as_ref()
+            .and_then(|c| c.broker_url.clone())
+            .or_else(|| self.broker_url.clone());
+        let Some(url) = url else {
+            return self.give_up(Phase::Closed, Reason::NoBrokerUrl);
+        };
         let link = LinkId(self.next_link);
         self.next_link += 1;
         self.links.insert(link, false);
-        self.actions.push_back(Action::OpenLink {
-            link,
-            url: self.broker_url.clone(),
-        });
+        self.actions.push_back(Action::OpenLink { link, url });
         match &mut self.phase {
             Phase::Rotating { next, .. } => *next = Some(link),
             phase => *phase = Phase::Connecting { link },

@@ -416,17 +416,26 @@ pub struct Harness {
     pub fail_opens: usize,
     /// Every client event, in order.
     pub events: Vec<ClientEvent>,
+    /// `brokerUrl` put in minted tokens (`None`: the field is absent).
+    pub token_broker_url: Option<String>,
+    /// The URL of every `OpenLink`, in order.
+    pub opened_urls: Vec<String>,
     minted: u32,
 }
 
 impl Harness {
     /// A harness with a client id, a 1 h token TTL and auto-answered token requests.
     pub fn new(seed: u64) -> Self {
+        Self::with_broker_url(seed, "ws://127.0.0.1:8083/mqtt")
+    }
+
+    /// [`Harness::new`] with this configured broker URL (empty: none).
+    pub fn with_broker_url(seed: u64, broker_url: &str) -> Self {
         let session = SessionConfig {
             client_id: "livechat-test".into(),
             ..SessionConfig::default()
         };
-        let mut config = SupervisorConfig::new("ws://127.0.0.1:8083/mqtt", session);
+        let mut config = SupervisorConfig::new(broker_url, session);
         config.seed = seed;
         Harness {
             sup: Supervisor::new(config),
@@ -445,6 +454,8 @@ impl Harness {
             deferred: Vec::new(),
             fail_opens: 0,
             events: Vec::new(),
+            token_broker_url: None,
+            opened_urls: Vec::new(),
             minted: 0,
         }
     }
@@ -483,8 +494,13 @@ impl Harness {
                     let expires_ms = self.now_ms + self.ttl.as_millis() as u64;
                     self.broker.accept(&password, expires_ms);
                 }
+                let broker = self
+                    .token_broker_url
+                    .as_ref()
+                    .map(|url| format!(r#","brokerUrl":"{url}""#))
+                    .unwrap_or_default();
                 let body = format!(
-                    r#"{{"accessToken":"{password}","tokenId":"tok{}","issuedAt":{wall_now},"expiresAt":{},"username":"alice","userId":"u1"}}"#,
+                    r#"{{"accessToken":"{password}","tokenId":"tok{}","issuedAt":{wall_now},"expiresAt":{},"username":"alice","userId":"u1"{broker}}}"#,
                     self.minted,
                     wall_now + self.ttl.as_secs() as i64
                 );
@@ -589,7 +605,8 @@ impl Harness {
                 request, token_id, ..
             } => self.token_request(TokenRequest::Refresh(request, token_id)),
             Action::OpenLink { link, url } => {
-                assert!(url.starts_with("ws://"));
+                assert!(url.starts_with("ws://") || url.starts_with("wss://"));
+                self.opened_urls.push(url);
                 self.opened.push((self.now_ms, link));
                 if self.fail_opens > 0 {
                     self.fail_opens -= 1;

@@ -11,6 +11,11 @@
 //! - CloudSignal's flat shape: `{ mqtt_username, mqtt_password, expires_in }` (and v1's
 //!   `token_password`).
 //!
+//! Any of them may name the broker: `brokerUrl` (or `broker_url`). It then wins over the
+//! configured broker URL for the links opened with these credentials; it must be `wss://`, or
+//! `ws://` to a loopback host (`127.0.0.0/8`, `::1`, `localhost`), otherwise the response is a
+//! [`TokenError::BadBrokerUrl`] (the credentials are never sent to an unvetted broker).
+//!
 //! Times may be epoch seconds, epoch milliseconds (told apart by magnitude), numeric strings or
 //! RFC 3339. A missing `refreshAt` means 90 % of the lifetime.
 //!
@@ -128,6 +133,9 @@ pub struct Credentials {
     pub expires_at: Instant,
     /// Application user id, if given.
     pub user_id: Option<String>,
+    /// The broker these credentials are for (`brokerUrl`, validated: `wss://`, or `ws://` to
+    /// a loopback host). When present it wins over the configured broker URL.
+    pub broker_url: Option<String>,
 }
 
 impl Credentials {
@@ -221,6 +229,16 @@ pub enum TokenError {
     /// The driver gave no answer within the supervisor's token timeout.
     #[error("token endpoint did not answer within {} s", .0.as_secs())]
     Timeout(Duration),
+    /// `brokerUrl` names a broker the credentials must not be sent to.
+    #[error("token response field `{field}` is not an acceptable broker URL ({reason}): {value}")]
+    BadBrokerUrl {
+        /// The field as spelt in the response.
+        field: &'static str,
+        /// The offending URL (without any user-info part, which is never echoed).
+        value: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
 }
 
 /// Parses an HTTP response from the token or refresh endpoint into a typed outcome.
@@ -305,6 +323,7 @@ fn parse_body(response: &HttpResponse, received_at: Instant) -> Result<Credentia
     };
     let token_id = string(body, &["tokenId", "token_id"])?;
     let user_id = string(body, &["userId", "user_id"])?;
+    let broker_url = broker_url_field(body)?;
 
     let lifetime = lifetime(body, response)?;
     let expires_at = received_at + lifetime.expires_in;
@@ -319,7 +338,101 @@ fn parse_body(response: &HttpResponse, received_at: Instant) -> Result<Credentia
         refresh_at: received_at + refresh_in,
         expires_at,
         user_id,
+        broker_url,
     })
+}
+
+/// `brokerUrl` / `broker_url`, validated by [`check_broker_url`].
+fn broker_url_field(body: &Map<String, Value>) -> Result<Option<String>, TokenError> {
+    for field in ["brokerUrl", "broker_url"] {
+        let Some(url) = string(body, &[field])? else {
+            continue;
+        };
+        return check_broker_url(url.trim())
+            .map(|()| Some(url.trim().to_owned()))
+            .map_err(|reason| TokenError::BadBrokerUrl {
+                field,
+                value: without_userinfo(url.trim()),
+                reason,
+            });
+    }
+    Ok(None)
+}
+
+/// The URL with any `user:password@` part cut out, for messages.
+fn without_userinfo(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            format!("{}://<redacted>@{}", &url[..scheme_end], &url[at + 1..])
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// Whether credentials may be sent to the broker at `url`: `wss://` to any host, `ws://` only
+/// to a loopback host (`127.0.0.0/8`, `[::1]`, `localhost`). No user-info, no whitespace or
+/// backslashes, a non-empty host and a numeric port if any. `Err` says why not.
+pub fn check_broker_url(url: &str) -> Result<(), &'static str> {
+    if url.is_empty() {
+        return Err("empty");
+    }
+    if url
+        .chars()
+        .any(|c| c.is_whitespace() || c.is_control() || c == '\\')
+    {
+        return Err("whitespace, control characters or backslashes");
+    }
+    let (scheme, rest) = url.split_once("://").ok_or("not an absolute URL")?;
+    let secure = match scheme.to_ascii_lowercase().as_str() {
+        "wss" => true,
+        "ws" => false,
+        _ => return Err("the scheme must be wss:// (or ws:// to a loopback host)"),
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    if authority.contains('@') {
+        return Err("user-info in the URL");
+    }
+    let (host, port) = if let Some(bracketed) = authority.strip_prefix('[') {
+        let (host, after) = bracketed.split_once(']').ok_or("unclosed IPv6 bracket")?;
+        let port = match after {
+            "" => None,
+            p => Some(p.strip_prefix(':').ok_or("junk after the IPv6 address")?),
+        };
+        if host.parse::<std::net::Ipv6Addr>().is_err() {
+            return Err("not an IPv6 address between brackets");
+        }
+        (host, port)
+    } else {
+        match authority.split_once(':') {
+            Some((host, port)) => (host, Some(port)),
+            None => (authority, None),
+        }
+    };
+    if host.is_empty() {
+        return Err("no host");
+    }
+    if let Some(port) = port {
+        if port.is_empty() || port.len() > 5 || !port.bytes().all(|b| b.is_ascii_digit()) {
+            return Err("the port is not a number");
+        }
+    }
+    if secure || is_loopback_host(host) {
+        Ok(())
+    } else {
+        Err("ws:// (unencrypted) is allowed only to a loopback host; use wss://")
+    }
+}
+
+/// `localhost`, `127.0.0.0/8` or `::1`.
+fn is_loopback_host(host: &str) -> bool {
+    let host = host.strip_suffix('.').unwrap_or(host);
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::Ipv4Addr>()
+            .is_ok_and(|ip| ip.is_loopback())
+        || host
+            .parse::<std::net::Ipv6Addr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 struct Lifetime {
@@ -729,6 +842,79 @@ mod tests {
         let response = ok(body);
         let printed = format!("{response:?} {:?}", parse_response(&response, at(0)));
         assert!(!printed.contains("supersecret"), "{printed}");
+    }
+
+    #[test]
+    fn broker_url_is_read_in_both_spellings_and_validated() {
+        let parse = |field: &str, url: &str| {
+            let body = format!(r#"{{"accessToken":"pw","expires_in":60,"{field}":"{url}"}}"#);
+            parse_response(&ok(&body), at(0))
+        };
+        for field in ["brokerUrl", "broker_url"] {
+            for url in [
+                "wss://broker.example/mqtt",
+                "WSS://broker.example:8884/mqtt?x=1",
+                "ws://127.0.0.1:9001/mqtt",
+                "ws://127.8.9.10/mqtt",
+                "ws://localhost:8080/mqtt",
+                "ws://LOCALHOST./mqtt",
+                "ws://[::1]:9001/mqtt",
+                "wss://[2001:db8::1]/mqtt",
+            ] {
+                assert_eq!(
+                    token(parse(field, url)).broker_url.as_deref(),
+                    Some(url),
+                    "{field}={url}"
+                );
+            }
+            for (url, why) in [
+                ("ws://broker.example/mqtt", "loopback"),
+                ("ws://10.0.0.1/mqtt", "loopback"),
+                ("ws://127.0.0.1.evil.example/mqtt", "loopback"),
+                ("ws://localhost.evil.example/mqtt", "loopback"),
+                ("ws://[::2]/mqtt", "loopback"),
+                ("https://broker.example/mqtt", "scheme"),
+                ("data:text/plain,hi", "absolute"),
+                ("//broker.example/mqtt", "absolute"),
+                ("/mqtt", "absolute"),
+                ("wss:///mqtt", "no host"),
+                ("wss://user:hunter2@broker.example/mqtt", "user-info"),
+                ("ws://127.0.0.1:x/mqtt", "port"),
+                // JSON-escaped: the value holds one backslash.
+                ("wss://broker.example\\\\@evil/mqtt", "backslash"),
+                ("wss://[::1/mqtt", "bracket"),
+                ("", "empty"),
+            ] {
+                let error = failure(parse(field, url));
+                let TokenError::BadBrokerUrl {
+                    field: f, reason, ..
+                } = &error
+                else {
+                    panic!("{url}: {error:?}");
+                };
+                assert_eq!(*f, field);
+                assert!(
+                    reason.contains(why) || error.to_string().contains(why),
+                    "{url}: {error}"
+                );
+                assert!(!error.to_string().contains("hunter2"), "{error}");
+            }
+        }
+        let absent = token(parse_response(
+            &ok(r#"{"accessToken":"pw","expires_in":60,"brokerUrl":null}"#),
+            at(0),
+        ));
+        assert_eq!(absent.broker_url, None);
+        assert!(matches!(
+            failure(parse_response(
+                &ok(r#"{"accessToken":"pw","expires_in":60,"brokerUrl":7}"#),
+                at(0)
+            )),
+            TokenError::WrongType {
+                field: "brokerUrl",
+                ..
+            }
+        ));
     }
 
     #[test]

@@ -852,3 +852,107 @@ fn without_a_user_id_the_mqtt_user_name_before_the_at_names_the_user() {
     assert_eq!(h.token_requests(), 1);
     assert_eq!(h.sup.user_id(), Some("bob"));
 }
+
+// ----- Which broker ---------------------------------------------------------------------------
+
+#[test]
+fn the_token_responses_broker_url_wins_over_the_configured_one_rotation_included() {
+    let mut h = Harness::new(1);
+    h.token_broker_url = Some("ws://localhost:9001/mqtt".into());
+    h.start();
+    assert!(is_connected(&h), "{:?}", h.sup.status());
+    assert_eq!(h.opened_urls, vec!["ws://localhost:9001/mqtt".to_owned()]);
+
+    // The next credentials name another broker: the rotation's link goes there.
+    h.token_broker_url = Some("wss://other.example/mqtt".into());
+    h.advance_until(2 * h.ttl, |h| h.opened_urls.len() >= 2);
+    assert_eq!(h.opened_urls[1], "wss://other.example/mqtt");
+
+    // Credentials without a broker fall back to the configured one.
+    h.token_broker_url = None;
+    h.advance_until(2 * h.ttl, |h| h.opened_urls.len() >= 3);
+    assert_eq!(h.opened_urls[2], "ws://127.0.0.1:8083/mqtt");
+}
+
+#[test]
+fn without_a_configured_broker_the_token_must_name_one() {
+    let mut h = Harness::with_broker_url(1, "");
+    h.token_broker_url = Some("wss://broker.example/mqtt".into());
+    h.start();
+    assert!(is_connected(&h), "{:?}", h.sup.status());
+    assert_eq!(h.opened_urls, vec!["wss://broker.example/mqtt".to_owned()]);
+}
+
+#[test]
+fn with_no_broker_anywhere_the_supervisor_stops_for_good_with_a_typed_reason() {
+    let mut h = Harness::with_broker_url(1, "  ");
+    h.start();
+    assert_eq!(h.state(), ConnectionState::Closed);
+    assert_eq!(h.reason(), Some(Reason::NoBrokerUrl));
+    assert!(h.opened_urls.is_empty());
+    assert!(h
+        .sup
+        .status()
+        .to_string()
+        .contains("no broker to connect to"));
+    // No retry loop.
+    let requests = h.token_requests();
+    h.advance(10 * MINUTE);
+    assert_eq!(h.token_requests(), requests);
+    assert_eq!(h.state(), ConnectionState::Closed);
+    // An explicit retry asks again, and a token naming a broker connects.
+    h.token_broker_url = Some("ws://127.0.0.1:8083/mqtt".into());
+    let now = h.now();
+    h.sup.retry_now(now);
+    h.drive();
+    assert!(is_connected(&h), "{:?}", h.sup.status());
+}
+
+#[test]
+fn a_token_naming_an_unacceptable_broker_is_a_token_failure_and_nothing_is_opened() {
+    let mut h = Harness::new(1);
+    h.replies.push_back(Reply::Body(
+        r#"{"accessToken":"pw","expires_in":3600,"brokerUrl":"ws://evil.example/mqtt"}"#,
+    ));
+    h.start();
+    assert!(h.opened_urls.is_empty());
+    assert!(
+        matches!(
+            h.reason(),
+            Some(Reason::Token(TokenError::BadBrokerUrl { .. }))
+        ),
+        "{:?}",
+        h.reason()
+    );
+    backoff(&h);
+}
+
+#[test]
+fn no_debug_output_of_the_supervisor_its_actions_or_credentials_shows_the_password() {
+    const SECRET: &str = "sup3r-s3cret-token";
+    let action = crate::Action::RefreshToken {
+        request: crate::RequestId(1),
+        token_id: "t1".into(),
+        password: crate::Secret::new(SECRET),
+    };
+    assert!(!format!("{action:?} {action:#?}").contains(SECRET));
+
+    // A supervisor holding credentials (its link not opened yet).
+    let session = mqtt_session::SessionConfig::default();
+    let mut sup = crate::Supervisor::new(crate::SupervisorConfig::new("wss://b.example/", session));
+    let now = mqtt_session::Instant::from_millis(0);
+    sup.start(now);
+    let Some(crate::Action::FetchToken { request }) = sup.poll_action() else {
+        panic!("expected a token request");
+    };
+    let body = format!(r#"{{"accessToken":"{SECRET}","expires_in":3600,"tokenId":"t1"}}"#);
+    let response = crate::HttpResponse {
+        status: 200,
+        body,
+        ..crate::HttpResponse::default()
+    };
+    sup.handle_token(now, request, crate::TokenResult::Response(response.clone()));
+    let shown = format!("{sup:?} {sup:#?} {response:?}");
+    assert!(shown.contains("Secret(***)"), "holds credentials: {shown}");
+    assert!(!shown.contains(SECRET), "{shown}");
+}
