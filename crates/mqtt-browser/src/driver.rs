@@ -6,7 +6,7 @@ use std::rc::{Rc, Weak};
 
 use mqtt_lifecycle::{
     Action, ClientEvent, CommandError, HttpResponse, Instant, LinkId, OutgoingPublish, PublishId,
-    RequestId, Status, SubscribeFilter, Supervisor, SupervisorConfig, TokenResult,
+    RequestId, Secret, Status, SubscribeFilter, Supervisor, SupervisorConfig, TokenResult,
 };
 use web_sys::Window;
 
@@ -26,8 +26,10 @@ pub struct DriverConfig {
     pub token_url: String,
     /// Refresh endpoint (POST `{ tokenId, password }`), e.g. `/api/mqtt-token/refresh`.
     pub refresh_url: String,
-    /// The supervisor's settings (broker URL, session, backoff). Its `seed` is replaced by
-    /// random bits from the page.
+    /// The supervisor's settings: the configured broker URL (may be empty when the token
+    /// response names the broker with `brokerUrl`, which wins anyway), the session (its
+    /// `maximum_packet_size`, default 65 536, is announced in CONNECT and enforced both ways)
+    /// and the backoff. Its `seed` is replaced by random bits from the page.
     pub supervisor: SupervisorConfig,
 }
 
@@ -384,7 +386,7 @@ impl Inner {
             } => {
                 let body = refresh_body(&token_id, password.expose());
                 let url = self.refresh_url.clone();
-                self.start_fetch(weak, request, &url, Some(&body), now);
+                self.start_fetch(weak, request, &url, Some(body.expose()), now);
             }
             Action::OpenLink { link, url } => {
                 let weak = weak.clone();
@@ -471,9 +473,10 @@ impl Inner {
     }
 }
 
-/// The refresh endpoint's JSON body.
-pub fn refresh_body(token_id: &str, password: &str) -> String {
-    serde_json::json!({ "tokenId": token_id, "password": password }).to_string()
+/// The refresh endpoint's JSON body. It holds the password, so it is a [`Secret`]: its `Debug`
+/// never shows it.
+pub fn refresh_body(token_id: &str, password: &str) -> Secret {
+    Secret::new(serde_json::json!({ "tokenId": token_id, "password": password }).to_string())
 }
 
 /// Converts the shell's fetch outcome into the supervisor's token input; `local_time` is the
@@ -499,9 +502,29 @@ mod tests {
     #[test]
     fn the_refresh_body_escapes_its_strings() {
         let body = refresh_body("t\"1", "p\\w");
-        let value: serde_json::Value = serde_json::from_str(&body).unwrap();
+        let value: serde_json::Value = serde_json::from_str(body.expose()).unwrap();
         assert_eq!(value["tokenId"], "t\"1");
         assert_eq!(value["password"], "p\\w");
+    }
+
+    #[test]
+    fn no_debug_output_of_a_refresh_body_reply_or_config_shows_the_password() {
+        const SECRET: &str = "sup3r-s3cret-token";
+        let body = refresh_body("t1", SECRET);
+        let reply = HttpReply {
+            status: 200,
+            date: None,
+            retry_after: None,
+            body: format!(r#"{{"accessToken":"{SECRET}","expires_in":60}}"#),
+        };
+        let result = token_result(Ok(reply.clone()), 0.0);
+        let config = DriverConfig {
+            token_url: "/api/mqtt-token".into(),
+            refresh_url: "/api/mqtt-token/refresh".into(),
+            supervisor: SupervisorConfig::new("", Default::default()),
+        };
+        let shown = format!("{body:?} {reply:?} {reply:#?} {result:?} {config:?}");
+        assert!(!shown.contains(SECRET), "{shown}");
     }
 
     #[test]

@@ -15,8 +15,9 @@ use web_sys::{
 use crate::counters::{Counted, Kind};
 use crate::error::{BrowserError, JsError};
 
-/// An HTTP answer as plain data.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// An HTTP answer as plain data. Its `Debug` shows the body's length only: a token response's
+/// body holds the MQTT password.
+#[derive(Clone, PartialEq, Eq)]
 pub struct HttpReply {
     /// HTTP status.
     pub status: u16,
@@ -26,6 +27,17 @@ pub struct HttpReply {
     pub retry_after: Option<String>,
     /// The body as text.
     pub body: String,
+}
+
+impl std::fmt::Debug for HttpReply {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpReply")
+            .field("status", &self.status)
+            .field("date", &self.date)
+            .field("retry_after", &self.retry_after)
+            .field("body", &format_args!("<{} bytes>", self.body.len()))
+            .finish()
+    }
 }
 
 /// One request in flight. Dropping it aborts the request and guarantees `on_done` is not called.
