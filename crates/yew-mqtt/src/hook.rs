@@ -18,8 +18,18 @@ use crate::options::{ConnectionKey, UseMqttOptions};
 #[hook]
 pub fn use_mqtt(options: UseMqttOptions) -> UseMqttHandle {
     // The latest callbacks, read by the driver's subscriber at each event.
-    let callbacks = use_mut_ref(|| (options.on_message.clone(), options.on_delivery.clone()));
-    *callbacks.borrow_mut() = (options.on_message.clone(), options.on_delivery.clone());
+    let callbacks = use_mut_ref(|| {
+        (
+            options.on_message.clone(),
+            options.on_delivery.clone(),
+            options.on_dropped.clone(),
+        )
+    });
+    *callbacks.borrow_mut() = (
+        options.on_message.clone(),
+        options.on_delivery.clone(),
+        options.on_dropped.clone(),
+    );
 
     let snapshot = use_state(|| {
         Rc::new(Snapshot {
@@ -47,6 +57,10 @@ pub fn use_mqtt(options: UseMqttOptions) -> UseMqttHandle {
                 ClientEvent::Delivery { id, status } => {
                     let on_delivery = callbacks.borrow().1.clone();
                     on_delivery.emit((*id, status.clone()));
+                }
+                ClientEvent::MessageDropped(dropped) => {
+                    let on_dropped = callbacks.borrow().2.clone();
+                    on_dropped.emit(dropped.clone());
                 }
                 _ => set_snapshot.set(Rc::new(now.clone())),
             });

@@ -6,7 +6,8 @@
 //! thin wiring: tokens, reconnects, backoff, rotation and the offline queue live in the
 //! supervisor (`mqtt-lifecycle`) and the driver (`mqtt-browser`), which are tested on their own.
 //!
-//! - Messages go to `on_message`, delivery progress to `on_delivery`; the latest closures
+//! - Messages go to `on_message`, delivery progress to `on_delivery`, incoming messages skipped
+//!   for being above `maximum_packet_size` to `on_dropped`; the latest closures
 //!   passed in the options are always the ones called (they are kept in a ref updated on every
 //!   render), so they may capture fresh state.
 //! - `subscriptions` are declared: applied once connected, restored by the session after each
@@ -45,6 +46,7 @@ pub use message::{MqttMessage, PayloadError, PublishError};
 pub use options::{ConnectionKey, UseMqttOptions};
 
 pub use mqtt_browser::mqtt_lifecycle::{
-    ConnectionState, DeliveryStatus, ProtocolVersion, PublishId, QoS, Reason, Refusal, Status,
+    CommandError, ConnectionState, DeliveryStatus, DropReason, DroppedMessage, ProtocolVersion,
+    PublishId, QoS, Reason, Refusal, Status,
 };
 pub use mqtt_browser::{debug_counts, DebugCounts, SubscriptionStatus};

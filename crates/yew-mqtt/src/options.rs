@@ -3,22 +3,25 @@
 use std::time::Duration;
 
 use mqtt_browser::mqtt_lifecycle::{
-    DeliveryStatus, ProtocolVersion, PublishId, QoS, SessionConfig, SupervisorConfig,
+    DeliveryStatus, DroppedMessage, ProtocolVersion, PublishId, QoS, SessionConfig,
+    SupervisorConfig,
 };
 use mqtt_browser::DriverConfig;
 use yew::Callback;
 
 use crate::message::MqttMessage;
 
-/// Options of [`use_mqtt`](crate::use_mqtt). Start from `Default` and set at least `broker_url`.
+/// Options of [`use_mqtt`](crate::use_mqtt). Start from `Default`; set `broker_url` unless the
+/// token endpoint names the broker.
 #[derive(Clone, PartialEq)]
 pub struct UseMqttOptions {
     /// Token endpoint, POSTed with the page's cookies. Default `/api/mqtt-token`.
     pub token_url: String,
     /// Refresh endpoint (`{ tokenId, password }`). Default `/api/mqtt-token/refresh`.
     pub refresh_url: String,
-    /// Broker WebSocket URL (`ws://` or `wss://`). Required; empty by default, which never
-    /// connects (every attempt fails and backs off).
+    /// Broker WebSocket URL (`ws://` or `wss://`), used unless the token response names the
+    /// broker (`brokerUrl`, validated, wins). Empty by default: then every token response must
+    /// name it, and one that does not stops the client with a "no broker" reason.
     pub broker_url: String,
     /// Client id prefix; a random suffix is added per mounted hook. Default `livechat-`.
     pub client_id_prefix: String,
@@ -31,6 +34,10 @@ pub struct UseMqttOptions {
     pub default_qos: QoS,
     /// Commands held while disconnected before publishing fails with a full queue. Default 256.
     pub queue_limit: usize,
+    /// Maximum Packet Size in bytes (default 65 536): announced to an MQTT 5 broker; a publish
+    /// above it (or above the broker's own limit) is refused with "message too large"; an
+    /// incoming message above it is skipped and reported to `on_dropped`.
+    pub maximum_packet_size: u32,
     /// Filters to be subscribed to: applied once connected and restored after reconnects.
     /// Changing the list subscribes the added filters and unsubscribes the removed ones.
     /// Default none.
@@ -39,6 +46,10 @@ pub struct UseMqttOptions {
     pub on_message: Callback<MqttMessage>,
     /// Called with each publish's delivery progress. The latest closure is always called.
     pub on_delivery: Callback<(PublishId, DeliveryStatus)>,
+    /// Called when an incoming message was skipped for being above `maximum_packet_size`
+    /// (its `Display`: "dropped oversized message on <topic> (N bytes, ...)"). The latest
+    /// closure is always called.
+    pub on_dropped: Callback<DroppedMessage>,
 }
 
 impl Default for UseMqttOptions {
@@ -52,9 +63,11 @@ impl Default for UseMqttOptions {
             keep_alive_secs: 30,
             default_qos: QoS::AtLeastOnce,
             queue_limit: 256,
+            maximum_packet_size: 65_536,
             subscriptions: Vec::new(),
             on_message: Callback::noop(),
             on_delivery: Callback::noop(),
+            on_dropped: Callback::noop(),
         }
     }
 }
@@ -77,6 +90,8 @@ pub struct ConnectionKey {
     pub keep_alive_secs: u16,
     /// See [`UseMqttOptions::queue_limit`].
     pub queue_limit: usize,
+    /// See [`UseMqttOptions::maximum_packet_size`].
+    pub maximum_packet_size: u32,
 }
 
 impl From<&UseMqttOptions> for ConnectionKey {
@@ -89,6 +104,7 @@ impl From<&UseMqttOptions> for ConnectionKey {
             protocol: o.protocol,
             keep_alive_secs: o.keep_alive_secs,
             queue_limit: o.queue_limit,
+            maximum_packet_size: o.maximum_packet_size,
         }
     }
 }
@@ -101,6 +117,7 @@ impl ConnectionKey {
             client_id,
             keep_alive: Duration::from_secs(u64::from(self.keep_alive_secs)),
             queue_limit: self.queue_limit,
+            maximum_packet_size: self.maximum_packet_size,
             ..SessionConfig::default()
         };
         DriverConfig {
@@ -125,6 +142,7 @@ mod tests {
         assert_eq!(o.keep_alive_secs, 30);
         assert_eq!(o.default_qos, QoS::AtLeastOnce);
         assert_eq!(o.queue_limit, 256);
+        assert_eq!(o.maximum_packet_size, 65_536);
         assert!(o.subscriptions.is_empty());
     }
 
@@ -138,6 +156,7 @@ mod tests {
             subscriptions: vec!["chat/lobby/messages".into()],
             default_qos: QoS::AtMostOnce,
             on_message: Callback::from(|_| ()),
+            on_dropped: Callback::from(|_| ()),
             ..a.clone()
         };
         assert_eq!(ConnectionKey::from(&a), ConnectionKey::from(&b));
@@ -146,6 +165,17 @@ mod tests {
             ..a.clone()
         };
         assert_ne!(ConnectionKey::from(&a), ConnectionKey::from(&c));
+        let d = UseMqttOptions {
+            maximum_packet_size: 1024,
+            ..a.clone()
+        };
+        assert_ne!(ConnectionKey::from(&a), ConnectionKey::from(&d));
+    }
+
+    #[test]
+    fn an_empty_broker_url_is_allowed_the_token_then_names_the_broker() {
+        let config = ConnectionKey::from(&UseMqttOptions::default()).driver_config("c".into());
+        assert_eq!(config.supervisor.broker_url, "");
     }
 
     #[test]
@@ -154,6 +184,7 @@ mod tests {
             broker_url: "ws://127.0.0.1:1/mqtt".into(),
             keep_alive_secs: 12,
             queue_limit: 9,
+            maximum_packet_size: 4096,
             protocol: ProtocolVersion::V311,
             ..Default::default()
         });
@@ -165,6 +196,7 @@ mod tests {
             Duration::from_secs(12)
         );
         assert_eq!(config.supervisor.session.queue_limit, 9);
+        assert_eq!(config.supervisor.session.maximum_packet_size, 4096);
         assert_eq!(config.supervisor.session.protocol, ProtocolVersion::V311);
         assert_eq!(config.token_url, "/api/mqtt-token");
     }
