@@ -1,61 +1,243 @@
-//! The per-user topic ACL both brokers enforce: `chat/{room}/messages` for any room matching
-//! `[A-Za-z0-9_-]{1,64}`, except room `admin`, which only user `admin` may use. Wildcard filters
-//! are refused (`+` and `#` are not room characters).
+//! The chat topic ACL both brokers enforce (the embedded broker calls these functions; the
+//! Mosquitto dynsec roles in the `mosquitto` module express the same rule).
+//!
+//! Topics (see `docs/ARCHITECTURE.md`):
+//! - shared ("quickstart") topic `chat/{room}/messages`: the author is whatever the payload says;
+//! - author topic `chat/{room}/messages/{author}`: only `{author}` may publish there, so the last
+//!   level is the author *verified by the broker*.
+//!
+//! A room matches `[A-Za-z0-9_-]{1,64}`; room `admin` is only for user `admin`. What a user may
+//! do depends on the [`AclMode`] (`CHAT_ACL`):
+//!
+//! | mode         | publish                                   | subscribe                                    |
+//! |--------------|-------------------------------------------|----------------------------------------------|
+//! | `author`     | `chat/{room}/messages/{self}`             | `chat/{room}/messages`, `chat/{room}/messages/+` |
+//! | `quickstart` | `chat/{room}/messages`                    | `chat/{room}/messages`                       |
+//! | `mixed`      | both of the above                         | `chat/{room}/messages`, `chat/{room}/messages/+` |
+//!
+//! Any other wildcard (`#`, `+` as the room) is refused; so is publishing on another user's
+//! author topic. Subscribing to one author's topic (`chat/{room}/messages/{user}`) is a subset of
+//! `…/+` and allowed where `…/+` is.
 
-/// The room of a chat topic, when the topic has the allowed shape.
-#[must_use]
-pub fn room_of(topic: &str) -> Option<&str> {
-    let room = topic.strip_prefix("chat/")?.strip_suffix("/messages")?;
-    let valid = (1..=64).contains(&room.len())
-        && room
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
-    valid.then_some(room)
+use std::fmt;
+use std::str::FromStr;
+
+/// Which chat topics a credential may use (`CHAT_ACL`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum AclMode {
+    /// Publish only on one's own author topic; read both topic kinds (default).
+    #[default]
+    Author,
+    /// Only the shared `chat/{room}/messages` topic, as an existing quickstart backend allows.
+    Quickstart,
+    /// `Author` plus publishing on the shared topic (a room shared with quickstart clients).
+    Mixed,
+}
+
+impl AclMode {
+    /// The name used by `CHAT_ACL` / `--chat-acl`.
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Author => "author",
+            Self::Quickstart => "quickstart",
+            Self::Mixed => "mixed",
+        }
+    }
+
+    /// Whether the shared topic may be published on.
+    #[must_use]
+    pub fn shared_publish(self) -> bool {
+        matches!(self, Self::Quickstart | Self::Mixed)
+    }
+
+    /// Whether author topics exist (publish own, subscribe `…/+`).
+    #[must_use]
+    pub fn author_topics(self) -> bool {
+        matches!(self, Self::Author | Self::Mixed)
+    }
+}
+
+impl fmt::Display for AclMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for AclMode {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim() {
+            "" | "author" => Ok(Self::Author),
+            "quickstart" => Ok(Self::Quickstart),
+            "mixed" => Ok(Self::Mixed),
+            _ => Err("expected `author`, `quickstart` or `mixed`".into()),
+        }
+    }
 }
 
 /// The room only user `admin` may use.
 pub const ADMIN_ROOM: &str = "admin";
 
-/// Whether `user` may publish to or subscribe to `topic`.
+fn valid_room(room: &str) -> bool {
+    (1..=64).contains(&room.len())
+        && room
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
+/// Whether `name` is a possible dev-stack user name (`[A-Za-z0-9_.-]{1,64}`, as `/dev/login`
+/// accepts).
 #[must_use]
-pub fn allowed(user: &str, topic: &str) -> bool {
-    room_of(topic).is_some_and(|room| room != ADMIN_ROOM || user == ADMIN_ROOM)
+pub fn valid_user(name: &str) -> bool {
+    (1..=64).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+}
+
+/// The room of a shared chat topic `chat/{room}/messages`, when the topic has that shape.
+#[must_use]
+pub fn room_of(topic: &str) -> Option<&str> {
+    let room = topic.strip_prefix("chat/")?.strip_suffix("/messages")?;
+    valid_room(room).then_some(room)
+}
+
+/// `(room, last level)` of `chat/{room}/messages/{level}`, the room validated, the level not.
+fn author_parts(topic: &str) -> Option<(&str, &str)> {
+    let rest = topic.strip_prefix("chat/")?;
+    let (room, rest) = rest.split_once('/')?;
+    let level = rest.strip_prefix("messages/")?;
+    (valid_room(room) && !level.contains('/')).then_some((room, level))
+}
+
+fn room_allowed(user: &str, room: &str) -> bool {
+    room != ADMIN_ROOM || user == ADMIN_ROOM
+}
+
+/// Whether `user` may publish on `topic` under `mode`.
+#[must_use]
+pub fn may_publish(mode: AclMode, user: &str, topic: &str) -> bool {
+    if let Some(room) = room_of(topic) {
+        return mode.shared_publish() && room_allowed(user, room);
+    }
+    match author_parts(topic) {
+        Some((room, author)) => mode.author_topics() && author == user && room_allowed(user, room),
+        None => false,
+    }
+}
+
+/// Whether `user` may subscribe to `filter` under `mode`.
+#[must_use]
+pub fn may_subscribe(mode: AclMode, user: &str, filter: &str) -> bool {
+    if let Some(room) = room_of(filter) {
+        return room_allowed(user, room);
+    }
+    match author_parts(filter) {
+        Some((room, level)) => {
+            mode.author_topics() && (level == "+" || valid_user(level)) && room_allowed(user, room)
+        }
+        None => false,
+    }
 }
 
 #[cfg(test)]
 mod tests {
+    use super::AclMode::{Author, Mixed, Quickstart};
     use super::*;
 
     #[test]
-    fn any_user_may_use_a_well_formed_room() {
-        assert!(allowed("alice", "chat/lobby/messages"));
-        assert!(allowed("alice", "chat/A-z_09/messages"));
-        assert!(allowed(
+    fn modes_parse_by_name_and_default_to_author() {
+        assert_eq!("".parse::<AclMode>(), Ok(Author));
+        assert_eq!(" mixed ".parse::<AclMode>(), Ok(Mixed));
+        assert_eq!("quickstart".parse::<AclMode>(), Ok(Quickstart));
+        assert!("open".parse::<AclMode>().is_err());
+        assert_eq!(AclMode::default(), Author);
+        for mode in [Author, Quickstart, Mixed] {
+            assert_eq!(mode.name().parse::<AclMode>(), Ok(mode));
+        }
+    }
+
+    #[test]
+    fn author_mode_publishes_only_on_ones_own_author_topic() {
+        assert!(may_publish(Author, "alice", "chat/lobby/messages/alice"));
+        assert!(!may_publish(Author, "alice", "chat/lobby/messages/bob"));
+        assert!(!may_publish(Author, "alice", "chat/lobby/messages"));
+        assert!(!may_publish(Author, "alice", "chat/lobby/messages/+"));
+        assert!(!may_publish(Author, "alice", "chat/lobby/messages/alice/x"));
+        assert!(may_subscribe(Author, "alice", "chat/lobby/messages/+"));
+        assert!(may_subscribe(Author, "alice", "chat/lobby/messages"));
+        assert!(may_subscribe(Author, "alice", "chat/lobby/messages/bob"));
+    }
+
+    #[test]
+    fn quickstart_mode_has_only_the_shared_topic() {
+        assert!(may_publish(Quickstart, "alice", "chat/lobby/messages"));
+        assert!(may_subscribe(Quickstart, "alice", "chat/lobby/messages"));
+        assert!(!may_publish(
+            Quickstart,
             "alice",
-            &format!("chat/{}/messages", "r".repeat(64))
+            "chat/lobby/messages/alice"
         ));
+        assert!(!may_subscribe(Quickstart, "alice", "chat/lobby/messages/+"));
+    }
+
+    #[test]
+    fn mixed_mode_adds_the_shared_topic_to_author_mode() {
+        assert!(may_publish(Mixed, "alice", "chat/lobby/messages"));
+        assert!(may_publish(Mixed, "alice", "chat/lobby/messages/alice"));
+        assert!(!may_publish(Mixed, "alice", "chat/lobby/messages/bob"));
+        assert!(may_subscribe(Mixed, "alice", "chat/lobby/messages/+"));
+    }
+
+    #[test]
+    fn any_user_may_use_a_well_formed_room() {
+        for mode in [Author, Quickstart, Mixed] {
+            assert!(may_subscribe(mode, "alice", "chat/A-z_09/messages"));
+            assert!(may_subscribe(
+                mode,
+                "alice",
+                &format!("chat/{}/messages", "r".repeat(64))
+            ));
+        }
     }
 
     #[test]
     fn only_admin_may_use_the_admin_room() {
-        assert!(!allowed("alice", "chat/admin/messages"));
-        assert!(allowed("admin", "chat/admin/messages"));
+        for mode in [Author, Quickstart, Mixed] {
+            assert!(!may_subscribe(mode, "alice", "chat/admin/messages"));
+            assert!(!may_subscribe(mode, "alice", "chat/admin/messages/+"));
+            assert!(!may_publish(mode, "alice", "chat/admin/messages"));
+            assert!(!may_publish(mode, "alice", "chat/admin/messages/alice"));
+            assert!(may_subscribe(mode, "admin", "chat/admin/messages"));
+        }
+        assert!(may_publish(Author, "admin", "chat/admin/messages/admin"));
+        assert!(may_publish(Quickstart, "admin", "chat/admin/messages"));
     }
 
     #[test]
-    fn malformed_rooms_and_wildcards_are_refused() {
-        for topic in [
-            "chat//messages",
-            "chat/+/messages",
-            "chat/#",
-            "#",
-            "chat/a b/messages",
-            "chat/a/b/messages",
-            "chat/lobby/other",
-            "x/lobby/messages",
-            &format!("chat/{}/messages", "r".repeat(65)),
-        ] {
-            assert!(!allowed("admin", topic), "{topic}");
+    fn malformed_rooms_and_other_wildcards_are_refused() {
+        for mode in [Author, Quickstart, Mixed] {
+            for topic in [
+                "chat//messages",
+                "chat/+/messages",
+                "chat/+/messages/+",
+                "chat/+/messages/admin",
+                "chat/lobby/messages/#",
+                "chat/lobby/messages/+/x",
+                "chat/lobby/messages/",
+                "chat/#",
+                "#",
+                "chat/a b/messages",
+                "chat/a/b/messages",
+                "chat/lobby/other",
+                "x/lobby/messages",
+                &format!("chat/{}/messages", "r".repeat(65)),
+            ] {
+                assert!(!may_subscribe(mode, "admin", topic), "{mode} sub {topic}");
+                assert!(!may_publish(mode, "admin", topic), "{mode} pub {topic}");
+            }
         }
     }
 }

@@ -26,12 +26,15 @@ impl Broker {
     ) -> Result<Self, StackError> {
         let public = SocketAddr::new(config.bind_ip, config.broker_ws_port);
         Ok(match config.broker {
-            BrokerKind::Embedded => Self::Embedded(Embedded::start(public, store).await?),
+            BrokerKind::Embedded => {
+                Self::Embedded(Embedded::start(public, store, config.chat_acl).await?)
+            }
             BrokerKind::Mosquitto => Self::Mosquitto(Box::new(
                 Mosquitto::start(
                     &config.mosquitto_bin,
                     &config.dynsec_plugin,
                     config.mosquitto_max_queued,
+                    config.chat_acl,
                     public,
                 )
                 .await?,
@@ -44,6 +47,14 @@ impl Broker {
         match self {
             Self::Embedded(_) => "embedded",
             Self::Mosquitto(_) => "mosquitto",
+        }
+    }
+
+    /// The broker's process id when it is a child process.
+    pub(crate) async fn pid(&self) -> Option<u32> {
+        match self {
+            Self::Embedded(_) => None,
+            Self::Mosquitto(b) => b.pid().await,
         }
     }
 

@@ -5,6 +5,8 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::acl::AclMode;
+
 /// Which broker the stack runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BrokerKind {
@@ -26,17 +28,22 @@ pub struct ConfigError {
     pub reason: String,
 }
 
-/// The Content-Security-Policy the `CSP=strict` shortcut expands to (`{ws}` is the broker's
+/// The Content-Security-Policy sent by default (and by `CSP=strict`) (`{ws}` is the broker's
 /// WebSocket origin).
 pub const STRICT_CSP: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; \
 connect-src 'self' {ws}; style-src 'self'; img-src 'self' data:; base-uri 'none'; \
 frame-ancestors 'none'; form-action 'self'";
 
-/// Everything the stack needs to start.
+/// Everything the stack needs to start. It holds no secret (the Mosquitto admin password and
+/// all credentials are generated at run time), so its `Debug` output is safe to log.
 #[derive(Debug, Clone)]
 pub struct StackConfig {
-    /// Address every listener binds (127.0.0.1).
+    /// Address every listener binds (`BIND_ADDR`, 127.0.0.1). Any non-loopback address needs
+    /// [`allow_non_loopback`](Self::allow_non_loopback).
     pub bind_ip: IpAddr,
+    /// Whether a non-loopback [`bind_ip`](Self::bind_ip) is accepted (`ALLOW_NON_LOOPBACK=1` or
+    /// `--allow-non-loopback`); the stack then prints a loud warning.
+    pub allow_non_loopback: bool,
     /// HTTP port (`PORT`, 8080; 0 = any free port).
     pub http_port: u16,
     /// Broker WebSocket port (`BROKER_WS_PORT`, 8083; 0 = any free port).
@@ -51,9 +58,15 @@ pub struct StackConfig {
     pub cors_origins: Vec<String>,
     /// The built app (`DIST_DIR` or `--dist`, `dist`).
     pub dist_dir: PathBuf,
-    /// Whether the `/dev/control/*` endpoints exist (`DEV_CONTROLS=1`).
+    /// Whether the dev sign-in endpoints `/dev/login`, `/dev/logout` and `/dev/session` exist
+    /// (`DEV_AUTH=1`, also implied by `DEV_CONTROLS=1`). Without them nobody can get a token.
+    pub dev_auth: bool,
+    /// Whether the `/dev/control/*` endpoints exist (`DEV_CONTROLS=1`; implies `dev_auth`).
     pub dev_controls: bool,
-    /// Content-Security-Policy sent with the static files (`CSP`; `strict` = [`STRICT_CSP`]).
+    /// The chat topic ACL both brokers enforce (`CHAT_ACL`: `author` | `quickstart` | `mixed`).
+    pub chat_acl: AclMode,
+    /// Content-Security-Policy sent with the static files (`CSP`; default and `strict` =
+    /// [`STRICT_CSP`], `CSP=off` sends none, anything else is sent as given).
     pub csp: Option<String>,
     /// Mosquitto executable (`MOSQUITTO_BIN`, `/usr/sbin/mosquitto`).
     pub mosquitto_bin: PathBuf,
@@ -74,6 +87,7 @@ impl Default for StackConfig {
     fn default() -> Self {
         Self {
             bind_ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            allow_non_loopback: false,
             http_port: 8080,
             broker_ws_port: 8083,
             broker: BrokerKind::Embedded,
@@ -81,13 +95,19 @@ impl Default for StackConfig {
             token_rate_limit: 30,
             cors_origins: Vec::new(),
             dist_dir: PathBuf::from("dist"),
+            dev_auth: false,
             dev_controls: false,
-            csp: None,
+            chat_acl: AclMode::Author,
+            csp: Some("strict".into()),
             mosquitto_bin: PathBuf::from(MOSQUITTO_BIN),
             dynsec_plugin: PathBuf::from(DYNSEC_PLUGIN),
             mosquitto_max_queued: None,
         }
     }
+}
+
+fn flag(value: &str) -> bool {
+    matches!(value.trim(), "1" | "true" | "yes")
 }
 
 fn parse<T: std::str::FromStr>(var: &'static str, value: &str) -> Result<T, ConfigError>
@@ -162,11 +182,31 @@ impl StackConfig {
         if let Some(v) = get("DIST_DIR") {
             c.dist_dir = PathBuf::from(v);
         }
+        if let Some(v) = get("BIND_ADDR") {
+            c.bind_ip = parse("BIND_ADDR", &v)?;
+        }
+        if let Some(v) = get("ALLOW_NON_LOOPBACK") {
+            c.allow_non_loopback = flag(&v);
+        }
+        if let Some(v) = get("DEV_AUTH") {
+            c.dev_auth = flag(&v);
+        }
         if let Some(v) = get("DEV_CONTROLS") {
-            c.dev_controls = matches!(v.trim(), "1" | "true" | "yes");
+            c.dev_controls = flag(&v);
+        }
+        if let Some(v) = get("CHAT_ACL") {
+            c.chat_acl = v.parse().map_err(|reason| ConfigError {
+                var: "CHAT_ACL",
+                value: v.clone(),
+                reason,
+            })?;
         }
         if let Some(v) = get("CSP") {
-            c.csp = Some(v).filter(|v| !v.trim().is_empty());
+            c.csp = match v.trim() {
+                "" | "strict" => Some("strict".into()),
+                "off" | "none" => None,
+                other => Some(other.to_owned()),
+            };
         }
         if let Some(v) = get("MOSQUITTO_BIN") {
             c.mosquitto_bin = PathBuf::from(v);
@@ -178,6 +218,29 @@ impl StackConfig {
             c.mosquitto_max_queued = Some(parse("MOSQUITTO_MAX_QUEUED", &v)?);
         }
         Ok(c)
+    }
+
+    /// Whether the dev sign-in endpoints are served (`dev_auth`, or implied by `dev_controls`).
+    #[must_use]
+    pub fn dev_auth_enabled(&self) -> bool {
+        self.dev_auth || self.dev_controls
+    }
+
+    /// Refuses a non-loopback bind address unless explicitly allowed.
+    ///
+    /// # Errors
+    /// `BIND_ADDR` is not a loopback address and `ALLOW_NON_LOOPBACK` is off.
+    pub fn check_bind(&self) -> Result<(), ConfigError> {
+        if self.bind_ip.is_loopback() || self.allow_non_loopback {
+            return Ok(());
+        }
+        Err(ConfigError {
+            var: "BIND_ADDR",
+            value: self.bind_ip.to_string(),
+            reason: "not a loopback address: the dev stack is a reference for local use; \
+                     set ALLOW_NON_LOOPBACK=1 (or --allow-non-loopback) if you really mean it"
+                .into(),
+        })
     }
 
     /// The CSP header value for the static files, with `strict` expanded for the broker at
@@ -215,7 +278,65 @@ mod tests {
         assert_eq!(c.token_rate_limit, 30);
         assert_eq!(c.dist_dir, PathBuf::from("dist"));
         assert!(!c.dev_controls);
+        assert!(!c.dev_auth_enabled(), "sign-in is off unless enabled");
+        assert_eq!(c.chat_acl, AclMode::Author);
         assert_eq!(c.mosquitto_max_queued, None);
+        assert_eq!(c.bind_ip, IpAddr::V4(Ipv4Addr::LOCALHOST));
+        assert!(c.check_bind().is_ok());
+        let csp = c
+            .csp_header("ws://127.0.0.1:8083")
+            .expect("strict CSP by default");
+        assert_eq!(csp, STRICT_CSP.replace("{ws}", "ws://127.0.0.1:8083"));
+    }
+
+    #[test]
+    fn csp_off_disables_it_and_a_custom_policy_is_sent_as_given() {
+        let c = StackConfig::from_lookup(lookup(&[("CSP", "off")])).unwrap();
+        assert_eq!(c.csp_header("ws://x"), None);
+        let c = StackConfig::from_lookup(lookup(&[("CSP", "default-src 'none'")])).unwrap();
+        assert_eq!(
+            c.csp_header("ws://x").as_deref(),
+            Some("default-src 'none'")
+        );
+        let c = StackConfig::from_lookup(lookup(&[("CSP", "strict")])).unwrap();
+        assert!(c
+            .csp_header("ws://x")
+            .unwrap()
+            .contains("frame-ancestors 'none'"));
+    }
+
+    #[test]
+    fn dev_controls_imply_dev_auth_and_dev_auth_alone_enables_sign_in() {
+        let c = StackConfig::from_lookup(lookup(&[("DEV_CONTROLS", "1")])).unwrap();
+        assert!(c.dev_auth_enabled());
+        let c = StackConfig::from_lookup(lookup(&[("DEV_AUTH", "1")])).unwrap();
+        assert!(c.dev_auth_enabled() && !c.dev_controls);
+    }
+
+    #[test]
+    fn a_non_loopback_bind_needs_the_explicit_flag() {
+        let c = StackConfig::from_lookup(lookup(&[("BIND_ADDR", "0.0.0.0")])).unwrap();
+        let err = c.check_bind().unwrap_err();
+        assert_eq!(err.var, "BIND_ADDR");
+        assert!(err.to_string().contains("ALLOW_NON_LOOPBACK"));
+        let c = StackConfig::from_lookup(lookup(&[
+            ("BIND_ADDR", "0.0.0.0"),
+            ("ALLOW_NON_LOOPBACK", "1"),
+        ]))
+        .unwrap();
+        assert!(c.check_bind().is_ok());
+        let c = StackConfig::from_lookup(lookup(&[("BIND_ADDR", "::1")])).unwrap();
+        assert!(c.check_bind().is_ok());
+    }
+
+    #[test]
+    fn chat_acl_modes_are_read_from_the_environment() {
+        let c = StackConfig::from_lookup(lookup(&[("CHAT_ACL", "quickstart")])).unwrap();
+        assert_eq!(c.chat_acl, AclMode::Quickstart);
+        let c = StackConfig::from_lookup(lookup(&[("CHAT_ACL", "mixed")])).unwrap();
+        assert_eq!(c.chat_acl, AclMode::Mixed);
+        let err = StackConfig::from_lookup(lookup(&[("CHAT_ACL", "open")])).unwrap_err();
+        assert_eq!(err.var, "CHAT_ACL");
     }
 
     #[test]

@@ -28,6 +28,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use mqtt5::broker::config::WebSocketConfig;
+use mqtt5::broker::events::{BrokerEventHandler, ClientPublishEvent, PublishAction};
 use mqtt5::broker::{
     AuthProvider, AuthResult, BrokerConfig, BrokerShutdownHandle, MqttBroker, StorageBackendType,
     StorageConfig,
@@ -38,6 +39,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
+use crate::acl::AclMode;
 use crate::reframe::{self, Framing, FramingCell};
 use crate::tokens::TokenStore;
 use crate::{bind_listener, StackError};
@@ -173,10 +175,12 @@ impl Proxy {
     }
 }
 
-/// Checks CONNECT credentials against the live token store and applies the chat ACL.
+/// Checks CONNECT credentials against the live token store and applies the chat ACL
+/// ([`crate::acl`], per mode).
 struct TokenAuth {
     store: Arc<TokenStore>,
     proxy: Arc<Proxy>,
+    mode: AclMode,
 }
 
 impl TokenAuth {
@@ -220,7 +224,9 @@ impl AuthProvider for TokenAuth {
         user_id: Option<&'a str>,
         topic: &'a str,
     ) -> BoxFuture<'a, bool> {
-        Box::pin(async move { user_id.is_some_and(|user| crate::acl::allowed(user, topic)) })
+        Box::pin(async move {
+            user_id.is_some_and(|user| crate::acl::may_publish(self.mode, user, topic))
+        })
     }
 
     fn authorize_subscribe<'a>(
@@ -229,7 +235,29 @@ impl AuthProvider for TokenAuth {
         user_id: Option<&'a str>,
         topic_filter: &'a str,
     ) -> BoxFuture<'a, bool> {
-        Box::pin(async move { user_id.is_some_and(|user| crate::acl::allowed(user, topic_filter)) })
+        Box::pin(async move {
+            user_id.is_some_and(|user| crate::acl::may_subscribe(self.mode, user, topic_filter))
+        })
+    }
+}
+
+/// Drops every retained publish that got past the broker's retained-size limit (see
+/// [`start_broker`]): a retained message is never stored nor delivered.
+struct NoRetain;
+
+impl BrokerEventHandler for NoRetain {
+    fn on_client_publish<'a>(
+        &'a self,
+        event: ClientPublishEvent,
+    ) -> Pin<Box<dyn Future<Output = PublishAction> + Send + 'a>> {
+        Box::pin(async move {
+            if event.retain {
+                tracing::info!(topic = %event.topic, "retained publish dropped");
+                PublishAction::Handled
+            } else {
+                PublishAction::Continue
+            }
+        })
     }
 }
 
@@ -243,6 +271,7 @@ struct Running {
 pub(crate) struct Embedded {
     proxy: Arc<Proxy>,
     store: Arc<TokenStore>,
+    mode: AclMode,
     storage_dir: std::path::PathBuf,
     running: tokio::sync::Mutex<Option<Running>>,
 }
@@ -250,6 +279,7 @@ pub(crate) struct Embedded {
 async fn start_broker(
     store: &Arc<TokenStore>,
     proxy: &Arc<Proxy>,
+    mode: AclMode,
     storage_dir: &std::path::Path,
 ) -> Result<(BrokerShutdownHandle, JoinHandle<()>), StackError> {
     let private = SocketAddr::new(proxy.public.ip(), 0);
@@ -265,10 +295,21 @@ async fn start_broker(
                 .with_base_dir(storage_dir.to_path_buf())
                 .with_persistence(true),
         )
-        .with_sys_topics_enabled(false);
+        .with_sys_topics_enabled(false)
+        // A larger packet from a client ends its connection; larger messages are not forwarded
+        // to a client that advertises a smaller Maximum Packet Size.
+        .with_max_packet_size(crate::MAX_PACKET_SIZE)
+        // Retain: CONNACK says "Retain Available: 0"; a retained PUBLISH with more than one byte
+        // of payload is refused by the size limit below (v5 PUBACK 0x97 Quota exceeded), and
+        // `NoRetain` drops the rest (0- and 1-byte payloads) unrouted. mqtt5 0.49 has no switch
+        // that refuses every retained publish and its `AuthProvider` does not see the flag.
+        .with_retain_available(false)
+        .with_max_retained_message_size(1)
+        .with_event_handler(Arc::new(NoRetain));
     let auth = TokenAuth {
         store: Arc::clone(store),
         proxy: Arc::clone(proxy),
+        mode,
     };
     let mut broker = MqttBroker::with_config(config)
         .await
@@ -306,6 +347,7 @@ impl Embedded {
     pub(crate) async fn start(
         public: SocketAddr,
         store: Arc<TokenStore>,
+        mode: AclMode,
     ) -> Result<Self, StackError> {
         let listener = bind_listener(public, "BROKER_WS_PORT")?;
         let proxy = Arc::new(Proxy {
@@ -322,11 +364,12 @@ impl Embedded {
         // A fresh stack starts with no sessions: clear what an earlier process may have left.
         let _ = std::fs::remove_dir_all(&storage_dir);
         std::fs::create_dir_all(&storage_dir)?;
-        let (shutdown, task) = start_broker(&store, &proxy, &storage_dir).await?;
+        let (shutdown, task) = start_broker(&store, &proxy, mode, &storage_dir).await?;
         let accept = tokio::spawn(Arc::clone(&proxy).accept_loop(listener));
         Ok(Self {
             proxy,
             store,
+            mode,
             storage_dir,
             running: tokio::sync::Mutex::new(Some(Running {
                 shutdown,
@@ -380,7 +423,8 @@ impl Embedded {
         self.stop(&mut running).await;
         tokio::time::sleep(down).await;
         let listener = bind_listener(self.proxy.public, "BROKER_WS_PORT")?;
-        let (shutdown, task) = start_broker(&self.store, &self.proxy, &self.storage_dir).await?;
+        let (shutdown, task) =
+            start_broker(&self.store, &self.proxy, self.mode, &self.storage_dir).await?;
         let accept = tokio::spawn(Arc::clone(&self.proxy).accept_loop(listener));
         *running = Some(Running {
             shutdown,

@@ -213,8 +213,9 @@ async fn forced_failure(state: &Shared) -> Option<Response> {
     }
 }
 
-fn token_body(token: &Token) -> Response {
+fn token_body(token: &Token, broker_url: &str) -> Response {
     let mut response = Json(json!({
+        "brokerUrl": broker_url,
         "accessToken": token.password,
         "tokenId": token.token_id,
         "expiresAt": rfc3339(token.expires_at),
@@ -237,7 +238,7 @@ async fn deliver(state: &Shared, token: Token) -> Response {
         );
     }
     tracing::info!(token = %token.token_id, user = %token.user, "token issued");
-    token_body(&token)
+    token_body(&token, &state.broker_url)
 }
 
 /// A browser request from a page that is neither this origin nor on the CORS allow-list
@@ -390,11 +391,7 @@ fn redirect(to: &str, cookie: String) -> Response {
 }
 
 async fn login(State(state): State<AppState>, Query(q): Query<LoginQuery>) -> Response {
-    let Some(user) = q.user.filter(|u| {
-        (1..=64).contains(&u.len())
-            && u.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
-    }) else {
+    let Some(user) = q.user.filter(|u| crate::acl::valid_user(u)) else {
         return (
             StatusCode::BAD_REQUEST,
             "user must match [A-Za-z0-9_.-]{1,64}: /dev/login?user=alice\n",
@@ -415,7 +412,14 @@ async fn logout(
     Query(q): Query<LoginQuery>,
 ) -> Response {
     if let Some(sid) = session_id(&headers) {
-        state.store.end_session(&sid);
+        if let Some(user) = state.store.session_user(&sid) {
+            state.store.end_session(&sid);
+            // Sign-out revokes: every live credential of the user expires now and the sweep
+            // closes their broker connections before this response is sent.
+            let revoked = state.store.expire_now(Some(&user), SystemTime::now());
+            state.sweep().await;
+            tracing::info!(user = %user, revoked, "dev logout: session ended, tokens revoked");
+        }
     }
     redirect(
         safe_next(q.next.as_deref()),
@@ -584,7 +588,12 @@ fn cors(origins: &[String]) -> CorsLayer {
 }
 
 /// The whole application router.
-pub(crate) fn router(state: AppState, cors_origins: &[String], dev_controls: bool) -> Router {
+pub(crate) fn router(
+    state: AppState,
+    cors_origins: &[String],
+    dev_auth: bool,
+    dev_controls: bool,
+) -> Router {
     let api = Router::new()
         .route("/api/mqtt-token", post(issue_token))
         .route("/api/mqtt-token/refresh", post(refresh_token))
@@ -598,15 +607,28 @@ pub(crate) fn router(state: AppState, cors_origins: &[String], dev_controls: boo
         )
         .route("/app/", get(app_subpath))
         .route("/app/{*rest}", get(app_subpath))
-        .merge(api)
-        .merge(
-            // CORS too, so a test page on an allowed origin can sign in and read its session.
+        .merge(api);
+    if dev_auth {
+        // CORS too, so a test page on an allowed origin can sign in and read its session.
+        app = app.merge(
             Router::new()
                 .route("/dev/login", get(login))
                 .route("/dev/logout", get(logout).post(logout))
                 .route("/dev/session", get(whoami))
                 .layer(cors(cors_origins)),
         );
+    } else {
+        let disabled = || async {
+            error(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                "dev sign-in is off (start with DEV_AUTH=1)",
+            )
+        };
+        for path in ["/dev/login", "/dev/logout", "/dev/session"] {
+            app = app.route(path, axum::routing::any(disabled));
+        }
+    }
     if dev_controls {
         // CORS like the API: browser tests (wasm-bindgen-test pages on another port) drive them.
         let controls = Router::new()

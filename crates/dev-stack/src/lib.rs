@@ -1,13 +1,22 @@
 //! Reference token backend, MQTT broker and static server: the whole chat on one machine, in
 //! one process, and the executable statement of the token contract in `docs/token-contract.md`.
+//! **It is a reference token backend for local use, not a production token service.**
 //!
-//! [`start`] binds everything on 127.0.0.1 and returns a [`RunningStack`]:
+//! [`start`] binds everything on 127.0.0.1 (`BIND_ADDR`; any non-loopback address needs
+//! `ALLOW_NON_LOOPBACK=1` and is warned about) and returns a [`RunningStack`]:
 //! - HTTP (`PORT`): the built app from `DIST_DIR` at `/` and again under `/app/` (sub-path
-//!   hosting), `/config.json` (runtime app config), `POST /api/mqtt-token`,
-//!   `POST /api/mqtt-token/refresh`, `GET /dev/login?user=NAME[&next=/path]`, `GET /dev/logout`,
-//!   `GET /dev/session`, and with `DEV_CONTROLS=1` the test controls under `/dev/control/`.
+//!   hosting), served with a strict Content-Security-Policy by default (`CSP=off` disables it),
+//!   `/config.json` (runtime app config), `POST /api/mqtt-token`, `POST /api/mqtt-token/refresh`
+//!   (responses carry `brokerUrl`, the stack's public broker WebSocket URL).
+//! - Only with `DEV_AUTH=1` (or `DEV_CONTROLS=1`): the dev sign-in `GET /dev/login?user=NAME[&next=/path]`,
+//!   `GET|POST /dev/logout` (ends the session **and revokes every live token of that user**: the
+//!   broker closes their connections at once) and `GET /dev/session`. Without it nobody can get a
+//!   token.
+//! - Only with `DEV_CONTROLS=1`: the test controls under `/dev/control/`.
 //! - The broker's WebSocket listener (`BROKER_WS_PORT`, path `/mqtt`, subprotocol `mqtt`):
-//!   the embedded `mqtt5` broker (default) or Mosquitto 2.0 (`BROKER=mosquitto`).
+//!   the embedded `mqtt5` broker (default) or Mosquitto 2.0 (`BROKER=mosquitto`), both with the
+//!   per-author chat ACL of [`acl`] (`CHAT_ACL` = `author` | `quickstart` | `mixed`), retained
+//!   publishes refused and a maximum packet size of [`MAX_PACKET_SIZE`] bytes.
 //!
 //! Tokens: every credential has its own `tokenId`, MQTT user name and password; a refresh issues
 //! a new credential and leaves the old one valid until its own `expiresAt`. A sweep every
@@ -22,7 +31,8 @@
 //!   relayed WebSocket to WebSocket with broker→client bytes cut into 1–3-byte frames (`split`)
 //!   or several packets per frame (`coalesce`), see the `reframe` module; `off` is the default.
 //! - Mosquitto: one dynamic-security client per credential, deleted at expiry, which kicks the
-//!   live connection (DISCONNECT 0x98 for MQTT 5 clients).
+//!   live connection (DISCONNECT 0x98 for MQTT 5 clients). Mosquitto never runs as root: started
+//!   by root, it runs as user `mosquitto`.
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), dev_stack::StackError> {
@@ -55,6 +65,14 @@ pub mod tokens;
 
 pub use config::{BrokerKind, StackConfig};
 
+/// The line the stack logs at start (and `--help` shows): what this program is.
+pub const NOT_FOR_PRODUCTION: &str =
+    "dev-stack is a reference token backend for local use, not a production token service";
+
+/// Maximum MQTT packet size, in bytes, on both brokers (a larger packet from a client closes its
+/// connection; see the crate tests for what each broker sends).
+pub const MAX_PACKET_SIZE: usize = 65_536;
+
 /// How often expired tokens are revoked.
 pub const SWEEP_INTERVAL: Duration = Duration::from_millis(100);
 
@@ -77,6 +95,9 @@ pub enum StackError {
     /// Mosquitto failed.
     #[error("mosquitto: {0}")]
     Mosquitto(String),
+    /// The configuration refuses to start (a non-loopback bind without the explicit flag).
+    #[error(transparent)]
+    Config(#[from] config::ConfigError),
     /// Another IO error.
     #[error(transparent)]
     Io(#[from] std::io::Error),
@@ -114,6 +135,7 @@ pub(crate) fn reserve_port(addr: SocketAddr, var: &'static str) -> Result<Socket
 pub struct RunningStack {
     http_addr: SocketAddr,
     broker: Arc<broker::Broker>,
+    dev_auth: bool,
     dev_controls: bool,
     stop: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
@@ -138,6 +160,12 @@ impl RunningStack {
         format!("ws://{}/mqtt", self.broker.ws_addr())
     }
 
+    /// The process id of the broker when it is a child process (Mosquitto), `None` for the
+    /// embedded broker.
+    pub async fn broker_pid(&self) -> Option<u32> {
+        self.broker.pid().await
+    }
+
     /// `embedded` or `mosquitto`.
     #[must_use]
     pub fn broker_name(&self) -> &'static str {
@@ -157,10 +185,14 @@ impl RunningStack {
                 "token refresh (POST)",
                 format!("{h}/api/mqtt-token/refresh"),
             ),
-            ("dev sign-in", format!("{h}/dev/login?user=alice")),
-            ("dev sign-out", format!("{h}/dev/logout")),
-            ("dev session", format!("{h}/dev/session")),
         ];
+        if self.dev_auth {
+            urls.extend([
+                ("dev sign-in", format!("{h}/dev/login?user=alice")),
+                ("dev sign-out", format!("{h}/dev/logout")),
+                ("dev session", format!("{h}/dev/session")),
+            ]);
+        }
         if self.dev_controls {
             urls.extend([
                 ("control state", format!("{h}/dev/control")),
@@ -209,6 +241,15 @@ impl RunningStack {
 /// # Errors
 /// A port that cannot be bound, a broker that does not start.
 pub async fn start(config: StackConfig) -> Result<RunningStack, StackError> {
+    config.check_bind()?;
+    tracing::warn!("{NOT_FOR_PRODUCTION}");
+    if !config.bind_ip.is_loopback() {
+        tracing::warn!(
+            "!!! LISTENING ON THE NON-LOOPBACK ADDRESS {} (ALLOW_NON_LOOPBACK): other machines can \
+             reach the dev sign-in and the broker; this is not a production token service !!!",
+            config.bind_ip
+        );
+    }
     let http_listener = bind_listener(SocketAddr::new(config.bind_ip, config.http_port), "PORT")?;
     let http_addr = http_listener.local_addr()?;
     let store = Arc::new(tokens::TokenStore::new(
@@ -236,10 +277,12 @@ pub async fn start(config: StackConfig) -> Result<RunningStack, StackError> {
         &config.dist_dir,
         config.cors_origins.clone(),
     ));
+    let dev_auth = config.dev_auth_enabled();
     let (stop, stop_rx) = watch::channel(false);
     let router = http::router(
         Arc::clone(&shared),
         &config.cors_origins,
+        dev_auth,
         config.dev_controls,
     );
     let server = tokio::spawn(http::serve(
@@ -262,6 +305,7 @@ pub async fn start(config: StackConfig) -> Result<RunningStack, StackError> {
     Ok(RunningStack {
         http_addr,
         broker,
+        dev_auth,
         dev_controls: config.dev_controls,
         stop,
         tasks: vec![server, sweep],

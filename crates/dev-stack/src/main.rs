@@ -1,14 +1,27 @@
-//! `dev-stack [--dist DIR]`: runs the app, the token backend and the broker until Ctrl-C or
-//! SIGTERM. Configuration comes from the environment (see `dev_stack::StackConfig`).
+//! `dev-stack [--dist DIR] [--bind IP] [--allow-non-loopback] [--chat-acl MODE]`: runs the app,
+//! the token backend and the broker until Ctrl-C or SIGTERM. A reference token backend for local
+//! use, not a production token service. Configuration comes from the environment (see
+//! `dev_stack::StackConfig`); the flags override it.
 
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: dev-stack [--dist DIR]
+const USAGE: &str = "usage: dev-stack [--dist DIR] [--bind IP] [--allow-non-loopback] [--chat-acl MODE]
+
+dev-stack is a reference token backend for local use, not a production token service.
+
+Flags: --dist DIR (= DIST_DIR), --bind IP (= BIND_ADDR), --allow-non-loopback
+(= ALLOW_NON_LOOPBACK=1), --chat-acl author|quickstart|mixed (= CHAT_ACL).
 
 Environment: PORT (8080), BROKER_WS_PORT (8083), BROKER (embedded|mosquitto),
+BIND_ADDR (127.0.0.1; a non-loopback address also needs ALLOW_NON_LOOPBACK=1 and is warned about),
+DEV_AUTH (1 = serve the dev sign-in /dev/login, /dev/logout, /dev/session; off by default, and
+  without it nobody can get a token), DEV_CONTROLS (1 = also the test controls /dev/control/*;
+  implies DEV_AUTH),
+CHAT_ACL (author: publish only chat/{room}/messages/{user}, read chat/{room}/messages[/+];
+  quickstart: only chat/{room}/messages; mixed: both; default author),
+CSP (the Content-Security-Policy of the static files: strict by default, `off` = none, or a policy),
 TOKEN_TTL_SECS (3600), TOKEN_RATE_LIMIT (30 per user per minute, 0 = off),
-CORS_ORIGINS (comma list of origins), DIST_DIR (dist), DEV_CONTROLS (1 = enable /dev/control),
-CSP (a Content-Security-Policy for the static files, or `strict`),
+CORS_ORIGINS (comma list of origins), DIST_DIR (dist),
 MOSQUITTO_BIN (/usr/sbin/mosquitto), MOSQUITTO_DYNSEC_PLUGIN,
 MOSQUITTO_MAX_QUEUED (per-client queue limit; unset = Mosquitto's 1000, 0 = none), RUST_LOG (info).";
 
@@ -55,6 +68,21 @@ async fn main() -> ExitCode {
                     return ExitCode::from(2);
                 }
             },
+            "--bind" => match args.next().map(|ip| ip.parse()) {
+                Some(Ok(ip)) => config.bind_ip = ip,
+                _ => {
+                    eprintln!("dev-stack: --bind needs an IP address\n{USAGE}");
+                    return ExitCode::from(2);
+                }
+            },
+            "--allow-non-loopback" => config.allow_non_loopback = true,
+            "--chat-acl" => match args.next().map(|m| m.parse()) {
+                Some(Ok(mode)) => config.chat_acl = mode,
+                _ => {
+                    eprintln!("dev-stack: --chat-acl needs author, quickstart or mixed\n{USAGE}");
+                    return ExitCode::from(2);
+                }
+            },
             "-h" | "--help" => {
                 println!("{USAGE}");
                 return ExitCode::SUCCESS;
@@ -72,6 +100,20 @@ async fn main() -> ExitCode {
         );
     }
 
+    if let Err(e) = config.check_bind() {
+        eprintln!("dev-stack: {e}");
+        return ExitCode::from(2);
+    }
+    eprintln!("dev-stack: {}", dev_stack::NOT_FOR_PRODUCTION);
+    if !config.bind_ip.is_loopback() {
+        eprintln!(
+            "\n!!!!!!!! WARNING: dev-stack listens on {} (not loopback): other machines can sign \
+             in as anyone and use the broker. It is not a production token service. !!!!!!!!\n",
+            config.bind_ip
+        );
+    }
+    let acl = config.chat_acl;
+    let dev_auth = config.dev_auth_enabled();
     let stack = match dev_stack::start(config).await {
         Ok(stack) => stack,
         Err(e) => {
@@ -79,7 +121,15 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    println!("dev-stack is running ({} broker):", stack.broker_name());
+    println!(
+        "dev-stack is running ({} broker, CHAT_ACL={acl}{}):",
+        stack.broker_name(),
+        if dev_auth {
+            ""
+        } else {
+            ", dev sign-in off: set DEV_AUTH=1"
+        }
+    );
     for (label, url) in stack.urls() {
         println!("  {label:<32} {url}");
     }

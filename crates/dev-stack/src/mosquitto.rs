@@ -3,18 +3,32 @@
 //! The stack writes `mosquitto.conf` and `dynsec.json` into a private temporary directory:
 //! a WebSocket listener on the public port (`socket_domain ipv4`, or the Debian build binds
 //! every interface) and a TCP listener on a free loopback port for the stack's admin link.
-//! `user root` keeps a root-started Mosquitto as root so it can write its dynsec file in the
-//! root-owned directory (the option has no effect when not started as root).
+//! Mosquitto never runs as root: when the stack runs as root, the configuration says
+//! `user mosquitto` and the directory and its files are handed to that user (dynsec rewrites its
+//! JSON file there); without that user the stack refuses to start Mosquitto.
+//! `max_packet_size 65536` and `retain_available false` (a retained PUBLISH closes the
+//! connection; MQTT 5 clients get DISCONNECT 0x9A first).
 //!
-//! Each issued token becomes a dynsec client (`createClient` with one of two fixed roles,
-//! `chat-user` or `chat-admin`); at expiry the client is deleted (`deleteClient`), which kicks
-//! its live connection (v5 clients get DISCONNECT 0x98). Roles are never deleted: deleting a role
-//! still held by a connected client and then the client crashes 2.0.11 (upstream issue 2660).
+//! The chat ACL ([`crate::acl`], per [`AclMode`]) as dynsec roles — `%u` patterns do not fit,
+//! since the MQTT user name is `{user}@{tokenId}`:
+//! - `chat-user` / `chat-admin`, fixed at start (see [`dynsec_config`]): subscribing to
+//!   `chat/{room}/messages` (and in `author`/`mixed` mode `chat/{room}/messages/+`), publishing on
+//!   `chat/{room}/messages` in `quickstart`/`mixed` mode, and for non-admins denials of room
+//!   `admin` that outrank the rest;
+//! - `chat-author-{user}` (`author`/`mixed` mode), created when the user's first token is issued
+//!   and never deleted: `publishClientSend chat/+/messages/{user}`.
 //!
-//! Dynsec ACLs cannot express the room-name pattern: on Mosquitto any single-level room name
-//! except `admin` (for non-admin users) is accepted; wildcard subscriptions are refused as on the
-//! embedded broker.
+//! Each issued token becomes a dynsec client (`createClient` with those roles); at expiry the
+//! client is deleted (`deleteClient`), which kicks its live connection (v5 clients get DISCONNECT
+//! 0x98). Roles are never deleted: deleting a role still held by a connected client and then the
+//! client crashes 2.0.11 (upstream issue 2660).
+//!
+//! Dynsec patterns cannot express the room-name rule (a `+` in an ACL pattern also matches a `+`
+//! in a subscription): literal denials refuse `chat/+/messages` and `chat/+/messages/+` as
+//! subscriptions, but on Mosquitto a subscription such as `chat/+/messages/bob` (one author in
+//! every room) or a room name outside `[A-Za-z0-9_-]{1,64}` is granted; publishing is exact.
 
+use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -25,6 +39,7 @@ use serde_json::{json, Value};
 use tokio::net::TcpStream;
 use tokio::process::{Child, Command};
 
+use crate::acl::AclMode;
 use crate::probe::{self, ConnectOptions, Incoming, TcpClient};
 use crate::{reserve_port, StackError};
 
@@ -45,26 +60,61 @@ fn acl(kind: &str, topic: &str, allow: bool, priority: i64) -> Value {
     json!({ "acltype": kind, "topic": topic, "allow": allow, "priority": priority })
 }
 
+/// The ACLs of the fixed chat roles: `(chat-user, chat-admin)`.
+fn chat_role_acls(mode: AclMode) -> (Vec<Value>, Vec<Value>) {
+    let shared = "chat/+/messages";
+    let authors = "chat/+/messages/+";
+    // Higher priority is checked first. The literal denials refuse the wildcard-room filters
+    // themselves (rooms are literal names); the patterns allow every single room.
+    let mut acls = vec![
+        acl("subscribeLiteral", shared, false, 10),
+        acl("subscribePattern", shared, true, 0),
+        acl("unsubscribePattern", shared, true, 0),
+    ];
+    if mode.author_topics() {
+        acls.extend([
+            acl("subscribeLiteral", authors, false, 10),
+            acl("subscribePattern", authors, true, 0),
+            acl("unsubscribePattern", authors, true, 0),
+        ]);
+    }
+    if mode.shared_publish() {
+        acls.push(acl("publishClientSend", shared, true, 0));
+    }
+    let admin_acls = acls.clone();
+    let admin_room = "chat/admin/messages";
+    acls.extend([
+        acl("publishClientSend", &format!("{admin_room}/#"), false, 20),
+        acl("subscribeLiteral", admin_room, false, 20),
+        acl("subscribePattern", &format!("{admin_room}/#"), false, 20),
+        acl(
+            "publishClientReceive",
+            &format!("{admin_room}/#"),
+            false,
+            20,
+        ),
+    ]);
+    (acls, admin_acls)
+}
+
+/// The per-user role of `author`/`mixed` mode: publishing on one's own author topic only.
+fn author_role(user: &str) -> (String, Vec<Value>) {
+    (
+        format!("chat-author-{user}"),
+        vec![acl(
+            "publishClientSend",
+            &format!("chat/+/messages/{user}"),
+            true,
+            0,
+        )],
+    )
+}
+
 /// The initial dynsec file: the admin client and the two fixed chat roles.
-fn dynsec_config(admin_password: &str) -> Value {
+fn dynsec_config(admin_password: &str, mode: AclMode) -> Value {
     let mut salt = [0u8; 12];
     getrandom::fill(&mut salt).expect("the OS random source works");
-    let room = "chat/+/messages";
-    let admin_room = "chat/admin/messages";
-    // Higher priority is checked first. The literal deny refuses `chat/+/messages` itself as a
-    // subscription (rooms are literal names); the pattern allows every single room.
-    let mut user_acls = vec![
-        acl("subscribeLiteral", room, false, 10),
-        acl("publishClientSend", room, true, 0),
-        acl("subscribePattern", room, true, 0),
-        acl("unsubscribePattern", room, true, 0),
-    ];
-    let admin_acls = user_acls.clone();
-    user_acls.extend([
-        acl("publishClientSend", admin_room, false, 20),
-        acl("subscribeLiteral", admin_room, false, 20),
-        acl("publishClientReceive", admin_room, false, 20),
-    ]);
+    let (user_acls, admin_acls) = chat_role_acls(mode);
     json!({
         "clients": [{
             "username": ADMIN_USER,
@@ -95,6 +145,24 @@ fn dynsec_config(admin_password: &str) -> Value {
     })
 }
 
+/// The account Mosquitto runs as when the stack runs as root.
+const RUN_AS: &str = "mosquitto";
+
+/// `Some((uid, gid))` of the `mosquitto` account when running as root (Mosquitto must drop to
+/// it); `None` when not root (Mosquitto then runs as the current, unprivileged user).
+fn run_as() -> Result<Option<(u32, u32)>, StackError> {
+    if !nix::unistd::geteuid().is_root() {
+        return Ok(None);
+    }
+    match nix::unistd::User::from_name(RUN_AS) {
+        Ok(Some(user)) => Ok(Some((user.uid.as_raw(), user.gid.as_raw()))),
+        _ => Err(StackError::Mosquitto(format!(
+            "running as root and there is no `{RUN_AS}` user to run Mosquitto as (the Debian \
+             package creates it); Mosquitto is never run as root"
+        ))),
+    }
+}
+
 fn mosquitto_conf(
     dir: &Path,
     plugin: &Path,
@@ -105,12 +173,17 @@ fn mosquitto_conf(
     let max_queued = max_queued.map_or(String::new(), |n| format!("max_queued_messages {n}\n"));
     format!(
         "# Written by dev-stack; removed when it stops.\n\
-         user root\n\
+         # Started by root, Mosquitto drops to this user (the option is ignored otherwise).\n\
+         user {RUN_AS}\n\
          per_listener_settings false\n\
          allow_anonymous false\n\
          persistence false\n\
          # Chat messages are small: send each at once instead of waiting to coalesce (Nagle).\n\
          set_tcp_nodelay true\n\
+         max_packet_size {max_packet}\n\
+         # 2.0.11 does not apply max_packet_size to WebSocket clients: also limit the payload.\n\
+         message_size_limit {max_packet}\n\
+         retain_available false\n\
          {max_queued}\
          log_dest file {log}\n\
          plugin {plugin}\n\
@@ -121,6 +194,7 @@ fn mosquitto_conf(
          listener {ws_port} {ws_ip}\n\
          protocol websockets\n\
          socket_domain ipv4\n",
+        max_packet = crate::MAX_PACKET_SIZE,
         log = dir.join("mosquitto.log").display(),
         plugin = plugin.display(),
         dynsec = dir.join("dynsec.json").display(),
@@ -138,8 +212,23 @@ pub(crate) struct Mosquitto {
     ws: SocketAddr,
     admin_addr: SocketAddr,
     admin_password: String,
+    mode: AclMode,
     child: tokio::sync::Mutex<Option<Child>>,
     admin: tokio::sync::Mutex<Option<TcpClient>>,
+    /// Per-user author roles already created (never deleted).
+    author_roles: tokio::sync::Mutex<HashSet<String>>,
+}
+
+impl std::fmt::Debug for Mosquitto {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Mosquitto")
+            .field("dir", &self.dir.path())
+            .field("ws", &self.ws)
+            .field("admin_addr", &self.admin_addr)
+            .field("admin_password", &"[REDACTED]")
+            .field("mode", &self.mode)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Mosquitto {
@@ -148,6 +237,7 @@ impl Mosquitto {
         bin: &Path,
         plugin: &Path,
         max_queued: Option<u32>,
+        mode: AclMode,
         public: SocketAddr,
     ) -> Result<Self, StackError> {
         if !bin.exists() {
@@ -172,21 +262,34 @@ impl Mosquitto {
         let admin_password = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(pw);
         std::fs::write(
             dir.path().join("dynsec.json"),
-            serde_json::to_vec_pretty(&dynsec_config(&admin_password))
+            serde_json::to_vec_pretty(&dynsec_config(&admin_password, mode))
                 .expect("JSON values serialize"),
         )?;
         std::fs::write(
             dir.path().join("mosquitto.conf"),
             mosquitto_conf(dir.path(), plugin, max_queued, ws, admin_addr),
         )?;
+        if let Some((uid, gid)) = run_as()? {
+            // Mosquitto drops to this user before it reads its files and rewrites dynsec.json
+            // (write to a new file, then rename) in this directory.
+            for path in [
+                dir.path().to_owned(),
+                dir.path().join("dynsec.json"),
+                dir.path().join("mosquitto.conf"),
+            ] {
+                std::os::unix::fs::chown(&path, Some(uid), Some(gid))?;
+            }
+        }
         let broker = Self {
             dir,
             bin: bin.to_owned(),
             ws,
             admin_addr,
             admin_password,
+            mode,
             child: tokio::sync::Mutex::new(None),
             admin: tokio::sync::Mutex::new(None),
+            author_roles: tokio::sync::Mutex::new(HashSet::new()),
         };
         broker.spawn().await?;
         Ok(broker)
@@ -195,6 +298,11 @@ impl Mosquitto {
     /// The public WebSocket address.
     pub(crate) fn ws_addr(&self) -> SocketAddr {
         self.ws
+    }
+
+    /// The process id of the running Mosquitto.
+    pub(crate) async fn pid(&self) -> Option<u32> {
+        self.child.lock().await.as_ref().and_then(Child::id)
     }
 
     fn log_tail(&self) -> String {
@@ -262,6 +370,7 @@ impl Mosquitto {
             keep_alive: 0,
             clean_start: true,
             session_expiry: 0,
+            v311: false,
         };
         let mut client = TcpClient::connect(self.admin_addr, &options, WAIT)
             .await
@@ -338,6 +447,25 @@ impl Mosquitto {
         }
     }
 
+    /// Creates the per-user author role once (it is never deleted).
+    async fn ensure_author_role(&self, user: &str) -> Result<String, String> {
+        let (rolename, acls) = author_role(user);
+        let mut created = self.author_roles.lock().await;
+        if !created.contains(&rolename) {
+            match self
+                .command(json!({ "command": "createRole", "rolename": rolename, "acls": acls }))
+                .await
+            {
+                // Also after a restart of the stack's admin link: the role is in dynsec.json.
+                Ok(()) => {}
+                Err(e) if e.contains("already exists") => {}
+                Err(e) => return Err(format!("createRole {rolename}: {e}")),
+            }
+            created.insert(rolename.clone());
+        }
+        Ok(rolename)
+    }
+
     /// Creates the dynsec client for a freshly issued token.
     pub(crate) async fn register(
         &self,
@@ -345,16 +473,21 @@ impl Mosquitto {
         username: &str,
         password: &str,
     ) -> Result<(), String> {
-        let role = if user == crate::acl::ADMIN_ROOM {
+        let base = if user == crate::acl::ADMIN_ROOM {
             "chat-admin"
         } else {
             "chat-user"
         };
+        let mut roles = vec![json!({ "rolename": base, "priority": 10 })];
+        if self.mode.author_topics() {
+            let own = self.ensure_author_role(user).await?;
+            roles.push(json!({ "rolename": own, "priority": 0 }));
+        }
         self.command(json!({
             "command": "createClient",
             "username": username,
             "password": password,
-            "roles": [{ "rolename": role }]
+            "roles": roles
         }))
         .await
     }
@@ -422,6 +555,85 @@ mod tests {
         assert!(conf.contains("allow_anonymous false\n"));
         assert!(conf.contains("set_tcp_nodelay true\n"));
         assert!(!conf.contains("max_queued_messages"));
+    }
+
+    #[test]
+    fn config_never_keeps_root_and_sets_the_broker_limits() {
+        let ws: SocketAddr = "127.0.0.1:8083".parse().unwrap();
+        let admin: SocketAddr = "127.0.0.1:40000".parse().unwrap();
+        let conf = mosquitto_conf(Path::new("/d"), Path::new("/p.so"), None, ws, admin);
+        assert!(!conf.contains("user root"));
+        assert!(conf.contains("\nuser mosquitto\n"));
+        assert!(conf.contains("\nmax_packet_size 65536\n"));
+        assert!(conf.contains("\nmessage_size_limit 65536\n"));
+        assert!(conf.contains("\nretain_available false\n"));
+    }
+
+    fn topics_of(acls: &[Value], kind: &str, allow: bool) -> Vec<String> {
+        acls.iter()
+            .filter(|a| a["acltype"] == kind && a["allow"] == allow)
+            .map(|a| a["topic"].as_str().unwrap().to_owned())
+            .collect()
+    }
+
+    #[test]
+    fn roles_follow_the_acl_mode() {
+        let (user, admin) = chat_role_acls(AclMode::Author);
+        assert!(topics_of(&user, "publishClientSend", true).is_empty());
+        assert_eq!(
+            topics_of(&user, "subscribePattern", true),
+            ["chat/+/messages", "chat/+/messages/+"]
+        );
+        assert_eq!(
+            topics_of(&user, "subscribeLiteral", false),
+            [
+                "chat/+/messages",
+                "chat/+/messages/+",
+                "chat/admin/messages"
+            ]
+        );
+        assert_eq!(
+            topics_of(&admin, "subscribeLiteral", false),
+            ["chat/+/messages", "chat/+/messages/+"]
+        );
+        let (user, _) = chat_role_acls(AclMode::Quickstart);
+        assert_eq!(
+            topics_of(&user, "publishClientSend", true),
+            ["chat/+/messages"]
+        );
+        assert_eq!(
+            topics_of(&user, "subscribePattern", true),
+            ["chat/+/messages"]
+        );
+        let (user, _) = chat_role_acls(AclMode::Mixed);
+        assert_eq!(
+            topics_of(&user, "publishClientSend", true),
+            ["chat/+/messages"]
+        );
+        let (name, acls) = author_role("alice");
+        assert_eq!(name, "chat-author-alice");
+        assert_eq!(
+            topics_of(&acls, "publishClientSend", true),
+            ["chat/+/messages/alice"]
+        );
+    }
+
+    #[test]
+    fn debug_output_never_shows_the_admin_password() {
+        let broker = Mosquitto {
+            dir: tempfile::tempdir().unwrap(),
+            bin: PathBuf::from("/usr/sbin/mosquitto"),
+            ws: "127.0.0.1:1".parse().unwrap(),
+            admin_addr: "127.0.0.1:2".parse().unwrap(),
+            admin_password: "admin-secret-pw".into(),
+            mode: AclMode::Author,
+            child: tokio::sync::Mutex::new(None),
+            admin: tokio::sync::Mutex::new(None),
+            author_roles: tokio::sync::Mutex::new(HashSet::new()),
+        };
+        let shown = format!("{broker:?}");
+        assert!(!shown.contains("admin-secret-pw"), "{shown}");
+        assert!(shown.contains("REDACTED"));
     }
 
     #[test]

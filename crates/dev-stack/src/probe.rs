@@ -1,4 +1,4 @@
-//! A minimal MQTT 5 client codec: just enough to administer Mosquitto's dynamic-security plugin
+//! A minimal MQTT 5 (and 3.1.1) client codec: just enough to administer Mosquitto's dynamic-security plugin
 //! over a loopback TCP link and to drive the brokers from tests (CONNECT, SUBSCRIBE, PUBLISH,
 //! PUBACK, PINGREQ, DISCONNECT out; CONNACK, SUBACK, UNSUBACK, PUBLISH, PUBACK, PINGRESP,
 //! DISCONNECT in). It keeps every reason code raw, which is what the tests assert on.
@@ -35,8 +35,9 @@ pub enum ProbeError {
     Unexpected(Box<Incoming>),
 }
 
-/// Options of a CONNECT packet (MQTT 5).
-#[derive(Debug, Clone, Default)]
+/// Options of a CONNECT packet (MQTT 5 unless [`v311`](Self::v311)). Its `Debug` output never
+/// shows the password.
+#[derive(Clone, Default)]
 pub struct ConnectOptions {
     /// Client identifier (may be empty).
     pub client_id: String,
@@ -48,8 +49,24 @@ pub struct ConnectOptions {
     pub keep_alive: u16,
     /// Clean start flag.
     pub clean_start: bool,
-    /// Session expiry interval in seconds (0: the session ends with the link).
+    /// Session expiry interval in seconds (0: the session ends with the link; MQTT 5 only).
     pub session_expiry: u32,
+    /// Speak MQTT 3.1.1 (protocol level 4) instead of MQTT 5.
+    pub v311: bool,
+}
+
+impl std::fmt::Debug for ConnectOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConnectOptions")
+            .field("client_id", &self.client_id)
+            .field("username", &self.username)
+            .field("password", &self.password.as_ref().map(|_| "[REDACTED]"))
+            .field("keep_alive", &self.keep_alive)
+            .field("clean_start", &self.clean_start)
+            .field("session_expiry", &self.session_expiry)
+            .field("v311", &self.v311)
+            .finish()
+    }
 }
 
 /// A packet received from the server.
@@ -130,12 +147,12 @@ fn frame(first: u8, body: &[u8]) -> Vec<u8> {
     out
 }
 
-/// Encodes a CONNECT packet (protocol level 5).
+/// Encodes a CONNECT packet (protocol level 5, or 4 with `v311`).
 #[must_use]
 pub fn encode_connect(options: &ConnectOptions) -> Vec<u8> {
     let mut body = Vec::new();
     put_str(&mut body, b"MQTT");
-    body.push(5);
+    body.push(if options.v311 { 4 } else { 5 });
     let mut flags = 0u8;
     if options.username.is_some() {
         flags |= 0x80;
@@ -148,13 +165,15 @@ pub fn encode_connect(options: &ConnectOptions) -> Vec<u8> {
     }
     body.push(flags);
     body.extend_from_slice(&options.keep_alive.to_be_bytes());
-    let mut props = Vec::new();
-    if options.session_expiry > 0 {
-        props.push(0x11);
-        props.extend_from_slice(&options.session_expiry.to_be_bytes());
+    if !options.v311 {
+        let mut props = Vec::new();
+        if options.session_expiry > 0 {
+            props.push(0x11);
+            props.extend_from_slice(&options.session_expiry.to_be_bytes());
+        }
+        put_varint(&mut body, props.len());
+        body.extend_from_slice(&props);
     }
-    put_varint(&mut body, props.len());
-    body.extend_from_slice(&props);
     put_str(&mut body, options.client_id.as_bytes());
     if let Some(username) = &options.username {
         put_str(&mut body, username.as_bytes());
@@ -165,27 +184,50 @@ pub fn encode_connect(options: &ConnectOptions) -> Vec<u8> {
     frame(0x10, &body)
 }
 
-/// Encodes a SUBSCRIBE for one filter.
+/// Encodes an MQTT 5 SUBSCRIBE for one filter.
 #[must_use]
 pub fn encode_subscribe(packet_id: u16, filter: &str, qos: u8) -> Vec<u8> {
+    encode_subscribe_for(packet_id, filter, qos, false)
+}
+
+/// Encodes a SUBSCRIBE for one filter, MQTT 3.1.1 when `v311` (no properties).
+#[must_use]
+pub fn encode_subscribe_for(packet_id: u16, filter: &str, qos: u8, v311: bool) -> Vec<u8> {
     let mut body = packet_id.to_be_bytes().to_vec();
-    body.push(0);
+    if !v311 {
+        body.push(0);
+    }
     put_str(&mut body, filter.as_bytes());
     body.push(qos & 0x03);
     frame(0x82, &body)
 }
 
-/// Encodes a PUBLISH (`packet_id` is used only when `qos > 0`).
+/// Encodes an MQTT 5 PUBLISH, not retained (`packet_id` is used only when `qos > 0`).
 #[must_use]
 pub fn encode_publish(topic: &str, payload: &[u8], qos: u8, packet_id: u16) -> Vec<u8> {
+    encode_publish_with(topic, payload, qos, packet_id, false, false)
+}
+
+/// Encodes a PUBLISH with the retain flag, MQTT 3.1.1 when `v311` (no properties).
+#[must_use]
+pub fn encode_publish_with(
+    topic: &str,
+    payload: &[u8],
+    qos: u8,
+    packet_id: u16,
+    retain: bool,
+    v311: bool,
+) -> Vec<u8> {
     let mut body = Vec::new();
     put_str(&mut body, topic.as_bytes());
     if qos > 0 {
         body.extend_from_slice(&packet_id.to_be_bytes());
     }
-    body.push(0);
+    if !v311 {
+        body.push(0);
+    }
     body.extend_from_slice(payload);
-    frame(0x30 | ((qos & 0x03) << 1), &body)
+    frame(0x30 | ((qos & 0x03) << 1) | u8::from(retain), &body)
 }
 
 /// Encodes a successful PUBACK.
@@ -210,6 +252,7 @@ pub fn encode_disconnect() -> Vec<u8> {
 #[derive(Debug, Default)]
 pub struct Decoder {
     buf: Vec<u8>,
+    v311: bool,
 }
 
 struct Reader<'a> {
@@ -250,10 +293,19 @@ impl<'a> Reader<'a> {
 }
 
 impl Decoder {
-    /// A decoder with an empty buffer.
+    /// An MQTT 5 decoder with an empty buffer.
     #[must_use]
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A decoder for MQTT 3.1.1 (`v311`) or MQTT 5 packets.
+    #[must_use]
+    pub fn for_version(v311: bool) -> Self {
+        Self {
+            buf: Vec::new(),
+            v311,
+        }
     }
 
     /// Appends received bytes.
@@ -290,11 +342,11 @@ impl Decoder {
         let first = self.buf[0];
         let body: Vec<u8> = self.buf[header..header + len].to_vec();
         self.buf.drain(..header + len);
-        parse(first, &body).map(Some)
+        parse(first, &body, self.v311).map(Some)
     }
 }
 
-fn parse(first: u8, body: &[u8]) -> Result<Incoming, ProbeError> {
+fn parse(first: u8, body: &[u8], v311: bool) -> Result<Incoming, ProbeError> {
     let mut r = Reader { bytes: body };
     Ok(match first >> 4 {
         2 => {
@@ -311,7 +363,9 @@ fn parse(first: u8, body: &[u8]) -> Result<Incoming, ProbeError> {
             let topic = String::from_utf8(r.take(topic_len)?.to_vec())
                 .map_err(|_| ProbeError::Malformed("topic is not UTF-8"))?;
             let packet_id = if qos > 0 { Some(r.u16()?) } else { None };
-            r.skip_properties()?;
+            if !v311 {
+                r.skip_properties()?;
+            }
             Incoming::Publish {
                 topic,
                 payload: r.bytes.to_vec(),
@@ -326,7 +380,9 @@ fn parse(first: u8, body: &[u8]) -> Result<Incoming, ProbeError> {
         }
         9 => {
             let packet_id = r.u16()?;
-            r.skip_properties()?;
+            if !v311 {
+                r.skip_properties()?;
+            }
             Incoming::SubAck {
                 packet_id,
                 reasons: r.bytes.to_vec(),
@@ -367,7 +423,7 @@ impl TcpClient {
         stream.set_nodelay(true)?;
         let mut client = Self {
             stream,
-            decoder: Decoder::new(),
+            decoder: Decoder::for_version(options.v311),
             next_id: 1,
         };
         client.send(&encode_connect(options)).await?;
@@ -429,12 +485,66 @@ mod tests {
             keep_alive: 30,
             clean_start: true,
             session_expiry: 600,
+            v311: false,
         });
         let expected = [
             0x10, 25, 0, 4, b'M', b'Q', b'T', b'T', 5, 0xC2, 0, 30, 5, 0x11, 0, 0, 0x02, 0x58, 0,
             1, b'c', 0, 1, b'u', 0, 1, b'p',
         ];
         assert_eq!(bytes, expected);
+    }
+
+    #[test]
+    fn debug_output_never_shows_the_password() {
+        let options = ConnectOptions {
+            username: Some("alice@tok_1".into()),
+            password: Some(b"hunter2-secret".to_vec()),
+            ..ConnectOptions::default()
+        };
+        let shown = format!("{options:?}");
+        assert!(!shown.contains("hunter2-secret"), "{shown}");
+        assert!(shown.contains("alice@tok_1") && shown.contains("REDACTED"));
+    }
+
+    #[test]
+    fn v311_packets_carry_no_properties() {
+        let connect = encode_connect(&ConnectOptions {
+            client_id: "c".into(),
+            keep_alive: 30,
+            clean_start: true,
+            v311: true,
+            ..ConnectOptions::default()
+        });
+        assert_eq!(
+            connect,
+            [0x10, 13, 0, 4, b'M', b'Q', b'T', b'T', 4, 0x02, 0, 30, 0, 1, b'c']
+        );
+        assert_eq!(
+            encode_publish_with("t", b"x", 1, 2, true, true),
+            [0x33, 6, 0, 1, b't', 0, 2, b'x']
+        );
+        assert_eq!(
+            encode_subscribe_for(3, "t", 1, true),
+            [0x82, 6, 0, 3, 0, 1, b't', 1]
+        );
+        let mut d = Decoder::for_version(true);
+        d.push(&[0x90, 3, 0, 3, 0x80, 0x32, 6, 0, 1, b't', 0, 9, b'y']);
+        assert_eq!(
+            d.next_packet().unwrap(),
+            Some(Incoming::SubAck {
+                packet_id: 3,
+                reasons: vec![0x80]
+            })
+        );
+        assert_eq!(
+            d.next_packet().unwrap(),
+            Some(Incoming::Publish {
+                topic: "t".into(),
+                payload: b"y".to_vec(),
+                qos: 1,
+                packet_id: Some(9)
+            })
+        );
     }
 
     #[test]

@@ -66,20 +66,27 @@ async fn the_admin_room_is_refused_on_subscribe_and_publish(kind: BrokerKind) {
     let t = token(stack.http_addr(), &alice).await;
     let (mut client, _) = WsMqtt::connect_ok(&url, &creds_of("alice-1", &t)).await;
     assert_eq!(client.subscribe("chat/admin/messages").await, 0x87);
-    assert_eq!(client.publish("chat/admin/messages", b"hi").await, 0x87);
+    assert_eq!(client.subscribe("chat/admin/messages/+").await, 0x87);
+    assert_eq!(
+        client.publish("chat/admin/messages/alice", b"hi").await,
+        0x87
+    );
     assert_eq!(
         client.subscribe("chat/+/messages").await,
         0x87,
         "no wildcards"
     );
     assert_eq!(client.subscribe("chat/lobby/messages").await, 1);
-    assert_eq!(client.publish("chat/lobby/messages", b"hi").await, 0);
+    assert_eq!(client.subscribe("chat/lobby/messages/+").await, 1);
+    // (With a subscriber: Mosquitto answers 0x10 "no matching subscribers" otherwise.)
+    assert_eq!(client.publish("chat/lobby/messages/alice", b"hi").await, 0);
 
     let admin = login(stack.http_addr(), "admin").await;
     let t = token(stack.http_addr(), &admin).await;
     let (mut client, _) = WsMqtt::connect_ok(&url, &creds_of("admin-1", &t)).await;
     assert_eq!(client.subscribe("chat/admin/messages").await, 1);
-    assert_eq!(client.publish("chat/admin/messages", b"hi").await, 0);
+    assert_eq!(client.subscribe("chat/admin/messages/+").await, 1);
+    assert_eq!(client.publish("chat/admin/messages/admin", b"hi").await, 0);
     stack.shutdown().await;
 }
 
@@ -383,7 +390,7 @@ on_both_brokers!(
 async fn embedded_sessions_and_queued_messages_survive_a_broker_restart() {
     let (stack, _dist) = stack(BrokerKind::Embedded, |c| c.dev_controls = true).await;
     let url = stack.broker_url();
-    let topic = "chat/restart/messages";
+    let topic = "chat/restart/messages/+";
     let bob = token(stack.http_addr(), &login(stack.http_addr(), "bob").await).await;
     let (mut b, _) = WsMqtt::connect_ok(&url, &creds_of("bob-1", &bob)).await;
     assert_eq!(b.subscribe(topic).await, 1);
@@ -400,7 +407,11 @@ async fn embedded_sessions_and_queued_messages_survive_a_broker_restart() {
     // Alice publishes while Bob is still away.
     let alice = token(stack.http_addr(), &login(stack.http_addr(), "alice").await).await;
     let (mut a, _) = WsMqtt::connect_ok(&url, &creds_of("alice-1", &alice)).await;
-    assert_eq!(a.publish(topic, b"sent while bob was away").await, 0);
+    assert_eq!(
+        a.publish("chat/restart/messages/alice", b"sent while bob was away")
+            .await,
+        0
+    );
     // Bob comes back to his session and gets the queued message.
     let (mut b, session_present) = WsMqtt::connect_ok(&url, &creds_of("bob-1", &bob)).await;
     assert!(session_present, "the session survived the restart");

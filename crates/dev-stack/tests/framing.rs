@@ -106,7 +106,8 @@ async fn coalesce_mode_puts_several_packets_in_one_frame() {
     let mut ws = connect(&stack.broker_url(), &t, "coalesce-1").await;
     let (packets, _) = read_packets(&mut ws, 1).await;
     assert!(matches!(packets[0], Incoming::ConnAck { reason: 0, .. }));
-    let topic = "chat/lobby/messages";
+    // Alice's own author topic (the default `author` ACL: she may publish only there).
+    let topic = "chat/lobby/messages/alice";
     ws.send(Message::Binary(probe::encode_subscribe(1, topic, 0).into()))
         .await
         .unwrap();

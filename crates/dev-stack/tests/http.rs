@@ -16,7 +16,13 @@ async fn the_app_is_served_at_the_root_and_under_the_app_sub_path() {
         let resp = http(addr, "GET", path, &[], "").await;
         assert_eq!(resp.status, 200, "{path}");
         assert!(String::from_utf8_lossy(&resp.body).contains("<title>livechat</title>"));
-        assert_eq!(resp.header("content-security-policy"), None);
+        let csp = resp
+            .header("content-security-policy")
+            .expect("strict CSP by default");
+        assert!(
+            csp.contains("script-src 'self' 'wasm-unsafe-eval'"),
+            "{csp}"
+        );
     }
     assert_eq!(http(addr, "GET", "/app/app.js", &[], "").await.status, 200);
     let resp = http(addr, "GET", "/app", &[], "").await;
@@ -49,6 +55,73 @@ async fn the_strict_csp_names_the_broker_origin() {
     assert!(csp.contains(&format!("connect-src 'self' {ws};")), "{csp}");
     assert!(csp.contains("script-src 'self' 'wasm-unsafe-eval'"));
     stack.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_strict_csp_is_the_default_and_csp_off_disables_it() {
+    let (stack, _dist) = stack(BrokerKind::Embedded, |_| {}).await;
+    let resp = http(stack.http_addr(), "GET", "/", &[], "").await;
+    let ws = format!("ws://{}", stack.broker_ws_addr());
+    let expected = dev_stack::config::STRICT_CSP.replace("{ws}", &ws);
+    assert_eq!(
+        resp.header("content-security-policy"),
+        Some(expected.as_str())
+    );
+    stack.shutdown().await;
+    let config =
+        dev_stack::StackConfig::from_lookup(|k| (k == "CSP").then(|| "off".into())).unwrap();
+    let (stack, _dist) = common::stack(BrokerKind::Embedded, |c| c.csp = config.csp).await;
+    let resp = http(stack.http_addr(), "GET", "/", &[], "").await;
+    assert_eq!(resp.status, 200);
+    assert_eq!(resp.header("content-security-policy"), None);
+    stack.shutdown().await;
+}
+
+#[tokio::test]
+async fn dev_sign_in_exists_only_when_enabled() {
+    let (stack, _dist) = stack(BrokerKind::Embedded, |c| c.dev_auth = false).await;
+    let addr = stack.http_addr();
+    for (method, path) in [
+        ("GET", "/dev/login?user=alice"),
+        ("GET", "/dev/logout"),
+        ("POST", "/dev/logout"),
+        ("GET", "/dev/session"),
+        ("POST", "/dev/control/token-ttl"),
+    ] {
+        let resp = http(addr, method, path, &[], "").await;
+        assert_eq!(resp.status, 404, "{method} {path}");
+        assert!(resp.header("set-cookie").is_none());
+    }
+    // The token endpoint itself stays (it needs a session nobody can get).
+    assert_eq!(
+        http(addr, "POST", "/api/mqtt-token", &[], "").await.status,
+        401
+    );
+    assert!(!stack.urls().iter().any(|(_, u)| u.contains("/dev/")));
+    stack.shutdown().await;
+    // DEV_CONTROLS implies the sign-in.
+    let (stack, _dist) = common::stack(BrokerKind::Embedded, |c| {
+        c.dev_auth = false;
+        c.dev_controls = true;
+    })
+    .await;
+    login(stack.http_addr(), "alice").await;
+    stack.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_non_loopback_bind_needs_the_explicit_flag() {
+    let config = dev_stack::StackConfig {
+        bind_ip: "0.0.0.0".parse().unwrap(),
+        http_port: 0,
+        broker_ws_port: 0,
+        ..Default::default()
+    };
+    let err = match dev_stack::start(config).await {
+        Ok(_) => panic!("started on 0.0.0.0 without ALLOW_NON_LOOPBACK"),
+        Err(e) => e.to_string(),
+    };
+    assert!(err.contains("ALLOW_NON_LOOPBACK"), "{err}");
 }
 
 #[tokio::test]
