@@ -4,7 +4,9 @@
 # Ctrl-C stops everything.
 #
 # Env: PORT (8080) and the other dev-stack settings (docs/ARCHITECTURE.md, "Dev stack command line"):
-# BROKER_WS_PORT (8083), BROKER (embedded | mosquitto), TOKEN_TTL_SECS, TOKEN_RATE_LIMIT, CORS_ORIGINS.
+# BROKER_WS_PORT (8083), BROKER (embedded | mosquitto), CHAT_ACL (author | quickstart | mixed), CSP
+# (strict by default; off), TOKEN_TTL_SECS, TOKEN_RATE_LIMIT, CORS_ORIGINS. The dev sign-in (/dev/login)
+# is enabled here (DEV_AUTH=1); the stack is a reference for local use, not a production token service.
 # SKIP_SETUP=1 skips setup.sh (when you know everything is installed).
 set -euo pipefail
 # shellcheck source=scripts/common.sh
@@ -14,6 +16,8 @@ cd "$ROOT"
 export PORT="${PORT:-8080}"
 export BROKER_WS_PORT="${BROKER_WS_PORT:-8083}"
 export DIST_DIR="$ROOT/dist"
+# The dev sign-in routes exist only when enabled; this command is for local use, so enable them.
+export DEV_AUTH=1
 
 if [ "${SKIP_SETUP:-0}" = 1 ]; then
   log "SKIP_SETUP=1: not running setup.sh"
