@@ -104,7 +104,7 @@ async fn main() -> ExitCode {
         eprintln!("dev-stack: {e}");
         return ExitCode::from(2);
     }
-    eprintln!("dev-stack: {}", dev_stack::NOT_FOR_PRODUCTION);
+    eprintln!("{}", dev_stack::NOT_FOR_PRODUCTION);
     if !config.bind_ip.is_loopback() {
         eprintln!(
             "\n!!!!!!!! WARNING: dev-stack listens on {} (not loopback): other machines can sign \
