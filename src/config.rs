@@ -261,7 +261,8 @@ pub struct Config {
     pub token_url: String,
     /// Refresh endpoint URL.
     pub refresh_url: String,
-    /// Broker WebSocket URL.
+    /// Broker WebSocket URL; empty when the site configured none, and then the token response
+    /// must name the broker (its `brokerUrl` wins over this one anyway).
     pub broker_url: String,
     /// Room name.
     pub room: String,
@@ -280,10 +281,10 @@ pub struct Config {
 impl Config {
     /// Validates `raw`, with `room_override` (from `?room=`) winning over any configured room.
     pub fn resolve(raw: &RawConfig, room_override: Option<&str>) -> Result<Self, ConfigError> {
-        let broker_url = raw
-            .get(Setting::BrokerUrl)
-            .ok_or(ConfigError::Missing(Setting::BrokerUrl))?;
-        let broker_url = validate_broker_url(broker_url.trim())?;
+        let broker_url = match raw.get(Setting::BrokerUrl) {
+            Some(url) => validate_broker_url(url.trim())?,
+            None => String::new(),
+        };
         let token_url = raw
             .get(Setting::TokenUrl)
             .unwrap_or(DEFAULT_TOKEN_URL)
@@ -547,9 +548,10 @@ mod tests {
     }
 
     #[test]
-    fn a_missing_broker_url_is_named() {
-        let e = Config::resolve(&RawConfig::default(), None).unwrap_err();
-        assert_eq!(e, ConfigError::Missing(Setting::BrokerUrl));
+    fn without_a_broker_url_the_token_response_must_name_one() {
+        let c = Config::resolve(&RawConfig::default(), None).expect("valid");
+        assert_eq!(c.broker_url, "");
+        let e = ConfigError::Missing(Setting::BrokerUrl);
         assert!(e.to_string().contains("brokerUrl (data-broker-url)"));
     }
 

@@ -239,6 +239,8 @@ pub enum ChatAction {
         /// At the bottom (within a few pixels).
         at_bottom: bool,
     },
+    /// The client dropped an incoming message too large to take (acknowledged, never shown).
+    Dropped,
     /// The connection layer learned who the user is.
     Identified {
         /// The token's user id, when it gave one: the verified author of own messages.
@@ -523,6 +525,7 @@ impl Reducible for ChatState {
                     state.advance(&id, to);
                 }
             }
+            ChatAction::Dropped => state.skipped += 1,
             ChatAction::Identified { me, name } => {
                 let me = me.map(|m| m.trim().to_owned()).filter(|m| !m.is_empty());
                 state.settings.me = me.map(Rc::from);
@@ -816,6 +819,12 @@ mod tests {
         assert_eq!(delivery_of(&s, "s1"), Some(Delivery::Queued));
         let s = s.reduce(ChatAction::Delivery(9, DeliveryUpdate::Acknowledged));
         assert_eq!(delivery_of(&s, "s1"), Some(Delivery::Delivered));
+    }
+
+    #[test]
+    fn a_message_dropped_by_the_client_counts_as_skipped() {
+        let s = state().reduce(ChatAction::Dropped);
+        assert_eq!((s.len(), s.skipped()), (0, 1));
     }
 
     #[test]

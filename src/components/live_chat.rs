@@ -70,6 +70,10 @@ pub fn live_chat(props: &LiveChatProps) -> Html {
         let inbox = inbox.clone();
         let topics = topics.clone();
         let dispatcher = chat.dispatcher();
+        let on_dropped = {
+            let dispatcher = chat.dispatcher();
+            Callback::from(move |_| dispatcher.dispatch(ChatAction::Dropped))
+        };
         UseMqttOptions {
             token_url: config.token_url.clone(),
             refresh_url: config.refresh_url.clone(),
@@ -96,6 +100,7 @@ pub fn live_chat(props: &LiveChatProps) -> Html {
                     dispatcher.dispatch(ChatAction::Delivery(connection::publish_key(id), update));
                 },
             ),
+            on_dropped,
             ..UseMqttOptions::default()
         }
     };

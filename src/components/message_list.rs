@@ -74,7 +74,7 @@ pub fn message_list(props: &MessageListProps) -> Html {
             </div>
             if chat.skipped() > 0 {
                 <p class="lc-skipped">
-                    { format!("{} unreadable message(s) skipped", chat.skipped()) }
+                    { format!("{} unreadable or oversized message(s) skipped", chat.skipped()) }
                 </p>
             }
             if !chat.at_bottom() && chat.unread() > 0 {
