@@ -1,5 +1,6 @@
 // Shared helpers for the end-to-end tests: start a dev stack on free ports, open signed-in
-// Chromium contexts, publish from a bot, bounded waits. Every wait has a deadline.
+// Chromium contexts, publish from a bot, raw MQTT clients (npm `mqtt`) holding their own valid
+// tokens, message records as the DOM lists them, bounded waits. Every wait has a deadline.
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
@@ -8,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import mqtt from 'mqtt';
 
 export const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -76,6 +78,8 @@ export async function startStack(env = {}) {
       BROKER: process.env.LIVECHAT_TEST_BROKER || 'embedded',
       DIST_DIR: distDir(),
       DEV_CONTROLS: '1',
+      // /dev/login|logout|session exist only when enabled (issue 10); the tests sign in through them.
+      DEV_AUTH: '1',
       TOKEN_RATE_LIMIT: '600',
       RUST_LOG: process.env.RUST_LOG || 'info',
       ...env,
@@ -181,8 +185,9 @@ export async function send(page, text) {
 export const messageTexts = (page) => page.locator('[role="log"] .lc-text').allInnerTexts();
 
 /**
- * Publishes `count` chat messages into `room` from the page of a signed-in user, with a minimal
- * MQTT 3.1.1 client written inline (QoS 0, CONNECT/PUBLISH/DISCONNECT only): the flood source.
+ * Publishes `count` chat messages into `room` from the page of a signed-in user, on that user's
+ * author topic `chat/{room}/messages/{userId}`, with a minimal MQTT 3.1.1 client written inline
+ * (QoS 0, CONNECT/PUBLISH/DISCONNECT only): the flood source.
  */
 export async function publishFromPage(page, { brokerUrl, room, count, user = 'bot', prefix = 'flood' }) {
   return page.evaluate(async ({ brokerUrl, room, count, user, prefix }) => {
@@ -206,7 +211,8 @@ export async function publishFromPage(page, { brokerUrl, room, count, user = 'bo
     const clientId = `${prefix}-${Math.random().toString(36).slice(2)}`;
     ws.send(packet(0x10, [...str('MQTT'), 4, 0xC2, 0, 60, ...str(clientId), ...str(token.username), ...str(token.accessToken)]));
     await connack;
-    const topic = str(`chat/${room}/messages`);
+    // The publisher's own author topic (the broker's ACL allows no other since issue 10).
+    const topic = str(`chat/${room}/messages/${token.userId}`);
     for (let i = 0; i < count; i++) {
       const payload = enc.encode(JSON.stringify({ id: `${prefix}-${i}`, user, text: `${prefix} message ${i}`, timestamp: Date.now() }));
       ws.send(packet(0x30, [...topic, ...payload]));
@@ -218,4 +224,158 @@ export async function publishFromPage(page, { brokerUrl, room, count, user = 'bo
     ws.close();
     return count;
   }, { brokerUrl, room, count, user, prefix });
+}
+
+/** Signs `user` in through /dev/login from node; resolves to the session cookie (`name=value`). */
+export async function devLogin(stack, user) {
+  const res = await fetch(`${stack.base}/dev/login?user=${encodeURIComponent(user)}`,
+    { redirect: 'manual', signal: AbortSignal.timeout(10000) });
+  if (res.status >= 400) throw new Error(`/dev/login answered ${res.status}: ${await res.text()}`);
+  const cookie = (res.headers.getSetCookie?.() || [res.headers.get('set-cookie') || ''])
+    .map((c) => c.split(';')[0].trim()).find((c) => c.includes('=') && !c.endsWith('='));
+  if (!cookie) throw new Error(`/dev/login set no session cookie (status ${res.status})`);
+  return cookie;
+}
+
+/** A credential for the signed-in session `cookie`, the way the browser gets one (POST /api/mqtt-token). */
+export async function fetchToken(stack, cookie) {
+  const res = await fetch(`${stack.base}/api/mqtt-token`, {
+    method: 'POST', headers: { cookie, 'content-type': 'application/json' }, body: '{}',
+    signal: AbortSignal.timeout(10000),
+  });
+  if (!res.ok) throw new Error(`/api/mqtt-token answered ${res.status}: ${await res.text()}`);
+  return res.json();
+}
+
+/** The broker URL a client should use: the token response's `brokerUrl`, else /config.json's. */
+export async function brokerUrlFor(stack, token) {
+  const named = token?.brokerUrl || token?.broker_url;
+  if (named) return named;
+  const res = await fetch(`${stack.base}/config.json`, { signal: AbortSignal.timeout(5000) });
+  return (await res.json()).brokerUrl;
+}
+
+/**
+ * A raw MQTT client (npm `mqtt`) signed in as `user` with its own valid token: a hostile user
+ * or a quickstart-style client. `version` 5 or 4 (= 3.1.1). No automatic reconnect. Resolves to
+ * `{ client, token, user, received, closed, closedAt, disconnectPacket, waitClosed(ms), end() }`;
+ * `received` collects `{ topic, text, retain, at }` of every message after subscribe().
+ */
+export async function rawClient(stack, user, { version = 5, cookie = null, token = null, clientId = null, properties } = {}) {
+  cookie = cookie || (token ? null : await devLogin(stack, user));
+  token = token || await fetchToken(stack, cookie);
+  const url = await brokerUrlFor(stack, token);
+  const client = await mqtt.connectAsync(url, {
+    protocolVersion: version,
+    username: token.username,
+    password: token.accessToken,
+    clientId: clientId || `raw-${user}-v${version}-${Math.random().toString(36).slice(2, 10)}`,
+    clean: true,
+    reconnectPeriod: 0,
+    connectTimeout: 10000,
+    keepalive: 30,
+    ...(properties ? { properties } : {}),
+  }, false);
+  const raw = {
+    client, token, user, cookie, version, url,
+    received: [],
+    closed: false,
+    closedAt: null,
+    disconnectPacket: null,
+    async subscribe(filter, opts = { qos: 1 }) {
+      // Resolves to [{ topic, qos }] with qos >= 0x80 when the broker refused the filter.
+      return withTimeout(client.subscribeAsync(filter, opts), 10000, `SUBACK for ${filter}`).catch((e) => {
+        if (Array.isArray(e?.packet?.granted)) return e.packet.granted.map((qos) => ({ topic: filter, qos }));
+        throw e;
+      });
+    },
+    /** Resolves true once the connection is closed, false after `ms`. */
+    waitClosed(ms) {
+      if (raw.closed) return Promise.resolve(true);
+      return Promise.race([closedOnce, sleep(ms).then(() => false)]);
+    },
+    async end() { await client.endAsync(true).catch(() => {}); },
+  };
+  client.on('message', (topic, payload, packet) => {
+    raw.received.push({ topic, text: payload.toString('utf8'), bytes: payload.length, retain: !!packet.retain, at: Date.now() });
+  });
+  client.on('disconnect', (packet) => { raw.disconnectPacket = packet; });
+  let markClosed;
+  const closedOnce = new Promise((r) => { markClosed = r; });
+  client.on('close', () => { if (!raw.closed) { raw.closed = true; raw.closedAt = Date.now(); markClosed(true); } });
+  client.on('error', () => {});
+  return raw;
+}
+
+/** Rejects with "timed out" after `ms`. */
+export function withTimeout(promise, ms, what) {
+  let timer;
+  return Promise.race([
+    promise.finally(() => clearTimeout(timer)),
+    new Promise((_, reject) => { timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms); }),
+  ]);
+}
+
+/**
+ * Publishes from a raw client and classifies what the broker did within `ms`:
+ * `{ outcome: 'ack' }` (QoS 1 PUBACK success, or QoS 0 written), `{ outcome: 'refused', code }`
+ * (v5 PUBACK reason code >= 0x80), `{ outcome: 'closed', code }` (the broker disconnected the
+ * client; v5 DISCONNECT reason code if one came), or `{ outcome: 'no-ack' }`.
+ */
+export async function tryPublish(raw, topic, payload, { qos = 1, retain = false, ms = 5000 } = {}) {
+  const { client } = raw;
+  if (raw.closed) return { outcome: 'closed', code: raw.disconnectPacket?.reasonCode ?? null };
+  const closed = raw.waitClosed(ms).then((c) => (c ? 'closed' : 'no-ack'));
+  const published = client.publishAsync(topic, payload, { qos, retain })
+    .then(() => 'ack', (e) => ({ code: e?.code ?? null, message: String(e?.message || e) }));
+  const first = await Promise.race([published, closed]);
+  if (first === 'ack') {
+    // A broker may acknowledge (3.1.1 has no way to refuse) and then close: give it a moment.
+    if (await raw.waitClosed(300)) return { outcome: 'closed', code: raw.disconnectPacket?.reasonCode ?? null, acked: true };
+    return { outcome: 'ack' };
+  }
+  if (first === 'closed' || first === 'no-ack') {
+    return first === 'closed' ? { outcome: 'closed', code: raw.disconnectPacket?.reasonCode ?? null } : { outcome: 'no-ack' };
+  }
+  if (raw.closed) return { outcome: 'closed', code: raw.disconnectPacket?.reasonCode ?? first.code };
+  return { outcome: 'refused', code: first.code, message: first.message };
+}
+
+/** The listed messages as `{ id, author, verified, own, other, text, authorText, claimed, unverifiedBadge, delivery }`. */
+export async function messageRecords(page) {
+  return page.locator('[role="log"] li.lc-msg').evaluateAll((lis) => lis.map((li) => ({
+    id: li.getAttribute('data-id'),
+    author: li.getAttribute('data-author'),
+    verified: li.getAttribute('data-verified'),
+    own: li.classList.contains('lc-own'),
+    other: li.classList.contains('lc-other'),
+    text: li.querySelector('.lc-text')?.textContent ?? null,
+    authorText: li.querySelector('.lc-author')?.textContent?.trim() ?? null,
+    claimed: li.querySelector('.lc-claimed')?.textContent?.trim() ?? null,
+    unverifiedBadge: li.querySelector('.lc-unverified')?.textContent?.trim() ?? null,
+    delivery: li.querySelector('.lc-delivery')?.textContent?.trim() ?? null,
+  })));
+}
+
+/** A local TCP listener that counts connections and bytes (a broker the site did not choose). */
+export async function countingListener() {
+  const sockets = new Set();
+  const stats = { connections: 0, bytes: 0, firstBytes: '' };
+  const server = net.createServer((socket) => {
+    stats.connections += 1;
+    sockets.add(socket);
+    socket.on('data', (d) => {
+      stats.bytes += d.length;
+      if (stats.firstBytes.length < 2000) stats.firstBytes += d.toString('latin1');
+    });
+    socket.on('error', () => {});
+    socket.on('close', () => sockets.delete(socket));
+  });
+  await new Promise((resolve, reject) => { server.once('error', reject); server.listen(0, '127.0.0.1', resolve); });
+  const { port } = server.address();
+  return {
+    port, stats,
+    url: `ws://127.0.0.1:${port}/mqtt`,
+    close: () => new Promise((r) => { for (const s of sockets) s.destroy(); server.close(() => r()); }),
+  };
 }
