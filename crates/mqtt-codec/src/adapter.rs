@@ -620,7 +620,7 @@ pub(crate) fn decode_body(
             return must_be_empty(Packet::Disconnect(Disconnect::default()))
         }
         PacketType::PubAck | PacketType::PubRec | PacketType::PubRel | PacketType::PubComp
-            if !v5 && body.len() != 2 =>
+            if !v5 && body.len() < 2 =>
         {
             return Err(malformed(format!(
                 "3.1.1 acknowledgement must be 2 bytes, not {}",
@@ -629,6 +629,20 @@ pub(crate) fn decode_body(
         }
         _ => {}
     }
+    // A 3.1.1 acknowledgement is exactly a packet id, but the embedded `mqtt5` broker (0.49)
+    // appends an MQTT 5 reason code to 3.1.1 PUBACKs it refuses (retain, quota). Rejecting it as
+    // malformed would drop the link and resend the same publish forever, so such an ack is read
+    // in the MQTT 5 layout, which also tells the sender why it was refused.
+    let version = if !v5
+        && body.len() > 2
+        && matches!(
+            packet_type,
+            PacketType::PubAck | PacketType::PubRec | PacketType::PubRel | PacketType::PubComp
+        ) {
+        ProtocolVersion::V5
+    } else {
+        version
+    };
 
     let remaining_length = u32::try_from(body.len())
         .map_err(|_| malformed(format!("body of {} bytes", body.len())))?;
@@ -1027,6 +1041,18 @@ mod tests {
     }
 
     #[test]
+    fn a_311_puback_with_a_trailing_reason_code_is_read_as_that_reason() {
+        // The embedded mqtt5 broker (0.49) refuses a retained 3.1.1 publish with this.
+        let refused = [0x40, 0x03, 0x00, 0x07, 0x97];
+        assert_eq!(decode(&refused, V311), Ok(Packet::PubAck(ack(7, 0x97))));
+        assert_eq!(
+            decode(&[0x40, 0x02, 0x00, 0x07], V311),
+            Ok(Packet::PubAck(ack(7, 0)))
+        );
+        assert!(decode(&[0x40, 0x01, 0x00], V311).is_err());
+    }
+
+    #[test]
     fn connect_311_with_client_id_a_and_keep_alive_60_matches_the_spec_layout() {
         let bytes = [
             0x10, 0x0D, 0x00, 0x04, b'M', b'Q', b'T', b'T', 0x04, 0x02, 0x00, 0x3C, 0x00, 0x01,
@@ -1381,17 +1407,6 @@ mod tests {
             detail(&[0x20, 0x04, 0x00, 0x00, 0x01, 0x7F]),
             "invalid property id 0x7F"
         );
-    }
-
-    #[test]
-    fn an_ack_longer_than_two_bytes_is_malformed_in_311() {
-        assert!(matches!(
-            decode(&[0x40, 0x03, 0x00, 0x0A, 0x00], V311),
-            Err(DecodeError::Malformed {
-                packet_type: "PUBACK",
-                ..
-            })
-        ));
     }
 
     #[test]

@@ -676,10 +676,10 @@ mod tests {
         let mut framer = Framer::new(V5, 1024);
         framer.set_version(V311);
         assert_eq!(framer.version(), V311);
-        framer.push(&[0x40, 0x03, 0x00, 0x01, 0x00]); // a v5-shaped PUBACK
+        framer.push(&[0xF0, 0x00]); // AUTH exists only in MQTT 5
         assert!(matches!(
             framer.next_packet(),
-            Some(Err(DecodeError::Malformed { .. }))
+            Some(Err(DecodeError::UnexpectedPacketType(15)))
         ));
     }
 
