@@ -29,7 +29,8 @@ async fn a_driver_connects_and_receives_its_own_qos1_message() {
     login("browser-pubsub").await;
     let rec = Recorder::default();
     let d = driver(&rec);
-    let topic = "chat/browser-pubsub/messages";
+    // The signed-in user's own author topic (the only one the ACL lets it publish on).
+    let topic = "chat/browser-pubsub/messages/browser-pubsub";
     d.declare_subscriptions(&[topic], QoS::AtLeastOnce).unwrap();
     assert!(
         wait_for(15_000, || rec.connected()).await,
@@ -88,7 +89,8 @@ async fn rotation_with_a_short_ttl_loses_and_duplicates_nothing() {
     token_endpoint("ok").await;
     control("token-ttl", r#"{"secs":3}"#).await;
     login("browser-rotation").await;
-    let topic = "chat/browser-rotation/messages";
+    // The signed-in user's own author topic (the only one the ACL lets it publish on).
+    let topic = "chat/browser-rotation/messages/browser-rotation";
     let sub = Recorder::default();
     let subscriber = driver(&sub);
     subscriber
@@ -174,7 +176,8 @@ async fn after_a_broker_restart_the_client_is_connected_again_and_subscribed() {
     let _serial = Serial::acquire().await;
     token_endpoint("ok").await;
     login("browser-restart").await;
-    let topic = "chat/browser-restart/messages";
+    // The signed-in user's own author topic (the only one the ACL lets it publish on).
+    let topic = "chat/browser-restart/messages/browser-restart";
     let rec = Recorder::default();
     let d = driver(&rec);
     d.declare_subscriptions(&[topic], QoS::AtLeastOnce).unwrap();

@@ -35,7 +35,8 @@ async fn fifty_qos1_messages_arrive_exactly_once(mode: &str) {
     framing(mode).await;
     let user = format!("browser-{mode}");
     login(&user).await;
-    let topic = format!("chat/{user}/messages");
+    // The user's own author topic (the only one the ACL lets it publish on).
+    let topic = format!("chat/{user}/messages/{user}");
     let rec = Recorder::default();
     let d = driver(&rec);
     d.declare_subscriptions(&[topic.as_str()], QoS::AtLeastOnce)

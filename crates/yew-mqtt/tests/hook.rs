@@ -104,7 +104,8 @@ fn connected(probe: &Rc<RefCell<Probe>>) -> bool {
 async fn the_hook_connects_subscribes_and_round_trips_json_to_the_latest_callback() {
     let _serial = Serial::acquire().await;
     login("hook-roundtrip").await;
-    let topic = "chat/hook-roundtrip/messages";
+    // The signed-in user's own author topic (the only one the ACL lets it publish on).
+    let topic = "chat/hook-roundtrip/messages/hook-roundtrip";
     let probe = Rc::new(RefCell::new(Probe::default()));
     let mut app = mount(&probe, topic, 1);
     assert!(
@@ -153,7 +154,8 @@ async fn mounting_and_unmounting_the_hook_100_times_leaves_nothing_behind() {
     let _serial = Serial::acquire().await;
     login("hook-leak").await;
     let before = debug_counts();
-    let topic = "chat/hook-leak/messages";
+    // The signed-in user's own author topic (the only one the ACL lets it publish on).
+    let topic = "chat/hook-leak/messages/hook-leak";
     for round in 0..100u32 {
         let probe = Rc::new(RefCell::new(Probe::default()));
         let app = mount(&probe, topic, 0);
