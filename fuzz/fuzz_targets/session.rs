@@ -10,7 +10,7 @@ use std::time::Duration;
 use libfuzzer_sys::arbitrary::{Result, Unstructured};
 use libfuzzer_sys::fuzz_target;
 use mqtt_session::{
-    subscription, Credentials, Instant, LinkId, OutgoingPublish, ProtocolVersion, QoS, Session,
+    subscription, ConnectCredentials, Instant, LinkId, OutgoingPublish, ProtocolVersion, QoS, Session,
     SessionConfig,
 };
 
@@ -49,7 +49,7 @@ fn run(u: &mut Unstructured<'_>) -> Result<()> {
         match u.int_in_range(0..=8u8)? {
             0 => {
                 opened += 1;
-                session.handle_link_open(now, LinkId(opened), Credentials::default());
+                session.handle_link_opened(now, LinkId(opened), ConnectCredentials::default());
             }
             1 => session.handle_link_closed(now, link(u.arbitrary()?, opened)),
             2 => {

@@ -49,35 +49,65 @@
 //! # The drive loop
 //! `handle_*` feeds an input; `poll_*` drains an output until `None`. **After every input
 //! (including commands), drain every `poll_*` until it returns `None`, then sleep until
-//! `poll_timeout()` and call `handle_timeout(now)`.**
+//! `poll_timeout()` and call `handle_timeout(now)`.** A driver maps each [`Action`] to IO
+//! (`FetchToken`/`RefreshToken` to an HTTP request answered through
+//! [`Supervisor::handle_token`], `OpenLink` to a WebSocket reported through
+//! [`Supervisor::handle_link_opened`]/[`Supervisor::handle_link_closed`], `Send` to a binary
+//! frame, `CloseLink` to a close) and feeds every byte received to
+//! [`Supervisor::handle_link_bytes`] and the page's `online`/`offline`/visibility to
+//! [`Supervisor::handle_online`], [`Supervisor::handle_offline`] and
+//! [`Supervisor::handle_wake`].
 //!
-//! ```ignore
-//! let mut sup = Supervisor::new(SupervisorConfig::new("wss://broker/mqtt", session_config));
-//! sup.start(now());
-//! loop {
-//!     while let Some(action) = sup.poll_action() {
-//!         match action {
-//!             Action::FetchToken { request } => spawn_fetch(request),        // -> handle_token
-//!             Action::RefreshToken { request, token_id, password } =>
-//!                 spawn_refresh(request, token_id, password),                  // -> handle_token
-//!             Action::OpenLink { link, url } => open_socket(link, &url),      // -> handle_link_opened / _closed
-//!             Action::Send { link, bytes } => socket(link).send(&bytes),
-//!             Action::CloseLink { link } => drop_socket(link),
-//!         }
-//!     }
-//!     while let Some(event) = sup.poll_event() { app.on(event) }
-//!     arm_timer(sup.poll_timeout());
-//!     match next_input().await {
-//!         Input::Token(request, result) => sup.handle_token(now(), request, result),
-//!         Input::Opened(link) => sup.handle_link_opened(now(), link),
-//!         Input::Bytes(link, bytes) => sup.handle_link_bytes(now(), link, &bytes),
-//!         Input::Closed(link) => sup.handle_link_closed(now(), link),
-//!         Input::Timer => sup.handle_timeout(now()),
-//!         Input::Online => sup.handle_online(now()),
-//!         Input::Offline => sup.handle_offline(now()),
-//!         Input::Visible | Input::PageShow => sup.handle_wake(now()),
-//!     }
+//! One connection, from the first token to a published message, with the driver's IO played by
+//! hand:
+//!
+//! ```
+//! use std::time::Duration;
+//! use mqtt_lifecycle::{
+//!     Action, ConnectionState, HttpResponse, Instant, OutgoingPublish, QoS, SessionConfig,
+//!     Supervisor, SupervisorConfig, TokenResult,
+//! };
+//!
+//! let session = SessionConfig { client_id: "doc-1".into(), ..SessionConfig::default() };
+//! let mut sup = Supervisor::new(SupervisorConfig::new("ws://127.0.0.1:8083/mqtt", session));
+//! let mut now = Instant::from_millis(0);
+//! sup.start(now);
+//!
+//! // Before every connect: a fresh token. The driver POSTs to the token endpoint...
+//! let Some(Action::FetchToken { request }) = sup.poll_action() else { panic!("token first") };
+//! assert_eq!(sup.state(), ConnectionState::FetchingToken);
+//! // ...and hands back the response as it came (status, headers, body).
+//! now = now + Duration::from_millis(40);
+//! let body = r#"{"accessToken":"s3cret","expires_in":3600,"username":"alice","userId":"alice"}"#;
+//! let response = HttpResponse { status: 200, body: body.into(), ..HttpResponse::default() };
+//! sup.handle_token(now, request, TokenResult::Response(response));
+//!
+//! // Then a link to the broker (the response named none, so the configured one).
+//! let Some(Action::OpenLink { link, url }) = sup.poll_action() else { panic!("a link") };
+//! assert_eq!(url, "ws://127.0.0.1:8083/mqtt");
+//! sup.handle_link_opened(now, link);
+//! let Some(Action::Send { bytes, .. }) = sup.poll_action() else { panic!("CONNECT") };
+//! assert_eq!(bytes[0], 0x10); // CONNECT, with the token as the password
+//!
+//! // The broker accepts (an MQTT 5 CONNACK, success); the state says so.
+//! sup.handle_link_bytes(now, link, &[0x20, 0x03, 0x00, 0x00, 0x00]);
+//! assert!(sup.state().is_up());
+//! assert_eq!(sup.user_id(), Some("alice"));
+//!
+//! // Commands go through the session: a PUBLISH to write on the link, progress as events.
+//! let id = sup.publish(now, OutgoingPublish::new("chat/lobby/messages/alice", "hi", QoS::AtLeastOnce))?;
+//! while let Some(action) = sup.poll_action() {
+//!     assert!(matches!(action, Action::Send { .. }), "{action:?}");
 //! }
+//! while let Some(event) = sup.poll_event() {
+//!     println!("{event:?}"); // State(Connected), Delivery { id, status: Sent }, ...
+//! }
+//! # let _ = id;
+//! // Nothing more to do until the next deadline (keep-alive, token refresh): sleep, then
+//! // tell the supervisor the time.
+//! now = sup.poll_timeout().expect("keep-alive and refresh are due some time");
+//! sup.handle_timeout(now);
+//! # Ok::<(), mqtt_lifecycle::CommandError>(())
 //! ```
 
 pub mod backoff;
@@ -99,9 +129,10 @@ pub use token::{
 pub use wallclock::EpochMillis;
 
 // The session's vocabulary, re-exported so the driver and the hook need only this crate.
+pub use mqtt_session::subscription;
 pub use mqtt_session::{
     CommandError, ConnectReason, DeliveryStatus, DropReason, DroppedMessage, IncomingMessage,
     Instant, LastWill, LinkDownReason, LinkId, MessageProperties, OutgoingPublish, ProtocolVersion,
     PublishId, QoS, Refusal, RefusalReason, RetainHandling, SessionConfig, SubscribeFilter,
-    SubscriptionState,
+    SubscriptionStatus,
 };

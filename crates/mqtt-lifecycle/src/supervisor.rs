@@ -8,9 +8,8 @@ use std::time::Duration;
 use mqtt_codec::packet::{ProtocolVersion, QoS};
 use mqtt_codec::reason::ConnectReason;
 use mqtt_session::{
-    CommandError, Credentials as LinkCredentials, DeliveryStatus, DroppedMessage, Event,
-    IncomingMessage, LinkId, OutgoingPublish, PublishId, Refusal, Session, SessionConfig,
-    SubscribeFilter,
+    CommandError, ConnectCredentials, DeliveryStatus, DroppedMessage, Event, IncomingMessage,
+    LinkId, OutgoingPublish, PublishId, Refusal, Session, SessionConfig, SubscribeFilter,
 };
 
 use crate::backoff::{BackoffPolicy, Rng};
@@ -322,6 +321,17 @@ impl Supervisor {
         result
     }
 
+    /// Makes `filters` the session's whole desired subscription set (see
+    /// [`Session::declare_subscriptions`]).
+    pub fn declare_subscriptions(
+        &mut self,
+        filters: &[SubscribeFilter],
+    ) -> Result<(), CommandError> {
+        let result = self.session.declare_subscriptions(filters);
+        self.pump(self.last_now);
+        result
+    }
+
     /// Unsubscribes through the session. The result arrives as [`ClientEvent::Unsubscribed`].
     pub fn unsubscribe(&mut self, filter: &str) -> Result<(), CommandError> {
         let result = self.session.unsubscribe(filter);
@@ -368,12 +378,12 @@ impl Supervisor {
         };
         match (self.links.get(&link), &self.credentials) {
             (Some(false), Some(credentials)) if expected => {
-                let creds = LinkCredentials {
+                let creds = ConnectCredentials {
                     username: credentials.username.clone(),
                     password: Some(credentials.password.expose().as_bytes().to_vec()),
                 };
                 self.links.insert(link, true);
-                self.session.handle_link_open(now, link, creds);
+                self.session.handle_link_opened(now, link, creds);
             }
             (Some(_), _) => {
                 self.close_link(now, link, true);

@@ -17,17 +17,17 @@ impl core::fmt::Display for LinkId {
 
 /// User name and password sent in CONNECT (for this project, the short-lived token).
 #[derive(Clone, Default, PartialEq, Eq)]
-pub struct Credentials {
+pub struct ConnectCredentials {
     /// User name.
     pub username: Option<String>,
     /// Password (raw bytes, MQTT allows binary).
     pub password: Option<Vec<u8>>,
 }
 
-impl core::fmt::Debug for Credentials {
+impl core::fmt::Debug for ConnectCredentials {
     // The password is a bearer token: never let it reach a log through `{:?}`.
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("Credentials")
+        f.debug_struct("ConnectCredentials")
             .field("username", &self.username)
             .field("password", &self.password.as_ref().map(|_| "<redacted>"))
             .finish()
@@ -95,7 +95,7 @@ mod tests {
 
     #[test]
     fn credentials_debug_never_shows_the_password() {
-        let creds = Credentials {
+        let creds = ConnectCredentials {
             username: Some("alice".into()),
             password: Some(b"s3cret".to_vec()),
         };

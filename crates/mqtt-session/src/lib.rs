@@ -30,7 +30,7 @@
 //! then sleep until [`Session::poll_timeout`] and call [`Session::handle_timeout`].**
 //!
 //! ```
-//! use mqtt_session::{Credentials, Event, Instant, LinkId, Session, SessionConfig};
+//! use mqtt_session::{ConnectCredentials, Event, Instant, LinkId, Session, SessionConfig};
 //!
 //! let mut session = Session::new(SessionConfig { client_id: "doc".into(), ..Default::default() });
 //! let link = LinkId(1);
@@ -38,7 +38,7 @@
 //! let mut wire = Vec::new(); // stands in for the WebSocket
 //!
 //! // Input: the socket opened. Output: CONNECT.
-//! session.handle_link_open(now, link, Credentials::default());
+//! session.handle_link_opened(now, link, ConnectCredentials::default());
 //! while let Some(transmit) = session.poll_transmit() {
 //!     wire.extend(transmit.bytes);
 //! }
@@ -95,14 +95,14 @@ mod topic;
 #[cfg(test)]
 mod tests;
 
-pub use config::{Credentials, LinkId, SessionConfig};
+pub use config::{ConnectCredentials, LinkId, SessionConfig};
 pub use event::{
     CommandError, DeliveryStatus, DropReason, DroppedMessage, Event, IncomingMessage,
     LinkDownReason, MessageProperties, OutgoingPublish, ProtocolError, PublishId, Refusal,
     RefusalReason, ServerLimits, Transmit,
 };
 pub use session::Session;
-pub use subscriptions::SubscriptionState;
+pub use subscriptions::SubscriptionStatus;
 pub use time::Instant;
 
 /// The codec types that appear in this crate's API, re-exported so callers need not depend on

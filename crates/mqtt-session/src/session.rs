@@ -10,7 +10,7 @@ use mqtt_codec::packet::{
 use mqtt_codec::reason::{ConnectReason, DisconnectReason, PubRelReason};
 use mqtt_codec::{encode, DecodeError, EncodeError, Frame, Framer, OversizedPublish};
 
-use crate::config::{Credentials, LinkId, SessionConfig};
+use crate::config::{ConnectCredentials, LinkId, SessionConfig};
 use crate::event::{
     CommandError, DeliveryStatus, DropReason, DroppedMessage, Event, IncomingMessage,
     LinkDownReason, MessageProperties, OutgoingPublish, ProtocolError, PublishId, Refusal,
@@ -18,7 +18,7 @@ use crate::event::{
 };
 use crate::ids::PacketIds;
 use crate::outgoing::{InFlightTable, OutState};
-use crate::subscriptions::{SubscriptionState, Subscriptions};
+use crate::subscriptions::{SubscriptionStatus, Subscriptions};
 use crate::time::Instant;
 use crate::topic::{check_filter, check_topic};
 
@@ -209,7 +209,7 @@ impl Session {
     /// session moves over and [`Event::LinkRetired`] names the old link. A link still awaiting
     /// its CONNACK is superseded by the new one (also `LinkRetired`). An id already in use is
     /// ignored.
-    pub fn handle_link_open(&mut self, now: Instant, link: LinkId, creds: Credentials) {
+    pub fn handle_link_opened(&mut self, now: Instant, link: LinkId, creds: ConnectCredentials) {
         self.tick(now);
         if self.role(link).is_some() {
             return;
@@ -355,6 +355,56 @@ impl Session {
         Ok(())
     }
 
+    /// Makes `filters` the whole desired subscription set: subscribes the filters not desired
+    /// yet (or desired with other options) and unsubscribes the desired filters not listed. A
+    /// filter already desired with the same options is left as it is, whatever its status (a
+    /// refused one is not asked for again). Declaring the same set twice does nothing.
+    ///
+    /// # Errors
+    /// [`CommandError::InvalidFilter`] before anything changes, or
+    /// [`CommandError::QueueFull`] at the first change that finds the queue full.
+    pub fn declare_subscriptions(
+        &mut self,
+        filters: &[SubscribeFilter],
+    ) -> Result<(), CommandError> {
+        for filter in filters {
+            check_filter(&filter.filter)?;
+        }
+        let unlisted: Vec<String> = self
+            .subs
+            .filters()
+            .filter(|desired| filters.iter().all(|f| f.filter != *desired))
+            .map(str::to_owned)
+            .collect();
+        // Recorded first and written by one pump, so a connected session sends the changes as
+        // one UNSUBSCRIBE and one SUBSCRIBE.
+        let result = self.record_declared(&unlisted, filters);
+        self.pump();
+        result
+    }
+
+    fn record_declared(
+        &mut self,
+        unlisted: &[String],
+        filters: &[SubscribeFilter],
+    ) -> Result<(), CommandError> {
+        for filter in unlisted {
+            if self.subs.unsubscribe_adds_op(filter) {
+                self.check_queue_room()?;
+            }
+            self.subs.unsubscribe(filter);
+        }
+        for filter in filters {
+            if !self.subs.is_desired_as(filter) {
+                if self.subs.subscribe_adds_op(filter) {
+                    self.check_queue_room()?;
+                }
+                self.subs.subscribe(filter.clone());
+            }
+        }
+        Ok(())
+    }
+
     /// Removes `filter` from the desired set and unsubscribes it (now or once connected). The
     /// result comes as [`Event::Unsubscribed`].
     ///
@@ -443,7 +493,7 @@ impl Session {
     /// drops the session) on every link, then [`Event::LinkDown`] with
     /// [`LinkDownReason::ClientDisconnect`] for each. Queued and in-flight publishes are
     /// reported `Dropped(SessionEnded)`. The desired subscriptions are kept: a later
-    /// [`Session::handle_link_open`] starts a new session and subscribes them again.
+    /// [`Session::handle_link_opened`] starts a new session and subscribes them again.
     pub fn disconnect(&mut self, now: Instant) {
         self.tick(now);
         let links: Vec<(LinkId, ProtocolVersion)> = match &self.phase {
@@ -586,14 +636,14 @@ impl Session {
         self.dropped_oversized
     }
 
-    /// State of one desired filter (`None`: not in the desired set).
+    /// Status of one desired filter (`None`: not in the desired set).
     #[must_use]
-    pub fn subscription(&self, filter: &str) -> Option<&SubscriptionState> {
-        self.subs.state(filter)
+    pub fn subscription(&self, filter: &str) -> Option<SubscriptionStatus> {
+        self.subs.status(filter)
     }
 
-    /// Every desired filter with its state, sorted by filter.
-    pub fn subscriptions(&self) -> impl Iterator<Item = (&str, &SubscriptionState)> {
+    /// Every desired filter with its status, sorted by filter.
+    pub fn subscriptions(&self) -> impl Iterator<Item = (&str, SubscriptionStatus)> {
         self.subs.iter()
     }
 
@@ -1193,7 +1243,7 @@ impl Session {
         self.events.push_back(Event::Delivery { id, status });
     }
 
-    fn connect_packet(&mut self, creds: Credentials, takeover: bool) -> Connect {
+    fn connect_packet(&mut self, creds: ConnectCredentials, takeover: bool) -> Connect {
         let v5 = self.protocol == ProtocolVersion::V5;
         // v5: Clean Start only for a brand-new session; Session Expiry keeps it alive across
         // links. 3.1.1 has no expiry, so its session is persistent from the first CONNECT

@@ -7,9 +7,21 @@ use mqtt_codec::reason::{SubscribeReason, UnsubscribeReason};
 
 use crate::event::{Event, ProtocolError, Refusal, RefusalReason};
 
-/// Where one desired filter stands with the server.
+/// Where one desired filter stands with the server, as the application sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SubscriptionState {
+pub enum SubscriptionStatus {
+    /// Asked for; no SUBACK yet on the current server session (queued while offline, or in
+    /// flight).
+    Pending,
+    /// The server granted it with this maximum QoS.
+    Granted(QoS),
+    /// The server refused it (retried on a fresh session or a new `subscribe`).
+    Refused(Refusal),
+}
+
+/// Where one desired filter stands, with the packet id it waits for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Stage {
     /// Not yet sent on the current server session (offline, or waiting for a packet id).
     Pending,
     /// SUBSCRIBE written, SUBACK awaited.
@@ -19,14 +31,24 @@ pub enum SubscriptionState {
     },
     /// The server granted it.
     Granted(QoS),
-    /// The server refused it (retried on a fresh session or a new `subscribe`).
+    /// The server refused it.
     Refused(Refusal),
+}
+
+impl Stage {
+    fn status(&self) -> SubscriptionStatus {
+        match self {
+            Stage::Pending | Stage::InFlight { .. } => SubscriptionStatus::Pending,
+            Stage::Granted(qos) => SubscriptionStatus::Granted(*qos),
+            Stage::Refused(refusal) => SubscriptionStatus::Refused(refusal.clone()),
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
 struct Desired {
     options: SubscribeFilter,
-    state: SubscriptionState,
+    state: Stage,
 }
 
 /// A SUBSCRIBE or UNSUBSCRIBE written on the active link and not yet acknowledged.
@@ -51,7 +73,7 @@ impl Subscriptions {
     pub(crate) fn pending_ops(&self) -> usize {
         self.desired
             .values()
-            .filter(|d| d.state == SubscriptionState::Pending)
+            .filter(|d| d.state == Stage::Pending)
             .count()
             + self.to_unsubscribe.len()
     }
@@ -59,17 +81,14 @@ impl Subscriptions {
     /// Whether adding or changing `filter` adds a waiting operation.
     pub(crate) fn subscribe_adds_op(&self, options: &SubscribeFilter) -> bool {
         match self.desired.get(&options.filter) {
-            Some(d) => d.state != SubscriptionState::Pending && !self.is_current(d, options),
+            Some(d) => d.state != Stage::Pending && !self.is_current(d, options),
             None => true,
         }
     }
 
     fn is_current(&self, desired: &Desired, options: &SubscribeFilter) -> bool {
         desired.options == *options
-            && matches!(
-                desired.state,
-                SubscriptionState::InFlight { .. } | SubscriptionState::Granted(_)
-            )
+            && matches!(desired.state, Stage::InFlight { .. } | Stage::Granted(_))
     }
 
     /// Records the wish; returns false when nothing needs to be sent (same options already
@@ -85,7 +104,7 @@ impl Subscriptions {
             options.filter.clone(),
             Desired {
                 options,
-                state: SubscriptionState::Pending,
+                state: Stage::Pending,
             },
         );
         true
@@ -105,9 +124,7 @@ impl Subscriptions {
     }
 
     pub(crate) fn has_pending_subscribe(&self) -> bool {
-        self.desired
-            .values()
-            .any(|d| d.state == SubscriptionState::Pending)
+        self.desired.values().any(|d| d.state == Stage::Pending)
     }
 
     pub(crate) fn has_pending_unsubscribe(&self) -> bool {
@@ -118,8 +135,8 @@ impl Subscriptions {
     pub(crate) fn start_subscribe(&mut self, packet_id: u16) -> Vec<SubscribeFilter> {
         let mut filters = Vec::new();
         for d in self.desired.values_mut() {
-            if d.state == SubscriptionState::Pending {
-                d.state = SubscriptionState::InFlight { packet_id };
+            if d.state == Stage::Pending {
+                d.state = Stage::InFlight { packet_id };
                 filters.push(d.options.clone());
             }
         }
@@ -181,10 +198,10 @@ impl Subscriptions {
             // The desired entry may have changed since (new options, or unsubscribed): only
             // the request it is waiting for decides its state.
             if let Some(d) = self.desired.get_mut(&filter) {
-                if d.state == (SubscriptionState::InFlight { packet_id }) {
+                if d.state == (Stage::InFlight { packet_id }) {
                     d.state = match &result {
-                        Ok(qos) => SubscriptionState::Granted(*qos),
-                        Err(refusal) => SubscriptionState::Refused(refusal.clone()),
+                        Ok(qos) => Stage::Granted(*qos),
+                        Err(refusal) => Stage::Refused(refusal.clone()),
                     };
                 }
             }
@@ -251,8 +268,8 @@ impl Subscriptions {
                 Request::Subscribe(filters) => {
                     for filter in filters {
                         if let Some(d) = self.desired.get_mut(&filter) {
-                            if d.state == (SubscriptionState::InFlight { packet_id }) {
-                                d.state = SubscriptionState::Pending;
+                            if d.state == (Stage::InFlight { packet_id }) {
+                                d.state = Stage::Pending;
                             }
                         }
                     }
@@ -273,7 +290,7 @@ impl Subscriptions {
     /// and pending unsubscribes are moot. Returns the `Unsubscribed` events for those.
     pub(crate) fn fresh_session(&mut self) -> Vec<Event> {
         for d in self.desired.values_mut() {
-            d.state = SubscriptionState::Pending;
+            d.state = Stage::Pending;
         }
         std::mem::take(&mut self.to_unsubscribe)
             .into_iter()
@@ -290,17 +307,31 @@ impl Subscriptions {
     pub(crate) fn session_ended(&mut self) {
         self.requests.clear();
         for d in self.desired.values_mut() {
-            d.state = SubscriptionState::Pending;
+            d.state = Stage::Pending;
         }
     }
 
-    /// State of one desired filter.
-    pub(crate) fn state(&self, filter: &str) -> Option<&SubscriptionState> {
-        self.desired.get(filter).map(|d| &d.state)
+    /// Whether `filter` is desired with exactly these options.
+    pub(crate) fn is_desired_as(&self, options: &SubscribeFilter) -> bool {
+        self.desired
+            .get(&options.filter)
+            .is_some_and(|d| d.options == *options)
     }
 
-    /// Every desired filter with its state.
-    pub(crate) fn iter(&self) -> impl Iterator<Item = (&str, &SubscriptionState)> {
-        self.desired.iter().map(|(f, d)| (f.as_str(), &d.state))
+    /// Status of one desired filter.
+    pub(crate) fn status(&self, filter: &str) -> Option<SubscriptionStatus> {
+        self.desired.get(filter).map(|d| d.state.status())
+    }
+
+    /// Every desired filter with its status.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&str, SubscriptionStatus)> {
+        self.desired
+            .iter()
+            .map(|(f, d)| (f.as_str(), d.state.status()))
+    }
+
+    /// Every desired filter.
+    pub(crate) fn filters(&self) -> impl Iterator<Item = &str> {
+        self.desired.keys().map(String::as_str)
     }
 }

@@ -85,7 +85,7 @@ fn run(steps: &[Step]) {
         match step {
             Step::Open => {
                 opened += 1;
-                session.handle_link_open(now, LinkId(opened), creds());
+                session.handle_link_opened(now, LinkId(opened), creds());
             }
             Step::Close(n) => session.handle_link_closed(now, link(*n, opened)),
             Step::Bytes(n, bytes) => session.handle_bytes(now, link(*n, opened), bytes),

@@ -24,8 +24,8 @@ use mqtt_codec::packet::{
 use mqtt_codec::{encode, Framer};
 
 use crate::{
-    subscription, Credentials, DeliveryStatus, Event, Instant, LinkId, OutgoingPublish, PublishId,
-    Session, SessionConfig,
+    subscription, ConnectCredentials, DeliveryStatus, Event, Instant, LinkId, OutgoingPublish,
+    PublishId, Session, SessionConfig,
 };
 
 /// A session plus the broker's view of every link.
@@ -47,8 +47,8 @@ pub(crate) fn config(protocol: ProtocolVersion) -> SessionConfig {
     }
 }
 
-pub(crate) fn creds() -> Credentials {
-    Credentials {
+pub(crate) fn creds() -> ConnectCredentials {
+    ConnectCredentials {
         username: Some("alice".into()),
         password: Some(b"token-1".to_vec()),
     }
@@ -100,7 +100,7 @@ impl Harness {
         let protocol = self.session.protocol();
         self.wires
             .insert(link, (protocol, Framer::new(protocol, u32::MAX)));
-        self.session.handle_link_open(self.now, link, creds());
+        self.session.handle_link_opened(self.now, link, creds());
         self.drain();
         match self.sent(link.0).as_slice() {
             [Packet::Connect(connect)] => (**connect).clone(),

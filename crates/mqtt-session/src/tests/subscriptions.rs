@@ -3,7 +3,7 @@
 use mqtt_codec::packet::{Packet, ProtocolVersion, QoS, Subscribe};
 
 use super::*;
-use crate::{CommandError, Refusal, RefusalReason, SubscribeReason, SubscriptionState};
+use crate::{CommandError, Refusal, RefusalReason, SubscribeReason, SubscriptionStatus};
 
 fn subscribes(packets: &[Packet]) -> Vec<Subscribe> {
     packets
@@ -30,7 +30,7 @@ fn subscriptions_made_offline_are_sent_once_connected() {
     h.subscribe("rooms/2", QoS::AtMostOnce);
     assert_eq!(
         h.session.subscription("rooms/1"),
-        Some(&SubscriptionState::Pending)
+        Some(SubscriptionStatus::Pending)
     );
     let sent = subscribes(&h.connect(1, false));
     assert_eq!(sent.len(), 1, "one SUBSCRIBE for the whole set");
@@ -53,7 +53,7 @@ fn subscriptions_made_offline_are_sent_once_connected() {
     );
     assert_eq!(
         h.session.subscription("rooms/1"),
-        Some(&SubscriptionState::Granted(QoS::AtLeastOnce))
+        Some(SubscriptionStatus::Granted(QoS::AtLeastOnce))
     );
 }
 
@@ -111,7 +111,7 @@ fn suback_refusals_0x80_and_0x87_are_typed_refusals() {
         );
         assert_eq!(
             h.session.subscription("rooms/secret"),
-            Some(&SubscriptionState::Refused(refusal))
+            Some(SubscriptionStatus::Refused(refusal))
         );
         assert!(h.session.is_connected(), "a refusal does not end the link");
     }
@@ -174,4 +174,72 @@ fn invalid_filters_are_refused() {
         h.session.unsubscribe(""),
         Err(CommandError::InvalidFilter { .. })
     ));
+}
+
+fn unsubscribes(packets: &[Packet]) -> Vec<Vec<String>> {
+    packets
+        .iter()
+        .filter_map(|p| match p {
+            Packet::Unsubscribe(u) => Some(u.filters.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn declaring_a_set_subscribes_the_new_filters_and_unsubscribes_the_unlisted_ones() {
+    let mut h = Harness::v5();
+    h.connect(1, false);
+    let a = subscription("rooms/a", QoS::AtLeastOnce);
+    let b = subscription("rooms/b", QoS::AtLeastOnce);
+    let c = subscription("rooms/c", QoS::AtLeastOnce);
+    h.session
+        .declare_subscriptions(&[a.clone(), b.clone(), a.clone()])
+        .unwrap();
+    h.drain();
+    let sent = subscribes(&h.sent(1));
+    assert_eq!(sent.len(), 1);
+    assert_eq!(filters(&sent[0]), vec!["rooms/a", "rooms/b"]);
+    h.reply(1, suback(sent[0].packet_id, &[1, 0x87]));
+    h.session
+        .declare_subscriptions(&[b.clone(), a.clone()])
+        .unwrap();
+    h.drain();
+    assert!(
+        h.sent(1).is_empty(),
+        "the same set again, a refused filter included: nothing new"
+    );
+    h.session.declare_subscriptions(&[b, c]).unwrap();
+    h.drain();
+    let sent = h.sent(1);
+    assert_eq!(unsubscribes(&sent), vec![vec!["rooms/a".to_owned()]]);
+    assert_eq!(filters(&subscribes(&sent)[0]), vec!["rooms/c"]);
+    let statuses: Vec<(String, SubscriptionStatus)> = h
+        .session
+        .subscriptions()
+        .map(|(f, s)| (f.to_owned(), s))
+        .collect();
+    assert_eq!(statuses.len(), 2);
+    assert!(matches!(statuses[0].1, SubscriptionStatus::Refused(_)));
+    assert_eq!(statuses[1].1, SubscriptionStatus::Pending);
+}
+
+#[test]
+fn declaring_an_invalid_filter_changes_nothing() {
+    let mut h = Harness::v5();
+    h.session
+        .declare_subscriptions(&[subscription("rooms/a", QoS::AtLeastOnce)])
+        .unwrap();
+    let error = h
+        .session
+        .declare_subscriptions(&[subscription("rooms/#/bad", QoS::AtLeastOnce)])
+        .unwrap_err();
+    assert!(
+        matches!(error, CommandError::InvalidFilter { .. }),
+        "{error:?}"
+    );
+    assert_eq!(
+        h.session.subscription("rooms/a"),
+        Some(SubscriptionStatus::Pending)
+    );
 }
