@@ -1,0 +1,169 @@
+//! The settings by name, and their values as found before validation.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde_json::Value;
+
+/// One configurable setting; names it in errors and documentation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Setting {
+    /// The broker's WebSocket URL.
+    BrokerUrl,
+    /// Where credentials come from.
+    TokenUrl,
+    /// Where credentials are refreshed.
+    RefreshUrl,
+    /// The chat room.
+    Room,
+    /// MQTT protocol version.
+    MqttVersion,
+    /// QoS of outgoing messages and the room subscription.
+    Qos,
+    /// Longest message a user may send.
+    MaxMessageLength,
+    /// The user's display name.
+    UserName,
+    /// Per-author topics (verified authors) or the shared topic only.
+    TopicMode,
+    /// The dev stack's sign-in page, offered on the signed-out screen (never in production).
+    DevLogin,
+}
+
+impl Setting {
+    /// Every setting, in documentation order.
+    pub const ALL: [Setting; 10] = [
+        Setting::BrokerUrl,
+        Setting::TokenUrl,
+        Setting::RefreshUrl,
+        Setting::Room,
+        Setting::MqttVersion,
+        Setting::Qos,
+        Setting::MaxMessageLength,
+        Setting::UserName,
+        Setting::TopicMode,
+        Setting::DevLogin,
+    ];
+
+    /// The key in `config.json`.
+    pub fn json_key(self) -> &'static str {
+        match self {
+            Setting::BrokerUrl => "brokerUrl",
+            Setting::TokenUrl => "tokenUrl",
+            Setting::RefreshUrl => "refreshUrl",
+            Setting::Room => "room",
+            Setting::MqttVersion => "mqttVersion",
+            Setting::Qos => "qos",
+            Setting::MaxMessageLength => "maxMessageLength",
+            Setting::UserName => "userName",
+            Setting::TopicMode => "topicMode",
+            Setting::DevLogin => "devLogin",
+        }
+    }
+
+    /// The attribute on the mount element.
+    pub fn data_attribute(self) -> &'static str {
+        match self {
+            Setting::BrokerUrl => "data-broker-url",
+            Setting::TokenUrl => "data-token-url",
+            Setting::RefreshUrl => "data-refresh-url",
+            Setting::Room => "data-room",
+            Setting::MqttVersion => "data-mqtt-version",
+            Setting::Qos => "data-qos",
+            Setting::MaxMessageLength => "data-max-message-length",
+            Setting::UserName => "data-user-name",
+            Setting::TopicMode => "data-topic-mode",
+            Setting::DevLogin => "data-dev-login",
+        }
+    }
+
+    /// Other keys accepted in `config.json` for this setting (snake case; the broker URL also
+    /// under the names CloudSignal's examples use).
+    fn json_aliases(self) -> &'static [&'static str] {
+        match self {
+            Setting::BrokerUrl => &["broker_url", "brokerWsUrl", "broker_ws_url"],
+            Setting::TokenUrl => &["token_url"],
+            Setting::RefreshUrl => &["refresh_url"],
+            Setting::Room | Setting::Qos => &[],
+            Setting::MqttVersion => &["mqtt_version"],
+            Setting::MaxMessageLength => &["max_message_length"],
+            Setting::UserName => &["user_name"],
+            Setting::TopicMode => &["topic_mode"],
+            Setting::DevLogin => &["dev_login"],
+        }
+    }
+}
+
+impl fmt::Display for Setting {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({})", self.json_key(), self.data_attribute())
+    }
+}
+
+/// Raw values as found, before validation; a setting is absent where a source says nothing.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RawConfig {
+    values: BTreeMap<Setting, String>,
+}
+
+impl RawConfig {
+    /// The value for `setting`, if any.
+    pub fn get(&self, setting: Setting) -> Option<&str> {
+        self.values.get(&setting).map(String::as_str)
+    }
+
+    /// Sets `setting` (blank values count as unset).
+    pub fn set(&mut self, setting: Setting, value: impl Into<String>) {
+        let value = value.into();
+        if value.trim().is_empty() {
+            self.values.remove(&setting);
+        } else {
+            self.values.insert(setting, value);
+        }
+    }
+
+    /// Reads attributes through `attribute(name)` (the mount element's `getAttribute`).
+    pub fn from_attributes(attribute: impl Fn(&str) -> Option<String>) -> Self {
+        let mut raw = Self::default();
+        for setting in Setting::ALL {
+            if let Some(v) = attribute(setting.data_attribute()) {
+                raw.set(setting, v);
+            }
+        }
+        raw
+    }
+
+    /// Parses `config.json`: an object whose keys are the settings' JSON keys (or their
+    /// aliases); strings, numbers and `null` accepted, unknown keys ignored. The error says what
+    /// is wrong, in words.
+    pub fn from_json(text: &str) -> Result<Self, String> {
+        let value: Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
+        let Value::Object(map) = value else {
+            return Err("expected a JSON object".to_owned());
+        };
+        let mut raw = Self::default();
+        for setting in Setting::ALL {
+            let keys =
+                std::iter::once(setting.json_key()).chain(setting.json_aliases().iter().copied());
+            for key in keys {
+                match map.get(key) {
+                    None | Some(Value::Null) => continue,
+                    Some(Value::String(s)) => raw.set(setting, s.clone()),
+                    Some(Value::Number(n)) => raw.set(setting, n.to_string()),
+                    Some(other) => {
+                        return Err(format!("`{key}` must be a string or a number, not {other}"))
+                    }
+                }
+                break;
+            }
+        }
+        Ok(raw)
+    }
+
+    /// `self` with every value `over` has replacing it.
+    pub fn overlaid_with(mut self, over: &RawConfig) -> Self {
+        self.values
+            .extend(over.values.iter().map(|(k, v)| (*k, v.clone())));
+        self
+    }
+}
