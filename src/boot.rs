@@ -1,11 +1,11 @@
 //! The thin browser side of start-up: find the mount element, read its `data-*` attributes, fetch
-//! the configuration file, read `?room=`. The rules are in [`crate::config`].
+//! the configuration file, read `?room=`. The rules are in the `livechat-config` crate.
 
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Element, Response, Window};
 
-use crate::config::{room_from_query, Config, ConfigError, RawConfig};
+use livechat_config::{Config, ConfigError, RawConfig};
 
 /// The selector of the element the app mounts into; without one, a `<div id="livechat">` is
 /// appended to `<body>`.
@@ -118,8 +118,6 @@ pub async fn load_config(window: &Window, mount: &Element) -> Result<Config, Con
             None => RawConfig::default(),
         },
     };
-    let attributes = RawConfig::from_attributes(|name| mount.get_attribute(name));
     let search = window.location().search().unwrap_or_default();
-    let room = room_from_query(&search);
-    Config::resolve(&file.overlaid_with(&attributes), room.as_deref())
+    Config::load(file, |name| mount.get_attribute(name), &search)
 }

@@ -1,18 +1,18 @@
-//! The live chat app: runtime configuration, the chat reducer and the Yew components.
+//! The live chat app: the chat reducer, the room hook and the Yew components.
 //!
-//! The binary (`main.rs`) installs the crash screen, reads the configuration ([`boot`]) and mounts
-//! [`components::LiveChat`] (or [`components::ErrorScreen`] when the configuration is invalid).
-//! Everything with rules in it (the reducer, configuration parsing, the status words) is plain
-//! Rust tested natively.
+//! The binary (`main.rs`) installs the crash screen, reads the configuration ([`boot`], rules in
+//! the `livechat-config` crate) and mounts [`components::LiveChat`] (or
+//! [`components::ErrorScreen`] when the configuration is invalid). [`room::use_chat_room`] wires
+//! the chat to the MQTT hook; the components are markup over its handle. Everything with rules
+//! in it (the reducer, the status words, the room's topic route, configuration) is plain Rust
+//! tested natively.
 
-pub mod batch;
 pub mod bench_hook;
 pub mod boot;
 pub mod chat;
 pub mod components;
-pub mod config;
-pub mod connection;
 pub mod panic;
+pub mod room;
 
 use std::rc::Rc;
 

@@ -29,15 +29,12 @@ use std::hash::{Hash, Hasher};
 use std::rc::Rc;
 
 use yew::Reducible;
+use yew_mqtt::{DeliveryStatus, PublishId};
 
 pub use recent::RecentIds;
-pub use status::{status_view, LinkState, RoomAccess, StatusView, Tone};
+pub use status::{retry_in_secs, status_view, StatusView, Tone};
 pub use topics::{RoomTopics, Source, TopicMode};
 pub use wire::{PayloadError, WireMessage, MAX_INCOMING_TEXT_CHARS};
-
-/// How the app refers to one of its publishes while following its delivery (the hook's publish id,
-/// as a number).
-pub type PublishKey = u64;
 
 /// Messages kept (and rendered) at most, oldest dropped first.
 pub const DEFAULT_HISTORY_LIMIT: usize = 500;
@@ -83,15 +80,17 @@ impl Delivery {
     }
 }
 
-/// A delivery report from the connection layer, mapped at the edge.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum DeliveryUpdate {
-    /// Written to the link.
-    Sent,
-    /// Acknowledged by the broker.
-    Acknowledged,
-    /// Refused by the broker, or dropped by the client; the reason in words.
-    Failed(String),
+impl From<&DeliveryStatus> for Delivery {
+    /// Where a publish is after the client's report: written, acknowledged, or refused by the
+    /// broker or dropped by the client (the reason in words).
+    fn from(status: &DeliveryStatus) -> Self {
+        match status {
+            DeliveryStatus::Sent => Delivery::Sent,
+            DeliveryStatus::Acknowledged => Delivery::Delivered,
+            DeliveryStatus::Refused(refusal) => Delivery::Refused(refusal.to_string()),
+            DeliveryStatus::Dropped(reason) => Delivery::Refused(reason.to_string()),
+        }
+    }
 }
 
 /// One payload from the room, with what its topic and flags say.
@@ -136,7 +135,7 @@ pub struct ChatMessage {
     /// For messages sent from this page: where the message is. `None` for everyone else's.
     pub delivery: Option<Delivery>,
     /// The publish being followed, while its delivery is not final.
-    pub publish: Option<PublishKey>,
+    pub publish: Option<PublishId>,
 }
 
 impl ChatMessage {
@@ -210,7 +209,7 @@ pub struct ChatState {
     settings: ChatSettings,
     messages: VecDeque<Rc<ChatMessage>>,
     seen: RecentIds,
-    following: HashMap<PublishKey, String>,
+    following: HashMap<PublishId, String>,
     next_seq: u64,
     skipped: u64,
     received: u64,
@@ -223,17 +222,17 @@ pub struct ChatState {
 pub enum ChatAction {
     /// Payloads arrived from the room (batched: one render per batch).
     Received(Vec<Inbound>),
-    /// The user sent `message`; `publish` is what the client answered (its key, or why it refused).
+    /// The user sent `message`; `publish` is what the client answered (its id, or why it refused).
     Sent {
         /// The message as published.
         message: WireMessage,
         /// The author topic it was published on (`Some(me)`), or `None` for the shared topic.
         author: Option<Rc<str>>,
-        /// The publish key to follow, or the refusal in words.
-        publish: Result<PublishKey, String>,
+        /// The publish to follow, or the refusal in words.
+        publish: Result<PublishId, String>,
     },
     /// A delivery report for one of this page's publishes.
-    Delivery(PublishKey, DeliveryUpdate),
+    Delivery(PublishId, DeliveryStatus),
     /// The user scrolled; whether the list is now at its bottom.
     Scrolled {
         /// At the bottom (within a few pixels).
@@ -462,7 +461,7 @@ impl ChatState {
         &mut self,
         message: WireMessage,
         author: Option<Rc<str>>,
-        publish: Result<PublishKey, String>,
+        publish: Result<PublishId, String>,
     ) {
         let payload = message.to_json();
         if !self.seen.insert(&dedupe_key(
@@ -515,14 +514,9 @@ impl Reducible for ChatState {
                 author,
                 publish,
             } => state.sent(message, author, publish),
-            ChatAction::Delivery(key, update) => {
+            ChatAction::Delivery(key, status) => {
                 if let Some(id) = state.following.get(&key).cloned() {
-                    let to = match update {
-                        DeliveryUpdate::Sent => Delivery::Sent,
-                        DeliveryUpdate::Acknowledged => Delivery::Delivered,
-                        DeliveryUpdate::Failed(why) => Delivery::Refused(why),
-                    };
-                    state.advance(&id, to);
+                    state.advance(&id, Delivery::from(&status));
                 }
             }
             ChatAction::Dropped => state.skipped += 1,
@@ -547,6 +541,8 @@ impl Reducible for ChatState {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use mqtt_codec::PubAckReason;
+    use mqtt_lifecycle::{Refusal, RefusalReason};
 
     fn settings() -> ChatSettings {
         ChatSettings {
@@ -586,13 +582,17 @@ mod tests {
         s.reduce(ChatAction::Received(vec![inbound]))
     }
 
-    fn send(s: Rc<ChatState>, id: &str, key: Result<PublishKey, String>) -> Rc<ChatState> {
+    fn send(s: Rc<ChatState>, id: &str, key: Result<u64, String>) -> Rc<ChatState> {
         let message = s.compose("hi", id.into(), 5).expect("valid draft");
         s.reduce(ChatAction::Sent {
             message,
             author: Some("me".into()),
-            publish: key,
+            publish: key.map(PublishId),
         })
+    }
+
+    fn report(s: Rc<ChatState>, key: u64, status: DeliveryStatus) -> Rc<ChatState> {
+        s.reduce(ChatAction::Delivery(PublishId(key), status))
     }
 
     fn delivery_of(s: &ChatState, id: &str) -> Option<Delivery> {
@@ -677,9 +677,9 @@ mod tests {
     fn an_own_message_goes_from_queued_to_sent_to_delivered() {
         let s = send(state(), "c1", Ok(7));
         assert_eq!(delivery_of(&s, "c1"), Some(Delivery::Queued));
-        let s = s.reduce(ChatAction::Delivery(7, DeliveryUpdate::Sent));
+        let s = report(s, 7, DeliveryStatus::Sent);
         assert_eq!(delivery_of(&s, "c1"), Some(Delivery::Sent));
-        let s = s.reduce(ChatAction::Delivery(7, DeliveryUpdate::Acknowledged));
+        let s = report(s, 7, DeliveryStatus::Acknowledged);
         assert_eq!(delivery_of(&s, "c1"), Some(Delivery::Delivered));
         assert!(s.following.is_empty());
     }
@@ -687,21 +687,25 @@ mod tests {
     #[test]
     fn delivery_never_goes_backwards() {
         let s = send(state(), "c1", Ok(7));
-        let s = s.reduce(ChatAction::Delivery(7, DeliveryUpdate::Acknowledged));
-        let s = s.reduce(ChatAction::Delivery(7, DeliveryUpdate::Sent));
+        let s = report(s, 7, DeliveryStatus::Acknowledged);
+        let s = report(s, 7, DeliveryStatus::Sent);
         assert_eq!(delivery_of(&s, "c1"), Some(Delivery::Delivered));
     }
 
     #[test]
     fn a_refused_publish_shows_the_reason() {
         let s = send(state(), "c1", Ok(3));
-        let s = s.reduce(ChatAction::Delivery(
-            3,
-            DeliveryUpdate::Failed("not authorized".into()),
-        ));
+        let refusal = Refusal {
+            reason: RefusalReason::Publish(PubAckReason::NotAuthorized),
+            code: 0x87,
+            reason_string: None,
+        };
+        let s = report(s, 3, DeliveryStatus::Refused(refusal));
         assert_eq!(
             delivery_of(&s, "c1"),
-            Some(Delivery::Refused("not authorized".into()))
+            Some(Delivery::Refused(
+                "not authorized to publish here (0x87)".into()
+            ))
         );
         let s = send(s, "c2", Err("offline queue is full".into()));
         assert_eq!(
@@ -721,7 +725,7 @@ mod tests {
     #[test]
     fn a_report_for_an_unknown_publish_changes_nothing() {
         let s = send(state(), "c1", Ok(3));
-        let s = s.reduce(ChatAction::Delivery(99, DeliveryUpdate::Acknowledged));
+        let s = report(s, 99, DeliveryStatus::Acknowledged);
         assert_eq!(delivery_of(&s, "c1"), Some(Delivery::Queued));
     }
 
@@ -808,7 +812,7 @@ mod tests {
         let s = state().reduce(ChatAction::Sent {
             message,
             author: None,
-            publish: Ok(9),
+            publish: Ok(PublishId(9)),
         });
         let s = receive_one(s, Inbound::new(None, echo));
         assert_eq!(s.len(), 1);
@@ -817,7 +821,7 @@ mod tests {
         let s = receive_one(s, Inbound::new(None, payload("s1", "me", "forged")));
         assert_eq!(s.len(), 2);
         assert_eq!(delivery_of(&s, "s1"), Some(Delivery::Queued));
-        let s = s.reduce(ChatAction::Delivery(9, DeliveryUpdate::Acknowledged));
+        let s = report(s, 9, DeliveryStatus::Acknowledged);
         assert_eq!(delivery_of(&s, "s1"), Some(Delivery::Delivered));
     }
 

@@ -1,48 +1,8 @@
-//! The words and colour of the status line, derived from the connection state.
-//!
-//! The hook's state is mapped onto [`LinkState`] at the edge (the component), so these rules are
-//! plain functions tested natively.
+//! The words and colour of the status line, derived from the hook's connection state, the room
+//! subscription's status and the page clock's reading (for the countdown). Plain functions over
+//! the hook's own types, tested natively.
 
-/// What the connection is doing, as far as the status line cares.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum LinkState {
-    /// Not started yet.
-    Idle,
-    /// Asking the token endpoint for credentials.
-    FetchingToken,
-    /// Opening the broker link.
-    Connecting,
-    /// Connected to the broker.
-    Connected,
-    /// Connected and swapping to fresh credentials in the background.
-    Rotating,
-    /// Waiting before the next attempt.
-    Backoff {
-        /// Which attempt comes next (1-based).
-        attempt: u32,
-        /// Whole seconds until it, rounded up.
-        retry_in_secs: u64,
-    },
-    /// The browser says it is offline.
-    Offline,
-    /// The token endpoint says nobody is signed in.
-    SignedOut,
-    /// The broker refused the credentials.
-    AuthFailed,
-    /// Stopped for good (unmounted or closed on purpose).
-    Closed,
-}
-
-/// Whether the room's subscription was granted.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum RoomAccess {
-    /// Not answered yet.
-    Pending,
-    /// Granted by the broker.
-    Granted,
-    /// Refused by the broker, with its reason.
-    Refused(String),
-}
+use yew_mqtt::{ConnectionState, SubscriptionStatus};
 
 /// The colour of the status dot.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -90,65 +50,104 @@ impl StatusView {
     }
 }
 
-/// Derives the status line from the link state, the room's access and the last reason the
-/// connection layer gave (already in words).
-pub fn status_view(link: &LinkState, room: &RoomAccess, reason: Option<&str>) -> StatusView {
+/// Whole seconds until a backoff ends, rounded up: `retry_at` and `now_ms` are both read on the
+/// page's monotonic clock (`performance.now()`), the one the driver's instants are measured on.
+/// `None` when the client is not backing off.
+pub fn retry_in_secs(state: &ConnectionState, now_ms: u64) -> Option<u64> {
+    match state {
+        ConnectionState::Backoff { retry_at, .. } => {
+            Some(retry_at.as_millis().saturating_sub(now_ms).div_ceil(1000))
+        }
+        _ => None,
+    }
+}
+
+/// Derives the status line from the connection state, the room subscription's status (`None`:
+/// not asked yet), the last reason the connection layer gave (already in words) and the page
+/// clock (`now_ms`, for the countdown).
+pub fn status_view(
+    state: &ConnectionState,
+    room: Option<&SubscriptionStatus>,
+    reason: Option<&str>,
+    now_ms: u64,
+) -> StatusView {
     let reason = reason.filter(|r| !r.trim().is_empty()).map(str::to_owned);
-    match link {
-        LinkState::Connected | LinkState::Rotating => match room {
-            RoomAccess::Refused(why) => StatusView::new(
+    match state {
+        ConnectionState::Connected { .. } | ConnectionState::Rotating { .. } => match room {
+            Some(SubscriptionStatus::Refused(why)) => StatusView::new(
                 Tone::Bad,
                 "You don't have access to this room",
-                Some(why.clone()).filter(|w| !w.is_empty()),
+                Some(why.to_string()).filter(|w| !w.is_empty()),
                 false,
             ),
-            RoomAccess::Pending => {
+            None | Some(SubscriptionStatus::Pending) => {
                 StatusView::new(Tone::Busy, "Connected, joining the room…", None, false)
             }
-            RoomAccess::Granted => StatusView::new(Tone::Good, "Connected", None, false),
+            Some(SubscriptionStatus::Granted(_)) => {
+                StatusView::new(Tone::Good, "Connected", None, false)
+            }
         },
-        LinkState::Idle => StatusView::new(Tone::Busy, "Starting…", None, false),
-        LinkState::FetchingToken => StatusView::new(Tone::Busy, "Signing in…", None, false),
-        LinkState::Connecting => StatusView::new(Tone::Busy, "Connecting…", None, false),
-        LinkState::Backoff { retry_in_secs, .. } => StatusView::new(
+        ConnectionState::Idle => StatusView::new(Tone::Busy, "Starting…", None, false),
+        ConnectionState::FetchingToken => StatusView::new(Tone::Busy, "Signing in…", None, false),
+        ConnectionState::Connecting => StatusView::new(Tone::Busy, "Connecting…", None, false),
+        ConnectionState::Backoff { .. } => StatusView::new(
             Tone::Busy,
-            if *retry_in_secs == 0 {
-                "Reconnecting…".to_owned()
-            } else {
-                format!("Reconnecting in {retry_in_secs} s")
+            match retry_in_secs(state, now_ms) {
+                None | Some(0) => "Reconnecting…".to_owned(),
+                Some(secs) => format!("Reconnecting in {secs} s"),
             },
             reason,
             true,
         ),
-        LinkState::Offline => StatusView::new(
+        ConnectionState::Offline => StatusView::new(
             Tone::Bad,
             "Offline",
             Some("Waiting for the network to come back.".to_owned()),
             true,
         ),
-        LinkState::SignedOut => StatusView::new(
+        ConnectionState::SignedOut => StatusView::new(
             Tone::Bad,
             "Signed out",
             Some("Sign in on the site, then retry.".to_owned()),
             true,
         ),
-        LinkState::AuthFailed => StatusView::new(
+        ConnectionState::AuthFailed => StatusView::new(
             Tone::Bad,
             "The chat server refused the sign-in",
             reason,
             true,
         ),
-        LinkState::Closed => StatusView::new(Tone::Bad, "Disconnected", reason, true),
+        ConnectionState::Closed => StatusView::new(Tone::Bad, "Disconnected", reason, true),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use mqtt_lifecycle::{Instant, Refusal, RefusalReason};
+    use yew_mqtt::QoS;
+
+    const GRANTED: Option<&SubscriptionStatus> =
+        Some(&SubscriptionStatus::Granted(QoS::AtLeastOnce));
+    const PENDING: Option<&SubscriptionStatus> = Some(&SubscriptionStatus::Pending);
+
+    fn connected() -> ConnectionState {
+        ConnectionState::Connected {
+            since: Instant::from_millis(0),
+            session_present: false,
+        }
+    }
+
+    fn backoff(retry_at_ms: u64) -> ConnectionState {
+        ConnectionState::Backoff {
+            attempt: 2,
+            retry_at: Instant::from_millis(retry_at_ms),
+        }
+    }
 
     #[test]
     fn connected_and_granted_says_connected_in_green() {
-        let v = status_view(&LinkState::Connected, &RoomAccess::Granted, None);
+        let v = status_view(&connected(), GRANTED, None, 0);
         assert_eq!(
             (v.tone, v.text.as_str(), v.can_retry),
             (Tone::Good, "Connected", false)
@@ -157,48 +156,64 @@ mod tests {
 
     #[test]
     fn a_rotation_is_invisible_to_the_user() {
+        let rotating = ConnectionState::Rotating {
+            since: Instant::from_millis(0),
+        };
         assert_eq!(
-            status_view(&LinkState::Rotating, &RoomAccess::Granted, None),
-            status_view(&LinkState::Connected, &RoomAccess::Granted, None)
+            status_view(&rotating, GRANTED, None, 0),
+            status_view(&connected(), GRANTED, None, 0)
         );
     }
 
     #[test]
     fn a_refused_room_is_explained_in_words_without_a_useless_retry() {
-        let v = status_view(
-            &LinkState::Connected,
-            &RoomAccess::Refused("not authorized".into()),
-            None,
-        );
+        let refusal = Refusal {
+            reason: RefusalReason::Subscribe(mqtt_codec::SubscribeReason::NotAuthorized),
+            code: 0x87,
+            reason_string: None,
+        };
+        let refused = SubscriptionStatus::Refused(refusal.clone());
+        let v = status_view(&connected(), Some(&refused), None, 0);
         assert_eq!(v.text, "You don't have access to this room");
-        assert_eq!(v.detail.as_deref(), Some("not authorized"));
+        assert_eq!(v.detail, Some(refusal.to_string()));
         assert_eq!(v.tone, Tone::Bad);
         assert!(!v.can_retry);
     }
 
     #[test]
     fn backoff_counts_down_and_carries_the_reason() {
-        let link = LinkState::Backoff {
-            attempt: 2,
-            retry_in_secs: 4,
-        };
         let v = status_view(
-            &link,
-            &RoomAccess::Pending,
+            &backoff(10_000),
+            PENDING,
             Some("token service unavailable (503)"),
+            6_500,
         );
         assert_eq!(v.text, "Reconnecting in 4 s");
         assert_eq!(v.detail.as_deref(), Some("token service unavailable (503)"));
         assert!(v.can_retry);
+        assert_eq!(
+            status_view(&backoff(10_000), PENDING, None, 10_001).text,
+            "Reconnecting…"
+        );
+    }
+
+    #[test]
+    fn the_countdown_rounds_up_to_whole_seconds_on_the_drivers_clock() {
+        assert_eq!(retry_in_secs(&backoff(5_000), 1_000), Some(4));
+        assert_eq!(retry_in_secs(&backoff(5_000), 1_001), Some(4));
+        assert_eq!(retry_in_secs(&backoff(5_000), 4_999), Some(1));
+        assert_eq!(retry_in_secs(&backoff(5_000), 5_000), Some(0));
+        assert_eq!(retry_in_secs(&backoff(5_000), 9_000), Some(0));
+        assert_eq!(retry_in_secs(&connected(), 0), None);
     }
 
     #[test]
     fn signed_out_and_offline_say_so_and_offer_retry() {
-        for (link, text) in [
-            (LinkState::SignedOut, "Signed out"),
-            (LinkState::Offline, "Offline"),
+        for (state, text) in [
+            (ConnectionState::SignedOut, "Signed out"),
+            (ConnectionState::Offline, "Offline"),
         ] {
-            let v = status_view(&link, &RoomAccess::Pending, None);
+            let v = status_view(&state, PENDING, None, 0);
             assert_eq!(v.text, text);
             assert!(v.can_retry && v.tone == Tone::Bad);
         }
@@ -206,21 +221,18 @@ mod tests {
 
     #[test]
     fn only_a_live_link_says_connected() {
-        for link in [
-            LinkState::Idle,
-            LinkState::FetchingToken,
-            LinkState::Connecting,
-            LinkState::Backoff {
-                attempt: 1,
-                retry_in_secs: 1,
-            },
-            LinkState::Offline,
-            LinkState::SignedOut,
-            LinkState::AuthFailed,
-            LinkState::Closed,
+        for state in [
+            ConnectionState::Idle,
+            ConnectionState::FetchingToken,
+            ConnectionState::Connecting,
+            backoff(1_000),
+            ConnectionState::Offline,
+            ConnectionState::SignedOut,
+            ConnectionState::AuthFailed,
+            ConnectionState::Closed,
         ] {
-            let v = status_view(&link, &RoomAccess::Granted, None);
-            assert!(!v.text.contains("Connected"), "{link:?}: {}", v.text);
+            let v = status_view(&state, GRANTED, None, 0);
+            assert!(!v.text.contains("Connected"), "{state:?}: {}", v.text);
         }
     }
 }

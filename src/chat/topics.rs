@@ -28,17 +28,7 @@ pub fn is_valid_author(author: &str) -> bool {
             .any(|c| matches!(c, '/' | '+' | '#') || c.is_control())
 }
 
-/// How the chat uses the broker's topics.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum TopicMode {
-    /// Publish on the own author topic; read author topics (verified) and the shared topic
-    /// (unverified). The default.
-    PerAuthor,
-    /// Publish and read only on the shared topic: nobody's author can be verified. Used when the
-    /// site says so, when the broker refuses the author topics (an ACL written for the
-    /// quickstart), or when the token's user id cannot be a topic level.
-    Shared,
-}
+pub use livechat_config::TopicMode;
 
 /// The topics of one room.
 #[derive(Clone, Debug, PartialEq, Eq)]

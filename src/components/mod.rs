@@ -1,6 +1,7 @@
 //! The Yew components, one per file, each named after its file.
 
 mod composer;
+mod dev_sign_in;
 mod error_screen;
 mod live_chat;
 mod message_item;
@@ -8,6 +9,7 @@ mod message_list;
 mod status_bar;
 
 pub use composer::{Composer, ComposerProps};
+pub use dev_sign_in::{DevSignIn, DevSignInProps};
 pub use error_screen::{ErrorScreen, ErrorScreenProps};
 pub use live_chat::{LiveChat, LiveChatProps};
 pub use message_item::{MessageItem, MessageItemProps};

@@ -244,13 +244,15 @@ impl Config {
             {
                 Some(name.to_owned())
             }
-            Some(name) => return Err(ConfigError::invalid(
-                Setting::UserName,
-                name,
-                format!(
+            Some(name) => {
+                return Err(ConfigError::invalid(
+                    Setting::UserName,
+                    name,
+                    format!(
                     "must be at most {MAX_USER_NAME_CHARS} characters, without control characters"
                 ),
-            )),
+                ))
+            }
         };
         let topic_mode = match raw.get(Setting::TopicMode).map(str::trim) {
             None => defaults.topic_mode,

@@ -1,0 +1,301 @@
+//! `use_chat_room`: one chat room over the MQTT hook, as a handle the components render.
+//!
+//! The hook owns everything that is neither markup nor a rule of the reducer: message ids (Web
+//! Crypto), the inbox that batches incoming payloads into one reducer action per window, who the
+//! user is (the token's user id), which topics the room runs on ([`route`]), following the
+//! delivery of own publishes, the page clock behind the reconnect countdown, and the dev sign-in
+//! offer. Its decisions are pure functions ([`route`], [`crate::chat::status_view`]) tested
+//! natively; the hook only wires them to `use_mqtt`.
+
+mod inbox;
+pub mod route;
+
+use std::rc::Rc;
+
+use livechat_config::Config;
+use yew::prelude::*;
+use yew_mqtt::{
+    use_mqtt, ConnectionState, DeliveryStatus, MqttMessage, PublishId, SubscriptionStatus,
+    UseMqttOptions,
+};
+
+use crate::chat::{
+    status_view, ChatAction, ChatSettings, ChatState, ComposeError, Inbound, RoomTopics, Source,
+    StatusView,
+};
+pub use inbox::{BatchedInbox, BATCH_WINDOW_MS};
+use route::{display_name, Route};
+
+/// The dev stack's sign-in form: where it goes and the page to come back to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DevSignIn {
+    /// The sign-in page (`devLogin`, validated like the token URL).
+    pub action: AttrValue,
+    /// The current page (path, query and fragment), passed as `next`.
+    pub next: AttrValue,
+}
+
+/// What [`use_chat_room`] returns: the chat's state, what the status line says, and the user's
+/// commands as callbacks. Cheap to clone.
+#[derive(Clone)]
+pub struct ChatRoomHandle {
+    chat: UseReducerHandle<ChatState>,
+    status: StatusView,
+    notice: Option<&'static str>,
+    blocked: Option<AttrValue>,
+    dev_sign_in: Option<DevSignIn>,
+    max_message_length: usize,
+    on_send: Callback<String, Result<(), String>>,
+    on_retry: Callback<()>,
+    on_scroll: Callback<bool>,
+}
+
+impl ChatRoomHandle {
+    /// The reducer's state: messages, delivery, unread count, scroll intent.
+    pub fn chat(&self) -> &UseReducerHandle<ChatState> {
+        &self.chat
+    }
+
+    /// The status line: tone, words (with the reconnect countdown) and whether retry helps.
+    pub fn status(&self) -> &StatusView {
+        &self.status
+    }
+
+    /// Why authors are not verified, when the room runs on the shared topic.
+    pub fn notice(&self) -> Option<&'static str> {
+        self.notice
+    }
+
+    /// Why the user cannot write (the broker refused the room), if so.
+    pub fn blocked(&self) -> Option<&AttrValue> {
+        self.blocked.as_ref()
+    }
+
+    /// The dev sign-in to offer: only while signed out, and only when configuration has a
+    /// `devLogin` page (the dev stack's `config.json` names it when its sign-in is on).
+    pub fn dev_sign_in(&self) -> Option<&DevSignIn> {
+        self.dev_sign_in.as_ref()
+    }
+
+    /// Longest message, in characters.
+    pub fn max_message_length(&self) -> usize {
+        self.max_message_length
+    }
+
+    /// Sends a draft: `Err(why)` when it was not sent (the composer keeps it).
+    pub fn on_send(&self) -> Callback<String, Result<(), String>> {
+        self.on_send.clone()
+    }
+
+    /// Tries to connect again at once.
+    pub fn on_retry(&self) -> Callback<()> {
+        self.on_retry.clone()
+    }
+
+    /// The user scrolled; whether the list is now at its bottom.
+    pub fn on_scroll(&self) -> Callback<bool> {
+        self.on_scroll.clone()
+    }
+}
+
+/// A message id: 128 bits from the browser's CSPRNG (Web Crypto), hex. Unguessable, so nobody
+/// can send a message id before its author does (and ids are only compared per verified author
+/// anyway).
+fn client_message_id() -> String {
+    let mut bytes = [0u8; 16];
+    let filled = web_sys::window()
+        .and_then(|w| w.crypto().ok())
+        .and_then(|c| c.get_random_values_with_u8_array(&mut bytes).ok());
+    if filled.is_none() {
+        // Web Crypto exists in every browser that runs WebAssembly; if it ever fails, refuse
+        // to make up a weak id.
+        panic!("crypto.getRandomValues is unavailable");
+    }
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The page's monotonic clock in whole milliseconds (`performance.now()`), the clock the
+/// driver's instants (a backoff's `retry_at`) are measured on.
+fn page_clock_ms() -> u64 {
+    web_sys::window()
+        .and_then(|w| w.performance())
+        .map_or(0, |p| p.now().max(0.0) as u64)
+}
+
+/// The current page as a same-origin path (`/x?y#z`), for the sign-in's `next`.
+fn current_page() -> String {
+    let Some(location) = web_sys::window().map(|w| w.location()) else {
+        return "/".to_owned();
+    };
+    let part = |r: Result<String, _>| r.unwrap_or_default();
+    format!(
+        "{}{}{}",
+        part(location.pathname()),
+        part(location.search()),
+        part(location.hash())
+    )
+}
+
+/// The hook's options for `config`: the connection settings, the room's subscriptions, and
+/// the callbacks that feed the inbox and the reducer.
+fn mqtt_options(
+    config: &Config,
+    topics: Rc<RoomTopics>,
+    inbox: BatchedInbox,
+    dispatcher: UseReducerDispatcher<ChatState>,
+) -> UseMqttOptions {
+    let on_dropped = {
+        let dispatcher = dispatcher.clone();
+        Callback::from(move |_| dispatcher.dispatch(ChatAction::Dropped))
+    };
+    UseMqttOptions {
+        token_url: config.token_url.clone(),
+        refresh_url: config.refresh_url.clone(),
+        broker_url: config.broker_url.clone(),
+        protocol: config.protocol,
+        default_qos: config.qos,
+        // Per-author mode reads the author topics (verified) and the shared one (the
+        // quickstart's, unverified); the author filter stays declared after a refusal, so the
+        // fallback follows the broker if its ACL changes.
+        subscriptions: topics.filters(config.topic_mode),
+        on_message: Callback::from(move |m: MqttMessage| {
+            let author = match topics.source(&m.topic) {
+                Some(Source::Author(author)) => Some(author),
+                Some(Source::Shared) => None,
+                None => return,
+            };
+            let mut inbound = Inbound::new(author, m.payload);
+            inbound.retained = m.retain;
+            inbox.push(inbound);
+        }),
+        on_delivery: Callback::from(move |(id, status): (PublishId, DeliveryStatus)| {
+            dispatcher.dispatch(ChatAction::Delivery(id, status));
+        }),
+        on_dropped,
+        ..UseMqttOptions::default()
+    }
+}
+
+/// Re-renders once a second while `counting` (the "Reconnecting in 4 s" countdown).
+#[hook]
+fn use_second_tick(counting: bool) {
+    let tick = use_state(|| 0u32);
+    let tick_now = *tick;
+    use_effect_with((counting, tick_now), move |(counting, n)| {
+        let timer = counting.then(|| {
+            let n = *n;
+            gloo_timers::callback::Timeout::new(1_000, move || tick.set(n.wrapping_add(1)))
+        });
+        move || drop(timer)
+    });
+}
+
+/// Runs the chat for `config.room` for as long as the component is mounted.
+#[hook]
+pub fn use_chat_room(config: Rc<Config>) -> ChatRoomHandle {
+    let topics = use_memo(config.room.clone(), |room| RoomTopics::new(room));
+    let chat = use_reducer({
+        let max = config.max_message_length;
+        // Without a configured name the user is named by the token's identity once it arrives
+        // (the `Identified` effect below).
+        let user = config.user_name.clone().unwrap_or_default();
+        move || ChatState::new(ChatSettings::new(user, max))
+    });
+    let inbox = inbox::use_batched_inbox(chat.dispatcher());
+    // After the render that showed them: how many room messages the log has taken in.
+    use_effect_with(chat.received(), |count| {
+        crate::bench_hook::report_rendered(*count)
+    });
+    let mqtt = use_mqtt(mqtt_options(
+        &config,
+        topics.clone(),
+        inbox,
+        chat.dispatcher(),
+    ));
+    let connected = mqtt.state().is_up();
+
+    // Who the user is: the token's user id (the verified author of own messages), which also
+    // names the user when the site configured no name.
+    let me = mqtt.user_id().map(str::to_owned);
+    {
+        let guest = use_memo((), |()| client_message_id()[..4].to_owned());
+        let name = display_name(me.as_deref(), connected, &guest);
+        let dispatcher = chat.dispatcher();
+        use_effect_with((me.clone(), name), move |(me, name)| {
+            if let Some(name) = name {
+                dispatcher.dispatch(ChatAction::Identified {
+                    me: me.clone(),
+                    name: name.clone(),
+                });
+            }
+        });
+    }
+
+    let authors_refused = matches!(
+        mqtt.subscriptions().get(topics.authors_filter()),
+        Some(SubscriptionStatus::Refused(_))
+    );
+    let route = Route::new(
+        &topics,
+        config.topic_mode,
+        me.as_deref(),
+        connected,
+        authors_refused,
+    );
+    let room = mqtt.subscriptions().get(route.room_filter);
+    use_second_tick(matches!(mqtt.state(), ConnectionState::Backoff { .. }));
+    let reason = mqtt.reason().map(ToString::to_string);
+    let status = status_view(mqtt.state(), room, reason.as_deref(), page_clock_ms());
+    let blocked = matches!(room, Some(SubscriptionStatus::Refused(_)))
+        .then(|| AttrValue::from("You can't write in this room."));
+    let dev_sign_in = match (&config.dev_login, mqtt.state()) {
+        (Some(page), ConnectionState::SignedOut) => Some(DevSignIn {
+            action: page.clone().into(),
+            next: current_page().into(),
+        }),
+        _ => None,
+    };
+
+    let on_retry = {
+        let mqtt = mqtt.clone();
+        Callback::from(move |()| mqtt.retry_now())
+    };
+    let on_scroll = {
+        let dispatcher = chat.dispatcher();
+        Callback::from(move |at_bottom| dispatcher.dispatch(ChatAction::Scrolled { at_bottom }))
+    };
+    let on_send = {
+        let (chat, qos) = (chat.clone(), config.qos);
+        let (topic, author) = (route.topic.clone(), route.author.clone());
+        Callback::from(move |draft: String| -> Result<(), String> {
+            let message = chat
+                .compose(&draft, client_message_id(), js_sys::Date::now() as u64)
+                .map_err(|e| e.to_string())?;
+            // Before the first token the user's author topic is not known yet.
+            let topic = topic
+                .as_deref()
+                .ok_or_else(|| ComposeError::NoUser.to_string())?;
+            let publish = mqtt
+                .publish(topic, message.to_json(), qos)
+                .map_err(|e| e.to_string());
+            chat.dispatch(ChatAction::Sent {
+                message,
+                author: author.clone(),
+                publish,
+            });
+            Ok(())
+        })
+    };
+
+    ChatRoomHandle {
+        chat,
+        status,
+        notice: route.notice,
+        blocked,
+        dev_sign_in,
+        max_message_length: config.max_message_length,
+        on_send,
+        on_retry,
+        on_scroll,
+    }
+}
