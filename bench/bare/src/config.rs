@@ -2,7 +2,7 @@
 //! (docs/configuration.md) for the broker, the token endpoints and the MQTT version. Room, QoS
 //! and the rest are the harness's business. Pure, so it is tested natively.
 
-use mqtt_browser::mqtt_lifecycle::ProtocolVersion;
+use mqtt_browser::ProtocolVersion;
 use serde_json::{Map, Value};
 
 /// The app's default token endpoint (same origin as the page).

@@ -14,13 +14,9 @@ pub mod config;
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 use std::rc::Rc;
-use std::time::Duration;
 
 use js_sys::{Function, Object, Promise, Reflect};
-use mqtt_browser::mqtt_lifecycle::{
-    ClientEvent, ConnectionState, QoS, SessionConfig, SupervisorConfig,
-};
-use mqtt_browser::DriverConfig;
+use mqtt_browser::{ClientEvent, ConnectionState, DriverConfig, QoS};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
@@ -34,12 +30,8 @@ pub const CONFIG_URL: &str = "/config.json";
 pub const GLOBAL_NAME: &str = "__livechatBench";
 /// Topics the dev stack's tokens may use; the harness fills `{name}`.
 pub const TOPIC_TEMPLATE: &str = "chat/{name}/messages";
-/// Client id prefix; a random suffix is added per page, as the hook does.
+/// Client id prefix; the driver adds a random suffix per page.
 pub const CLIENT_ID_PREFIX: &str = "livechat-bench-";
-/// Keep-alive, the `use_mqtt` hook's default.
-pub const KEEP_ALIVE: Duration = Duration::from_secs(30);
-/// Commands held while disconnected, the `use_mqtt` hook's default.
-pub const QUEUE_LIMIT: usize = 256;
 
 /// The QoS for the harness's number (0, 1 or 2).
 pub fn qos_from_number(n: f64) -> Option<QoS> {
@@ -60,21 +52,15 @@ pub fn qos_number(qos: QoS) -> u8 {
     }
 }
 
-/// The driver configuration for `config`, built as `yew_mqtt::ConnectionKey::driver_config`
-/// builds the app's (same keep-alive, queue bound and session defaults).
-pub fn driver_config(config: &BareConfig, client_id: String) -> DriverConfig {
-    let session = SessionConfig {
-        protocol: config.protocol,
-        client_id,
-        keep_alive: KEEP_ALIVE,
-        queue_limit: QUEUE_LIMIT,
-        ..SessionConfig::default()
-    };
-    DriverConfig {
-        token_url: config.token_url.clone(),
-        refresh_url: config.refresh_url.clone(),
-        supervisor: SupervisorConfig::new(config.broker_url.clone(), session),
-    }
+/// The driver configuration for `config`: the driver's defaults (those of the app's hook)
+/// with the configured endpoints, broker and version.
+pub fn driver_config(config: &BareConfig) -> DriverConfig {
+    let mut driver = DriverConfig::new(config.broker_url.clone());
+    driver.token_url.clone_from(&config.token_url);
+    driver.refresh_url.clone_from(&config.refresh_url);
+    driver.client_id_prefix = CLIENT_ID_PREFIX.to_owned();
+    driver.supervisor.session.protocol = config.protocol;
+    driver
 }
 
 /// What the driver's subscriber shares with the adapter's functions.
@@ -220,10 +206,9 @@ async fn run(window: &web_sys::Window, page: &Rc<Page>) -> Result<(), String> {
     let config = fetch_config(window).await?;
     let subscriber = {
         let page = page.clone();
-        Rc::new(move |event: &ClientEvent, _: &mqtt_browser::Snapshot| page.event(event))
+        Rc::new(move |event: ClientEvent, _: Rc<mqtt_browser::Snapshot>| page.event(&event))
     };
-    let client_id = mqtt_browser::clock::random_client_id(CLIENT_ID_PREFIX);
-    let driver = mqtt_browser::Driver::new(driver_config(&config, client_id), subscriber)
+    let driver = mqtt_browser::Driver::new(driver_config(&config), subscriber)
         .map_err(|e| format!("the driver did not start: {e}"))?;
     // The page never ends the session: the driver lives as long as the adapter's functions.
     let driver = Rc::new(driver);
@@ -277,7 +262,7 @@ async fn run(window: &web_sys::Window, page: &Rc<Page>) -> Result<(), String> {
                     .and_then(qos_from_number)
                     .ok_or_else(|| fail("publish: qos must be 0, 1 or 2".to_owned()))?;
                 driver
-                    .publish(mqtt_browser::mqtt_lifecycle::OutgoingPublish::new(
+                    .publish(mqtt_browser::OutgoingPublish::new(
                         topic,
                         text.into_bytes(),
                         qos,
@@ -304,7 +289,8 @@ async fn run(window: &web_sys::Window, page: &Rc<Page>) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use mqtt_browser::mqtt_lifecycle::ProtocolVersion;
+    use mqtt_browser::ProtocolVersion;
+    use std::time::Duration;
 
     #[test]
     fn the_harness_qos_numbers_map_both_ways() {
@@ -322,13 +308,14 @@ mod tests {
             r#"{"brokerUrl":"ws://127.0.0.1:9/mqtt","tokenUrl":"/tok","mqttVersion":"3.1.1"}"#,
         )
         .unwrap();
-        let driver = driver_config(&config, "livechat-bench-000000000001".into());
+        let driver = driver_config(&config);
         assert_eq!(driver.token_url, "/tok");
         assert_eq!(driver.refresh_url, "/tok/refresh");
         assert_eq!(driver.supervisor.broker_url, "ws://127.0.0.1:9/mqtt");
         let session = &driver.supervisor.session;
         assert_eq!(session.protocol, ProtocolVersion::V311);
-        assert_eq!(session.client_id, "livechat-bench-000000000001");
+        assert_eq!(driver.client_id_prefix, "livechat-bench-");
+        assert_eq!(session.client_id, "", "made by the driver from the prefix");
         assert_eq!(session.keep_alive, Duration::from_secs(30));
         assert_eq!(session.queue_limit, 256);
     }

@@ -2,13 +2,6 @@
 
 use web_sys::{Performance, Window};
 
-/// Milliseconds since the page's time origin, from `performance.now()`: monotonic, unaffected
-/// by changes to the wall clock. Falls back to `Date.now()` where `performance` is missing.
-/// Looks `window.performance` up on each call; a hot path keeps a [`Clock`] instead.
-pub fn now_ms(window: &Window) -> f64 {
-    Clock::new(window).now_ms()
-}
-
 /// The page's monotonic clock with its `Performance` object looked up once: the driver reads the
 /// time on every input (each WebSocket frame), and fetching `window.performance` each time was a
 /// measurable share of a message flood.
@@ -25,7 +18,9 @@ impl Clock {
         }
     }
 
-    /// Milliseconds since the page's time origin, as [`now_ms`].
+    /// Milliseconds since the page's time origin, from `performance.now()`: monotonic,
+    /// unaffected by changes to the wall clock. Falls back to `Date.now()` where `performance`
+    /// is missing.
     pub fn now_ms(&self) -> f64 {
         match &self.performance {
             Some(performance) => performance.now(),

@@ -5,35 +5,57 @@ use std::collections::{BTreeMap, VecDeque};
 use std::rc::{Rc, Weak};
 
 use mqtt_lifecycle::{
-    Action, ClientEvent, CommandError, HttpResponse, Instant, LinkId, OutgoingPublish, PublishId,
-    RequestId, Secret, Status, SubscribeFilter, Supervisor, SupervisorConfig, TokenResult,
+    subscription, Action, ClientEvent, CommandError, HttpResponse, Instant, LinkId,
+    OutgoingPublish, PublishId, QoS, RequestId, Secret, SessionConfig, Status, SubscriptionStatus,
+    Supervisor, SupervisorConfig, TokenResult,
 };
 use web_sys::Window;
 
-use crate::clock::{random_seed, to_core_millis, Clock};
+use crate::clock::{random_client_id, random_seed, to_core_millis, Clock};
 use crate::counters::{Counted, Kind};
 use crate::error::BrowserError;
 use crate::fetch::{HttpReply, TokenFetch};
 use crate::link::{LinkEvent, WsLink};
 use crate::listeners::{PageEvent, PageListeners};
-use crate::subscriptions::{SubscriptionStatus, SubscriptionTable};
 use crate::timer::{is_drift, Timer};
 
-/// Where the driver gets tokens and which broker and session it runs.
+/// Where the driver gets tokens and which broker and session it runs. Build with
+/// [`DriverConfig::new`], which holds every default, and adjust fields.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DriverConfig {
-    /// Token endpoint (POST, cookies included), e.g. `/api/mqtt-token`.
+    /// Token endpoint (POST, cookies included). Default `/api/mqtt-token`.
     pub token_url: String,
-    /// Refresh endpoint (POST `{ tokenId, password }`), e.g. `/api/mqtt-token/refresh`.
+    /// Refresh endpoint (POST `{ tokenId, password }`). Default `/api/mqtt-token/refresh`.
     pub refresh_url: String,
+    /// When the session's `client_id` is empty (the default), [`Driver::new`] makes one from
+    /// this prefix and 12 random hex digits, so two tabs never take each other's session
+    /// over. Default `livechat-`.
+    pub client_id_prefix: String,
     /// The supervisor's settings: the configured broker URL (may be empty when the token
     /// response names the broker with `brokerUrl`, which wins anyway), the session (its
     /// `maximum_packet_size`, default 65 536, is announced in CONNECT and enforced both ways)
-    /// and the backoff. Its `seed` is replaced by random bits from the page.
+    /// and the backoff. Its `seed` is replaced by random bits from the page. Defaults: those of
+    /// [`SupervisorConfig::new`] and [`SessionConfig::default`] (MQTT 5, keep-alive 30 s,
+    /// queue limit 256, maximum packet size 65 536).
     pub supervisor: SupervisorConfig,
 }
 
-/// What the application sees after each event: the state and every subscription's status.
+impl DriverConfig {
+    /// The defaults, for `broker_url` (may be empty when every token response names the
+    /// broker).
+    #[must_use]
+    pub fn new(broker_url: impl Into<String>) -> Self {
+        DriverConfig {
+            token_url: "/api/mqtt-token".into(),
+            refresh_url: "/api/mqtt-token/refresh".into(),
+            client_id_prefix: "livechat-".into(),
+            supervisor: SupervisorConfig::new(broker_url, SessionConfig::default()),
+        }
+    }
+}
+
+/// What the application sees after each event: the state and every subscription's status (as
+/// the session holds it: the driver keeps no copy of its own).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Snapshot {
     /// Connection state and last reason.
@@ -45,8 +67,9 @@ pub struct Snapshot {
     pub user_id: Option<String>,
 }
 
-/// Called with each supervisor event and the snapshot right after it.
-pub type Subscriber = Rc<dyn Fn(&ClientEvent, &Snapshot)>;
+/// Called with each supervisor event and the snapshot right after it. The snapshot is shared:
+/// events that change nothing in it (messages, deliveries) all carry the same `Rc`.
+pub type Subscriber = Rc<dyn Fn(ClientEvent, Rc<Snapshot>)>;
 
 /// Runs one MQTT client in the page. Not `Clone`: it is the single owner of its sockets, timer,
 /// listeners and fetches, and dropping it ends the session (DISCONNECT if connected) and
@@ -65,8 +88,8 @@ struct Inner {
     fetches: BTreeMap<RequestId, TokenFetch>,
     timer: Timer,
     listeners: Option<PageListeners>,
-    subscriptions: SubscriptionTable,
-    /// Set when `subscriptions` may have changed since the snapshot was built.
+    /// Set when the session's subscription statuses may have changed since the snapshot was
+    /// built (a subscription command, or any event but a message or a delivery).
     subscriptions_changed: bool,
     /// Shared with the queued events: rebuilt only when the state, the subscriptions or the
     /// user id change, so an event that changes none of them (every message) costs no copy.
@@ -95,9 +118,13 @@ impl Driver {
         let DriverConfig {
             token_url,
             refresh_url,
+            client_id_prefix,
             mut supervisor,
         } = config;
         supervisor.seed = random_seed(&window);
+        if supervisor.session.client_id.is_empty() {
+            supervisor.session.client_id = random_client_id(&client_id_prefix);
+        }
         let supervisor = Supervisor::new(supervisor);
         let snapshot = Rc::new(Snapshot {
             status: supervisor.status(),
@@ -133,7 +160,6 @@ impl Driver {
                 links: BTreeMap::new(),
                 fetches: BTreeMap::new(),
                 listeners: None,
-                subscriptions: SubscriptionTable::default(),
                 subscriptions_changed: false,
                 snapshot,
                 outbox: VecDeque::new(),
@@ -178,36 +204,36 @@ impl Driver {
 
     /// Subscribes `filter` at `qos`. Queued until connected and restored after every reconnect
     /// by the session; the result arrives as [`ClientEvent::Subscription`].
-    pub fn subscribe(&self, filter: &str, qos: mqtt_lifecycle::QoS) -> Result<(), CommandError> {
-        self.command(|inner, _| inner.subscribe(filter, qos))
+    pub fn subscribe(&self, filter: &str, qos: QoS) -> Result<(), CommandError> {
+        self.command(|inner, _| {
+            inner.subscriptions_changed = true;
+            inner.supervisor.subscribe(subscription(filter, qos))
+        })
     }
 
     /// Unsubscribes `filter`; it leaves the snapshot at once.
     pub fn unsubscribe(&self, filter: &str) -> Result<(), CommandError> {
         self.command(|inner, _| {
-            inner.subscriptions_mut().unsubscribing(filter);
+            inner.subscriptions_changed = true;
             inner.supervisor.unsubscribe(filter)
         })
     }
 
-    /// Makes `filters` the declared subscription set: subscribes the new ones at `qos` and
-    /// unsubscribes the ones no longer listed. Declaring the same set again does nothing.
+    /// Makes `filters` the whole subscription set, at `qos`: the session subscribes the new
+    /// ones and unsubscribes the ones no longer listed (any filter subscribed with
+    /// [`Driver::subscribe`] included). Declaring the same set again does nothing.
     pub fn declare_subscriptions<S: AsRef<str>>(
         &self,
         filters: &[S],
-        qos: mqtt_lifecycle::QoS,
+        qos: QoS,
     ) -> Result<(), CommandError> {
+        let filters: Vec<_> = filters
+            .iter()
+            .map(|filter| subscription(filter.as_ref(), qos))
+            .collect();
         self.command(|inner, _| {
-            let diff = inner.subscriptions_mut().declare(filters);
-            let mut result = Ok(());
-            for filter in &diff.unsubscribe {
-                inner.subscriptions_mut().unsubscribing(filter);
-                result = result.and(inner.supervisor.unsubscribe(filter));
-            }
-            for filter in &diff.subscribe {
-                result = result.and(inner.subscribe(filter, qos));
-            }
-            result
+            inner.subscriptions_changed = true;
+            inner.supervisor.declare_subscriptions(&filters)
         })
     }
 
@@ -233,8 +259,14 @@ impl Driver {
     }
 
     /// The state and subscription statuses right now.
-    pub fn snapshot(&self) -> Snapshot {
-        Snapshot::clone(&self.inner.borrow().snapshot)
+    pub fn snapshot(&self) -> Rc<Snapshot> {
+        self.inner.borrow().snapshot.clone()
+    }
+
+    /// The driver's clock: the instant every [`Instant`] it reports (such as
+    /// `Backoff { retry_at }`) is measured against.
+    pub fn now(&self) -> Instant {
+        self.inner.borrow().now().instant
     }
 
     /// Links (WebSockets) the driver holds right now.
@@ -294,7 +326,7 @@ fn deliver(shared: &Rc<RefCell<Inner>>) {
     loop {
         let next = shared.borrow_mut().outbox.pop_front();
         match next {
-            Some((event, snapshot)) => subscriber(&event, &snapshot),
+            Some((event, snapshot)) => subscriber(event, snapshot),
             None => break,
         }
     }
@@ -310,23 +342,6 @@ impl Inner {
         }
     }
 
-    /// The subscription table, for a change: the next snapshot copies its statuses.
-    fn subscriptions_mut(&mut self) -> &mut SubscriptionTable {
-        self.subscriptions_changed = true;
-        &mut self.subscriptions
-    }
-
-    fn subscribe(&mut self, filter: &str, qos: mqtt_lifecycle::QoS) -> Result<(), CommandError> {
-        self.subscriptions_mut().subscribing(filter);
-        self.supervisor.subscribe(SubscribeFilter {
-            filter: filter.to_owned(),
-            qos,
-            no_local: false,
-            retain_as_published: false,
-            retain_handling: Default::default(),
-        })
-    }
-
     /// The drive-loop rule: after an input, perform every action and collect every event until
     /// the supervisor has nothing more, then re-arm the timer for its next deadline.
     fn settle(&mut self, weak: &Weak<RefCell<Inner>>, now: Now) {
@@ -336,14 +351,17 @@ impl Inner {
             while let Some(event) = self.supervisor.poll_event() {
                 any = true;
                 match &event {
-                    // Emitted only when the status changed.
+                    // Messages and deliveries (the hot path) change nothing here.
+                    ClientEvent::Message(_)
+                    | ClientEvent::MessageDropped(_)
+                    | ClientEvent::Delivery { .. } => {}
+                    // Emitted only when the status changed. A new link may have reset the
+                    // session's subscriptions to pending.
                     ClientEvent::State(status) => {
                         Rc::make_mut(&mut self.snapshot).status = status.clone();
+                        self.subscriptions_changed = true;
                     }
-                    ClientEvent::Subscription { .. } => self.subscriptions_mut().apply(&event),
-                    // Messages and deliveries (the hot path) change nothing here; an
-                    // unsubscribed filter left the table when it was asked for.
-                    _ => {}
+                    _ => self.subscriptions_changed = true,
                 }
                 self.refresh_snapshot();
                 self.outbox.push_back((event, self.snapshot.clone()));
@@ -356,14 +374,22 @@ impl Inner {
         self.rearm(now);
     }
 
-    /// Brings the shared snapshot up to date with the subscription table and the user id,
+    /// Brings the shared snapshot up to date with the session's subscriptions and the user id,
     /// copying it only if one of them changed (and a queued event still holds the old one).
     fn refresh_snapshot(&mut self) {
         if self.snapshot.user_id.as_deref() != self.supervisor.user_id() {
             Rc::make_mut(&mut self.snapshot).user_id = self.supervisor.user_id().map(str::to_owned);
         }
         if std::mem::take(&mut self.subscriptions_changed) {
-            Rc::make_mut(&mut self.snapshot).subscriptions = self.subscriptions.statuses().clone();
+            let statuses: BTreeMap<String, SubscriptionStatus> = self
+                .supervisor
+                .session()
+                .subscriptions()
+                .map(|(filter, status)| (filter.to_owned(), status))
+                .collect();
+            if statuses != self.snapshot.subscriptions {
+                Rc::make_mut(&mut self.snapshot).subscriptions = statuses;
+            }
         }
     }
 
@@ -475,13 +501,16 @@ impl Inner {
 
 /// The refresh endpoint's JSON body. It holds the password, so it is a [`Secret`]: its `Debug`
 /// never shows it.
-pub fn refresh_body(token_id: &str, password: &str) -> Secret {
+pub(crate) fn refresh_body(token_id: &str, password: &str) -> Secret {
     Secret::new(serde_json::json!({ "tokenId": token_id, "password": password }).to_string())
 }
 
 /// Converts the shell's fetch outcome into the supervisor's token input; `local_time` is the
 /// browser's wall clock (`Date.now()`) when the answer arrived.
-pub fn token_result(result: Result<HttpReply, BrowserError>, local_time: f64) -> TokenResult {
+pub(crate) fn token_result(
+    result: Result<HttpReply, BrowserError>,
+    local_time: f64,
+) -> TokenResult {
     match result {
         Ok(reply) => TokenResult::Response(HttpResponse {
             status: reply.status,
@@ -498,6 +527,20 @@ pub fn token_result(result: Result<HttpReply, BrowserError>, local_time: f64) ->
 mod tests {
     use super::*;
     use crate::error::JsError;
+
+    #[test]
+    fn the_config_holds_the_documented_defaults() {
+        let config = DriverConfig::new("wss://chat.example/mqtt");
+        assert_eq!(config.token_url, "/api/mqtt-token");
+        assert_eq!(config.refresh_url, "/api/mqtt-token/refresh");
+        assert_eq!(config.client_id_prefix, "livechat-");
+        assert_eq!(config.supervisor.broker_url, "wss://chat.example/mqtt");
+        let session = &config.supervisor.session;
+        assert_eq!(session.client_id, "", "made per driver from the prefix");
+        assert_eq!(session.keep_alive, std::time::Duration::from_secs(30));
+        assert_eq!(session.queue_limit, 256);
+        assert_eq!(session.maximum_packet_size, 65_536);
+    }
 
     #[test]
     fn the_refresh_body_escapes_its_strings() {
@@ -518,11 +561,7 @@ mod tests {
             body: format!(r#"{{"accessToken":"{SECRET}","expires_in":60}}"#),
         };
         let result = token_result(Ok(reply.clone()), 0.0);
-        let config = DriverConfig {
-            token_url: "/api/mqtt-token".into(),
-            refresh_url: "/api/mqtt-token/refresh".into(),
-            supervisor: SupervisorConfig::new("", Default::default()),
-        };
+        let config = DriverConfig::new("");
         let shown = format!("{body:?} {reply:?} {reply:#?} {result:?} {config:?}");
         assert!(!shown.contains(SECRET), "{shown}");
     }

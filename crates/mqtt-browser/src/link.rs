@@ -108,11 +108,6 @@ impl WsLink {
             .send_with_u8_array(bytes)
             .map_err(|e| BrowserError::Send(JsError::from(e)))
     }
-
-    /// Bytes queued by the browser and not yet sent.
-    pub fn buffered_amount(&self) -> u32 {
-        self.socket.buffered_amount()
-    }
 }
 
 impl Drop for WsLink {

@@ -108,11 +108,6 @@ impl Timer {
         self.arm_at(now_ms, delay_until(now_ms, deadline_ms), by_ms)
     }
 
-    /// Arms the timer `delay_ms` from `now_ms`, replacing any earlier arming.
-    pub fn arm(&self, now_ms: f64, delay_ms: i32) -> Result<(), BrowserError> {
-        self.arm_at(now_ms, delay_ms, now_ms + f64::from(delay_ms))
-    }
-
     fn arm_at(&self, now_ms: f64, delay_ms: i32, by_ms: f64) -> Result<(), BrowserError> {
         self.disarm();
         let handle = self
@@ -139,6 +134,7 @@ impl Timer {
     }
 
     /// When the timer is due, in `performance.now()` milliseconds, if armed.
+    #[cfg(all(test, target_arch = "wasm32"))]
     pub fn expected_at(&self) -> Option<f64> {
         self.armed.borrow().as_ref().map(|a| a.expected_ms)
     }

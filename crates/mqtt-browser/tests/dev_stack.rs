@@ -9,8 +9,9 @@
 
 use std::collections::BTreeMap;
 
-use mqtt_browser::mqtt_lifecycle::{ConnectionState, OutgoingPublish, QoS, Reason};
-use mqtt_browser::{debug_counts, Driver, SubscriptionStatus};
+use mqtt_browser::{
+    debug_counts, ConnectionState, Driver, OutgoingPublish, QoS, Reason, SubscriptionStatus,
+};
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);

@@ -9,8 +9,7 @@
 //! also starts by setting its own mode.
 #![cfg(target_arch = "wasm32")]
 
-use mqtt_browser::mqtt_lifecycle::{OutgoingPublish, QoS};
-use mqtt_browser::{Driver, SubscriptionStatus};
+use mqtt_browser::{Driver, OutgoingPublish, QoS, SubscriptionStatus};
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);

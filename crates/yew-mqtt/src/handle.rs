@@ -3,14 +3,15 @@
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::rc::Rc;
+use std::time::Duration;
 
-use mqtt_browser::mqtt_lifecycle::{
-    ConnectionState, OutgoingPublish, PublishId, QoS, Reason, Status,
+use mqtt_browser::{
+    ConnectionState, Driver, OutgoingPublish, PublishId, QoS, Reason, Snapshot, Status,
+    SubscriptionStatus,
 };
-use mqtt_browser::{Driver, Snapshot, SubscriptionStatus};
 use serde::Serialize;
 
-use crate::message::PublishError;
+use crate::message::{SetupError, UseMqttError};
 
 /// The slot holding the running driver; empty before the first effect and after unmount.
 pub(crate) type DriverSlot = Rc<RefCell<Option<Driver>>>;
@@ -19,13 +20,15 @@ pub(crate) type DriverSlot = Rc<RefCell<Option<Driver>>>;
 #[derive(Clone)]
 pub struct UseMqttHandle {
     pub(crate) snapshot: Rc<Snapshot>,
+    pub(crate) setup_error: Option<Rc<SetupError>>,
     pub(crate) driver: DriverSlot,
     pub(crate) default_qos: QoS,
 }
 
 impl PartialEq for UseMqttHandle {
     fn eq(&self, other: &Self) -> bool {
-        self.snapshot == other.snapshot
+        (Rc::ptr_eq(&self.snapshot, &other.snapshot) || self.snapshot == other.snapshot)
+            && self.setup_error == other.setup_error
             && Rc::ptr_eq(&self.driver, &other.driver)
             && self.default_qos == other.default_qos
     }
@@ -48,24 +51,44 @@ impl UseMqttHandle {
         &self.snapshot.status
     }
 
+    /// What the hook could not do with its options: start the client, or declare its
+    /// subscriptions. `None` while everything asked for was accepted.
+    pub fn setup_error(&self) -> Option<&SetupError> {
+        self.setup_error.as_deref()
+    }
+
+    /// How long until the next connection attempt while backing off (`Backoff { retry_at }`),
+    /// measured on the driver's clock; zero once it is due. `None` in any other state. Read at
+    /// each render: the value does not change by itself between renders.
+    pub fn retry_in(&self) -> Option<Duration> {
+        let ConnectionState::Backoff { retry_at, .. } = self.state() else {
+            return None;
+        };
+        let now = self.driver.try_borrow().ok()?.as_ref()?.now();
+        Some(retry_at.saturating_duration_since(now))
+    }
+
     /// Who is signed in, as the token endpoint said: its `userId`, else the MQTT user name's
     /// part before `@`. `None` until the first token arrives and after a sign-out.
     pub fn user_id(&self) -> Option<&str> {
         self.snapshot.user_id.as_deref()
     }
 
-    /// Every filter subscribed to through this hook and where it stands.
+    /// Every filter the session is asked to hold and where it stands (pending again after a
+    /// reconnect to a broker that lost the session, until it answers).
     pub fn subscriptions(&self) -> &BTreeMap<String, SubscriptionStatus> {
         &self.snapshot.subscriptions
     }
 
-    /// Subscribes to `filter` at the default QoS (queued until connected).
-    pub fn subscribe(&self, filter: &str) -> Result<(), PublishError> {
+    /// Subscribes to `filter` at the default QoS (queued until connected). The next change of
+    /// the `subscriptions` option makes the session's set that list again, dropping this one
+    /// unless it is listed.
+    pub fn subscribe(&self, filter: &str) -> Result<(), UseMqttError> {
         self.with_driver(|d| Ok(d.subscribe(filter, self.default_qos)?))
     }
 
     /// Unsubscribes from `filter`.
-    pub fn unsubscribe(&self, filter: &str) -> Result<(), PublishError> {
+    pub fn unsubscribe(&self, filter: &str) -> Result<(), UseMqttError> {
         self.with_driver(|d| Ok(d.unsubscribe(filter)?))
     }
 
@@ -76,17 +99,17 @@ impl UseMqttHandle {
         topic: &str,
         payload: Vec<u8>,
         qos: QoS,
-    ) -> Result<PublishId, PublishError> {
+    ) -> Result<PublishId, UseMqttError> {
         self.with_driver(|d| Ok(d.publish(OutgoingPublish::new(topic, payload, qos))?))
     }
 
-    /// Publishes `value` as JSON at the default QoS.
-    pub fn transmit<T: Serialize>(
+    /// Publishes `value` serialized as JSON, at the default QoS.
+    pub fn publish_json<T: Serialize>(
         &self,
         topic: &str,
         value: &T,
-    ) -> Result<PublishId, PublishError> {
-        let payload = serde_json::to_vec(value).map_err(PublishError::Serialize)?;
+    ) -> Result<PublishId, UseMqttError> {
+        let payload = serde_json::to_vec(value).map_err(UseMqttError::Serialize)?;
         self.publish(topic, payload, self.default_qos)
     }
 
@@ -101,11 +124,11 @@ impl UseMqttHandle {
 
     fn with_driver<R>(
         &self,
-        f: impl FnOnce(&Driver) -> Result<R, PublishError>,
-    ) -> Result<R, PublishError> {
+        f: impl FnOnce(&Driver) -> Result<R, UseMqttError>,
+    ) -> Result<R, UseMqttError> {
         match self.driver.borrow().as_ref() {
             Some(driver) => f(driver),
-            None => Err(PublishError::NotRunning),
+            None => Err(UseMqttError::NotRunning),
         }
     }
 }

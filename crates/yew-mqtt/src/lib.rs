@@ -2,7 +2,7 @@
 //!
 //! [`use_mqtt`] mounts one [`mqtt_browser::Driver`] per component instance and exposes it as a
 //! [`UseMqttHandle`]: the typed connection state with its reason, per-filter subscription
-//! statuses, and the commands (`subscribe`, `publish`, `transmit`, `retry_now`). The hook is
+//! statuses, and the commands (`subscribe`, `publish`, `publish_json`, `retry_now`). The hook is
 //! thin wiring: tokens, reconnects, backoff, rotation and the offline queue live in the
 //! supervisor (`mqtt-lifecycle`) and the driver (`mqtt-browser`), which are tested on their own.
 //!
@@ -29,7 +29,7 @@
 //!     });
 //!     let send = {
 //!         let mqtt = mqtt.clone();
-//!         Callback::from(move |_| { let _ = mqtt.transmit("chat/lobby/messages", &Chat::new("hi")); })
+//!         Callback::from(move |_| { let _ = mqtt.publish_json("chat/lobby/messages", &Chat::new("hi")); })
 //!     };
 //!     html! { <p>{ mqtt.status().to_string() }</p> }
 //! }
@@ -42,11 +42,11 @@ mod options;
 
 pub use handle::UseMqttHandle;
 pub use hook::use_mqtt;
-pub use message::{MqttMessage, PayloadError, PublishError};
+pub use message::{JsonError, MqttMessage, SetupError, UseMqttError};
 pub use options::{ConnectionKey, UseMqttOptions};
 
-pub use mqtt_browser::mqtt_lifecycle::{
-    CommandError, ConnectionState, DeliveryStatus, DropReason, DroppedMessage, ProtocolVersion,
-    PublishId, QoS, Reason, Refusal, Status,
+pub use mqtt_browser::{
+    debug_counts, BrowserError, CommandError, ConnectionState, DebugCounts, DeliveryStatus,
+    DropReason, DroppedMessage, ProtocolVersion, PublishId, QoS, Reason, Refusal, Status,
+    SubscriptionStatus,
 };
-pub use mqtt_browser::{debug_counts, DebugCounts, SubscriptionStatus};

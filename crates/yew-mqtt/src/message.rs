@@ -1,6 +1,6 @@
-//! Messages in and out, and the typed errors of the JSON helpers.
+//! Messages in and out, and the typed errors of the handle's commands and the JSON helpers.
 
-use mqtt_browser::mqtt_lifecycle::{CommandError, IncomingMessage, QoS};
+use mqtt_browser::{BrowserError, CommandError, IncomingMessage, QoS};
 use serde::de::DeserializeOwned;
 
 /// A message that arrived on a subscribed topic.
@@ -20,6 +20,7 @@ pub struct MqttMessage {
 }
 
 impl From<IncomingMessage> for MqttMessage {
+    /// Moves the topic and payload over; nothing is copied.
     fn from(message: IncomingMessage) -> Self {
         Self {
             topic: message.topic,
@@ -33,8 +34,8 @@ impl From<IncomingMessage> for MqttMessage {
 
 impl MqttMessage {
     /// The payload parsed as JSON into any `Deserialize` type.
-    pub fn json<T: DeserializeOwned>(&self) -> Result<T, PayloadError> {
-        serde_json::from_slice(&self.payload).map_err(|source| PayloadError {
+    pub fn json<T: DeserializeOwned>(&self) -> Result<T, JsonError> {
+        serde_json::from_slice(&self.payload).map_err(|source| JsonError {
             topic: self.topic.clone(),
             source,
         })
@@ -49,7 +50,7 @@ impl MqttMessage {
 /// A payload that is not the JSON the application expected.
 #[derive(Debug, thiserror::Error)]
 #[error("the payload on {topic} does not parse: {source}")]
-pub struct PayloadError {
+pub struct JsonError {
     /// The message's topic.
     pub topic: String,
     /// What serde_json said.
@@ -57,10 +58,12 @@ pub struct PayloadError {
     pub source: serde_json::Error,
 }
 
-/// Why a publish was not queued.
+/// Why a command of the handle (`subscribe`, `unsubscribe`, `publish`, `publish_json`) was
+/// not queued.
 #[derive(Debug, thiserror::Error)]
-pub enum PublishError {
-    /// The client is not running (the component is unmounting or the page has no window).
+pub enum UseMqttError {
+    /// The client is not running (the component is unmounting, or it could not start: see
+    /// [`UseMqttHandle::setup_error`](crate::UseMqttHandle::setup_error)).
     #[error("the MQTT client is not running")]
     NotRunning,
     /// The session refused the command (queue full, invalid topic...).
@@ -69,6 +72,19 @@ pub enum PublishError {
     /// The value could not be serialized to JSON.
     #[error("cannot serialize the payload: {0}")]
     Serialize(#[source] serde_json::Error),
+}
+
+/// Why the hook could not do what its options ask; the handle reports it until the next
+/// attempt succeeds.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SetupError {
+    /// The client could not start (no window: not running in a page). The state stays `Idle`.
+    #[error("the MQTT client could not start: {0}")]
+    Start(#[source] BrowserError),
+    /// The declared `subscriptions` were refused: an invalid filter (then nothing changed), or
+    /// a full offline queue (then the changes before it apply).
+    #[error("the subscriptions could not be declared: {0}")]
+    Subscriptions(#[source] CommandError),
 }
 
 #[cfg(test)]

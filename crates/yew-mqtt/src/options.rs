@@ -2,11 +2,7 @@
 
 use std::time::Duration;
 
-use mqtt_browser::mqtt_lifecycle::{
-    DeliveryStatus, DroppedMessage, ProtocolVersion, PublishId, QoS, SessionConfig,
-    SupervisorConfig,
-};
-use mqtt_browser::DriverConfig;
+use mqtt_browser::{DeliveryStatus, DriverConfig, DroppedMessage, ProtocolVersion, PublishId, QoS};
 use yew::Callback;
 
 use crate::message::MqttMessage;
@@ -29,7 +25,8 @@ pub struct UseMqttOptions {
     pub protocol: ProtocolVersion,
     /// Keep-alive in seconds. Default 30.
     pub keep_alive_secs: u16,
-    /// QoS of subscriptions made by the hook and of [`transmit`](crate::UseMqttHandle::transmit).
+    /// QoS of subscriptions made by the hook and of
+    /// [`publish_json`](crate::UseMqttHandle::publish_json).
     /// Default at-least-once.
     pub default_qos: QoS,
     /// Commands held while disconnected before publishing fails with a full queue. Default 256.
@@ -53,17 +50,25 @@ pub struct UseMqttOptions {
 }
 
 impl Default for UseMqttOptions {
+    /// The driver's defaults ([`DriverConfig::new`]), and at-least-once.
     fn default() -> Self {
+        let DriverConfig {
+            token_url,
+            refresh_url,
+            client_id_prefix,
+            supervisor,
+        } = DriverConfig::new("");
+        let session = supervisor.session;
         Self {
-            token_url: "/api/mqtt-token".into(),
-            refresh_url: "/api/mqtt-token/refresh".into(),
-            broker_url: String::new(),
-            client_id_prefix: "livechat-".into(),
-            protocol: ProtocolVersion::V5,
-            keep_alive_secs: 30,
+            token_url,
+            refresh_url,
+            broker_url: supervisor.broker_url,
+            client_id_prefix,
+            protocol: session.protocol,
+            keep_alive_secs: u16::try_from(session.keep_alive.as_secs()).unwrap_or(u16::MAX),
             default_qos: QoS::AtLeastOnce,
-            queue_limit: 256,
-            maximum_packet_size: 65_536,
+            queue_limit: session.queue_limit,
+            maximum_packet_size: session.maximum_packet_size,
             subscriptions: Vec::new(),
             on_message: Callback::noop(),
             on_delivery: Callback::noop(),
@@ -110,21 +115,18 @@ impl From<&UseMqttOptions> for ConnectionKey {
 }
 
 impl ConnectionKey {
-    /// The driver configuration, with `client_id` for the session.
-    pub fn driver_config(&self, client_id: String) -> DriverConfig {
-        let session = SessionConfig {
-            protocol: self.protocol,
-            client_id,
-            keep_alive: Duration::from_secs(u64::from(self.keep_alive_secs)),
-            queue_limit: self.queue_limit,
-            maximum_packet_size: self.maximum_packet_size,
-            ..SessionConfig::default()
-        };
-        DriverConfig {
-            token_url: self.token_url.clone(),
-            refresh_url: self.refresh_url.clone(),
-            supervisor: SupervisorConfig::new(self.broker_url.clone(), session),
-        }
+    /// The driver configuration (the driver adds a random suffix to the client id prefix).
+    pub fn driver_config(&self) -> DriverConfig {
+        let mut config = DriverConfig::new(self.broker_url.clone());
+        config.token_url.clone_from(&self.token_url);
+        config.refresh_url.clone_from(&self.refresh_url);
+        config.client_id_prefix.clone_from(&self.client_id_prefix);
+        let session = &mut config.supervisor.session;
+        session.protocol = self.protocol;
+        session.keep_alive = Duration::from_secs(u64::from(self.keep_alive_secs));
+        session.queue_limit = self.queue_limit;
+        session.maximum_packet_size = self.maximum_packet_size;
+        config
     }
 }
 
@@ -174,7 +176,7 @@ mod tests {
 
     #[test]
     fn an_empty_broker_url_is_allowed_the_token_then_names_the_broker() {
-        let config = ConnectionKey::from(&UseMqttOptions::default()).driver_config("c".into());
+        let config = ConnectionKey::from(&UseMqttOptions::default()).driver_config();
         assert_eq!(config.supervisor.broker_url, "");
     }
 
@@ -188,9 +190,9 @@ mod tests {
             protocol: ProtocolVersion::V311,
             ..Default::default()
         });
-        let config = key.driver_config("livechat-1".into());
+        let config = key.driver_config();
         assert_eq!(config.supervisor.broker_url, "ws://127.0.0.1:1/mqtt");
-        assert_eq!(config.supervisor.session.client_id, "livechat-1");
+        assert_eq!(config.client_id_prefix, "livechat-");
         assert_eq!(
             config.supervisor.session.keep_alive,
             Duration::from_secs(12)

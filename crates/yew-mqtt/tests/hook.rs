@@ -129,7 +129,7 @@ async fn the_hook_connects_subscribes_and_round_trips_json_to_the_latest_callbac
         id: 1,
         text: "hello".into(),
     };
-    handle(&probe).unwrap().transmit(topic, &first).unwrap();
+    handle(&probe).unwrap().publish_json(topic, &first).unwrap();
     assert!(wait_for(5_000, || probe.borrow().received.contains(&first)).await);
 
     // A re-render with a new closure: the next message must reach the new one.
@@ -143,7 +143,10 @@ async fn the_hook_connects_subscribes_and_round_trips_json_to_the_latest_callbac
         id: 2,
         text: "again".into(),
     };
-    handle(&probe).unwrap().transmit(topic, &second).unwrap();
+    handle(&probe)
+        .unwrap()
+        .publish_json(topic, &second)
+        .unwrap();
     assert!(wait_for(5_000, || probe.borrow().received.contains(&second)).await);
     assert_eq!(probe.borrow().seen_by, vec![1, 2]);
     app.destroy();

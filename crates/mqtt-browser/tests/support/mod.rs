@@ -6,11 +6,10 @@ use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
-use mqtt_browser::mqtt_lifecycle::{
-    ClientEvent, ConnectionState, DeliveryStatus, ProtocolVersion, Reason, SessionConfig,
-    SupervisorConfig,
+use mqtt_browser::{
+    ClientEvent, ConnectionState, DeliveryStatus, DriverConfig, ProtocolVersion, Reason, Snapshot,
+    SubscriptionStatus,
 };
-use mqtt_browser::{clock, DriverConfig, Snapshot, SubscriptionStatus};
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Request, RequestCredentials, RequestInit, RequestMode, Response};
@@ -38,18 +37,12 @@ pub fn broker() -> String {
 /// A driver configuration for the stack under test: MQTT 5, a random client id starting with
 /// `client_prefix`.
 pub fn driver_config(client_prefix: &str) -> DriverConfig {
-    DriverConfig {
-        token_url: format!("{}/api/mqtt-token", http()),
-        refresh_url: format!("{}/api/mqtt-token/refresh", http()),
-        supervisor: SupervisorConfig::new(
-            broker(),
-            SessionConfig {
-                protocol: ProtocolVersion::V5,
-                client_id: clock::random_client_id(client_prefix),
-                ..SessionConfig::default()
-            },
-        ),
-    }
+    let mut config = DriverConfig::new(broker());
+    config.token_url = format!("{}/api/mqtt-token", http());
+    config.refresh_url = format!("{}/api/mqtt-token/refresh", http());
+    config.client_id_prefix = client_prefix.to_owned();
+    config.supervisor.session.protocol = ProtocolVersion::V5;
+    config
 }
 
 pub async fn sleep(ms: u32) {
@@ -141,15 +134,15 @@ pub async fn token_endpoint(mode: &str) {
 #[derive(Clone, Default)]
 pub struct Recorder {
     events: Rc<RefCell<Vec<ClientEvent>>>,
-    last: Rc<RefCell<Option<Snapshot>>>,
+    last: Rc<RefCell<Option<Rc<Snapshot>>>>,
 }
 
 impl Recorder {
     pub fn subscriber(&self) -> mqtt_browser::Subscriber {
         let me = self.clone();
-        Rc::new(move |event: &ClientEvent, snapshot: &Snapshot| {
-            me.events.borrow_mut().push(event.clone());
-            *me.last.borrow_mut() = Some(snapshot.clone());
+        Rc::new(move |event: ClientEvent, snapshot: Rc<Snapshot>| {
+            me.events.borrow_mut().push(event);
+            *me.last.borrow_mut() = Some(snapshot);
         })
     }
 
