@@ -352,13 +352,18 @@ async fn refresh_token(State(state): State<AppState>, headers: HeaderMap, body: 
     }
 }
 
-async fn config_json(State(state): State<AppState>) -> Response {
-    let mut response = Json(json!({
+/// The app's configuration on this stack; with the dev sign-in on, `devLogin` names it, so the
+/// app's signed-out screen offers a name field instead of asking to edit the URL.
+async fn config_json(State(state): State<AppState>, dev_auth: bool) -> Response {
+    let mut config = json!({
         "brokerUrl": state.broker_url,
         "tokenUrl": "/api/mqtt-token",
         "refreshUrl": "/api/mqtt-token/refresh",
-    }))
-    .into_response();
+    });
+    if dev_auth {
+        config["devLogin"] = json!("/dev/login");
+    }
+    let mut response = Json(config).into_response();
     response
         .headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
@@ -599,8 +604,8 @@ pub(crate) fn router(
         .route("/api/mqtt-token/refresh", post(refresh_token))
         .layer(cors(cors_origins));
     let mut app = Router::new()
-        .route("/config.json", get(config_json))
-        .route("/app/config.json", get(config_json))
+        .route("/config.json", get(move |s| config_json(s, dev_auth)))
+        .route("/app/config.json", get(move |s| config_json(s, dev_auth)))
         .route(
             "/app",
             get(|| async { axum::response::Redirect::permanent("/app/") }),

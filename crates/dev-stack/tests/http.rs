@@ -40,6 +40,10 @@ async fn config_json_points_at_the_broker_and_the_token_endpoints() {
         assert_eq!(config["brokerUrl"], stack.broker_url());
         assert_eq!(config["tokenUrl"], "/api/mqtt-token");
         assert_eq!(config["refreshUrl"], "/api/mqtt-token/refresh");
+        assert_eq!(
+            config["devLogin"], "/dev/login",
+            "the test stacks run with DEV_AUTH"
+        );
     }
     assert!(stack.broker_url().starts_with("ws://127.0.0.1:"));
     assert!(stack.broker_url().ends_with("/mqtt"));
@@ -98,6 +102,11 @@ async fn dev_sign_in_exists_only_when_enabled() {
         401
     );
     assert!(!stack.urls().iter().any(|(_, u)| u.contains("/dev/")));
+    let config = http(addr, "GET", "/config.json", &[], "").await.json();
+    assert!(
+        config.get("devLogin").is_none(),
+        "no sign-in to offer: {config}"
+    );
     stack.shutdown().await;
     // DEV_CONTROLS implies the sign-in.
     let (stack, _dist) = common::stack(BrokerKind::Embedded, |c| {
