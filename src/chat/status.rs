@@ -1,6 +1,8 @@
 //! The words and colour of the status line, derived from the hook's connection state, the room
-//! subscription's status and the page clock's reading (for the countdown). Plain functions over
-//! the hook's own types, tested natively.
+//! subscription's status and the time left before the next attempt (for the countdown). Plain
+//! functions over the hook's own types, tested natively.
+
+use std::time::Duration;
 
 use yew_mqtt::{ConnectionState, SubscriptionStatus};
 
@@ -50,26 +52,19 @@ impl StatusView {
     }
 }
 
-/// Whole seconds until a backoff ends, rounded up: `retry_at` and `now_ms` are both read on the
-/// page's monotonic clock (`performance.now()`), the one the driver's instants are measured on.
-/// `None` when the client is not backing off.
-pub fn retry_in_secs(state: &ConnectionState, now_ms: u64) -> Option<u64> {
-    match state {
-        ConnectionState::Backoff { retry_at, .. } => {
-            Some(retry_at.as_millis().saturating_sub(now_ms).div_ceil(1000))
-        }
-        _ => None,
-    }
+/// Whole seconds in `wait`, rounded up (the countdown shows 1 s until the attempt is due).
+pub fn whole_seconds_up(wait: Duration) -> u64 {
+    u64::try_from(wait.as_millis().div_ceil(1000)).unwrap_or(u64::MAX)
 }
 
 /// Derives the status line from the connection state, the room subscription's status (`None`:
-/// not asked yet), the last reason the connection layer gave (already in words) and the page
-/// clock (`now_ms`, for the countdown).
+/// not asked yet), the last reason the connection layer gave (already in words) and, while
+/// backing off, the time until the next attempt (the hook's `retry_in()`).
 pub fn status_view(
     state: &ConnectionState,
     room: Option<&SubscriptionStatus>,
     reason: Option<&str>,
-    now_ms: u64,
+    retry_in: Option<Duration>,
 ) -> StatusView {
     let reason = reason.filter(|r| !r.trim().is_empty()).map(str::to_owned);
     match state {
@@ -92,7 +87,7 @@ pub fn status_view(
         ConnectionState::Connecting => StatusView::new(Tone::Busy, "Connecting…", None, false),
         ConnectionState::Backoff { .. } => StatusView::new(
             Tone::Busy,
-            match retry_in_secs(state, now_ms) {
+            match retry_in.map(whole_seconds_up) {
                 None | Some(0) => "Reconnecting…".to_owned(),
                 Some(secs) => format!("Reconnecting in {secs} s"),
             },
@@ -138,16 +133,16 @@ mod tests {
         }
     }
 
-    fn backoff(retry_at_ms: u64) -> ConnectionState {
+    fn backoff() -> ConnectionState {
         ConnectionState::Backoff {
             attempt: 2,
-            retry_at: Instant::from_millis(retry_at_ms),
+            retry_at: Instant::from_millis(10_000),
         }
     }
 
     #[test]
     fn connected_and_granted_says_connected_in_green() {
-        let v = status_view(&connected(), GRANTED, None, 0);
+        let v = status_view(&connected(), GRANTED, None, None);
         assert_eq!(
             (v.tone, v.text.as_str(), v.can_retry),
             (Tone::Good, "Connected", false)
@@ -160,8 +155,8 @@ mod tests {
             since: Instant::from_millis(0),
         };
         assert_eq!(
-            status_view(&rotating, GRANTED, None, 0),
-            status_view(&connected(), GRANTED, None, 0)
+            status_view(&rotating, GRANTED, None, None),
+            status_view(&connected(), GRANTED, None, None)
         );
     }
 
@@ -173,7 +168,7 @@ mod tests {
             reason_string: None,
         };
         let refused = SubscriptionStatus::Refused(refusal.clone());
-        let v = status_view(&connected(), Some(&refused), None, 0);
+        let v = status_view(&connected(), Some(&refused), None, None);
         assert_eq!(v.text, "You don't have access to this room");
         assert_eq!(v.detail, Some(refusal.to_string()));
         assert_eq!(v.tone, Tone::Bad);
@@ -183,28 +178,22 @@ mod tests {
     #[test]
     fn backoff_counts_down_and_carries_the_reason() {
         let v = status_view(
-            &backoff(10_000),
+            &backoff(),
             PENDING,
             Some("token service unavailable (503)"),
-            6_500,
+            Some(Duration::from_millis(3_500)),
         );
         assert_eq!(v.text, "Reconnecting in 4 s");
         assert_eq!(v.detail.as_deref(), Some("token service unavailable (503)"));
         assert!(v.can_retry);
-        assert_eq!(
-            status_view(&backoff(10_000), PENDING, None, 10_001).text,
-            "Reconnecting…"
-        );
+        let due = status_view(&backoff(), PENDING, None, Some(Duration::ZERO));
+        assert_eq!(due.text, "Reconnecting…");
     }
 
     #[test]
-    fn the_countdown_rounds_up_to_whole_seconds_on_the_drivers_clock() {
-        assert_eq!(retry_in_secs(&backoff(5_000), 1_000), Some(4));
-        assert_eq!(retry_in_secs(&backoff(5_000), 1_001), Some(4));
-        assert_eq!(retry_in_secs(&backoff(5_000), 4_999), Some(1));
-        assert_eq!(retry_in_secs(&backoff(5_000), 5_000), Some(0));
-        assert_eq!(retry_in_secs(&backoff(5_000), 9_000), Some(0));
-        assert_eq!(retry_in_secs(&connected(), 0), None);
+    fn the_countdown_rounds_up_to_whole_seconds() {
+        let secs = |ms| whole_seconds_up(Duration::from_millis(ms));
+        assert_eq!((secs(4_000), secs(3_999), secs(1), secs(0)), (4, 4, 1, 0));
     }
 
     #[test]
@@ -213,7 +202,7 @@ mod tests {
             (ConnectionState::SignedOut, "Signed out"),
             (ConnectionState::Offline, "Offline"),
         ] {
-            let v = status_view(&state, PENDING, None, 0);
+            let v = status_view(&state, PENDING, None, None);
             assert_eq!(v.text, text);
             assert!(v.can_retry && v.tone == Tone::Bad);
         }
@@ -225,13 +214,13 @@ mod tests {
             ConnectionState::Idle,
             ConnectionState::FetchingToken,
             ConnectionState::Connecting,
-            backoff(1_000),
+            backoff(),
             ConnectionState::Offline,
             ConnectionState::SignedOut,
             ConnectionState::AuthFailed,
             ConnectionState::Closed,
         ] {
-            let v = status_view(&state, GRANTED, None, 0);
+            let v = status_view(&state, GRANTED, None, None);
             assert!(!v.text.contains("Connected"), "{state:?}: {}", v.text);
         }
     }

@@ -3,8 +3,8 @@
 //! The hook owns everything that is neither markup nor a rule of the reducer: message ids (Web
 //! Crypto), the inbox that batches incoming payloads into one reducer action per window, who the
 //! user is (the token's user id), which topics the room runs on ([`route`]), following the
-//! delivery of own publishes, the page clock behind the reconnect countdown, and the dev sign-in
-//! offer. Its decisions are pure functions ([`route`], [`crate::chat::status_view`]) tested
+//! delivery of own publishes, the once-a-second re-render of the reconnect countdown (the time
+//! left comes from the driver's clock, `retry_in()`), and the dev sign-in offer. Its decisions are pure functions ([`route`], [`crate::chat::status_view`]) tested
 //! natively; the hook only wires them to `use_mqtt`.
 
 mod inbox;
@@ -112,14 +112,6 @@ fn client_message_id() -> String {
         panic!("crypto.getRandomValues is unavailable");
     }
     bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// The page's monotonic clock in whole milliseconds (`performance.now()`), the clock the
-/// driver's instants (a backoff's `retry_at`) are measured on.
-fn page_clock_ms() -> u64 {
-    web_sys::window()
-        .and_then(|w| w.performance())
-        .map_or(0, |p| p.now().max(0.0) as u64)
 }
 
 /// The current page as a same-origin path (`/x?y#z`), for the sign-in's `next`.
@@ -245,7 +237,7 @@ pub fn use_chat_room(config: Rc<Config>) -> ChatRoomHandle {
     let room = mqtt.subscriptions().get(route.room_filter);
     use_second_tick(matches!(mqtt.state(), ConnectionState::Backoff { .. }));
     let reason = mqtt.reason().map(ToString::to_string);
-    let status = status_view(mqtt.state(), room, reason.as_deref(), page_clock_ms());
+    let status = status_view(mqtt.state(), room, reason.as_deref(), mqtt.retry_in());
     let blocked = matches!(room, Some(SubscriptionStatus::Refused(_)))
         .then(|| AttrValue::from("You can't write in this room."));
     let dev_sign_in = match (&config.dev_login, mqtt.state()) {
