@@ -6,7 +6,7 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use mqtt_browser::{
-    ConnectionState, Driver, OutgoingPublish, PublishId, QoS, Reason, Snapshot, Status,
+    ConnectionState, Driver, Instant, OutgoingPublish, PublishId, QoS, Reason, Snapshot, Status,
     SubscriptionStatus,
 };
 use serde::Serialize;
@@ -61,11 +61,11 @@ impl UseMqttHandle {
     /// measured on the driver's clock; zero once it is due. `None` in any other state. Read at
     /// each render: the value does not change by itself between renders.
     pub fn retry_in(&self) -> Option<Duration> {
-        let ConnectionState::Backoff { retry_at, .. } = self.state() else {
+        if !matches!(self.state(), ConnectionState::Backoff { .. }) {
             return None;
-        };
+        }
         let now = self.driver.try_borrow().ok()?.as_ref()?.now();
-        Some(retry_at.saturating_duration_since(now))
+        time_to_retry(self.state(), now)
     }
 
     /// Who is signed in, as the token endpoint said: its `userId`, else the MQTT user name's
@@ -130,5 +130,38 @@ impl UseMqttHandle {
             Some(driver) => f(driver),
             None => Err(UseMqttError::NotRunning),
         }
+    }
+}
+
+/// How long until the next attempt in `state`, at `now`: `Some` only while backing off.
+fn time_to_retry(state: &ConnectionState, now: Instant) -> Option<Duration> {
+    match state {
+        ConnectionState::Backoff { retry_at, .. } => Some(retry_at.saturating_duration_since(now)),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_time_to_retry_counts_down_to_zero_while_backing_off_only() {
+        let backoff = ConnectionState::Backoff {
+            attempt: 2,
+            retry_at: Instant::from_millis(10_000),
+        };
+        assert_eq!(
+            time_to_retry(&backoff, Instant::from_millis(7_500)),
+            Some(Duration::from_millis(2_500))
+        );
+        assert_eq!(
+            time_to_retry(&backoff, Instant::from_millis(12_000)),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(
+            time_to_retry(&ConnectionState::Offline, Instant::from_millis(0)),
+            None
+        );
     }
 }
