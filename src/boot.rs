@@ -6,6 +6,7 @@ use wasm_bindgen_futures::JsFuture;
 use web_sys::{Element, Response, Window};
 
 use livechat_config::{Config, ConfigError, RawConfig};
+use mqtt_browser::JsError;
 
 /// The selector of the element the app mounts into; without one, a `<div id="livechat">` is
 /// appended to `<body>`.
@@ -41,13 +42,6 @@ pub fn clear(mount: &Element) {
     mount.set_text_content(None);
 }
 
-fn js_error(e: JsValue) -> String {
-    e.dyn_ref::<js_sys::Error>()
-        .map(|e| String::from(e.message()))
-        .or_else(|| e.as_string())
-        .unwrap_or_else(|| "unknown error".to_owned())
-}
-
 /// Fetches the configuration file. A missing default file (404 or unreachable) counts as empty:
 /// the mount element's attributes may be enough. A file named explicitly must load.
 async fn fetch_config_file(
@@ -61,7 +55,7 @@ async fn fetch_config_file(
     };
     let response = match JsFuture::from(window.fetch_with_str(url)).await {
         Ok(r) => r.unchecked_into::<Response>(),
-        Err(e) if explicit => return Err(file_error(js_error(e))),
+        Err(e) if explicit => return Err(file_error(JsError::from(e).to_string())),
         Err(_) => return Ok(RawConfig::default()),
     };
     if response.status() == 404 && !explicit {
@@ -70,11 +64,15 @@ async fn fetch_config_file(
     if !response.ok() {
         return Err(file_error(format!("HTTP {}", response.status())));
     }
-    let text = JsFuture::from(response.text().map_err(|e| file_error(js_error(e)))?)
-        .await
-        .map_err(|e| file_error(js_error(e)))?
-        .as_string()
-        .unwrap_or_default();
+    let text = JsFuture::from(
+        response
+            .text()
+            .map_err(|e| file_error(JsError::from(e).to_string()))?,
+    )
+    .await
+    .map_err(|e| file_error(JsError::from(e).to_string()))?
+    .as_string()
+    .unwrap_or_default();
     RawConfig::from_json(&text).map_err(file_error)
 }
 

@@ -2,26 +2,24 @@
 //! the adapter the bench harness drives (contract: `bench/README.md`, "Bare client page").
 //!
 //! [`start`] installs `window.__livechatBench` at once (`readyAt`, `connectedAt: null`,
-//! `topicTemplate`, `onMessage: null`), reads `/config.json` like the app, builds the driver as
-//! the `use_mqtt` hook does (token fetch, then connect) and adds `subscribe`, `publish` and
+//! `topicTemplate`, `onMessage: null`), reads `/config.json` with the app's rules (the
+//! `livechat-config` crate), builds the driver from the driver's defaults as the `use_mqtt` hook
+//! does (token fetch, then connect) and adds `subscribe`, `publish` and
 //! `wasmMemoryBytes`. `connectedAt` is set at the first `Connected` state. Each received
 //! message goes straight from the driver's event to `onMessage(topic, text)`: the topic's JS
 //! string is reused while it does not change, the payload is decoded once into a JS string, and
 //! nothing else is allocated on that path by this crate.
-
-pub mod config;
 
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use js_sys::{Function, Object, Promise, Reflect};
-use mqtt_browser::{ClientEvent, ConnectionState, DriverConfig, QoS};
+use livechat_config::Config;
+use mqtt_browser::{ClientEvent, ConnectionState, DriverConfig, JsError, QoS};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
-
-use crate::config::BareConfig;
 
 /// Where the settings come from: the dev stack's `/config.json`, the file the app reads (the
 /// page itself is served under `/bench-bare/`, so the path is absolute).
@@ -33,28 +31,15 @@ pub const TOPIC_TEMPLATE: &str = "chat/{name}/messages";
 /// Client id prefix; the driver adds a random suffix per page.
 pub const CLIENT_ID_PREFIX: &str = "livechat-bench-";
 
-/// The QoS for the harness's number (0, 1 or 2).
+/// The QoS for the harness's number (0, 1 or 2), read as configuration reads it.
 pub fn qos_from_number(n: f64) -> Option<QoS> {
-    match n {
-        0.0 => Some(QoS::AtMostOnce),
-        1.0 => Some(QoS::AtLeastOnce),
-        2.0 => Some(QoS::ExactlyOnce),
-        _ => None,
-    }
-}
-
-/// The number the harness uses for `qos`.
-pub fn qos_number(qos: QoS) -> u8 {
-    match qos {
-        QoS::AtMostOnce => 0,
-        QoS::AtLeastOnce => 1,
-        QoS::ExactlyOnce => 2,
-    }
+    // `f64`'s Display writes whole numbers without a fraction: 1.0 is "1", 0.5 stays "0.5".
+    livechat_config::qos_from_number(&n.to_string())
 }
 
 /// The driver configuration for `config`: the driver's defaults (those of the app's hook)
 /// with the configured endpoints, broker and version.
-pub fn driver_config(config: &BareConfig) -> DriverConfig {
+pub fn driver_config(config: &Config) -> DriverConfig {
     let mut driver = DriverConfig::new(config.broker_url.clone());
     driver.token_url.clone_from(&config.token_url);
     driver.refresh_url.clone_from(&config.refresh_url);
@@ -130,7 +115,7 @@ impl Page {
                 let waiters = self.pending.borrow_mut().remove(filter);
                 for (resolve, reject) in waiters.into_iter().flatten() {
                     let _ = match result {
-                        Ok(qos) => resolve.call1(&JsValue::UNDEFINED, &qos_number(*qos).into()),
+                        Ok(qos) => resolve.call1(&JsValue::UNDEFINED, &(*qos as u8).into()),
                         Err(refusal) => reject.call1(
                             &JsValue::UNDEFINED,
                             &js_sys::Error::new(&format!(
@@ -143,14 +128,6 @@ impl Page {
             _ => {}
         }
     }
-}
-
-fn js_error(value: &JsValue) -> String {
-    value
-        .dyn_ref::<js_sys::Error>()
-        .map(|e| String::from(e.message()))
-        .or_else(|| value.as_string())
-        .unwrap_or_else(|| format!("{value:?}"))
 }
 
 fn rejected(message: String) -> Promise {
@@ -185,21 +162,25 @@ pub fn start() {
     });
 }
 
-async fn fetch_config(window: &web_sys::Window) -> Result<BareConfig, String> {
+async fn fetch_config(window: &web_sys::Window) -> Result<Config, String> {
     let fail = |reason: String| format!("{CONFIG_URL} could not be used: {reason}");
     let response: web_sys::Response = JsFuture::from(window.fetch_with_str(CONFIG_URL))
         .await
-        .map_err(|e| fail(js_error(&e)))?
+        .map_err(|e| fail(JsError::from(e).to_string()))?
         .unchecked_into();
     if !response.ok() {
         return Err(fail(format!("HTTP {}", response.status())));
     }
-    let text = JsFuture::from(response.text().map_err(|e| fail(js_error(&e)))?)
-        .await
-        .map_err(|e| fail(js_error(&e)))?
-        .as_string()
-        .unwrap_or_default();
-    BareConfig::from_json(&text).map_err(fail)
+    let text = JsFuture::from(
+        response
+            .text()
+            .map_err(|e| fail(JsError::from(e).to_string()))?,
+    )
+    .await
+    .map_err(|e| fail(JsError::from(e).to_string()))?
+    .as_string()
+    .unwrap_or_default();
+    Config::from_json(&text).map_err(fail)
 }
 
 async fn run(window: &web_sys::Window, page: &Rc<Page>) -> Result<(), String> {
@@ -295,7 +276,7 @@ mod tests {
     #[test]
     fn the_harness_qos_numbers_map_both_ways() {
         for qos in [QoS::AtMostOnce, QoS::AtLeastOnce, QoS::ExactlyOnce] {
-            assert_eq!(qos_from_number(f64::from(qos_number(qos))), Some(qos));
+            assert_eq!(qos_from_number(f64::from(qos as u8)), Some(qos));
         }
         assert_eq!(qos_from_number(3.0), None);
         assert_eq!(qos_from_number(0.5), None);
@@ -303,8 +284,20 @@ mod tests {
     }
 
     #[test]
+    fn the_dev_stacks_file_is_read_with_the_apps_rules() {
+        let config = Config::from_json(
+            r#"{"brokerUrl":"ws://127.0.0.1:9001/mqtt","tokenUrl":"/api/mqtt-token",
+                "refreshUrl":"/api/mqtt-token/refresh","devLogin":"/dev/login"}"#,
+        )
+        .unwrap();
+        assert_eq!(driver_config(&config).token_url, "/api/mqtt-token");
+        let plain_ws = Config::from_json(r#"{"brokerUrl":"ws://broker.example/mqtt"}"#);
+        assert!(plain_ws.unwrap_err().contains("brokerUrl"));
+    }
+
+    #[test]
     fn the_driver_is_configured_like_the_apps_hook() {
-        let config = BareConfig::from_json(
+        let config = Config::from_json(
             r#"{"brokerUrl":"ws://127.0.0.1:9/mqtt","tokenUrl":"/tok","mqttVersion":"3.1.1"}"#,
         )
         .unwrap();
