@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The test command: every test. Installs what is missing (setup.sh), then
 #   fmt check -> clippy native -> clippy wasm32 -> native tests -> trunk build --release
+#   -> trunk build of the example app (examples/presence, debug)
 #   -> browser tests (wasm-bindgen-test in headless Chromium, against a dev stack started here)
 #   -> end-to-end tests (node --test e2e/*.test.mjs, Playwright driving /usr/bin/chromium).
 # Stops at the first failing stage; prints every stage's time and a summary line.
@@ -26,7 +27,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 cd "$ROOT"
 
 BROWSER_CRATES=(-p livechat -p yew-mqtt -p mqtt-browser -p mqtt-lifecycle -p mqtt-session -p mqtt-codec
-  -p livechat-bench-bare)
+  -p livechat-bench-bare -p livechat-example-presence)
 WASM_TEST_CRATES=(-p mqtt-browser -p yew-mqtt)
 
 if [ "${SKIP_SETUP:-0}" = 1 ]; then
@@ -47,6 +48,10 @@ build_dist() {
   report_dist_sizes
 }
 stage "trunk build --release" build_dist
+# The yew-mqtt example app: a debug build (no wasm-opt, no LTO) into the target directory proves
+# its page builds; its rules are unit-tested in the native stage.
+stage "trunk build examples/presence (debug)" \
+  trunk --config examples/presence/Trunk.toml build --dist "$CARGO_TARGET_DIR/examples/presence"
 
 # ---- browser tests against a background dev stack ---------------------------------------------
 browser_tests() {
@@ -102,5 +107,5 @@ else
 fi
 
 print_times
-printf '\nALL TESTS PASSED: fmt, clippy (native + wasm32), native tests, trunk build, browser tests, e2e (%d files) in %s\n' \
+printf '\nALL TESTS PASSED: fmt, clippy (native + wasm32), native tests, trunk builds (app, example), browser tests, e2e (%d files) in %s\n' \
   "${#e2e_files[@]}" "$(fmt_secs $((SECONDS - SCRIPT_START)))"
