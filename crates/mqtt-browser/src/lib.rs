@@ -25,15 +25,40 @@
 //! JavaScript exceptions become typed [`BrowserError`]s at the edge; no `JsValue` crosses a
 //! module boundary.
 //!
-//! ```ignore
-//! let driver = Driver::new(
-//!     DriverConfig::new("wss://chat.example/mqtt"),
-//!     Rc::new(|event, snapshot| render(event, snapshot)),
-//! )?;
-//! driver.declare_subscriptions(&["rooms/lobby"], QoS::AtLeastOnce)?;
-//! let id = driver.publish(OutgoingPublish::new("rooms/lobby", b"hi".to_vec(), QoS::AtLeastOnce))?;
-//! drop(driver); // DISCONNECT, close, clear, remove, abort
+//! A client that watches sensor readings and asks for a fresh one. Like the whole crate, it
+//! compiles for any target (so code using the driver can be type-checked and unit-tested on the
+//! host) but runs only in a browser page:
+//!
+//! ```no_run
+//! use std::rc::Rc;
+//! use mqtt_browser::{ClientEvent, Driver, DriverConfig, OutgoingPublish, QoS, Snapshot};
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! // Every default (token endpoint `/api/mqtt-token`, MQTT 5, keep-alive 30 s, ...) is in
+//! // `DriverConfig::new`; an empty broker URL leaves it to the token response's `brokerUrl`.
+//! let mut config = DriverConfig::new("wss://broker.example/mqtt");
+//! config.client_id_prefix = "dashboard-".into();
+//!
+//! // One subscriber sees every event, with the state right after it.
+//! let subscriber = Rc::new(|event: ClientEvent, snapshot: Rc<Snapshot>| match event {
+//!     ClientEvent::Message(message) => {
+//!         println!("{}: {}", message.topic, String::from_utf8_lossy(&message.payload));
+//!     }
+//!     _ => println!("{}", snapshot.status), // e.g. "connected"
+//! });
+//! let driver = Driver::new(config, subscriber)?;
+//!
+//! // Commands are accepted in any state: queued until connected, restored after reconnects.
+//! driver.declare_subscriptions(&["sensors/+/temperature"], QoS::AtLeastOnce)?;
+//! driver.publish(OutgoingPublish::new("sensors/kitchen/ask", "now", QoS::AtMostOnce))?;
+//!
+//! drop(driver); // DISCONNECT, sockets closed, timer cleared, listeners removed, fetches aborted
+//! # Ok(())
+//! # }
 //! ```
+//!
+//! In a Yew app, use the `yew-mqtt` crate's `use_mqtt` hook instead: it owns a driver per
+//! component and turns the snapshot into renders.
 
 mod clock;
 mod counters;
@@ -55,3 +80,8 @@ pub use mqtt_lifecycle::{
     IncomingMessage, Instant, OutgoingPublish, ProtocolVersion, PublishId, QoS, Reason, Refusal,
     SessionConfig, Status, SubscriptionStatus, SupervisorConfig,
 };
+
+// The README's examples are compiled with the doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -97,7 +97,7 @@ pub enum ClientEvent {
         status: DeliveryStatus,
     },
     /// An incoming message above the session's Maximum Packet Size was skipped (and
-    /// acknowledged); its `Display` reads "dropped oversized message on <topic> (N bytes, ...)".
+    /// acknowledged); its `Display` reads `dropped oversized message on <topic> (N bytes, ...)`.
     MessageDropped(DroppedMessage),
 }
 

@@ -14,26 +14,68 @@
 //!   reconnect, and diffed when the list changes.
 //! - Unmounting drops the driver: DISCONNECT, sockets closed, timer cleared, listeners removed,
 //!   token fetches aborted.
+//! - [`UseMqttHandle::setup_error`] says when the client could not start or a subscription
+//!   was refused by the session; [`UseMqttHandle::retry_in`] counts down a backoff.
 //!
-//! ```ignore
+//! A live temperature readout with a button that asks the sensor for a fresh reading (the
+//! topics are free here; a broker's ACL decides which ones a user may use):
+//!
+//! ```no_run
+//! use serde::{Deserialize, Serialize};
+//! use yew::prelude::*;
+//! use yew_mqtt::{use_mqtt, MqttMessage, UseMqttOptions};
+//!
+//! #[derive(Deserialize)]
+//! struct Reading {
+//!     celsius: f64,
+//! }
+//!
+//! #[derive(Serialize)]
+//! struct Ask {
+//!     sensor: &'static str,
+//! }
+//!
 //! #[function_component]
-//! fn Room() -> Html {
-//!     let on_message = Callback::from(|m: MqttMessage| {
-//!         if let Ok(chat) = m.json::<Chat>() { /* reduce */ }
-//!     });
-//!     let mqtt = use_mqtt(UseMqttOptions {
-//!         broker_url: "wss://chat.example/mqtt".into(),
-//!         subscriptions: vec!["chat/lobby/messages".into()],
-//!         on_message,
-//!         ..Default::default()
-//!     });
-//!     let send = {
-//!         let mqtt = mqtt.clone();
-//!         Callback::from(move |_| { let _ = mqtt.publish_json("chat/lobby/messages", &Chat::new("hi")); })
+//! fn Thermometer() -> Html {
+//!     let celsius = use_state(|| None::<f64>);
+//!     let on_message = {
+//!         let celsius = celsius.clone();
+//!         Callback::from(move |message: MqttMessage| {
+//!             if let Ok(reading) = message.json::<Reading>() {
+//!                 celsius.set(Some(reading.celsius));
+//!             }
+//!         })
 //!     };
-//!     html! { <p>{ mqtt.status().to_string() }</p> }
+//!     // Defaults: token from `/api/mqtt-token` (the page's cookies), broker from the token
+//!     // response's `brokerUrl`, MQTT 5 falling back to 3.1.1, QoS 1.
+//!     let mqtt = use_mqtt(UseMqttOptions {
+//!         subscriptions: vec!["sensors/kitchen/temperature".into()],
+//!         on_message,
+//!         ..UseMqttOptions::default()
+//!     });
+//!     let ask = {
+//!         let mqtt = mqtt.clone();
+//!         Callback::from(move |_: MouseEvent| {
+//!             // Err only when the client is not running or its offline queue is full.
+//!             let _ = mqtt.publish_json("sensors/ask", &Ask { sensor: "kitchen" });
+//!         })
+//!     };
+//!     html! {
+//!         <section>
+//!             <p>{ mqtt.status().to_string() }</p>
+//!             <p>{ celsius.map_or("no reading yet".into(), |c| format!("{c:.1} °C")) }</p>
+//!             <button onclick={ask} disabled={!mqtt.state().is_up()}>{ "Ask now" }</button>
+//!         </section>
+//!     }
+//! }
+//!
+//! fn main() {
+//!     yew::Renderer::<Thermometer>::new().render();
 //! }
 //! ```
+//!
+//! A whole app on this hook, with its own Trunk page, is `examples/presence` in the repository:
+//! a presence board (who is in a room, and their status) against the dev stack.
 
 mod handle;
 mod hook;
@@ -50,3 +92,8 @@ pub use mqtt_browser::{
     DropReason, DroppedMessage, ProtocolVersion, PublishId, QoS, Reason, Refusal, Status,
     SubscriptionStatus,
 };
+
+// The README's examples are compiled with the doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -44,7 +44,7 @@ pub struct UseMqttOptions {
     /// Called with each publish's delivery progress. The latest closure is always called.
     pub on_delivery: Callback<(PublishId, DeliveryStatus)>,
     /// Called when an incoming message was skipped for being above `maximum_packet_size`
-    /// (its `Display`: "dropped oversized message on <topic> (N bytes, ...)"). The latest
+    /// (its `Display`: `dropped oversized message on <topic> (N bytes, ...)`). The latest
     /// closure is always called.
     pub on_dropped: Callback<DroppedMessage>,
 }
