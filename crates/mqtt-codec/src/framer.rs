@@ -1,11 +1,13 @@
 //! Streaming framer: bytes in any chunking in, complete packets out.
 //!
-//! The codec crate cannot tell a truncated packet from a malformed one, so the framer reads the
-//! fixed header and the remaining length itself and hands the codec only complete packets.
+//! The framer reads the fixed header and the remaining length, waits for the whole packet (or
+//! skips an oversized PUBLISH), and hands each complete body to [`crate::codec`], which borrows
+//! it from the framer's buffer.
 
-use crate::adapter;
+use crate::codec;
 use crate::error::DecodeError;
 use crate::packet::{Packet, ProtocolVersion, Publish};
+use crate::varint;
 
 /// Once this many consumed bytes sit at the front of the buffer (and they are at least half of
 /// it), they are dropped. Keeps memory bounded without copying the tail on every packet.
@@ -101,22 +103,6 @@ fn parse_header(bytes: &[u8]) -> Result<Option<Header>, DecodeError> {
                 len: 2 + i,
                 remaining,
             }));
-        }
-        if i == 3 {
-            return Err(DecodeError::InvalidRemainingLength { fourth_byte: b });
-        }
-    }
-    Ok(None)
-}
-
-/// A variable byte integer at the start of `bytes`: `Ok(None)` while incomplete, else the value
-/// and its length.
-fn parse_varint(bytes: &[u8]) -> Result<Option<(u32, usize)>, DecodeError> {
-    let mut value = 0u32;
-    for (i, &b) in bytes.iter().take(4).enumerate() {
-        value |= u32::from(b & 0x7F) << (7 * i);
-        if b & 0x80 == 0 {
-            return Ok(Some((value, i + 1)));
         }
         if i == 3 {
             return Err(DecodeError::InvalidRemainingLength { fourth_byte: b });
@@ -270,7 +256,7 @@ impl Framer {
             return None;
         }
         let body = &available[header.len..total];
-        let result = adapter::decode_body(header.first_byte, body, self.version);
+        let result = codec::decode_body(header.first_byte, body, self.version);
         self.consume(total);
         Some(result.map(Frame::Packet).map_err(|e| self.poison(e)))
     }
@@ -309,7 +295,7 @@ impl Framer {
             let Some(rest) = after_fixed.get(var_len..) else {
                 return Ok(None);
             };
-            let Some((properties, varint_len)) = parse_varint(rest)? else {
+            let Some((properties, varint_len)) = varint::parse(rest)? else {
                 return Ok(None);
             };
             var_len += varint_len + usize::try_from(properties).unwrap_or(usize::MAX);
@@ -329,7 +315,7 @@ impl Framer {
             return Ok(None);
         };
         // The variable header alone is a valid PUBLISH with an empty payload.
-        let publish = match adapter::decode_body(header.first_byte, var_header, self.version)? {
+        let publish = match codec::decode_body(header.first_byte, var_header, self.version)? {
             Packet::Publish(publish) => *publish,
             _ => return Err(malformed("not a PUBLISH".into())),
         };
@@ -377,7 +363,7 @@ pub fn decode(bytes: &[u8], version: ProtocolVersion) -> Result<Packet, DecodeEr
         });
     };
     let incomplete = |detail: String| DecodeError::Malformed {
-        packet_type: adapter::type_name(first_byte >> 4),
+        packet_type: codec::type_name(first_byte >> 4),
         detail,
     };
     check_type(first_byte, version)?;
@@ -390,13 +376,13 @@ pub fn decode(bytes: &[u8], version: ProtocolVersion) -> Result<Packet, DecodeEr
             bytes.len()
         )));
     }
-    adapter::decode_body(header.first_byte, &bytes[header.len..], version)
+    codec::decode_body(header.first_byte, &bytes[header.len..], version)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::adapter::encode;
+    use crate::codec::encode;
     use crate::packet::{Publish, QoS};
     use crate::strategies;
     use proptest::prelude::*;

@@ -1,5 +1,5 @@
-//! MQTT 3.1.1 and 5.0 packets for a client: our packet model, the one adapter over the codec
-//! crate, and a streaming framer.
+//! MQTT 3.1.1 and 5.0 packets for a client: our packet model, its encoder and decoder, and a
+//! streaming framer.
 //!
 //! # Model
 //! - [`Packet`] and its structs ([`Connect`], [`ConnAck`], [`Publish`], ...) are our own types.
@@ -40,34 +40,34 @@
 //! # Ok::<(), mqtt_codec::EncodeError>(())
 //! ```
 //!
-//! # The codec crate and where we do not use it
-//! Packet bodies are encoded and decoded by `mqtt5-protocol` (pinned `=0.16.2`,
-//! `default-features = false`: no_std, builds for wasm32). Only `adapter.rs` names it. Where it
-//! does not fit a client, the adapter does the work itself:
-//! - **Framing.** The crate has no incremental decoder: a truncated packet gives the same
-//!   `MalformedPacket` error as a bad one. The [`Framer`] parses the fixed header and the
-//!   variable-length remaining length (at most 4 bytes) and calls the crate only with a
-//!   complete body.
-//! - **CONNACK.** The crate guesses the version from the body's shape and converts 3.1.1 return
-//!   codes into v5 reason codes, refusing any other code. We decode CONNACK ourselves (two bytes,
-//!   then the v5 properties through the crate's `Properties::decode`) and keep the code as
-//!   received. A 2-byte CONNACK on a v5 link is accepted: that is how a 3.1.1-only broker refuses
-//!   a v5 CONNECT (return code 1), and the client must read it to fall back. We also write the
-//!   3.1.1 CONNACK ourselves (for tests).
-//! - **Version-blind bodies.** `decode_from_body_with_version` passes the version only to
-//!   PUBLISH, SUBSCRIBE, SUBACK, UNSUBSCRIBE and UNSUBACK. The acks and DISCONNECT are decoded
-//!   v5-style whatever the version, so under 3.1.1 we require an ack body of exactly 2 bytes and
-//!   an empty DISCONNECT (which `mqtt5` brokers send to 3.1.1 clients), and refuse AUTH (type 15
-//!   is reserved in 3.1.1).
-//! - **Empty bodies and trailing bytes.** The crate accepts PINGREQ/PINGRESP with a body and
-//!   ignores bytes left after an ack's properties; we refuse both.
-//! - **Property order.** The crate stores properties in a hash map, so the order in which several
-//!   different properties are written is not fixed (the spec allows any order; values of one
-//!   repeated property, like user properties, keep their order). Byte-exact tests therefore use at
-//!   most one property kind per packet; the others compare decoded packets.
-//! - **Unknown reason codes.** The crate refuses reason codes not defined for a packet type (a
-//!   malformed packet per the spec), except in CONNACK, which we decode: an unknown CONNACK code
-//!   becomes [`ConnectReason::Other`] and still reads as a refusal.
+//! # Why the codec is ours
+//! Until issue 15 the packet bodies went through `mqtt5-protocol` (0.16.2) behind an adapter of
+//! 1.7 k lines. It is now written here, one file per packet type under [`packet`] (struct, read,
+//! write), over three shared files: `varint.rs`, `strings.rs` (a borrowing reader and a writer
+//! that counts, then writes) and `properties.rs`. Reasons:
+//! - **Size.** The adapter and the crate behind it were the largest part of the client stack's
+//!   wasm; see "Measured" below.
+//! - **Copies.** The crate copied every PUBLISH payload into a `Bytes` and the adapter copied it
+//!   again into our `Vec<u8>`; encoding cloned the payload into the crate's packet before
+//!   writing it. Our reader borrows the framer's buffer, so decoding copies a payload once (into
+//!   [`Publish::payload`]) and encoding once (into the output).
+//! - **Workarounds.** The adapter decoded CONNACK itself (the crate guessed the version from the
+//!   body's shape and refused 3.1.1 codes above 5), read 3.1.1 acks and DISCONNECT around the
+//!   crate's version-blind decoders, refused what the crate let through (bodies on PINGRESP,
+//!   bytes after an ack's properties), and could not fix the order of properties (a hash map).
+//!   Each of those is now simply how the code reads.
+//!
+//! Behaviour kept from the adapter, pinned by the byte-vector tests in [`codec`]: CONNACK keeps
+//! its code as received and a 2-byte CONNACK is accepted on a v5 link (how a 3.1.1-only broker
+//! refuses a v5 CONNECT); a 3.1.1 PUBACK/PUBREC/PUBREL/PUBCOMP longer than 2 bytes is read in the
+//! MQTT 5 layout (the embedded `mqtt5` broker appends a reason code when it refuses); reason
+//! codes a packet type does not define are malformed, except in CONNACK; properties a packet does
+//! not define are skipped, unknown property ids and repeated single-valued properties are
+//! malformed. Properties are written in one fixed order.
+//!
+//! `mqtt5-protocol` stays as a **dev-dependency oracle**: differential property tests encode
+//! with one and decode with the other, both ways and for both versions, and the fuzz target
+//! decodes with both and compares.
 //!
 //! # Fuzzing
 //! `fuzz/fuzz_targets/framer.rs` feeds arbitrary bytes in arbitrary chunks to the [`Framer`]. It
@@ -76,15 +76,19 @@
 //! cd fuzz && cargo +nightly fuzz run framer -- -max_total_time=60
 //! ```
 
-pub mod adapter;
+pub mod codec;
 pub mod error;
 pub mod framer;
 pub mod packet;
+mod properties;
 pub mod reason;
+mod strings;
+mod varint;
+
 #[cfg(test)]
 mod strategies;
 
-pub use adapter::encode;
+pub use codec::encode;
 pub use error::{DecodeError, EncodeError};
 pub use framer::{decode, Frame, Framer, OversizedPublish};
 pub use packet::{
