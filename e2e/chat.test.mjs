@@ -51,6 +51,18 @@ test('two signed-in users chat both ways', async () => {
   assert.deepEqual(alice.errors, []);
 });
 
+test('signed out, the dev sign-in form signs the user in and comes back to the room', async () => {
+  const carol = await open(stack, 'carol', null);
+  await carol.context.clearCookies();
+  await carol.page.goto(`${stack.base}/?room=e2e-sign-in`);
+  await waitUntil(async () => /Signed out/.test(await statusText(carol.page)), { what: 'status "Signed out"' });
+  await carol.page.getByLabel('Dev sign-in as').fill('carol');
+  await carol.page.getByRole('button', { name: 'Sign in' }).click();
+  await waitConnected(carol.page);
+  assert.equal(new URL(carol.page.url()).pathname + new URL(carol.page.url()).search, '/?room=e2e-sign-in');
+  assert.equal(await carol.page.getByLabel('Dev sign-in as').count(), 0, 'no sign-in offered once signed in');
+});
+
 test('XSS payloads appear as plain text', async () => {
   const mallory = await open(stack, 'mallory', '/?room=e2e-xss');
   const victim = await open(stack, 'victim', '/?room=e2e-xss');
