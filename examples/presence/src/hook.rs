@@ -133,8 +133,7 @@ pub fn use_presence(room: Room) -> PresenceHandle {
 }
 
 fn publish(mqtt: &UseMqttHandle, room: &Room, user: &str, beat: Beat) {
-    let payload = serde_json::to_vec(&beat).expect("a Beat always serializes");
-    // Refused only while the client is not running or its queue is full: the next beat
-    // repairs a missed one.
-    let _ = mqtt.publish(&room.topic_of(user), payload, QoS::AtMostOnce);
+    // At the default QoS (0 here). Refused only while the client is not running or its queue
+    // is full: the next beat repairs a missed one.
+    let _ = mqtt.publish_json(&room.topic_of(user), &beat);
 }

@@ -39,6 +39,9 @@ pub fn ConnectionLine(props: &ConnectionLineProps) -> Html {
     html! {
         <>
             <p {class}>{ line }{ " " }{ retry }</p>
+            if let Some(error) = mqtt.setup_error() {
+                <p class="error">{ error.to_string() }</p>
+            }
             if *state == ConnectionState::SignedOut {
                 // The dev stack's sign-in (DEV_AUTH=1): it sets the session cookie the token
                 // endpoint reads, then comes back here. A real site has its own login.
