@@ -99,3 +99,8 @@ pub use reason::{
     AuthReason, ConnectReason, DisconnectReason, PubAckReason, PubCompReason, PubRecReason,
     PubRelReason, SubscribeReason, UnsubscribeReason,
 };
+
+// The README's examples are compiled with the doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -136,3 +136,8 @@ pub use mqtt_session::{
     PublishId, QoS, Refusal, RefusalReason, RetainHandling, SessionConfig, SubscribeFilter,
     SubscriptionStatus,
 };
+
+// The README's examples are compiled with the doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
