@@ -56,6 +56,7 @@ pub fn message_item(props: &MessageItemProps) -> Html {
     let claimed = m.claimed_name().map(|name| {
         html! {
             <span class="lc-claimed" title="Name given by the sender, not verified">
+                <span class="lc-visually-hidden">{ "claims to be " }</span>
                 { format!("“{name}”") }
             </span>
         }

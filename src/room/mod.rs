@@ -223,10 +223,17 @@ pub fn use_chat_room(config: Rc<Config>) -> ChatRoomHandle {
         });
     }
 
-    let authors_refused = matches!(
+    // Sticky for the page's life: after a reconnect to a broker that lost the session the
+    // author filter is Pending again until its SUBACK, and the room must not flip back to
+    // per-author topics (and publish where it will be refused) in between.
+    let refused_once = use_mut_ref(|| false);
+    if matches!(
         mqtt.subscriptions().get(topics.authors_filter()),
         Some(SubscriptionStatus::Refused(_))
-    );
+    ) {
+        *refused_once.borrow_mut() = true;
+    }
+    let authors_refused = *refused_once.borrow();
     let route = Route::new(
         &topics,
         config.topic_mode,
