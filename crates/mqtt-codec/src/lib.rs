@@ -86,6 +86,12 @@ mod strings;
 mod varint;
 
 #[cfg(test)]
+extern crate self as mqtt_codec;
+#[cfg(test)]
+mod differential;
+#[cfg(test)]
+mod oracle;
+#[cfg(test)]
 mod strategies;
 
 pub use codec::encode;
