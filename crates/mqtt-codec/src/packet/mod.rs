@@ -1,7 +1,7 @@
 //! The packet model the rest of the project speaks, one file per packet type.
 //!
 //! Each file holds the packet's struct, its `read` (from a complete body) and its `write`
-//! (counted, then written: see [`crate::strings::Writer`]), and nothing else. Every MQTT 5
+//! (counted, then written, by `strings::Writer`), and nothing else. Every MQTT 5
 //! property and reason code a client can meet is a typed field; for MQTT 3.1.1 the v5-only
 //! fields are simply left at their defaults when encoding and are `None`/empty when decoding.
 
