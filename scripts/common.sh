@@ -14,7 +14,7 @@ export PATH="$ROOT/node_modules/.bin:$HOME/.cargo/bin:$PATH"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/livechat/target}"
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-auto}"
 
-# The only supported versions (../shared/guides/TOOLCHAIN.md). wasm-bindgen's comes from Cargo.lock.
+# The only supported versions (README.md, "Set-up": newer trunk needs a newer rustc). wasm-bindgen's comes from Cargo.lock.
 # shellcheck disable=SC2034 # used by the scripts that source this file
 TRUNK_VERSION="0.21.14"
 # shellcheck disable=SC2034

@@ -1,8 +1,8 @@
 //! Test support: a scripted fake broker speaking real MQTT bytes (through `mqtt-codec`), a
 //! scripted token endpoint and a fake clock, wired to a [`Supervisor`] by [`Harness::drive`].
 //!
-//! The broker keeps server-side sessions the way Mosquitto and the `mqtt5` broker do (verified
-//! behaviour in `shared/guides/BROKERS.md`): a CONNECT with the same client id and clean start
+//! The broker keeps server-side sessions the way Mosquitto 2.0.11 and the `mqtt5` broker do
+//! (behaviour the dev stack's real-broker tests in `crates/dev-stack/tests/` pin): a CONNECT with the same client id and clean start
 //! off takes the session over, the old socket is simply closed (bytes still in flight on it are
 //! lost), and unacknowledged QoS 1 messages are redelivered on the new link with DUP set.
 
