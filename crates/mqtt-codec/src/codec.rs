@@ -3,8 +3,8 @@
 
 use crate::error::{DecodeError, EncodeError};
 use crate::packet::{
-    pingreq, pingresp, AckKind, Auth, ConnAck, Connect, Disconnect, Packet, ProtocolVersion,
-    PubAckLike, Publish, SubAck, Subscribe, UnsubAck, Unsubscribe,
+    pingreq, pingresp, Auth, ConnAck, Connect, Disconnect, Packet, ProtocolVersion, Publish,
+    QosHandshake, QosHandshakeKind, SubAck, Subscribe, UnsubAck, Unsubscribe,
 };
 use crate::strings::Reader;
 
@@ -51,10 +51,10 @@ pub fn encode(
         Packet::Connect(c) => c.write(version, out),
         Packet::ConnAck(c) => c.write(version, out),
         Packet::Publish(p) => p.write(version, out),
-        Packet::PubAck(a) => a.write(AckKind::PubAck, version, out),
-        Packet::PubRec(a) => a.write(AckKind::PubRec, version, out),
-        Packet::PubRel(a) => a.write(AckKind::PubRel, version, out),
-        Packet::PubComp(a) => a.write(AckKind::PubComp, version, out),
+        Packet::PubAck(a) => a.write(QosHandshakeKind::PubAck, version, out),
+        Packet::PubRec(a) => a.write(QosHandshakeKind::PubRec, version, out),
+        Packet::PubRel(a) => a.write(QosHandshakeKind::PubRel, version, out),
+        Packet::PubComp(a) => a.write(QosHandshakeKind::PubComp, version, out),
         Packet::Subscribe(s) => s.write(version, out),
         Packet::SubAck(s) => s.write(version, out),
         Packet::Unsubscribe(u) => u.write(version, out),
@@ -108,10 +108,10 @@ pub(crate) fn decode_body(
             1 => Packet::Connect(Box::new(Connect::read(r)?)),
             2 => Packet::ConnAck(Box::new(ConnAck::read(r, version)?)),
             3 => Packet::Publish(Box::new(Publish::read(flags, r, version)?)),
-            4 => Packet::PubAck(PubAckLike::read(AckKind::PubAck, r, version)?),
-            5 => Packet::PubRec(PubAckLike::read(AckKind::PubRec, r, version)?),
-            6 => Packet::PubRel(PubAckLike::read(AckKind::PubRel, r, version)?),
-            7 => Packet::PubComp(PubAckLike::read(AckKind::PubComp, r, version)?),
+            4 => Packet::PubAck(QosHandshake::read(QosHandshakeKind::PubAck, r, version)?),
+            5 => Packet::PubRec(QosHandshake::read(QosHandshakeKind::PubRec, r, version)?),
+            6 => Packet::PubRel(QosHandshake::read(QosHandshakeKind::PubRel, r, version)?),
+            7 => Packet::PubComp(QosHandshake::read(QosHandshakeKind::PubComp, r, version)?),
             8 => Packet::Subscribe(Subscribe::read(r, version)?),
             9 => Packet::SubAck(SubAck::read(r, version)?),
             10 => Packet::Unsubscribe(Unsubscribe::read(r, version)?),
@@ -198,11 +198,11 @@ mod tests {
         }
     }
 
-    fn ack(packet_id: u16, reason: u8) -> PubAckLike {
-        PubAckLike {
+    fn ack(packet_id: u16, reason: u8) -> QosHandshake {
+        QosHandshake {
             packet_id,
             reason,
-            ..PubAckLike::default()
+            ..QosHandshake::default()
         }
     }
 
@@ -549,7 +549,7 @@ mod tests {
 
     #[test]
     fn pubrel_5_packet_identifier_not_found_and_reason_string() {
-        let a = PubAckLike {
+        let a = QosHandshake {
             reason_string: Some("gone".into()),
             ..ack(10, 0x92)
         };

@@ -109,8 +109,9 @@ pub use codec::encode;
 pub use error::{DecodeError, EncodeError};
 pub use framer::{decode, Frame, Framer, OversizedPublish};
 pub use packet::{
-    Auth, ConnAck, Connect, Disconnect, LastWill, Packet, ProtocolVersion, PubAckLike, Publish,
-    QoS, RetainHandling, SubAck, Subscribe, SubscribeFilter, UnsubAck, Unsubscribe, UserProperty,
+    Auth, ConnAck, Connect, Disconnect, LastWill, Packet, ProtocolVersion, Publish, QoS,
+    QosHandshake, RetainHandling, SubAck, Subscribe, SubscribeFilter, UnsubAck, Unsubscribe,
+    UserProperty,
 };
 pub use reason::{
     AuthReason, ConnectReason, DisconnectReason, PubAckReason, PubCompReason, PubRecReason,

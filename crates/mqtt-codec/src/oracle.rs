@@ -28,8 +28,8 @@ use mp::{MqttError, Properties, PropertyId, PropertyValue, ReasonCode};
 use mqtt5_protocol as mp;
 
 use mqtt_codec::{
-    Auth, ConnAck, Connect, Disconnect, EncodeError, LastWill, Packet, ProtocolVersion, PubAckLike,
-    Publish, QoS, RetainHandling, SubAck, Subscribe, SubscribeFilter, UnsubAck, Unsubscribe,
+    Auth, ConnAck, Connect, Disconnect, EncodeError, LastWill, Packet, ProtocolVersion, Publish,
+    QoS, QosHandshake, RetainHandling, SubAck, Subscribe, SubscribeFilter, UnsubAck, Unsubscribe,
     UserProperty,
 };
 
@@ -405,7 +405,7 @@ fn publish_to_mp(p: &Publish, version: ProtocolVersion) -> Result<PublishPacket,
 
 /// Packet id, crate reason code and properties of one of the four acks.
 fn ack_parts(
-    a: &PubAckLike,
+    a: &QosHandshake,
     v5: bool,
     name: &'static str,
     pubrel_family: bool,
@@ -847,9 +847,9 @@ fn from_mp(packet: mp::Packet) -> Result<Packet, String> {
     })
 }
 
-fn ack_from_mp(packet_id: u16, reason: ReasonCode, props: &Properties) -> PubAckLike {
+fn ack_from_mp(packet_id: u16, reason: ReasonCode, props: &Properties) -> QosHandshake {
     let p = PropsIn(props);
-    PubAckLike {
+    QosHandshake {
         packet_id,
         reason: u8::from(reason),
         reason_string: p.str(PropertyId::ReasonString),

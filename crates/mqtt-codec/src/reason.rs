@@ -1,6 +1,6 @@
 //! Typed reason codes.
 //!
-//! Packets keep the raw byte they carried ([`ConnAck::code`], [`PubAckLike::reason`], ...); these
+//! Packets keep the raw byte they carried ([`ConnAck::code`], [`QosHandshake::reason`], ...); these
 //! enums give it a meaning the session and the UI can match on. Each type has
 //! `from_code(version, u8)`, `code()` (the MQTT 5 number), `is_error()` and `describe()`.
 //!
@@ -11,7 +11,7 @@
 //! as `Other(code)`.
 
 use crate::packet::{
-    Auth, ConnAck, Disconnect, ProtocolVersion, PubAckLike, QoS, SubAck, UnsubAck,
+    Auth, ConnAck, Disconnect, ProtocolVersion, QoS, QosHandshake, SubAck, UnsubAck,
 };
 
 /// Defines a reason enum from `Variant = code => "description"` lines, plus `Other(u8)`.
@@ -338,7 +338,7 @@ impl UnsubAck {
     }
 }
 
-impl PubAckLike {
+impl QosHandshake {
     /// The code read as a PUBACK/PUBREC reason.
     #[must_use]
     pub fn puback_reason(&self, version: ProtocolVersion) -> PubAckReason {

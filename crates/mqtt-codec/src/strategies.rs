@@ -245,14 +245,14 @@ pub(crate) fn publish(version: ProtocolVersion) -> impl Strategy<Value = Publish
         })
 }
 
-fn ack(version: ProtocolVersion, codes: &'static [u8]) -> impl Strategy<Value = PubAckLike> {
+fn ack(version: ProtocolVersion, codes: &'static [u8]) -> impl Strategy<Value = QosHandshake> {
     (
         packet_id(),
         v5(version, one_of(codes)),
         v5(version, of(text())),
         users(version),
     )
-        .prop_map(|(packet_id, reason, rs, up)| PubAckLike {
+        .prop_map(|(packet_id, reason, rs, up)| QosHandshake {
             packet_id,
             reason,
             reason_string: rs,

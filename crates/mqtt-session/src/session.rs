@@ -4,7 +4,7 @@ use core::time::Duration;
 use std::collections::{BTreeSet, HashMap, VecDeque};
 
 use mqtt_codec::packet::{
-    ConnAck, Connect, Disconnect, Packet, ProtocolVersion, PubAckLike, Publish, QoS, Subscribe,
+    ConnAck, Connect, Disconnect, Packet, ProtocolVersion, Publish, QoS, QosHandshake, Subscribe,
     SubscribeFilter, Unsubscribe,
 };
 use mqtt_codec::reason::{ConnectReason, DisconnectReason, PubRelReason};
@@ -890,7 +890,7 @@ impl Session {
             (QoS::AtMostOnce, _) => self.events.push_back(event),
             (QoS::AtLeastOnce, Some(packet_id)) => {
                 self.events.push_back(event);
-                self.write_control(link, &Packet::PubAck(ack_ok(packet_id)));
+                self.write_control(link, &Packet::PubAck(handshake_ok(packet_id)));
             }
             (QoS::ExactlyOnce, Some(packet_id)) => {
                 // Delivered on first sight; a resend (same id before PUBREL) is only re-acked.
@@ -905,7 +905,7 @@ impl Session {
                     self.incoming_qos2.insert(packet_id);
                     self.events.push_back(event);
                 }
-                self.write_control(link, &Packet::PubRec(ack_ok(packet_id)));
+                self.write_control(link, &Packet::PubRec(handshake_ok(packet_id)));
             }
             // The codec only yields QoS > 0 with a packet id; deliver rather than panic.
             (_, None) => self.events.push_back(event),
@@ -962,7 +962,7 @@ impl Session {
 
     /// PUBACK for an unknown id (or for a QoS 2 exchange) is ignored: the spec lets a client
     /// ignore it, and it happens legitimately after a resend raced the original ack.
-    fn on_puback(&mut self, protocol: ProtocolVersion, ack: &PubAckLike) {
+    fn on_puback(&mut self, protocol: ProtocolVersion, ack: &QosHandshake) {
         let known = self
             .in_flight
             .get(ack.packet_id)
@@ -980,7 +980,7 @@ impl Session {
     /// PUBREC: success moves the exchange on to PUBREL; a refusal ends it. A PUBREC for an
     /// unknown id still gets a PUBREL (v5: reason 0x92, Packet Identifier not found) so the
     /// server can free its state; that is what the spec's flow allows.
-    fn on_pubrec(&mut self, link: LinkId, protocol: ProtocolVersion, ack: &PubAckLike) {
+    fn on_pubrec(&mut self, link: LinkId, protocol: ProtocolVersion, ack: &QosHandshake) {
         let packet_id = ack.packet_id;
         match self.in_flight.get(packet_id).map(|e| e.state) {
             Some(OutState::Qos2Sent) => match publish_outcome(protocol, ack) {
@@ -992,33 +992,33 @@ impl Session {
                 }
                 _ => {
                     self.in_flight.pubrec_received(packet_id);
-                    self.write_control(link, &Packet::PubRel(ack_ok(packet_id)));
+                    self.write_control(link, &Packet::PubRel(handshake_ok(packet_id)));
                 }
             },
             Some(OutState::Released) => {
-                self.write_control(link, &Packet::PubRel(ack_ok(packet_id)));
+                self.write_control(link, &Packet::PubRel(handshake_ok(packet_id)));
             }
             Some(OutState::Qos1Sent) | None => {
                 let code = not_found(protocol);
-                self.write_control(link, &Packet::PubRel(ack_like(packet_id, code)));
+                self.write_control(link, &Packet::PubRel(handshake(packet_id, code)));
             }
         }
     }
 
     /// PUBREL for an incoming QoS 2 message: PUBCOMP. For an id we do not hold (already
     /// completed before a reconnect) PUBCOMP still goes out (v5: 0x92) so the server finishes.
-    fn on_pubrel(&mut self, link: LinkId, protocol: ProtocolVersion, ack: &PubAckLike) {
+    fn on_pubrel(&mut self, link: LinkId, protocol: ProtocolVersion, ack: &QosHandshake) {
         let code = if self.incoming_qos2.remove(&ack.packet_id) {
             0
         } else {
             not_found(protocol)
         };
-        self.write_control(link, &Packet::PubComp(ack_like(ack.packet_id, code)));
+        self.write_control(link, &Packet::PubComp(handshake(ack.packet_id, code)));
     }
 
     /// PUBCOMP ends a QoS 2 exchange (0x92 from the server means it had already finished it).
     /// For an unknown id it is ignored, as the spec allows.
-    fn on_pubcomp(&mut self, ack: &PubAckLike) {
+    fn on_pubcomp(&mut self, ack: &QosHandshake) {
         let known = self
             .in_flight
             .get(ack.packet_id)
@@ -1116,9 +1116,8 @@ impl Session {
                 continue;
             }
             let written = match entry.state {
-                OutState::Released => {
-                    encoded(&Packet::PubRel(ack_ok(packet_id)), protocol).map_err(Unsendable::from)
-                }
+                OutState::Released => encoded(&Packet::PubRel(handshake_ok(packet_id)), protocol)
+                    .map_err(Unsendable::from),
                 OutState::Qos1Sent | OutState::Qos2Sent => {
                     let mut publish = entry.publish.clone();
                     // Known to the server session already: a resend, DUP set.
@@ -1521,7 +1520,7 @@ fn encoded(packet: &Packet, protocol: ProtocolVersion) -> Result<Vec<u8>, Encode
     Ok(bytes)
 }
 
-fn publish_outcome(protocol: ProtocolVersion, ack: &PubAckLike) -> DeliveryStatus {
+fn publish_outcome(protocol: ProtocolVersion, ack: &QosHandshake) -> DeliveryStatus {
     let reason = ack.puback_reason(protocol);
     if reason.is_error() {
         DeliveryStatus::Refused(Refusal {
@@ -1550,12 +1549,12 @@ fn not_found(protocol: ProtocolVersion) -> u8 {
     }
 }
 
-fn ack_ok(packet_id: u16) -> PubAckLike {
-    ack_like(packet_id, 0)
+fn handshake_ok(packet_id: u16) -> QosHandshake {
+    handshake(packet_id, 0)
 }
 
-fn ack_like(packet_id: u16, reason: u8) -> PubAckLike {
-    PubAckLike {
+fn handshake(packet_id: u16, reason: u8) -> QosHandshake {
+    QosHandshake {
         packet_id,
         reason,
         reason_string: None,

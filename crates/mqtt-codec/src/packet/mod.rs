@@ -11,8 +11,8 @@ mod connect;
 mod disconnect;
 pub(crate) mod pingreq;
 pub(crate) mod pingresp;
-mod puback_like;
 mod publish;
+mod qos_handshake;
 mod suback;
 mod subscribe;
 mod unsuback;
@@ -22,14 +22,14 @@ pub use auth::Auth;
 pub use connack::ConnAck;
 pub use connect::{Connect, LastWill};
 pub use disconnect::Disconnect;
-pub use puback_like::PubAckLike;
 pub use publish::Publish;
+pub use qos_handshake::QosHandshake;
 pub use suback::SubAck;
 pub use subscribe::{RetainHandling, Subscribe, SubscribeFilter};
 pub use unsuback::UnsubAck;
 pub use unsubscribe::Unsubscribe;
 
-pub(crate) use puback_like::AckKind;
+pub(crate) use qos_handshake::QosHandshakeKind;
 
 use crate::error::EncodeError;
 use crate::strings::Writer;
@@ -69,13 +69,13 @@ pub enum Packet {
     /// PUBLISH.
     Publish(Box<Publish>),
     /// PUBACK.
-    PubAck(PubAckLike),
+    PubAck(QosHandshake),
     /// PUBREC.
-    PubRec(PubAckLike),
+    PubRec(QosHandshake),
     /// PUBREL.
-    PubRel(PubAckLike),
+    PubRel(QosHandshake),
     /// PUBCOMP.
-    PubComp(PubAckLike),
+    PubComp(QosHandshake),
     /// SUBSCRIBE.
     Subscribe(Subscribe),
     /// SUBACK.

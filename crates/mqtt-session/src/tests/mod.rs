@@ -19,7 +19,7 @@ use core::time::Duration;
 use std::collections::{HashMap, VecDeque};
 
 use mqtt_codec::packet::{
-    ConnAck, Connect, Packet, ProtocolVersion, PubAckLike, Publish, QoS, SubAck, UnsubAck,
+    ConnAck, Connect, Packet, ProtocolVersion, Publish, QoS, QosHandshake, SubAck, UnsubAck,
 };
 use mqtt_codec::{encode, Framer};
 
@@ -221,11 +221,11 @@ pub(crate) fn connack_with(edit: impl FnOnce(&mut ConnAck)) -> Packet {
     Packet::ConnAck(Box::new(ack))
 }
 
-pub(crate) fn ack(packet_id: u16, reason: u8) -> PubAckLike {
-    PubAckLike {
+pub(crate) fn ack(packet_id: u16, reason: u8) -> QosHandshake {
+    QosHandshake {
         packet_id,
         reason,
-        ..PubAckLike::default()
+        ..QosHandshake::default()
     }
 }
 

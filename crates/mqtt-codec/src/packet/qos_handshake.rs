@@ -1,4 +1,5 @@
-//! PUBACK, PUBREC, PUBREL and PUBCOMP (MQTT 5 §3.4–3.7, 3.1.1 §3.4–3.7): one shape.
+//! PUBACK, PUBREC, PUBREL and PUBCOMP (MQTT 5 §3.4–3.7, 3.1.1 §3.4–3.7): the packets of the
+//! QoS 1/2 handshake after a PUBLISH, one shape.
 //!
 //! A 3.1.1 acknowledgement is exactly a packet id, but the embedded `mqtt5` broker (0.49)
 //! appends an MQTT 5 reason code to 3.1.1 PUBACKs it refuses (retain, quota). Rejecting it as
@@ -10,9 +11,11 @@ use crate::error::EncodeError;
 use crate::properties::{self as prop, Value};
 use crate::strings::{Reader, Writer};
 
-/// The four publish acknowledgements share one shape.
+/// One packet of the QoS 1/2 handshake that follows a PUBLISH: PUBACK (QoS 1), or PUBREC,
+/// PUBREL, PUBCOMP (QoS 2). All four share this shape; [`Packet`](super::Packet)'s variant
+/// says which one it is.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct PubAckLike {
+pub struct QosHandshake {
     /// Packet identifier.
     pub packet_id: u16,
     /// v5 reason code (0 = success; 3.1.1 always 0).
@@ -23,10 +26,10 @@ pub struct PubAckLike {
     pub user_properties: Vec<UserProperty>,
 }
 
-/// Which of the four acknowledgements.
+/// Which of the four handshake packets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[allow(clippy::enum_variant_names)] // the packets' own names
-pub(crate) enum AckKind {
+pub(crate) enum QosHandshakeKind {
     PubAck,
     PubRec,
     PubRel,
@@ -38,7 +41,7 @@ const PUBACK_CODES: &[u8] = &[0x00, 0x10, 0x80, 0x83, 0x87, 0x90, 0x91, 0x97, 0x
 /// PUBREL and PUBCOMP reason codes.
 const PUBREL_CODES: &[u8] = &[0x00, 0x92];
 
-impl AckKind {
+impl QosHandshakeKind {
     pub(crate) fn name(self) -> &'static str {
         match self {
             Self::PubAck => "PUBACK",
@@ -65,9 +68,9 @@ impl AckKind {
     }
 }
 
-impl PubAckLike {
+impl QosHandshake {
     pub(crate) fn read(
-        kind: AckKind,
+        kind: QosHandshakeKind,
         r: &mut Reader<'_>,
         version: ProtocolVersion,
     ) -> Result<Self, String> {
@@ -99,7 +102,7 @@ impl PubAckLike {
 
     pub(crate) fn write(
         &self,
-        kind: AckKind,
+        kind: QosHandshakeKind,
         version: ProtocolVersion,
         out: &mut Vec<u8>,
     ) -> Result<(), EncodeError> {
