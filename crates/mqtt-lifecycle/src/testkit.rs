@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::time::Duration;
 
 use mqtt_codec::{
-    encode, ConnAck, Connect, Framer, Packet, ProtocolVersion, PubAckLike, Publish, QoS, SubAck,
+    encode, ConnAck, Connect, Framer, Packet, ProtocolVersion, QosHandshake, Publish, QoS, SubAck,
     UnsubAck,
 };
 use mqtt_session::{LinkId, OutgoingPublish, SessionConfig};
@@ -170,9 +170,9 @@ impl FakeBroker {
                 if let Some(packet_id) = publish.packet_id {
                     self.send(
                         link,
-                        &Packet::PubAck(PubAckLike {
+                        &Packet::PubAck(QosHandshake {
                             packet_id,
-                            ..PubAckLike::default()
+                            ..QosHandshake::default()
                         }),
                     );
                 }
