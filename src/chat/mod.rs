@@ -24,6 +24,7 @@ mod status;
 pub mod topics;
 mod wire;
 
+use std::cell::{Ref, RefCell};
 use std::collections::{HashMap, VecDeque};
 use std::hash::{Hash, Hasher};
 use std::rc::Rc;
@@ -203,13 +204,25 @@ impl ChatSettings {
     }
 }
 
-/// Everything the chat shows.
-#[derive(Clone, Debug)]
-pub struct ChatState {
-    settings: ChatSettings,
+/// The parts of the state that grow with the conversation.
+#[derive(Debug)]
+struct Log {
     messages: VecDeque<Rc<ChatMessage>>,
     seen: RecentIds,
     following: HashMap<PublishId, String>,
+}
+
+/// Everything the chat shows.
+///
+/// Yew's `use_reducer` keeps the current state shared while it calls
+/// [`reduce`](Reducible::reduce), so the state is always copied for the next one. The log (up to
+/// 500 messages, 4,096 remembered ids and the followed publishes) sits behind one shared cell
+/// and is changed in place: an action costs O(1) plus its own work, never a copy of the log.
+/// Only the newest state is ever read (a reducer's earlier values are not kept by Yew).
+#[derive(Clone, Debug)]
+pub struct ChatState {
+    settings: ChatSettings,
+    log: Rc<RefCell<Log>>,
     next_seq: u64,
     skipped: u64,
     received: u64,
@@ -281,10 +294,12 @@ impl ChatState {
     /// An empty chat.
     pub fn new(settings: ChatSettings) -> Self {
         Self {
-            seen: RecentIds::new(settings.dedupe_capacity),
+            log: Rc::new(RefCell::new(Log {
+                messages: VecDeque::new(),
+                seen: RecentIds::new(settings.dedupe_capacity),
+                following: HashMap::new(),
+            })),
             settings,
-            messages: VecDeque::new(),
-            following: HashMap::new(),
             next_seq: 0,
             skipped: 0,
             received: 0,
@@ -293,19 +308,20 @@ impl ChatState {
         }
     }
 
-    /// The messages, oldest first (at most the history limit).
-    pub fn messages(&self) -> impl ExactSizeIterator<Item = &Rc<ChatMessage>> + '_ {
-        self.messages.iter()
+    /// The messages, oldest first (at most the history limit). A borrow of the shared log:
+    /// drop it before dispatching.
+    pub fn messages(&self) -> Ref<'_, VecDeque<Rc<ChatMessage>>> {
+        Ref::map(self.log.borrow(), |log| &log.messages)
     }
 
     /// How many messages are kept.
     pub fn len(&self) -> usize {
-        self.messages.len()
+        self.log.borrow().messages.len()
     }
 
     /// Whether there are no messages.
     pub fn is_empty(&self) -> bool {
-        self.messages.is_empty()
+        self.log.borrow().messages.is_empty()
     }
 
     /// Payloads skipped because they were not chat messages (or were retained).
@@ -364,11 +380,12 @@ impl ChatState {
     }
 
     fn push(&mut self, message: ChatMessage) {
-        self.messages.push_back(Rc::new(message));
-        while self.messages.len() > self.settings.history_limit {
-            if let Some(old) = self.messages.pop_front() {
+        let mut log = self.log.borrow_mut();
+        log.messages.push_back(Rc::new(message));
+        while log.messages.len() > self.settings.history_limit {
+            if let Some(old) = log.messages.pop_front() {
                 if let Some(key) = old.publish {
-                    self.following.remove(&key);
+                    log.following.remove(&key);
                 }
             }
         }
@@ -382,7 +399,8 @@ impl ChatState {
     /// Updates this page's own message `id` (one with a delivery state).
     fn update_own(&mut self, id: &str, f: impl FnOnce(&mut ChatMessage)) {
         // Own messages are recent, so search from the newest end.
-        if let Some(slot) = self
+        let mut log = self.log.borrow_mut();
+        if let Some(slot) = log
             .messages
             .iter_mut()
             .rev()
@@ -408,7 +426,7 @@ impl ChatState {
             _ => {}
         });
         if let Some(key) = finished {
-            self.following.remove(&key);
+            self.log.borrow_mut().following.remove(&key);
         }
     }
 
@@ -432,7 +450,8 @@ impl ChatState {
         };
         let author = inbound.author.as_deref();
         let key = dedupe_key(author, wire.id.as_deref(), &inbound.payload);
-        if !self.seen.insert(&key) {
+        let fresh = self.log.borrow_mut().seen.insert(&key);
+        if !fresh {
             // A duplicate. Only the echo on the user's own author topic proves the room has
             // one of this page's messages.
             if let (true, Some(id)) = (self.is_me(author), wire.id.as_deref()) {
@@ -464,16 +483,13 @@ impl ChatState {
         publish: Result<PublishId, String>,
     ) {
         let payload = message.to_json();
-        if !self.seen.insert(&dedupe_key(
-            author.as_deref(),
-            message.id.as_deref(),
-            &payload,
-        )) {
+        let key = dedupe_key(author.as_deref(), message.id.as_deref(), &payload);
+        if !self.log.borrow_mut().seen.insert(&key) {
             return;
         }
         let (delivery, publish) = match (publish, &message.id) {
             (Ok(key), Some(id)) => {
-                self.following.insert(key, id.clone());
+                self.log.borrow_mut().following.insert(key, id.clone());
                 (Delivery::Queued, Some(key))
             }
             (Ok(_), None) => (Delivery::Queued, None),
@@ -515,7 +531,8 @@ impl Reducible for ChatState {
                 publish,
             } => state.sent(message, author, publish),
             ChatAction::Delivery(key, status) => {
-                if let Some(id) = state.following.get(&key).cloned() {
+                let id = state.log.borrow().following.get(&key).cloned();
+                if let Some(id) = id {
                     state.advance(&id, Delivery::from(&status));
                 }
             }
@@ -597,14 +614,28 @@ mod tests {
 
     fn delivery_of(s: &ChatState, id: &str) -> Option<Delivery> {
         s.messages()
+            .iter()
             .find(|m| m.id.as_deref() == Some(id) && m.delivery.is_some())
             .and_then(|m| m.delivery.clone())
     }
 
-    fn ids(s: &ChatState) -> Vec<(Option<&str>, &str)> {
+    fn ids(s: &ChatState) -> Vec<(Option<String>, String)> {
         s.messages()
-            .map(|m| (m.author.as_deref(), m.id.as_deref().unwrap_or("")))
+            .iter()
+            .map(|m| {
+                let author = m.author.as_deref().map(str::to_owned);
+                (author, m.id.clone().unwrap_or_default())
+            })
             .collect()
+    }
+
+    #[test]
+    fn an_action_changes_the_log_in_place_instead_of_copying_it() {
+        let before = received(state(), &[("a", "ann"), ("b", "bob")]);
+        let held = Rc::clone(&before); // what use_reducer holds while reducing
+        let after = before.reduce(ChatAction::Scrolled { at_bottom: false });
+        assert!(Rc::ptr_eq(&held.log, &after.log), "the log was copied");
+        assert_eq!(after.len(), 2);
     }
 
     #[test]
@@ -633,9 +664,10 @@ mod tests {
         let ids: Vec<String> = (0..12).map(|i| format!("m{i}")).collect();
         let items: Vec<(&str, &str)> = ids.iter().map(|id| (id.as_str(), "ann")).collect();
         let s = received(state(), &items);
-        let kept: Vec<&str> = s
+        let kept: Vec<String> = s
             .messages()
-            .map(|m| m.id.as_deref().unwrap_or(""))
+            .iter()
+            .map(|m| m.id.clone().unwrap_or_default())
             .collect();
         assert_eq!(kept, ["m7", "m8", "m9", "m10", "m11"]);
     }
@@ -646,14 +678,14 @@ mod tests {
         let items: Vec<(&str, &str)> = ids.iter().map(|id| (id.as_str(), "ann")).collect();
         let s = received(state(), &items);
         let s = received(s, &[("m0", "ann")]);
-        assert!(s.messages().all(|m| m.id.as_deref() != Some("m0")));
+        assert!(s.messages().iter().all(|m| m.id.as_deref() != Some("m0")));
     }
 
     #[test]
     fn render_keys_are_unique_and_increasing() {
         let s = received(state(), &[("a", "x"), ("b", "y")]);
         let s = send(s, "c", Ok(1));
-        let seqs: Vec<u64> = s.messages().map(|m| m.seq).collect();
+        let seqs: Vec<u64> = s.messages().iter().map(|m| m.seq).collect();
         assert!(seqs.windows(2).all(|w| w[0] < w[1]), "{seqs:?}");
     }
 
@@ -681,7 +713,7 @@ mod tests {
         assert_eq!(delivery_of(&s, "c1"), Some(Delivery::Sent));
         let s = report(s, 7, DeliveryStatus::Acknowledged);
         assert_eq!(delivery_of(&s, "c1"), Some(Delivery::Delivered));
-        assert!(s.following.is_empty());
+        assert!(s.log.borrow().following.is_empty());
     }
 
     #[test]
@@ -732,9 +764,9 @@ mod tests {
     #[test]
     fn messages_by_this_user_from_another_tab_count_as_own() {
         let s = received(state(), &[("x", "me"), ("y", "ann")]);
-        let own: Vec<bool> = s.messages().map(|m| m.own).collect();
+        let own: Vec<bool> = s.messages().iter().map(|m| m.own).collect();
         assert_eq!(own, [true, false]);
-        assert!(s.messages().all(|m| m.delivery.is_none()));
+        assert!(s.messages().iter().all(|m| m.delivery.is_none()));
     }
 
     #[test]
@@ -744,7 +776,7 @@ mod tests {
             state(),
             Inbound::new(Some("mallory"), payload("f1", "me", "x")),
         );
-        let m = s.messages().next().expect("listed");
+        let m = s.messages().front().cloned().expect("listed");
         assert_eq!(m.name(), "mallory");
         assert_eq!(m.claimed_name(), Some("me"));
         assert!(m.verified() && !m.own);
@@ -757,7 +789,7 @@ mod tests {
         settings.me = Some("u-1".into());
         let s = Rc::new(ChatState::new(settings));
         let s = received(s, &[("a", "me"), ("b", "u-1")]);
-        let own: Vec<bool> = s.messages().map(|m| m.own).collect();
+        let own: Vec<bool> = s.messages().iter().map(|m| m.own).collect();
         assert_eq!(own, [false, true]);
     }
 
@@ -766,7 +798,10 @@ mod tests {
         let s = received(state(), &[("ann-4", "mallory"), ("ann-4", "ann")]);
         assert_eq!(
             ids(&s),
-            [(Some("mallory"), "ann-4"), (Some("ann"), "ann-4")]
+            [
+                (Some("mallory".to_owned()), "ann-4".to_owned()),
+                (Some("ann".to_owned()), "ann-4".to_owned())
+            ]
         );
         // Ann's own redelivery is still a duplicate.
         let s = received(s, &[("ann-4", "ann")]);
@@ -799,7 +834,7 @@ mod tests {
             br#"{ "user": "user-123", "text": "hello!", "timestamp": 1764000000000 }"#;
         let s = receive_one(s, Inbound::new(None, other));
         assert_eq!(s.len(), 2);
-        let m = s.messages().next().expect("listed");
+        let m = s.messages().front().cloned().expect("listed");
         assert!(!m.verified() && !m.own);
         assert_eq!((m.name(), m.id.as_deref()), ("user-123", None));
         assert_eq!(m.claimed_name(), None);
@@ -903,7 +938,7 @@ mod tests {
     fn nobody_counts_as_own_before_the_user_is_known() {
         let anonymous = Rc::new(ChatState::new(ChatSettings::new("", 10)));
         let s = received(anonymous, &[("a", "ann")]);
-        assert!(s.messages().all(|m| !m.own));
+        assert!(s.messages().iter().all(|m| !m.own));
     }
 
     #[test]
@@ -938,6 +973,6 @@ mod tests {
             s = send(s, &format!("c{i}"), Ok(i));
         }
         assert_eq!(s.len(), 5);
-        assert_eq!(s.following.len(), 5);
+        assert_eq!(s.log.borrow().following.len(), 5);
     }
 }

@@ -39,7 +39,7 @@ pub fn message_list(props: &MessageListProps) -> Html {
     // After every render that changed the list: follow the end if the user is there.
     {
         let scroller = scroller.clone();
-        let last = chat.messages().last().map(|m| m.seq);
+        let last = chat.messages().back().map(|m| m.seq);
         use_effect_with((last, chat.at_bottom()), move |(_, at_bottom)| {
             if *at_bottom {
                 if let Some(el) = scroller.cast::<Element>() {
@@ -69,7 +69,7 @@ pub fn message_list(props: &MessageListProps) -> Html {
                     <p class="lc-empty">{ "No messages yet. Say hello!" }</p>
                 }
                 <ol class="lc-messages">
-                    { for chat.messages().map(|m| html! { <MessageItem key={m.seq} message={m.clone()} /> }) }
+                    { for chat.messages().iter().map(|m| html! { <MessageItem key={m.seq} message={m.clone()} /> }) }
                 </ol>
             </div>
             if chat.skipped() > 0 {
