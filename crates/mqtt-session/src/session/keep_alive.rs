@@ -1,0 +1,123 @@
+//! Deadlines: CONNACK within `connect_timeout`, PINGREQ when the link is quiet, a link declared
+//! dead when the PINGRESP does not come.
+
+use core::time::Duration;
+
+use mqtt_codec::packet::Packet;
+
+use crate::event::LinkDownReason;
+use crate::time::Instant;
+
+use super::Session;
+
+#[derive(Debug, Clone, Copy)]
+pub(super) enum KeepAlive {
+    Off,
+    On {
+        interval: Duration,
+        last_sent: Instant,
+        last_received: Instant,
+        ping: Ping,
+    },
+}
+
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Ping {
+    Idle,
+    /// PINGREQ written; any packet received before `sent_at + interval / 2` proves the link alive.
+    Awaiting {
+        sent_at: Instant,
+    },
+}
+
+impl KeepAlive {
+    pub(super) fn deadline(&self) -> Option<Instant> {
+        match *self {
+            KeepAlive::Off => None,
+            KeepAlive::On {
+                interval,
+                ping: Ping::Awaiting { sent_at },
+                ..
+            } => Some(sent_at + interval / 2),
+            // Ping when either direction has been quiet for the interval: quiet sending is what
+            // the spec requires, quiet receiving catches a half-open link while we keep sending
+            // QoS 0 messages into it.
+            KeepAlive::On {
+                interval,
+                last_sent,
+                last_received,
+                ping: Ping::Idle,
+            } => Some(last_sent.min(last_received) + interval),
+        }
+    }
+
+    pub(super) fn sent(&mut self, now: Instant) {
+        if let KeepAlive::On { last_sent, .. } = self {
+            *last_sent = (*last_sent).max(now);
+        }
+    }
+
+    pub(super) fn received(&mut self, now: Instant) {
+        if let KeepAlive::On {
+            last_received,
+            ping,
+            ..
+        } = self
+        {
+            *last_received = (*last_received).max(now);
+            *ping = Ping::Idle;
+        }
+    }
+}
+
+impl Session {
+    /// Time passed: checks the CONNACK deadline, sends PINGREQ when due and declares a silent
+    /// link dead. Call it when [`Session::poll_timeout`] is reached (calling it early is
+    /// harmless).
+    pub fn handle_timeout(&mut self, now: Instant) {
+        self.tick(now);
+        if let Some(pending) = self.pending() {
+            if now >= pending.since + self.config.connect_timeout {
+                let link = pending.id;
+                self.fail_link(link, LinkDownReason::ConnectTimeout, None);
+            }
+        }
+        if let Some(active) = self.active() {
+            let (link, keep_alive) = (active.id, active.keep_alive);
+            match keep_alive {
+                KeepAlive::On {
+                    interval,
+                    ping: Ping::Awaiting { sent_at },
+                    ..
+                } if now >= sent_at + interval / 2 => {
+                    // No DISCONNECT: nothing comes through this link any more.
+                    self.fail_link(link, LinkDownReason::KeepAliveTimeout, None);
+                }
+                KeepAlive::On {
+                    ping: Ping::Idle, ..
+                } if keep_alive.deadline().is_some_and(|due| now >= due) => {
+                    self.write_control(link, &Packet::PingReq);
+                    if let Some(KeepAlive::On { ping, .. }) =
+                        self.active_mut().map(|a| &mut a.keep_alive)
+                    {
+                        *ping = Ping::Awaiting { sent_at: now };
+                    }
+                }
+                _ => {}
+            }
+        }
+        self.pump();
+    }
+
+    /// Keep-alive in whole seconds as announced in CONNECT (a sub-second value rounds up to 1).
+    pub(super) fn keep_alive_secs(&self) -> u16 {
+        let keep_alive = self.config.keep_alive;
+        if keep_alive.is_zero() {
+            0
+        } else {
+            u16::try_from(keep_alive.as_secs())
+                .unwrap_or(u16::MAX)
+                .max(1)
+        }
+    }
+}

@@ -1,0 +1,310 @@
+//! Which links exist and what each is doing; links opening, closing, carrying bytes and failing.
+
+use std::collections::HashMap;
+
+use mqtt_codec::packet::{Disconnect, Packet, ProtocolVersion};
+use mqtt_codec::reason::DisconnectReason;
+use mqtt_codec::{DecodeError, Frame, Framer};
+
+use crate::config::{ConnectCredentials, LinkId};
+use crate::event::{
+    DeliveryStatus, DropReason, Event, LinkDownReason, ProtocolError, ServerLimits,
+};
+use crate::time::Instant;
+
+use super::keep_alive::KeepAlive;
+use super::Session;
+
+/// Which links exist and what they are doing. At most one link carries the session; at most
+/// one more is connecting (a reconnect, or a make-before-break takeover).
+#[derive(Debug, Default)]
+pub(super) enum Phase {
+    /// No link.
+    #[default]
+    Offline,
+    /// One link, awaiting CONNACK.
+    Connecting(PendingLink),
+    /// One link carrying the session.
+    Connected(ActiveLink),
+    /// Takeover in progress: `active` still carries the session until `pending`'s CONNACK.
+    Rotating {
+        active: ActiveLink,
+        pending: PendingLink,
+    },
+}
+
+/// A link whose CONNECT is written and whose CONNACK is awaited.
+#[derive(Debug)]
+pub(super) struct PendingLink {
+    pub(super) id: LinkId,
+    pub(super) protocol: ProtocolVersion,
+    pub(super) framer: Framer,
+    /// When the link opened; CONNACK is due `connect_timeout` later.
+    pub(super) since: Instant,
+}
+
+/// A link that received a successful CONNACK.
+#[derive(Debug)]
+pub(super) struct ActiveLink {
+    pub(super) id: LinkId,
+    pub(super) protocol: ProtocolVersion,
+    pub(super) framer: Framer,
+    pub(super) limits: ServerLimits,
+    pub(super) keep_alive: KeepAlive,
+    /// Incoming topic aliases set by the server on this link (v5; they die with the link).
+    pub(super) aliases: HashMap<u16, String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Role {
+    Active,
+    Pending,
+}
+
+impl Session {
+    /// The transport `link` is open: CONNECT goes out on it.
+    ///
+    /// With no link this is a (re)connect. If another link is connected this is a
+    /// make-before-break takeover: CONNECT asks to resume the session (Clean Start 0, Session
+    /// Expiry ≥ 1), commands keep going out on the old link until the new CONNACK, then the
+    /// session moves over and [`Event::LinkRetired`] names the old link. A link still awaiting
+    /// its CONNACK is superseded by the new one (also `LinkRetired`). An id already in use is
+    /// ignored.
+    pub fn handle_link_opened(&mut self, now: Instant, link: LinkId, creds: ConnectCredentials) {
+        self.tick(now);
+        if self.role(link).is_some() {
+            return;
+        }
+        let takeover = matches!(self.phase, Phase::Connected(_) | Phase::Rotating { .. });
+        let connect = self.connect_packet(creds, takeover);
+        let pending = PendingLink {
+            id: link,
+            protocol: self.protocol,
+            framer: Framer::new(self.protocol, self.incoming_limit()).skip_oversized_publishes(),
+            since: now,
+        };
+        let superseded = match std::mem::take(&mut self.phase) {
+            Phase::Offline => {
+                self.phase = Phase::Connecting(pending);
+                None
+            }
+            Phase::Connecting(old) => {
+                self.phase = Phase::Connecting(pending);
+                Some(old.id)
+            }
+            Phase::Connected(active) => {
+                self.phase = Phase::Rotating { active, pending };
+                None
+            }
+            Phase::Rotating {
+                active,
+                pending: old,
+            } => {
+                self.phase = Phase::Rotating { active, pending };
+                Some(old.id)
+            }
+        };
+        if let Some(old) = superseded {
+            self.events.push_back(Event::LinkRetired { link: old });
+        }
+        if let Err(error) = self.write(link, &Packet::Connect(Box::new(connect))) {
+            self.fail_link(link, LinkDownReason::Encode(error), None);
+        }
+    }
+
+    /// The driver saw `link` close. Its session state is kept for the next link; an
+    /// [`Event::LinkDown`] with [`LinkDownReason::TransportClosed`] follows unless the session
+    /// had already let go of the link.
+    pub fn handle_link_closed(&mut self, now: Instant, link: LinkId) {
+        self.tick(now);
+        if self.remove_link(link) {
+            self.events.push_back(Event::LinkDown {
+                link,
+                reason: LinkDownReason::TransportClosed,
+            });
+        }
+        self.pump();
+    }
+
+    /// Bytes arrived on `link`, in any chunking. Bytes for a link the session no longer uses
+    /// (retired, failed, closed) are ignored.
+    pub fn handle_bytes(&mut self, now: Instant, link: LinkId, bytes: &[u8]) {
+        self.tick(now);
+        let Some(framer) = self.framer_mut(link) else {
+            return;
+        };
+        framer.push(bytes);
+        // The link may fail (or be retired) while its packets are handled: look it up again
+        // for every packet and stop as soon as it is gone.
+        while let Some(framer) = self.framer_mut(link) {
+            match framer.next_frame() {
+                None => break,
+                Some(Ok(Frame::Packet(packet))) => self.on_packet(now, link, packet),
+                Some(Ok(Frame::Oversized(skipped))) => self.on_oversized(now, link, skipped),
+                Some(Err(error)) => {
+                    let reason = match error {
+                        DecodeError::PacketTooLarge { .. } => DisconnectReason::PacketTooLarge,
+                        _ => DisconnectReason::MalformedPacket,
+                    };
+                    self.fail_link(link, LinkDownReason::Decode(error), Some(reason));
+                    break;
+                }
+            }
+        }
+        self.pump();
+    }
+
+    /// Ends the session cleanly: DISCONNECT (normal; v5 with Session Expiry 0 so the server
+    /// drops the session) on every link, then [`Event::LinkDown`] with
+    /// [`LinkDownReason::ClientDisconnect`] for each. Queued and in-flight publishes are
+    /// reported `Dropped(SessionEnded)`. The desired subscriptions are kept: a later
+    /// [`Session::handle_link_opened`] starts a new session and subscribes them again.
+    pub fn disconnect(&mut self, now: Instant) {
+        self.tick(now);
+        let links: Vec<(LinkId, ProtocolVersion)> = match &self.phase {
+            Phase::Offline => Vec::new(),
+            Phase::Connecting(p) => vec![(p.id, p.protocol)],
+            Phase::Connected(a) => vec![(a.id, a.protocol)],
+            Phase::Rotating { active, pending } => {
+                vec![(active.id, active.protocol), (pending.id, pending.protocol)]
+            }
+        };
+        for (link, protocol) in links {
+            let disconnect = Disconnect {
+                reason: DisconnectReason::NormalDisconnection.code(),
+                session_expiry_interval: (protocol == ProtocolVersion::V5).then_some(0),
+                ..Disconnect::default()
+            };
+            self.write_control(link, &Packet::Disconnect(disconnect));
+            if self.remove_link(link) {
+                self.events.push_back(Event::LinkDown {
+                    link,
+                    reason: LinkDownReason::ClientDisconnect,
+                });
+            }
+        }
+        for queued in std::mem::take(&mut self.queue) {
+            self.delivery(queued.id, DeliveryStatus::Dropped(DropReason::SessionEnded));
+        }
+        for entry in self.in_flight.drain() {
+            self.delivery(entry.id, DeliveryStatus::Dropped(DropReason::SessionEnded));
+        }
+        self.ids.clear();
+        self.incoming_qos2.clear();
+        self.subs.session_ended();
+        self.resume = false;
+    }
+
+    pub(super) fn on_server_disconnect(&mut self, link: LinkId, disconnect: Disconnect) {
+        let protocol = self.link_protocol(link).unwrap_or(self.protocol);
+        let reason = LinkDownReason::ServerDisconnect {
+            reason: disconnect.typed_reason(protocol),
+            reason_string: disconnect.reason_string,
+            server_reference: disconnect.server_reference,
+        };
+        if self.remove_link(link) {
+            self.events.push_back(Event::LinkDown { link, reason });
+        }
+    }
+
+    pub(super) fn protocol_error(&mut self, link: LinkId, error: ProtocolError) {
+        let code = error.disconnect_reason();
+        self.fail_link(link, LinkDownReason::Protocol(error), Some(code));
+    }
+
+    /// Ends `link` with `reason`: a v5 link first gets DISCONNECT with `disconnect` if given
+    /// (3.1.1 has no way to say why: the link is just closed).
+    pub(super) fn fail_link(
+        &mut self,
+        link: LinkId,
+        reason: LinkDownReason,
+        disconnect: Option<DisconnectReason>,
+    ) {
+        if let Some(code) = disconnect {
+            if self.link_protocol(link) == Some(ProtocolVersion::V5) {
+                let packet = Disconnect {
+                    reason: code.code(),
+                    ..Disconnect::default()
+                };
+                // Cannot fail: a bare DISCONNECT with a defined reason always encodes.
+                let _ = self.write(link, &Packet::Disconnect(packet));
+            }
+        }
+        if self.remove_link(link) {
+            self.events.push_back(Event::LinkDown { link, reason });
+        }
+    }
+
+    pub(super) fn role(&self, link: LinkId) -> Option<Role> {
+        if self.active().is_some_and(|a| a.id == link) {
+            Some(Role::Active)
+        } else if self.pending().is_some_and(|p| p.id == link) {
+            Some(Role::Pending)
+        } else {
+            None
+        }
+    }
+
+    pub(super) fn active(&self) -> Option<&ActiveLink> {
+        match &self.phase {
+            Phase::Connected(active) | Phase::Rotating { active, .. } => Some(active),
+            Phase::Offline | Phase::Connecting(_) => None,
+        }
+    }
+
+    pub(super) fn active_mut(&mut self) -> Option<&mut ActiveLink> {
+        match &mut self.phase {
+            Phase::Connected(active) | Phase::Rotating { active, .. } => Some(active),
+            Phase::Offline | Phase::Connecting(_) => None,
+        }
+    }
+
+    pub(super) fn pending(&self) -> Option<&PendingLink> {
+        match &self.phase {
+            Phase::Connecting(pending) | Phase::Rotating { pending, .. } => Some(pending),
+            Phase::Offline | Phase::Connected(_) => None,
+        }
+    }
+
+    pub(super) fn link_protocol(&self, link: LinkId) -> Option<ProtocolVersion> {
+        match self.role(link)? {
+            Role::Active => self.active().map(|a| a.protocol),
+            Role::Pending => self.pending().map(|p| p.protocol),
+        }
+    }
+
+    fn framer_mut(&mut self, link: LinkId) -> Option<&mut Framer> {
+        match &mut self.phase {
+            Phase::Connecting(p) if p.id == link => Some(&mut p.framer),
+            Phase::Connected(a) if a.id == link => Some(&mut a.framer),
+            Phase::Rotating { active, .. } if active.id == link => Some(&mut active.framer),
+            Phase::Rotating { pending, .. } if pending.id == link => Some(&mut pending.framer),
+            _ => None,
+        }
+    }
+
+    /// Forgets `link`. Losing the active link sends its in-flight subscription requests back
+    /// to waiting; in-flight publishes stay and are rewritten on the next link. Returns whether
+    /// the link was in use.
+    pub(super) fn remove_link(&mut self, link: LinkId) -> bool {
+        let (phase, lost_active) = match std::mem::take(&mut self.phase) {
+            Phase::Connecting(p) if p.id == link => (Phase::Offline, false),
+            Phase::Connected(a) if a.id == link => (Phase::Offline, true),
+            Phase::Rotating { active, pending } if active.id == link => {
+                (Phase::Connecting(pending), true)
+            }
+            Phase::Rotating { active, pending } if pending.id == link => {
+                (Phase::Connected(active), false)
+            }
+            other => {
+                self.phase = other;
+                return false;
+            }
+        };
+        self.phase = phase;
+        if lost_active {
+            self.release_sub_requests();
+        }
+        true
+    }
+}
