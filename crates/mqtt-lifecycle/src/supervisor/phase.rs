@@ -1,0 +1,131 @@
+//! The internal [`Phase`] (each variant carries the data only it needs) and the forward
+//! transitions: fetching a token, connecting, connected, rotating.
+
+use std::time::Duration;
+
+use mqtt_session::LinkId;
+
+use super::token_flight::TokenKind;
+use super::Supervisor;
+use crate::state::ConnectionState;
+use crate::Instant;
+
+/// A rotation is never scheduled sooner than this after a connect, whatever `refreshAt` says,
+/// so a token with a tiny or past refresh time cannot make the supervisor rotate in a loop.
+pub(super) const MIN_ROTATION_DELAY: Duration = Duration::from_secs(1);
+
+/// Internal phase; [`ConnectionState`] is its public view.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Phase {
+    Idle,
+    /// Waiting for a token before opening a link.
+    Fetching,
+    Connecting {
+        link: LinkId,
+    },
+    Connected {
+        link: LinkId,
+        since: Instant,
+        session_present: bool,
+        /// When to renew the token (None: rotation given up for this token).
+        rotate_at: Option<Instant>,
+        /// Rotations that failed since this connection's last successful connect (the
+        /// exponent of the rotation backoff).
+        failed_rotations: u32,
+    },
+    /// Make-before-break: `active` carries the session (None once it closed), `next` is the
+    /// link taking over (None while the token is being fetched).
+    Rotating {
+        active: Option<LinkId>,
+        next: Option<LinkId>,
+        since: Instant,
+        session_present: bool,
+        /// Carried over from `Connected`, back to it if this rotation fails too.
+        failed_rotations: u32,
+    },
+    Backoff {
+        retry_at: Instant,
+    },
+    Offline,
+    SignedOut,
+    AuthFailed,
+    Closed,
+}
+
+impl Supervisor {
+    pub(super) fn public_state(&self) -> ConnectionState {
+        match self.phase {
+            Phase::Idle => ConnectionState::Idle,
+            Phase::Fetching => ConnectionState::FetchingToken,
+            Phase::Connecting { .. } => ConnectionState::Connecting,
+            Phase::Connected {
+                since,
+                session_present,
+                ..
+            } => ConnectionState::Connected {
+                since,
+                session_present,
+            },
+            Phase::Rotating { since, .. } => ConnectionState::Rotating { since },
+            Phase::Backoff { retry_at } => ConnectionState::Backoff {
+                attempt: self.retry.attempt,
+                retry_at,
+            },
+            Phase::Offline => ConnectionState::Offline,
+            Phase::SignedOut => ConnectionState::SignedOut,
+            Phase::AuthFailed => ConnectionState::AuthFailed,
+            Phase::Closed => ConnectionState::Closed,
+        }
+    }
+
+    pub(super) fn begin_connect(&mut self, now: Instant) {
+        self.phase = Phase::Fetching;
+        self.request_token(now, TokenKind::Fetch);
+    }
+
+    pub(super) fn on_connected(&mut self, now: Instant, link: LinkId, session_present: bool) {
+        let since = match self.phase {
+            Phase::Connecting { link: l } if l == link => now,
+            Phase::Rotating {
+                next: Some(l),
+                since,
+                ..
+            } if l == link => since,
+            _ => return,
+        };
+        let rotate_at = self
+            .credentials
+            .as_ref()
+            .map(|c| c.refresh_at.max(now + MIN_ROTATION_DELAY));
+        self.phase = Phase::Connected {
+            link,
+            since,
+            session_present,
+            rotate_at,
+            failed_rotations: 0,
+        };
+        self.reason = None;
+        self.retry.auth_retry_used = false;
+    }
+
+    pub(super) fn start_rotation(&mut self, now: Instant) {
+        let Phase::Connected {
+            link,
+            since,
+            session_present,
+            failed_rotations,
+            ..
+        } = self.phase
+        else {
+            return;
+        };
+        self.phase = Phase::Rotating {
+            active: Some(link),
+            next: None,
+            since,
+            session_present,
+            failed_rotations,
+        };
+        self.request_token(now, TokenKind::Refresh);
+    }
+}
