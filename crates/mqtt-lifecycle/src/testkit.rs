@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::time::Duration;
 
 use mqtt_codec::{
-    encode, ConnAck, Connect, Framer, Packet, ProtocolVersion, QosHandshake, Publish, QoS, SubAck,
+    encode, ConnAck, Connect, Framer, Packet, ProtocolVersion, Publish, QoS, QosHandshake, SubAck,
     UnsubAck,
 };
 use mqtt_session::{LinkId, OutgoingPublish, SessionConfig};
