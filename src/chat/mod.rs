@@ -33,7 +33,7 @@ use yew::Reducible;
 use yew_mqtt::{DeliveryStatus, PublishId};
 
 pub use recent::RecentIds;
-pub use status::{status_view, whole_seconds_up, StatusView, Tone};
+pub use status::{setup_failed, status_view, whole_seconds_up, StatusView, Tone};
 pub use topics::{RoomTopics, Source, TopicMode};
 pub use wire::{PayloadError, WireMessage, MAX_INCOMING_TEXT_CHARS};
 

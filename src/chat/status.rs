@@ -57,6 +57,17 @@ pub fn whole_seconds_up(wait: Duration) -> u64 {
     u64::try_from(wait.as_millis().div_ceil(1000)).unwrap_or(u64::MAX)
 }
 
+/// The status when the client could not start at all (no page to run in, or subscriptions the
+/// client refused): said in words, in red, instead of "Starting…" forever.
+pub fn setup_failed(error: &str) -> StatusView {
+    StatusView::new(
+        Tone::Bad,
+        "The chat could not start",
+        Some(error.to_owned()).filter(|e| !e.trim().is_empty()),
+        false,
+    )
+}
+
 /// Derives the status line from the connection state, the room subscription's status (`None`:
 /// not asked yet), the last reason the connection layer gave (already in words) and, while
 /// backing off, the time until the next attempt (the hook's `retry_in()`).
@@ -119,6 +130,17 @@ pub fn status_view(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_client_that_could_not_start_says_so_in_red() {
+        let v = setup_failed("the MQTT client could not start: no window");
+        assert_eq!(v.tone, Tone::Bad);
+        assert_eq!(v.text, "The chat could not start");
+        assert_eq!(
+            v.detail.as_deref(),
+            Some("the MQTT client could not start: no window")
+        );
+    }
     use mqtt_lifecycle::{Instant, Refusal, RefusalReason};
     use yew_mqtt::QoS;
 

@@ -20,8 +20,8 @@ use yew_mqtt::{
 };
 
 use crate::chat::{
-    status_view, ChatAction, ChatSettings, ChatState, ComposeError, Inbound, RoomTopics, Source,
-    StatusView,
+    setup_failed, status_view, ChatAction, ChatSettings, ChatState, ComposeError, Inbound,
+    RoomTopics, Source, StatusView,
 };
 pub use inbox::{BatchedInbox, BATCH_WINDOW_MS};
 use route::{display_name, Route};
@@ -244,7 +244,10 @@ pub fn use_chat_room(config: Rc<Config>) -> ChatRoomHandle {
     let room = mqtt.subscriptions().get(route.room_filter);
     use_second_tick(matches!(mqtt.state(), ConnectionState::Backoff { .. }));
     let reason = mqtt.reason().map(ToString::to_string);
-    let status = status_view(mqtt.state(), room, reason.as_deref(), mqtt.retry_in());
+    let status = match mqtt.setup_error() {
+        Some(error) => setup_failed(&error.to_string()),
+        None => status_view(mqtt.state(), room, reason.as_deref(), mqtt.retry_in()),
+    };
     let blocked = matches!(room, Some(SubscriptionStatus::Refused(_)))
         .then(|| AttrValue::from("You can't write in this room."));
     let dev_sign_in = match (&config.dev_login, mqtt.state()) {
