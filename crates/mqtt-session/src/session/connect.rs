@@ -11,7 +11,7 @@ use crate::event::{DeliveryStatus, Event, ServerLimits};
 use crate::outgoing::OutState;
 use crate::time::Instant;
 
-use super::keep_alive::{KeepAlive, Ping};
+use super::keep_alive::KeepAlive;
 use super::limits::effective_receive_maximum;
 use super::link::{ActiveLink, PendingLink, Phase};
 use super::Session;
@@ -96,17 +96,8 @@ impl Session {
         if let Some(assigned) = ack.assigned_client_identifier {
             self.client_id = assigned;
         }
-        let keep_alive = if keep_alive.is_zero() {
-            KeepAlive::Off
-        } else {
-            // The interval runs from our last packet: the CONNECT, written when the link opened.
-            KeepAlive::On {
-                interval: keep_alive,
-                last_sent: since,
-                last_received: now,
-                ping: Ping::Idle,
-            }
-        };
+        // The interval runs from our last packet: the CONNECT, written when the link opened.
+        let keep_alive = KeepAlive::start(keep_alive, since, now);
         let activate = |p: PendingLink| ActiveLink {
             id: p.id,
             protocol: p.protocol,

@@ -10,8 +10,10 @@ use crate::time::Instant;
 
 use super::Session;
 
+/// The active link's keep-alive, measured from the last packet each way.
 #[derive(Debug, Clone, Copy)]
 pub(super) enum KeepAlive {
+    /// Keep-alive 0: no PINGREQ, no deadline.
     Off,
     On {
         interval: Duration,
@@ -21,6 +23,7 @@ pub(super) enum KeepAlive {
     },
 }
 
+/// Whether a PINGREQ awaits its answer.
 #[derive(Debug, Clone, Copy)]
 pub(super) enum Ping {
     Idle,
@@ -31,6 +34,21 @@ pub(super) enum Ping {
 }
 
 impl KeepAlive {
+    /// The keep-alive of a link whose CONNACK arrived at `received`, our last packet (the
+    /// CONNECT) having gone out at `sent`; `Off` for a zero `interval`.
+    pub(super) fn start(interval: Duration, sent: Instant, received: Instant) -> Self {
+        if interval.is_zero() {
+            Self::Off
+        } else {
+            Self::On {
+                interval,
+                last_sent: sent,
+                last_received: received,
+                ping: Ping::Idle,
+            }
+        }
+    }
+
     pub(super) fn deadline(&self) -> Option<Instant> {
         match *self {
             KeepAlive::Off => None,

@@ -11,11 +11,33 @@ use super::{encoded, Session};
 /// The server limits a publish is checked against.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct PublishLimits {
-    pub(super) maximum_packet_size: Option<u32>,
+    maximum_packet_size: Option<u32>,
     /// Our own Maximum Packet Size (`None`: no limit).
-    pub(super) own_maximum: Option<u32>,
-    pub(super) maximum_qos: QoS,
-    pub(super) retain_available: bool,
+    own_maximum: Option<u32>,
+    maximum_qos: QoS,
+    retain_available: bool,
+}
+
+impl PublishLimits {
+    /// The connected server's limits (from its CONNACK) and our own.
+    pub(super) fn server(limits: &ServerLimits, own_maximum: Option<u32>) -> Self {
+        Self {
+            maximum_packet_size: limits.maximum_packet_size,
+            own_maximum,
+            maximum_qos: limits.maximum_qos,
+            retain_available: limits.retain_available,
+        }
+    }
+
+    /// No server to ask yet: only our own limit applies.
+    pub(super) fn own_only(own_maximum: Option<u32>) -> Self {
+        Self {
+            maximum_packet_size: None,
+            own_maximum,
+            maximum_qos: QoS::ExactlyOnce,
+            retain_available: true,
+        }
+    }
 }
 
 impl Session {
@@ -37,15 +59,6 @@ impl Session {
             return Err(CommandError::QueueFull { limit });
         }
         Ok(())
-    }
-}
-
-pub(super) fn publish_limits(limits: &ServerLimits, own_maximum: Option<u32>) -> PublishLimits {
-    PublishLimits {
-        maximum_packet_size: limits.maximum_packet_size,
-        own_maximum,
-        maximum_qos: limits.maximum_qos,
-        retain_available: limits.retain_available,
     }
 }
 

@@ -55,9 +55,12 @@ pub(super) struct ActiveLink {
     pub(super) aliases: HashMap<u16, String>,
 }
 
+/// What a link is to the session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Role {
+    /// It carries the session.
     Active,
+    /// Its CONNACK is awaited.
     Pending,
 }
 

@@ -19,6 +19,7 @@ mod limits;
 mod link;
 mod outbound;
 mod subscribe;
+
 use std::collections::{BTreeSet, VecDeque};
 
 use mqtt_codec::packet::{Packet, ProtocolVersion, Publish};

@@ -15,7 +15,7 @@ use crate::outgoing::OutState;
 use crate::time::Instant;
 use crate::topic::check_topic;
 
-use super::limits::{check_publish, publish_limits, PublishLimits, Unsendable};
+use super::limits::{check_publish, PublishLimits, Unsendable};
 use super::{encoded, Queued, Session};
 
 impl Session {
@@ -63,16 +63,11 @@ impl Session {
         // (and dropped with the reason).
         let own_maximum = self.own_maximum();
         let (limits, protocol) = match self.active() {
-            Some(active) => (publish_limits(&active.limits, own_maximum), active.protocol),
-            None => (
-                PublishLimits {
-                    maximum_packet_size: None,
-                    own_maximum,
-                    maximum_qos: QoS::ExactlyOnce,
-                    retain_available: true,
-                },
-                self.protocol,
+            Some(active) => (
+                PublishLimits::server(&active.limits, own_maximum),
+                active.protocol,
             ),
+            None => (PublishLimits::own_only(own_maximum), self.protocol),
         };
         if qos != QoS::AtMostOnce {
             publish.packet_id = Some(1); // any id: only the size matters here
@@ -97,7 +92,7 @@ impl Session {
         };
         let link = active.id;
         let protocol = active.protocol;
-        let limits = publish_limits(&active.limits, self.own_maximum());
+        let limits = PublishLimits::server(&active.limits, self.own_maximum());
         let quota = usize::from(active.limits.receive_maximum);
         let mut on_link = self.in_flight.count_on(link);
 
