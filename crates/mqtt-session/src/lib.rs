@@ -86,7 +86,7 @@
 mod config;
 mod event;
 mod ids;
-mod outgoing;
+mod in_flight;
 mod session;
 mod subscriptions;
 mod time;

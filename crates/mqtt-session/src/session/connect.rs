@@ -8,7 +8,7 @@ use mqtt_codec::reason::ConnectReason;
 
 use crate::config::{ConnectCredentials, LinkId};
 use crate::event::{DeliveryStatus, Event, ServerLimits};
-use crate::outgoing::OutState;
+use crate::in_flight::InFlightState;
 use crate::time::Instant;
 
 use super::keep_alive::KeepAlive;
@@ -150,7 +150,7 @@ impl Session {
             let Some(entry) = self.in_flight.get_mut(packet_id) else {
                 continue;
             };
-            if entry.state == OutState::Released {
+            if entry.state == InFlightState::Released {
                 // PUBREC (success) meant the server had taken ownership of the message; it was
                 // delivered, and resending it would duplicate it. The PUBREL handshake cannot
                 // be finished on a session that no longer exists.

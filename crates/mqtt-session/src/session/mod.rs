@@ -28,7 +28,7 @@ use mqtt_codec::{encode, EncodeError};
 use crate::config::{LinkId, SessionConfig};
 use crate::event::{DeliveryStatus, Event, LinkDownReason, PublishId, ServerLimits, Transmit};
 use crate::ids::PacketIds;
-use crate::outgoing::InFlightTable;
+use crate::in_flight::InFlightTable;
 use crate::subscriptions::{SubscriptionStatus, Subscriptions};
 use crate::time::Instant;
 

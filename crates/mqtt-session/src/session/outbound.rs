@@ -11,7 +11,7 @@ use crate::config::LinkId;
 use crate::event::{
     CommandError, DeliveryStatus, OutgoingPublish, PublishId, Refusal, RefusalReason,
 };
-use crate::outgoing::OutState;
+use crate::in_flight::InFlightState;
 use crate::time::Instant;
 use crate::topic::check_topic;
 
@@ -107,9 +107,11 @@ impl Session {
                 continue;
             }
             let written = match entry.state {
-                OutState::Released => encoded(&Packet::PubRel(handshake_ok(packet_id)), protocol)
-                    .map_err(Unsendable::from),
-                OutState::Qos1Sent | OutState::Qos2Sent => {
+                InFlightState::Released => {
+                    encoded(&Packet::PubRel(handshake_ok(packet_id)), protocol)
+                        .map_err(Unsendable::from)
+                }
+                InFlightState::Qos1Sent | InFlightState::Qos2Sent => {
                     let mut publish = entry.publish.clone();
                     // Known to the server session already: a resend, DUP set.
                     publish.dup = entry.written_on.is_some();
@@ -183,9 +185,9 @@ impl Session {
                     self.push_bytes(link, bytes);
                     if packet_id.is_some() {
                         let state = if qos == QoS::AtLeastOnce {
-                            OutState::Qos1Sent
+                            InFlightState::Qos1Sent
                         } else {
-                            OutState::Qos2Sent
+                            InFlightState::Qos2Sent
                         };
                         publish.payload.shrink_to_fit();
                         self.in_flight.insert(id, publish, state, link);
@@ -209,7 +211,7 @@ impl Session {
         let known = self
             .in_flight
             .get(ack.packet_id)
-            .is_some_and(|e| e.state == OutState::Qos1Sent);
+            .is_some_and(|e| e.state == InFlightState::Qos1Sent);
         if !known {
             return;
         }
@@ -231,7 +233,7 @@ impl Session {
     ) {
         let packet_id = ack.packet_id;
         match self.in_flight.get(packet_id).map(|e| e.state) {
-            Some(OutState::Qos2Sent) => match publish_outcome(protocol, ack) {
+            Some(InFlightState::Qos2Sent) => match publish_outcome(protocol, ack) {
                 DeliveryStatus::Refused(refusal) => {
                     if let Some(entry) = self.in_flight.remove(packet_id) {
                         self.ids.release(packet_id);
@@ -243,10 +245,10 @@ impl Session {
                     self.write_control(link, &Packet::PubRel(handshake_ok(packet_id)));
                 }
             },
-            Some(OutState::Released) => {
+            Some(InFlightState::Released) => {
                 self.write_control(link, &Packet::PubRel(handshake_ok(packet_id)));
             }
-            Some(OutState::Qos1Sent) | None => {
+            Some(InFlightState::Qos1Sent) | None => {
                 let code = not_found(protocol);
                 self.write_control(link, &Packet::PubRel(handshake(packet_id, code)));
             }
@@ -259,7 +261,7 @@ impl Session {
         let known = self
             .in_flight
             .get(ack.packet_id)
-            .is_some_and(|e| e.state == OutState::Released);
+            .is_some_and(|e| e.state == InFlightState::Released);
         if known {
             if let Some(entry) = self.in_flight.remove(ack.packet_id) {
                 self.ids.release(ack.packet_id);

@@ -9,7 +9,7 @@ use crate::event::PublishId;
 
 /// Where an outgoing QoS 1/2 exchange stands: the acknowledgement it awaits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum OutState {
+pub(crate) enum InFlightState {
     /// QoS 1: PUBLISH written, PUBACK awaited.
     Qos1Sent,
     /// QoS 2: PUBLISH written, PUBREC awaited.
@@ -25,7 +25,7 @@ pub(crate) struct InFlight {
     /// The PUBLISH as first written (DUP clear, packet id set). Its payload is dropped once
     /// PUBREC arrives: only PUBREL is ever resent after that.
     pub(crate) publish: Publish,
-    pub(crate) state: OutState,
+    pub(crate) state: InFlightState,
     /// The link it was last written on, within the current server session. `None` means the
     /// server session does not know it (a fresh session): the next write is a new PUBLISH, not
     /// a DUP resend.
@@ -51,7 +51,7 @@ impl InFlightTable {
         &mut self,
         id: PublishId,
         publish: Publish,
-        state: OutState,
+        state: InFlightState,
         link: LinkId,
     ) {
         let packet_id = publish.packet_id.unwrap_or_default();
@@ -89,7 +89,7 @@ impl InFlightTable {
         if let Some(entry) = self.entries.get_mut(&packet_id) {
             self.order.remove(&entry.seq);
             entry.seq = seq;
-            entry.state = OutState::Released;
+            entry.state = InFlightState::Released;
             entry.publish.payload = Vec::new();
             self.order.insert(seq, packet_id);
         }
@@ -146,14 +146,14 @@ mod tests {
             table.insert(
                 PublishId(n as u64),
                 publish(pid),
-                OutState::Qos2Sent,
+                InFlightState::Qos2Sent,
                 LinkId(1),
             );
         }
         assert_eq!(table.ordered_ids(), vec![5, 9, 2]);
         table.pubrec_received(5);
         assert_eq!(table.ordered_ids(), vec![9, 2, 5]);
-        assert_eq!(table.get(5).unwrap().state, OutState::Released);
+        assert_eq!(table.get(5).unwrap().state, InFlightState::Released);
         assert!(table.get(5).unwrap().publish.payload.is_empty());
         assert_eq!(table.remove(9).unwrap().id, PublishId(1));
         assert_eq!(table.ordered_ids(), vec![2, 5]);
