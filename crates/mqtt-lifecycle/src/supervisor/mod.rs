@@ -61,6 +61,9 @@ pub struct Supervisor {
     /// What the page last said (`online`/`offline` events); not a phase: a live link may
     /// survive going offline.
     online: bool,
+    /// The current token: set by each token answer, used for the CONNECT, the rotation time and
+    /// the refresh. Forgotten when a connect attempt fails (a failed rotation keeps it: its
+    /// link is still up), when bad credentials are refused, and on `stop` or giving up.
     credentials: Option<Credentials>,
     /// Who the last token belonged to ([`Credentials::identity`]); kept across reconnects,
     /// forgotten when the user is signed out.
