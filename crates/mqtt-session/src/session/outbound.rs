@@ -20,8 +20,9 @@ use super::{encoded, Queued, Session};
 
 impl Session {
     /// Publishes `msg`: written now if a link is connected and the server's Receive Maximum
-    /// allows, otherwise queued in order. Progress comes as [`Event::Delivery`] with the
-    /// returned id: `Sent`, then for QoS 1/2 `Acknowledged` or `Refused`; or `Dropped`.
+    /// allows, otherwise queued in order. Progress comes as
+    /// [`Event::Delivery`](crate::Event::Delivery) with the returned id: `Sent`, then for QoS 1/2
+    /// `Acknowledged` or `Refused`; or `Dropped`.
     ///
     /// # Errors
     /// [`CommandError::InvalidTopic`]; while connected, [`CommandError::PacketTooLarge`],

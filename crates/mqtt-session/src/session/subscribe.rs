@@ -13,7 +13,7 @@ impl Session {
     /// otherwise on the next connection; re-sent after reconnects only when the server lost
     /// the session. Subscribing again with the same options while granted or in flight is a
     /// no-op; new options (or a refused filter) subscribe again. The result comes as
-    /// [`Event::Subscription`].
+    /// [`Event::Subscription`](crate::Event::Subscription).
     ///
     /// # Errors
     /// [`CommandError::InvalidFilter`], or [`CommandError::QueueFull`] when the change would
@@ -80,7 +80,7 @@ impl Session {
     }
 
     /// Removes `filter` from the desired set and unsubscribes it (now or once connected). The
-    /// result comes as [`Event::Unsubscribed`].
+    /// result comes as [`Event::Unsubscribed`](crate::Event::Unsubscribed).
     ///
     /// # Errors
     /// [`CommandError::InvalidFilter`], or [`CommandError::QueueFull`].
