@@ -420,6 +420,8 @@ pub struct Harness {
     pub token_broker_url: Option<String>,
     /// The URL of every `OpenLink`, in order.
     pub opened_urls: Vec<String>,
+    /// Links any `Send` went on (a CONNECT carries the password).
+    pub sent_links: BTreeSet<LinkId>,
     minted: u32,
 }
 
@@ -456,6 +458,7 @@ impl Harness {
             events: Vec::new(),
             token_broker_url: None,
             opened_urls: Vec::new(),
+            sent_links: BTreeSet::new(),
             minted: 0,
         }
     }
@@ -622,6 +625,7 @@ impl Harness {
                     self.open_links.contains(&link),
                     "Send on {link}, which is not open"
                 );
+                self.sent_links.insert(link);
                 self.broker.handle(link, &bytes);
             }
             Action::CloseLink { link } => {

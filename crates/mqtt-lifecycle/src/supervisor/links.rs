@@ -1,5 +1,10 @@
 //! The links the supervisor asked for and has not closed, each at a [`LinkStage`], and the
 //! driver's link inputs.
+//!
+//! A (re)connect opens its link to the configured broker while the token request is in flight
+//! (the *early link*, held in `Phase::Fetching`); the link is handed to the session (CONNECT)
+//! only once it is open and the token is there, and only if the token names no other broker:
+//! then the early link is closed unused and a link to that broker opened instead.
 
 use std::collections::BTreeMap;
 
@@ -16,6 +21,9 @@ pub(super) enum LinkStage {
     /// [`Action::OpenLink`] was polled; the driver has not reported it open yet. The session
     /// does not know it.
     Opening,
+    /// The early link is open and the token has not come: nothing has been sent on it and the
+    /// session does not know it.
+    AwaitingToken,
     /// Open and handed to the session, which sends CONNECT on it and reads its bytes; the
     /// session must hear when it closes.
     HandedToSession,
@@ -50,8 +58,8 @@ impl Links {
         self.stages.get(&link).copied()
     }
 
-    fn hand_to_session(&mut self, link: LinkId) {
-        self.stages.insert(link, LinkStage::HandedToSession);
+    fn set(&mut self, link: LinkId, stage: LinkStage) {
+        self.stages.insert(link, stage);
     }
 
     /// Forgets `link`, saying at which stage it was (`None`: not held).
@@ -78,21 +86,19 @@ impl Supervisor {
             Phase::Rotating { next: Some(l), .. } => l == link,
             _ => false,
         };
-        match (self.links.stage(link), &self.credentials) {
-            (Some(LinkStage::Opening), Some(credentials)) if expected => {
-                let creds = ConnectCredentials {
-                    username: credentials.username.clone(),
-                    password: Some(credentials.password.expose().as_bytes().to_vec()),
-                };
-                self.links.hand_to_session(link);
-                self.session.handle_link_opened(now, link, creds);
+        let early = self.phase == Phase::Fetching { early: Some(link) };
+        match self.links.stage(link) {
+            // Open before the token came: it waits; the token's arrival hands it over.
+            Some(LinkStage::Opening) if early => self.links.set(link, LinkStage::AwaitingToken),
+            Some(LinkStage::Opening) if expected && self.credentials.is_some() => {
+                self.hand_over(now, link);
             }
-            (Some(_), _) => {
+            Some(_) => {
                 self.close_link(now, link, true);
                 self.link_lost(now, link, Reason::LinkClosed);
             }
             // Already closed by us: the driver has the CloseLink.
-            (None, _) => {}
+            None => {}
         }
         self.pump(now);
     }
@@ -122,10 +128,27 @@ impl Supervisor {
         }
     }
 
-    /// Asks the driver for a new link and records it as the one being connected: to the
-    /// credentials' own broker if they name one, else the configured one. With neither, stops
-    /// for good ([`Reason::NoBrokerUrl`]).
-    pub(super) fn open_link(&mut self) {
+    /// Opens the early link of `Phase::Fetching`: to the configured broker, while the token
+    /// request is in flight. Without a configured broker only the token can name one, so the
+    /// link waits for it.
+    pub(super) fn open_early_link(&mut self) {
+        let Phase::Fetching { early: None } = self.phase else {
+            return;
+        };
+        let Some(url) = self.broker_url.clone() else {
+            return;
+        };
+        let link = self.links.add();
+        self.actions.push_back(Action::OpenLink { link, url });
+        self.phase = Phase::Fetching { early: Some(link) };
+    }
+
+    /// The credentials are there: records the link being connected to the credentials' own
+    /// broker if they name one, else the configured one. That is the early link if it went to
+    /// the same URL (handed to the session at once if already open); otherwise the early link
+    /// is closed before the credentials could reach it, and the driver is asked for a new one.
+    /// With no broker at all, stops for good ([`Reason::NoBrokerUrl`]).
+    pub(super) fn open_link(&mut self, now: Instant) {
         let url = self
             .credentials
             .as_ref()
@@ -134,12 +157,36 @@ impl Supervisor {
         let Some(url) = url else {
             return self.give_up(Phase::Closed, Reason::NoBrokerUrl);
         };
+        if let Phase::Fetching { early: Some(early) } = self.phase {
+            // Early links always go to the configured broker.
+            if self.broker_url.as_ref() == Some(&url) {
+                self.phase = Phase::Connecting { link: early };
+                if self.links.stage(early) == Some(LinkStage::AwaitingToken) {
+                    self.hand_over(now, early);
+                }
+                return;
+            }
+            self.close_link(now, early, true);
+        }
         let link = self.links.add();
         self.actions.push_back(Action::OpenLink { link, url });
         match &mut self.phase {
             Phase::Rotating { next, .. } => *next = Some(link),
             phase => *phase = Phase::Connecting { link },
         }
+    }
+
+    /// Hands the open `link` to the session with the current credentials: CONNECT goes out.
+    fn hand_over(&mut self, now: Instant, link: LinkId) {
+        let Some(credentials) = &self.credentials else {
+            return;
+        };
+        let creds = ConnectCredentials {
+            username: credentials.username.clone(),
+            password: Some(credentials.password.expose().as_bytes().to_vec()),
+        };
+        self.links.set(link, LinkStage::HandedToSession);
+        self.session.handle_link_opened(now, link, creds);
     }
 
     /// Closes a link we still hold; `tell_session` when the session does not know it is gone

@@ -18,8 +18,12 @@ pub(super) const MIN_ROTATION_DELAY: Duration = Duration::from_secs(1);
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) enum Phase {
     Idle,
-    /// Waiting for a token before opening a link.
-    Fetching,
+    /// Waiting for a token. `early` is the link opened to the configured broker at the same
+    /// time (None: none configured, or it failed): it waits, unused, for the token, which
+    /// hands it to the session if it names no other broker (see `links`).
+    Fetching {
+        early: Option<LinkId>,
+    },
     Connecting {
         link: LinkId,
     },
@@ -56,7 +60,7 @@ impl Supervisor {
     pub(super) fn public_state(&self) -> ConnectionState {
         match self.phase {
             Phase::Idle => ConnectionState::Idle,
-            Phase::Fetching => ConnectionState::FetchingToken,
+            Phase::Fetching { .. } => ConnectionState::FetchingToken,
             Phase::Connecting { .. } => ConnectionState::Connecting,
             Phase::Connected {
                 since,
@@ -78,9 +82,18 @@ impl Supervisor {
         }
     }
 
+    /// A (re)connect: the token request and the link to the configured broker start together
+    /// (both actions in one poll); CONNECT goes out once both are there.
     pub(super) fn begin_connect(&mut self, now: Instant) {
-        self.phase = Phase::Fetching;
+        self.fetch_with_early_link(now);
+    }
+
+    /// Enters [`Phase::Fetching`] with a fresh-token request (or the one already in flight:
+    /// single flight) and an early link to the configured broker, if there is one.
+    pub(super) fn fetch_with_early_link(&mut self, now: Instant) {
+        self.phase = Phase::Fetching { early: None };
         self.request_token(now, TokenKind::Fetch);
+        self.open_early_link();
     }
 
     pub(super) fn on_connected(&mut self, now: Instant, link: LinkId, session_present: bool) {

@@ -56,7 +56,7 @@ impl Supervisor {
                 self.protocol = ProtocolVersion::V311;
                 self.session.set_protocol(ProtocolVersion::V311);
                 self.reason = Some(Reason::ProtocolFallback);
-                self.open_link();
+                self.open_link(now);
             }
             ConnectReason::BadUserNameOrPassword | ConnectReason::NotAuthorized
                 if !self.retry.auth_retry_used =>
@@ -66,15 +66,17 @@ impl Supervisor {
                 self.retry.auth_retry_used = true;
                 self.reason = Some(why);
                 self.credentials = None;
-                match &mut self.phase {
-                    Phase::Rotating {
-                        next,
-                        active: Some(_),
-                        ..
-                    } => *next = None,
-                    phase => *phase = Phase::Fetching,
+                if let Phase::Rotating {
+                    next,
+                    active: Some(_),
+                    ..
+                } = &mut self.phase
+                {
+                    *next = None;
+                    self.request_token(now, TokenKind::Fetch);
+                } else {
+                    self.fetch_with_early_link(now);
                 }
-                self.request_token(now, TokenKind::Fetch);
             }
             ConnectReason::BadUserNameOrPassword
             | ConnectReason::NotAuthorized
@@ -102,6 +104,11 @@ impl Supervisor {
     /// `link` is gone (closed, dead, or failed to open). Moves on if it mattered.
     pub(super) fn link_lost(&mut self, now: Instant, link: LinkId, why: Reason) {
         match self.phase {
+            // Not an attempt of its own: the token's arrival opens a new link, and only that
+            // one's failure counts.
+            Phase::Fetching { early: Some(l) } if l == link => {
+                self.phase = Phase::Fetching { early: None };
+            }
             Phase::Connecting { link: l } if l == link => self.schedule_retry(now, why, None),
             Phase::Connected { link: l, since, .. } if l == link => {
                 self.reset_if_stable(now, since);
@@ -125,7 +132,7 @@ impl Supervisor {
                     // Still waiting for the token: the request in flight now serves a
                     // reconnect.
                     None => {
-                        self.phase = Phase::Fetching;
+                        self.fetch_with_early_link(now);
                         self.reason = Some(why);
                     }
                 }
@@ -153,6 +160,10 @@ impl Supervisor {
 
     /// A connect attempt failed: wait (backoff or `explicit`), or go `Offline`.
     pub(super) fn schedule_retry(&mut self, now: Instant, why: Reason, explicit: Option<Duration>) {
+        // The token failed while the early link waited for it: that link goes unused.
+        if let Phase::Fetching { early: Some(link) } = self.phase {
+            self.close_link(now, link, true);
+        }
         self.credentials = None;
         self.reason = Some(why);
         if !self.online {

@@ -95,7 +95,10 @@ fn a_401_from_the_token_endpoint_means_signed_out_and_no_more_fetches() {
     h.start();
     assert_eq!(h.state(), ConnectionState::SignedOut);
     assert_eq!(h.reason(), Some(Reason::SignedOut { status: 401 }));
-    assert!(h.opened.is_empty());
+    // The link opened beside the token request is closed unused: nothing sent without a token.
+    assert_eq!(h.opened.len(), 1);
+    assert!(h.sent_links.is_empty());
+    assert!(h.open_links.is_empty());
     h.advance(30 * MINUTE);
     let now = h.now();
     h.sup.handle_online(now);
@@ -175,7 +178,12 @@ fn server_errors_and_garbage_back_off_with_growing_bounded_delays() {
             assert_eq!(h.token_log.last().unwrap().0, retry_at, "retried on time");
         }
         assert!(is_connected(&h));
-        assert_eq!(h.opened.len(), 1, "no link is opened without a token");
+        // Every attempt opened its link beside the token request; each failed one was closed
+        // unused.
+        assert_eq!(h.opened.len(), failures.len() + 1);
+        assert_eq!(h.broker.connects.len(), 1, "no CONNECT without a token");
+        assert_eq!(h.sent_links.len(), 1);
+        assert_eq!(h.open_links.len(), 1);
     }
 }
 
@@ -619,9 +627,12 @@ fn an_unanswered_token_request_times_out_and_its_late_answer_is_ignored() {
     backoff(&h);
     let first = h.pending_tokens[0].id();
     assert!(!h.sup.awaits_token(first));
-    // The late answer to the first request changes nothing.
+    // The late answer to the first request changes nothing (the link opened beside that
+    // request was closed unused when it timed out).
     h.answer();
-    assert!(h.opened.is_empty());
+    assert_eq!(h.opened.len(), 1);
+    assert!(h.open_links.is_empty());
+    assert!(h.sent_links.is_empty());
     h.advance_until(MINUTE, |h| !h.pending_tokens.is_empty());
     h.answer();
     assert!(is_connected(&h));
@@ -687,7 +698,10 @@ fn stop_while_fetching_ignores_the_answer() {
     h.sup.stop(now);
     h.answer();
     assert_eq!(h.state(), ConnectionState::Closed);
-    assert!(h.opened.is_empty());
+    // Only the link opened beside the token request, closed by `stop` with nothing sent.
+    assert_eq!(h.opened.len(), 1);
+    assert!(h.open_links.is_empty());
+    assert!(h.sent_links.is_empty());
 }
 
 #[test]
@@ -861,17 +875,25 @@ fn the_token_responses_broker_url_wins_over_the_configured_one_rotation_included
     h.token_broker_url = Some("ws://localhost:9001/mqtt".into());
     h.start();
     assert!(is_connected(&h), "{:?}", h.sup.status());
-    assert_eq!(h.opened_urls, vec!["ws://localhost:9001/mqtt".to_owned()]);
+    // The configured broker's link, opened beside the token request, is closed unused.
+    assert_eq!(
+        h.opened_urls,
+        ["ws://127.0.0.1:8083/mqtt", "ws://localhost:9001/mqtt"]
+    );
+    assert_eq!(
+        h.sent_links.iter().copied().collect::<Vec<_>>(),
+        [h.opened[1].1]
+    );
 
     // The next credentials name another broker: the rotation's link goes there.
     h.token_broker_url = Some("wss://other.example/mqtt".into());
-    h.advance_until(2 * h.ttl, |h| h.opened_urls.len() >= 2);
-    assert_eq!(h.opened_urls[1], "wss://other.example/mqtt");
+    h.advance_until(2 * h.ttl, |h| h.opened_urls.len() >= 3);
+    assert_eq!(h.opened_urls[2], "wss://other.example/mqtt");
 
     // Credentials without a broker fall back to the configured one.
     h.token_broker_url = None;
-    h.advance_until(2 * h.ttl, |h| h.opened_urls.len() >= 3);
-    assert_eq!(h.opened_urls[2], "ws://127.0.0.1:8083/mqtt");
+    h.advance_until(2 * h.ttl, |h| h.opened_urls.len() >= 4);
+    assert_eq!(h.opened_urls[3], "ws://127.0.0.1:8083/mqtt");
 }
 
 #[test]
@@ -909,13 +931,16 @@ fn with_no_broker_anywhere_the_supervisor_stops_for_good_with_a_typed_reason() {
 }
 
 #[test]
-fn a_token_naming_an_unacceptable_broker_is_a_token_failure_and_nothing_is_opened() {
+fn a_token_naming_an_unacceptable_broker_is_a_token_failure_and_nothing_is_sent() {
     let mut h = Harness::new(1);
     h.replies.push_back(Reply::Body(
         r#"{"accessToken":"pw","expires_in":3600,"brokerUrl":"ws://evil.example/mqtt"}"#,
     ));
     h.start();
-    assert!(h.opened_urls.is_empty());
+    // Only the configured broker's link, opened beside the token request and closed unused.
+    assert_eq!(h.opened_urls, ["ws://127.0.0.1:8083/mqtt"]);
+    assert!(h.sent_links.is_empty());
+    assert!(h.open_links.is_empty());
     assert!(
         matches!(
             h.reason(),
@@ -955,4 +980,225 @@ fn no_debug_output_of_the_supervisor_its_actions_or_credentials_shows_the_passwo
     let shown = format!("{sup:?} {sup:#?} {response:?}");
     assert!(shown.contains("Secret(***)"), "holds credentials: {shown}");
     assert!(!shown.contains(SECRET), "{shown}");
+}
+
+// ----- Token and link in parallel ---------------------------------------------------------
+
+const CONFIGURED: &str = "ws://127.0.0.1:8083/mqtt";
+
+/// A supervisor configured with [`CONFIGURED`], driven by hand.
+fn by_hand() -> crate::Supervisor {
+    let session = mqtt_session::SessionConfig {
+        client_id: "by-hand".into(),
+        ..mqtt_session::SessionConfig::default()
+    };
+    crate::Supervisor::new(crate::SupervisorConfig::new(CONFIGURED, session))
+}
+
+fn actions(sup: &mut crate::Supervisor) -> Vec<crate::Action> {
+    std::iter::from_fn(|| sup.poll_action()).collect()
+}
+
+fn token(password: &str, broker: Option<&str>) -> crate::TokenResult {
+    let broker = broker
+        .map(|url| format!(r#","brokerUrl":"{url}""#))
+        .unwrap_or_default();
+    crate::TokenResult::Response(crate::HttpResponse {
+        status: 200,
+        body: format!(r#"{{"accessToken":"{password}","expires_in":3600{broker}}}"#),
+        ..crate::HttpResponse::default()
+    })
+}
+
+/// The one CONNECT among `actions`: its link and whether it carries `password`.
+fn connect_in(actions: &[crate::Action], password: &str) -> Option<(LinkId, bool)> {
+    actions.iter().find_map(|a| match a {
+        crate::Action::Send { link, bytes } if bytes[0] == 0x10 => Some((
+            *link,
+            bytes
+                .windows(password.len())
+                .any(|w| w == password.as_bytes()),
+        )),
+        _ => None,
+    })
+}
+
+#[test]
+fn a_connect_asks_for_the_token_and_opens_the_link_in_the_same_poll() {
+    let t0 = mqtt_session::Instant::from_millis(0);
+    let t1 = mqtt_session::Instant::from_millis(30);
+    let t2 = mqtt_session::Instant::from_millis(180);
+
+    // The socket opens first: it waits for the token, and CONNECT leaves with the token.
+    let mut sup = by_hand();
+    sup.start(t0);
+    let polled = actions(&mut sup);
+    let [crate::Action::FetchToken { request }, crate::Action::OpenLink { link, url }] =
+        &polled[..]
+    else {
+        panic!("token request and link together: {polled:?}");
+    };
+    assert_eq!(url, CONFIGURED);
+    assert_eq!(sup.state(), ConnectionState::FetchingToken);
+    sup.handle_link_opened(t1, *link);
+    assert_eq!(actions(&mut sup), [], "nothing is sent before the token");
+    sup.handle_token(t2, *request, token("pw-a", None));
+    let polled = actions(&mut sup);
+    assert_eq!(
+        connect_in(&polled, "pw-a"),
+        Some((*link, true)),
+        "{polled:?}"
+    );
+    assert_eq!(polled.len(), 1, "{polled:?}");
+    assert_eq!(sup.state(), ConnectionState::Connecting);
+
+    // The token comes first: CONNECT leaves the moment the socket opens.
+    let mut sup = by_hand();
+    sup.start(t0);
+    let polled = actions(&mut sup);
+    let [crate::Action::FetchToken { request }, crate::Action::OpenLink { link, .. }] = &polled[..]
+    else {
+        panic!("token request and link together: {polled:?}");
+    };
+    sup.handle_token(t1, *request, token("pw-b", None));
+    assert_eq!(actions(&mut sup), []);
+    assert_eq!(sup.state(), ConnectionState::Connecting);
+    sup.handle_link_opened(t2, *link);
+    let polled = actions(&mut sup);
+    assert_eq!(
+        connect_in(&polled, "pw-b"),
+        Some((*link, true)),
+        "{polled:?}"
+    );
+}
+
+#[test]
+fn a_token_naming_another_broker_closes_the_early_link_before_anything_is_sent_on_it() {
+    const OTHER: &str = "wss://other.example/mqtt";
+    let t0 = mqtt_session::Instant::from_millis(0);
+    let t1 = mqtt_session::Instant::from_millis(30);
+    // Early link already open, or still opening, when the token comes.
+    for open_first in [true, false] {
+        let mut sup = by_hand();
+        sup.start(t0);
+        let polled = actions(&mut sup);
+        let [crate::Action::FetchToken { request }, crate::Action::OpenLink { link: early, .. }] =
+            polled[..]
+        else {
+            panic!("{polled:?}");
+        };
+        if open_first {
+            sup.handle_link_opened(t0, early);
+            assert_eq!(actions(&mut sup), []);
+        }
+        sup.handle_token(t1, request, token("pw-other", Some(OTHER)));
+        let polled = actions(&mut sup);
+        let [crate::Action::CloseLink { link: closed }, crate::Action::OpenLink {
+            link: right,
+            ref url,
+        }] = polled[..]
+        else {
+            panic!("{polled:?}");
+        };
+        assert_eq!((closed, url.as_str()), (early, OTHER));
+        // A late report about the early link changes nothing.
+        sup.handle_link_opened(t1, early);
+        sup.handle_link_closed(t1, early);
+        assert_eq!(actions(&mut sup), []);
+        assert_eq!(sup.state(), ConnectionState::Connecting);
+        sup.handle_link_opened(t1, right);
+        let polled = actions(&mut sup);
+        assert_eq!(
+            connect_in(&polled, "pw-other"),
+            Some((right, true)),
+            "{polled:?}"
+        );
+    }
+
+    // The same through the harness: one CONNECT, on the token's broker only.
+    let mut h = Harness::new(51);
+    h.token_broker_url = Some(OTHER.into());
+    h.start();
+    assert!(is_connected(&h), "{:?}", h.sup.status());
+    assert_eq!(h.opened_urls, [CONFIGURED, OTHER]);
+    let (early, right) = (h.opened[0].1, h.opened[1].1);
+    assert_eq!(h.closed_by_client, [early]);
+    assert_eq!(h.sent_links.iter().copied().collect::<Vec<_>>(), [right]);
+    assert_eq!(h.broker.connects.len(), 1);
+}
+
+#[test]
+fn a_token_naming_the_configured_broker_uses_the_early_link() {
+    let mut h = Harness::new(52);
+    h.token_broker_url = Some(CONFIGURED.into());
+    h.start();
+    assert!(is_connected(&h), "{:?}", h.sup.status());
+    assert_eq!(h.opened.len(), 1);
+    assert!(h.closed_by_client.is_empty());
+}
+
+#[test]
+fn an_early_link_that_fails_is_not_a_failed_attempt_of_its_own() {
+    // The early link fails, then so does the link opened once the token is there: one attempt.
+    let mut h = Harness::new(53);
+    h.auto_answer = false;
+    h.fail_opens = 2;
+    h.start();
+    assert_eq!(h.state(), ConnectionState::FetchingToken);
+    assert_eq!(h.opened.len(), 1);
+    h.answer();
+    assert_eq!(h.opened.len(), 2);
+    assert_eq!(backoff(&h).0, 1);
+    assert_eq!(h.reason(), Some(Reason::LinkClosed));
+
+    // The early link fails and the token fails too: one attempt, counted for the token.
+    let mut h = Harness::new(54);
+    h.auto_answer = false;
+    h.fail_opens = 1;
+    h.start();
+    h.replies.push_back(Reply::Status(500, None));
+    h.answer();
+    assert_eq!(h.opened.len(), 1);
+    assert_eq!(backoff(&h).0, 1);
+    assert!(
+        matches!(h.reason(), Some(Reason::Token(_))),
+        "{:?}",
+        h.reason()
+    );
+
+    // The early link fails and the token is fine: a new link connects, no attempt counted.
+    let mut h = Harness::new(55);
+    h.auto_answer = false;
+    h.fail_opens = 1;
+    h.start();
+    h.answer();
+    assert!(is_connected(&h), "{:?}", h.sup.status());
+    assert_eq!(h.opened.len(), 2);
+    assert!(!h
+        .states()
+        .iter()
+        .any(|s| matches!(s, ConnectionState::Backoff { .. })));
+}
+
+#[test]
+fn a_reconnect_after_a_drop_also_asks_for_the_token_and_opens_the_link_together() {
+    let mut h = connected(56);
+    h.auto_answer = false;
+    h.advance(MINUTE);
+    let first = h.opened[0].1;
+    h.broker.close(first);
+    h.drive();
+    h.advance_until(MINUTE, |h| !h.pending_tokens.is_empty());
+    let (asked_at, _) = *h.token_log.last().unwrap();
+    let (opened_at, early) = *h.opened.last().unwrap();
+    assert_eq!(asked_at, opened_at);
+    assert_ne!(early, first);
+    assert!(h.open_links.contains(&early));
+    assert!(
+        !h.sent_links.contains(&early),
+        "nothing sent before the token"
+    );
+    h.answer();
+    assert!(is_connected(&h));
+    assert_eq!(h.broker.connected_links(), [early]);
 }

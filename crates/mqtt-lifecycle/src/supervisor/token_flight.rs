@@ -154,7 +154,7 @@ impl Supervisor {
 
     pub(super) fn on_token(&mut self, now: Instant, kind: TokenKind, outcome: TokenOutcome) {
         let rotating = match self.phase {
-            Phase::Fetching => false,
+            Phase::Fetching { .. } => false,
             Phase::Rotating {
                 next: None,
                 active: Some(_),
@@ -169,7 +169,7 @@ impl Supervisor {
                     self.user_id = Some(id.to_owned());
                 }
                 self.credentials = Some(credentials);
-                self.open_link();
+                self.open_link(now);
             }
             // A refresh that fails for any reason but rate limiting falls back to a fresh token.
             TokenOutcome::SignedOut { .. } | TokenOutcome::Failed(_)
