@@ -502,7 +502,14 @@ impl Inner {
 /// The refresh endpoint's JSON body. It holds the password, so it is a [`Secret`]: its `Debug`
 /// never shows it.
 pub(crate) fn refresh_body(token_id: &str, password: &str) -> Secret {
-    Secret::new(serde_json::json!({ "tokenId": token_id, "password": password }).to_string())
+    // The bytes serde_json's `json!` wrote (keys sorted), without linking serde_json.
+    let mut body = String::with_capacity(28 + token_id.len() + password.len());
+    body.push_str("{\"password\":");
+    mqtt_lifecycle::json::write_string(&mut body, password);
+    body.push_str(",\"tokenId\":");
+    mqtt_lifecycle::json::write_string(&mut body, token_id);
+    body.push('}');
+    Secret::new(body)
 }
 
 /// Converts the shell's fetch outcome into the supervisor's token input; `local_time` is the
@@ -548,6 +555,9 @@ mod tests {
         let value: serde_json::Value = serde_json::from_str(body.expose()).unwrap();
         assert_eq!(value["tokenId"], "t\"1");
         assert_eq!(value["password"], "p\\w");
+        let (id, password) = ("\u{1}\n\t/é😀", "\"}\u{7f}\u{2028}");
+        let expected = serde_json::json!({ "tokenId": id, "password": password }).to_string();
+        assert_eq!(refresh_body(id, password).expose(), expected);
     }
 
     #[test]

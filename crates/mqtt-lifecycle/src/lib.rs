@@ -111,6 +111,7 @@
 //! ```
 
 pub mod backoff;
+pub mod json;
 pub mod state;
 pub mod supervisor;
 pub mod token;

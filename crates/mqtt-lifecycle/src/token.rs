@@ -40,7 +40,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use serde_json::{Map, Value};
+use crate::json::{self, Object, Value};
 
 use crate::wallclock::{self, EpochMillis};
 use crate::Instant;
@@ -210,7 +210,7 @@ pub enum TokenError {
         expected: &'static str,
     },
     /// A time field (or the `Date` header) could not be read.
-    #[error("token response field `{field}` is not a time: {value:?}")]
+    #[error("token response field `{field}` is not a time: {}", json::Quoted(.value))]
     BadTime {
         /// The field as spelt in the response (`Date` for the header).
         field: &'static str,
@@ -283,11 +283,12 @@ fn retry_after(response: &HttpResponse) -> Option<Duration> {
 }
 
 fn parse_body(response: &HttpResponse, received_at: Instant) -> Result<Credentials, TokenError> {
-    let value: Value =
-        serde_json::from_str(&response.body).map_err(|error| TokenError::NotJson {
-            detail: error.to_string(),
-        })?;
-    let body = value.as_object().ok_or(TokenError::NotAnObject)?;
+    let value = json::parse(response.body.as_bytes()).map_err(|error| TokenError::NotJson {
+        detail: error.to_string(),
+    })?;
+    let Value::Object(body) = &value else {
+        return Err(TokenError::NotAnObject);
+    };
     let nested = match body.get("mqtt_credentials") {
         None | Some(Value::Null) => None,
         Some(Value::Object(map)) => Some(map),
@@ -343,7 +344,7 @@ fn parse_body(response: &HttpResponse, received_at: Instant) -> Result<Credentia
 }
 
 /// `brokerUrl` / `broker_url`, validated by [`check_broker_url`].
-fn broker_url_field(body: &Map<String, Value>) -> Result<Option<String>, TokenError> {
+fn broker_url_field(body: &Object) -> Result<Option<String>, TokenError> {
     for field in ["brokerUrl", "broker_url"] {
         let Some(url) = string(body, &[field])? else {
             continue;
@@ -441,7 +442,7 @@ struct Lifetime {
 }
 
 /// Works out the token's lifetime and refresh delay as durations from the response's arrival.
-fn lifetime(body: &Map<String, Value>, response: &HttpResponse) -> Result<Lifetime, TokenError> {
+fn lifetime(body: &Object, response: &HttpResponse) -> Result<Lifetime, TokenError> {
     let expires_abs = time_field(body, &["expiresAt", "expires_at"])?;
     let refresh_abs = time_field(
         body,
@@ -510,10 +511,7 @@ impl Reference {
     }
 }
 
-fn reference_time(
-    body: &Map<String, Value>,
-    response: &HttpResponse,
-) -> Result<Reference, TokenError> {
+fn reference_time(body: &Object, response: &HttpResponse) -> Result<Reference, TokenError> {
     if let Some(date) = response.date.as_deref() {
         let earliest = wallclock::http_date(date).ok_or_else(|| TokenError::BadTime {
             field: "Date",
@@ -535,7 +533,7 @@ fn reference_time(
 }
 
 /// The first present, non-null field among `names`, as a string.
-fn string(map: &Map<String, Value>, names: &[&'static str]) -> Result<Option<String>, TokenError> {
+fn string(map: &Object, names: &[&'static str]) -> Result<Option<String>, TokenError> {
     for &name in names {
         match map.get(name) {
             None | Some(Value::Null) => continue,
@@ -556,14 +554,11 @@ fn string(map: &Map<String, Value>, names: &[&'static str]) -> Result<Option<Str
 }
 
 /// The first present, non-null field among `names`, as an absolute time.
-fn time_field(
-    map: &Map<String, Value>,
-    names: &[&'static str],
-) -> Result<Option<EpochMillis>, TokenError> {
+fn time_field(map: &Object, names: &[&'static str]) -> Result<Option<EpochMillis>, TokenError> {
     for &name in names {
         let parsed = match map.get(name) {
             None | Some(Value::Null) => continue,
-            Some(Value::Number(n)) => n.as_f64().and_then(wallclock::epoch_number),
+            Some(Value::Number(n)) => wallclock::epoch_number(n.as_f64()),
             Some(Value::String(text)) => wallclock::text_time(text),
             Some(_) => None,
         };
@@ -576,14 +571,11 @@ fn time_field(
 }
 
 /// The first present, non-null field among `names`, as a relative number of seconds (in ms).
-fn seconds_field(
-    map: &Map<String, Value>,
-    names: &[&'static str],
-) -> Result<Option<i64>, TokenError> {
+fn seconds_field(map: &Object, names: &[&'static str]) -> Result<Option<i64>, TokenError> {
     for &name in names {
         let seconds = match map.get(name) {
             None | Some(Value::Null) => continue,
-            Some(Value::Number(n)) => n.as_f64(),
+            Some(Value::Number(n)) => Some(n.as_f64()),
             Some(Value::String(text)) => wallclock::decimal(text.trim()),
             Some(_) => None,
         };
