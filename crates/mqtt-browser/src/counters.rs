@@ -1,13 +1,16 @@
-//! Instrumentation: how many browser resources the driver holds right now.
+//! Instrumentation: how many browser resources the driver holds right now, and how many
+//! WebSocket messages it has sent.
 //!
 //! Every owned resource increments its counter when it is created and decrements it in `Drop`, so
 //! after every driver is dropped all counts are zero. The leak tests mount and unmount the hook
-//! many times and assert exactly that.
+//! many times and assert exactly that. The send totals only grow, so they are kept apart
+//! ([`DebugTraffic`]) and a leak test's before/after comparison is not disturbed by traffic.
 
 use std::cell::Cell;
 
 thread_local! {
     static COUNTS: Cell<DebugCounts> = const { Cell::new(DebugCounts::ZERO) };
+    static TRAFFIC: Cell<DebugTraffic> = const { Cell::new(DebugTraffic::ZERO) };
 }
 
 /// Live browser resources owned by drivers on this thread.
@@ -43,6 +46,39 @@ impl DebugCounts {
 /// The counts right now.
 pub fn debug_counts() -> DebugCounts {
     COUNTS.with(Cell::get)
+}
+
+/// What drivers on this thread have sent since the page loaded: totals that only grow. Compare
+/// two readings to see how the bytes of some work left (tests count `WebSocket.send` calls to
+/// prove that packets are joined into one message).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct DebugTraffic {
+    /// `WebSocket.send` calls, one per WebSocket message.
+    pub ws_sends: u64,
+    /// Bytes handed to those calls.
+    pub ws_bytes_sent: u64,
+}
+
+impl DebugTraffic {
+    const ZERO: Self = Self {
+        ws_sends: 0,
+        ws_bytes_sent: 0,
+    };
+}
+
+/// The send totals right now.
+pub fn debug_traffic() -> DebugTraffic {
+    TRAFFIC.with(Cell::get)
+}
+
+/// Counts one WebSocket message of `bytes` bytes.
+pub(crate) fn count_send(bytes: usize) {
+    TRAFFIC.with(|cell| {
+        let mut traffic = cell.get();
+        traffic.ws_sends += 1;
+        traffic.ws_bytes_sent += bytes as u64;
+        cell.set(traffic);
+    });
 }
 
 #[derive(Clone, Copy)]
@@ -103,5 +139,15 @@ mod tests {
         drop(socket);
         drop(timer);
         assert_eq!(debug_counts(), before);
+    }
+
+    #[test]
+    fn each_send_adds_one_message_and_its_bytes() {
+        let before = debug_traffic();
+        count_send(9);
+        count_send(4);
+        let after = debug_traffic();
+        assert_eq!(after.ws_sends - before.ws_sends, 2);
+        assert_eq!(after.ws_bytes_sent - before.ws_bytes_sent, 13);
     }
 }

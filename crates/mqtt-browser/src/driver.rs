@@ -98,6 +98,8 @@ struct Inner {
     /// borrowed (the subscriber may call back into the driver).
     outbox: VecDeque<(ClientEvent, Rc<Snapshot>)>,
     delivering: bool,
+    /// A microtask that flushes the links' queued bytes is pending.
+    flush_scheduled: bool,
     subscriber: Subscriber,
     _counted: Counted,
 }
@@ -164,6 +166,7 @@ impl Driver {
                 snapshot,
                 outbox: VecDeque::new(),
                 delivering: false,
+                flush_scheduled: false,
                 subscriber,
                 _counted: Counted::new(Kind::Driver),
             })
@@ -189,7 +192,7 @@ impl Driver {
         Ok(driver)
     }
 
-    /// Runs `f` on the supervisor as an input, then settles and delivers.
+    /// Runs `f` on the supervisor as an input, then settles, delivers and schedules the flush.
     fn command<R>(&self, f: impl FnOnce(&mut Inner, Now) -> R) -> R {
         let result = {
             let mut inner = self.inner.borrow_mut();
@@ -199,6 +202,7 @@ impl Driver {
             result
         };
         deliver(&self.inner);
+        schedule_flush(&self.inner);
         result
     }
 
@@ -283,7 +287,9 @@ impl Drop for Driver {
             return;
         };
         // A graceful end: DISCONNECT goes out on the active link before it is closed, so the
-        // broker does not publish the will or keep waiting for a keep-alive.
+        // broker does not publish the will or keep waiting for a keep-alive. Each link sends
+        // what is queued on it (the DISCONNECT last) as it is dropped; a flush still scheduled
+        // finds no driver and does nothing.
         let now = inner.now();
         inner.supervisor.stop(now.instant);
         inner.perform_all(&Rc::downgrade(&self.inner), now);
@@ -295,8 +301,8 @@ impl Drop for Driver {
     }
 }
 
-/// Feeds one browser happening to the driver behind `weak` (if it is still alive), settles it
-/// and delivers the resulting events.
+/// Feeds one browser happening to the driver behind `weak` (if it is still alive), settles it,
+/// delivers the resulting events and schedules the flush.
 fn feed(weak: &Weak<RefCell<Inner>>, input: impl FnOnce(&mut Inner, Now)) {
     let Some(shared) = weak.upgrade() else {
         return;
@@ -310,6 +316,40 @@ fn feed(weak: &Weak<RefCell<Inner>>, input: impl FnOnce(&mut Inner, Now)) {
         inner.settle(weak, now);
     }
     deliver(&shared);
+    schedule_flush(&shared);
+}
+
+/// Makes sure a microtask will send every link's queued bytes, one WebSocket message per link.
+///
+/// Called after the events are delivered, never during: a promise the subscriber resolves
+/// queues its reactions before this microtask, so a publish made in them (the bench's
+/// `await arrived; publish(next)`) still joins the PUBACK of the message that resolved it. A
+/// command made inside the subscriber leaves the scheduling to the input that is delivering.
+/// Browser tasks cannot run between this and the flush, so nothing waits longer than the
+/// task (and its microtasks) that produced it.
+fn schedule_flush(shared: &Rc<RefCell<Inner>>) {
+    {
+        let mut inner = shared.borrow_mut();
+        if inner.delivering
+            || inner.flush_scheduled
+            || !inner.links.values().any(WsLink::has_queued)
+        {
+            return;
+        }
+        inner.flush_scheduled = true;
+    }
+    let weak = Rc::downgrade(shared);
+    wasm_bindgen_futures::spawn_local(async move {
+        let Some(shared) = weak.upgrade() else {
+            return; // dropped: each link flushed as it was dropped
+        };
+        // Microtasks run only when no script is on the stack, so the driver is never borrowed
+        // here. Were it ever, the next input schedules again for the bytes still queued.
+        if let Ok(mut inner) = shared.try_borrow_mut() {
+            inner.flush_scheduled = false;
+            inner.flush_links();
+        };
+    });
 }
 
 /// Hands queued events to the subscriber one at a time, without holding a borrow, so the
@@ -334,6 +374,15 @@ fn deliver(shared: &Rc<RefCell<Inner>>) {
 }
 
 impl Inner {
+    /// Sends each link's queued bytes as one WebSocket message.
+    fn flush_links(&mut self) {
+        for link in self.links.values_mut() {
+            // Sending fails only on a socket that is already closing; its `close` event
+            // follows and reports the loss.
+            let _ = link.flush();
+        }
+    }
+
     fn now(&self) -> Now {
         let ms = self.clock.now_ms();
         Now {
@@ -416,7 +465,7 @@ impl Inner {
             }
             Action::OpenLink { link, url } => {
                 let weak = weak.clone();
-                let on_event: Rc<dyn Fn(LinkEvent)> = Rc::new(move |event| {
+                let on_event: Rc<dyn Fn(LinkEvent<'_>)> = Rc::new(move |event| {
                     feed(&weak, |inner, now| inner.on_link_event(link, event, now));
                 });
                 match WsLink::open(&url, on_event) {
@@ -428,15 +477,15 @@ impl Inner {
                 }
             }
             Action::Send { link, bytes } => {
-                if let Some(socket) = self.links.get(&link) {
-                    // Sending fails only on a socket that is already closing; its `close`
-                    // event follows and reports the loss.
-                    let _ = socket.send(&bytes);
+                // Queued, not sent: everything this task produces for the link leaves in one
+                // WebSocket message when `schedule_flush`'s microtask runs.
+                if let Some(socket) = self.links.get_mut(&link) {
+                    socket.queue(&bytes);
                 }
             }
             Action::CloseLink { link } => {
-                // Dropping the link detaches its handlers and closes the socket (after the
-                // frames queued above, which the browser still sends).
+                // Dropping the link sends what is queued on it, detaches its handlers and
+                // closes the socket (after those bytes, which the browser still sends).
                 self.links.remove(&link);
             }
         }
@@ -472,10 +521,10 @@ impl Inner {
         }
     }
 
-    fn on_link_event(&mut self, link: LinkId, event: LinkEvent, now: Now) {
+    fn on_link_event(&mut self, link: LinkId, event: LinkEvent<'_>, now: Now) {
         match event {
             LinkEvent::Opened => self.supervisor.handle_link_opened(now.instant, link),
-            LinkEvent::Bytes(bytes) => self.supervisor.handle_link_bytes(now.instant, link, &bytes),
+            LinkEvent::Bytes(bytes) => self.supervisor.handle_link_bytes(now.instant, link, bytes),
             // MQTT over WebSocket is binary only (MQTT 5.0 §6): a text frame ends the link.
             LinkEvent::Text | LinkEvent::Closed { .. } => {
                 // Removing the link drops the closure that is running right now; wasm-bindgen

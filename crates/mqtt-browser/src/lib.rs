@@ -60,6 +60,7 @@
 //! In a Yew app, use the `yew-mqtt` crate's `use_mqtt` hook instead: it owns a driver per
 //! component and turns the snapshot into renders.
 
+mod buffers;
 mod clock;
 mod counters;
 mod driver;
@@ -69,7 +70,7 @@ mod link;
 mod listeners;
 mod timer;
 
-pub use counters::{debug_counts, DebugCounts};
+pub use counters::{debug_counts, debug_traffic, DebugCounts, DebugTraffic};
 pub use driver::{Driver, DriverConfig, Snapshot, Subscriber};
 pub use error::{BrowserError, JsError};
 

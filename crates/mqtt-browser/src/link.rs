@@ -3,6 +3,10 @@
 //! The socket and its four handler closures live in [`WsLink`]; dropping it detaches the handlers
 //! and closes the socket, so nothing outlives the owner and no closure is ever leaked with
 //! `Closure::forget`.
+//!
+//! Bytes to send are queued ([`WsLink::queue`]) and leave as one WebSocket message per
+//! [`WsLink::flush`]; received frames are copied into one reused buffer and reported as a slice.
+//! Neither direction allocates per message once the buffers have grown.
 
 use std::rc::Rc;
 
@@ -10,7 +14,8 @@ use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
 use web_sys::{BinaryType, CloseEvent, Event, MessageEvent, WebSocket};
 
-use crate::counters::{Counted, Kind};
+use crate::buffers::{FrameBuffer, Outgoing};
+use crate::counters::{count_send, Counted, Kind};
 use crate::error::{BrowserError, JsError};
 
 /// The WebSocket subprotocol MQTT brokers expect (MQTT 5.0 §6, MQTT 3.1.1 §6).
@@ -18,12 +23,13 @@ pub const MQTT_SUBPROTOCOL: &str = "mqtt";
 
 /// What a link reports to its owner.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum LinkEvent {
+pub enum LinkEvent<'a> {
     /// The WebSocket handshake completed.
     Opened,
-    /// One binary frame. It may hold part of a packet or several packets: the session's framer
-    /// reassembles them.
-    Bytes(Vec<u8>),
+    /// One binary message, borrowed from the link's receive buffer for the duration of the
+    /// call. It may hold part of a packet or several packets: the session's framer reassembles
+    /// them.
+    Bytes(&'a [u8]),
     /// A text frame, which MQTT never uses; the owner treats it as a protocol error.
     Text,
     /// The socket closed (after an error, the browser always follows with a close).
@@ -42,6 +48,8 @@ type Handler<E> = Closure<dyn FnMut(E)>;
 /// An open (or opening) WebSocket with its handlers. Drop closes it.
 pub struct WsLink {
     socket: WebSocket,
+    /// Bytes for the next message; sent by [`WsLink::flush`] and, at the latest, on drop.
+    outgoing: Outgoing,
     // Held only so they live as long as the socket; detached in `Drop`.
     _on_open: Handler<Event>,
     _on_message: Handler<MessageEvent>,
@@ -53,7 +61,7 @@ pub struct WsLink {
 impl WsLink {
     /// Starts opening `url` with the `mqtt` subprotocol. Every later happening is reported to
     /// `on_event`, never after the link is dropped.
-    pub fn open(url: &str, on_event: Rc<dyn Fn(LinkEvent)>) -> Result<Self, BrowserError> {
+    pub fn open(url: &str, on_event: Rc<dyn Fn(LinkEvent<'_>)>) -> Result<Self, BrowserError> {
         let socket = WebSocket::new_with_str(url, MQTT_SUBPROTOCOL).map_err(|e| {
             BrowserError::OpenSocket {
                 url: url.to_owned(),
@@ -68,10 +76,18 @@ impl WsLink {
         let cb = on_event.clone();
         let on_open: Handler<Event> = Closure::new(move |_: Event| cb(LinkEvent::Opened));
         let cb = on_event.clone();
+        // Owned by the handler: `onmessage` never re-enters itself, so one buffer serves every
+        // frame, and the session's framer copies what it keeps.
+        let mut received = FrameBuffer::default();
         let on_message: Handler<MessageEvent> = Closure::new(move |event: MessageEvent| {
             let data = event.data();
             match data.dyn_ref::<js_sys::ArrayBuffer>() {
-                Some(buffer) => cb(LinkEvent::Bytes(js_sys::Uint8Array::new(buffer).to_vec())),
+                Some(buffer) => {
+                    let view = js_sys::Uint8Array::new(buffer);
+                    let frame = received.frame(view.length() as usize);
+                    view.copy_to(frame);
+                    cb(LinkEvent::Bytes(frame));
+                }
                 None => cb(LinkEvent::Text),
             }
         });
@@ -94,6 +110,7 @@ impl WsLink {
 
         Ok(Self {
             socket,
+            outgoing: Outgoing::default(),
             _on_open: on_open,
             _on_message: on_message,
             _on_close: on_close,
@@ -102,10 +119,26 @@ impl WsLink {
         })
     }
 
-    /// Sends one binary frame.
-    pub fn send(&self, bytes: &[u8]) -> Result<(), BrowserError> {
-        self.socket
-            .send_with_u8_array(bytes)
+    /// Queues `bytes` after everything queued before; they leave with the next
+    /// [`WsLink::flush`].
+    pub fn queue(&mut self, bytes: &[u8]) {
+        self.outgoing.push(bytes);
+    }
+
+    /// Whether bytes wait for [`WsLink::flush`].
+    pub fn has_queued(&self) -> bool {
+        !self.outgoing.is_empty()
+    }
+
+    /// Sends everything queued as one binary message (nothing if nothing is queued).
+    pub fn flush(&mut self) -> Result<(), BrowserError> {
+        let socket = &self.socket;
+        self.outgoing
+            .flush(|bytes| {
+                count_send(bytes.len());
+                socket.send_with_u8_array(bytes)
+            })
+            .unwrap_or(Ok(()))
             .map_err(|e| BrowserError::Send(JsError::from(e)))
     }
 }
@@ -118,6 +151,12 @@ impl Drop for WsLink {
         self.socket.set_onclose(None);
         self.socket.set_onerror(None);
         let state = self.socket.ready_state();
+        if state == WebSocket::OPEN {
+            // What is still queued goes out before the close, as it would have had it been sent
+            // at once (a DISCONNECT queued just before the link is closed, for one). Sending
+            // fails only on a socket that is already closing.
+            let _ = self.flush();
+        }
         if state == WebSocket::CONNECTING || state == WebSocket::OPEN {
             // 1000 = normal closure. `close` only throws for an invalid code or reason.
             let _ = self.socket.close_with_code(1000);
