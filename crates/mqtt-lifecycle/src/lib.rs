@@ -12,11 +12,17 @@
 //!   typed [`TokenOutcome`] (credentials / signed out / rate limited / failed), with deadlines
 //!   measured against the server's clock, never the browser's alone. Token requests are
 //!   single-flight: at most one is ever out, and every need shares it.
-//! - It opens a link ([`Action::OpenLink`]) to the broker the token response names
-//!   (`brokerUrl`, validated, wins) or else the configured one ([`SupervisorConfig::broker_url`]);
-//!   with neither it stops in [`ConnectionState::Closed`] with [`Reason::NoBrokerUrl`] (no
-//!   retry loop). It hands the link to the session once open, and relays the session's bytes
-//!   ([`Action::Send`]) and retirements ([`Action::CloseLink`]).
+//! - **In the same poll** it opens a link ([`Action::OpenLink`]) to the configured broker
+//!   ([`SupervisorConfig::broker_url`]), so the WebSocket handshake and the token request run
+//!   at the same time. The link is handed to the session (CONNECT, with the token as the
+//!   password) the moment both the socket is open and the token is there. The broker the token
+//!   response names (`brokerUrl`, validated) wins: if it is another one, the early link is
+//!   closed before anything is sent on it and a link to that broker is opened. With no broker
+//!   configured the link waits for the token; with none anywhere it stops in
+//!   [`ConnectionState::Closed`] with [`Reason::NoBrokerUrl`] (no retry loop). An early link
+//!   that fails before the token comes is not an attempt of its own (the token opens a new
+//!   one). It relays the session's bytes ([`Action::Send`]) and retirements
+//!   ([`Action::CloseLink`]).
 //! - **At `refreshAt`** it renews the token ([`Action::RefreshToken`], falling back to a fresh
 //!   token if that fails) and rotates make-before-break: a second link with the same client id
 //!   and a persistent session takes the session over, then the old link is closed. The state
@@ -73,19 +79,22 @@
 //! let mut now = Instant::from_millis(0);
 //! sup.start(now);
 //!
-//! // Before every connect: a fresh token. The driver POSTs to the token endpoint...
-//! let Some(Action::FetchToken { request }) = sup.poll_action() else { panic!("token first") };
+//! // Before every connect: a fresh token, and at the same time a link to the broker.
+//! let Some(Action::FetchToken { request }) = sup.poll_action() else { panic!("a token") };
+//! let Some(Action::OpenLink { link, url }) = sup.poll_action() else { panic!("a link") };
+//! assert_eq!(url, "ws://127.0.0.1:8083/mqtt");
 //! assert_eq!(sup.state(), ConnectionState::FetchingToken);
-//! // ...and hands back the response as it came (status, headers, body).
-//! now = now + Duration::from_millis(40);
+//!
+//! // The driver POSTs to the token endpoint and opens the WebSocket. The socket may open
+//! // first: nothing is sent on it until the token is there.
+//! now = now + Duration::from_millis(30);
+//! sup.handle_link_opened(now, link);
+//! assert_eq!(sup.poll_action(), None);
+//! // The token response, as it came (status, headers, body); it names no other broker.
+//! now = now + Duration::from_millis(10);
 //! let body = r#"{"accessToken":"s3cret","expires_in":3600,"username":"alice","userId":"alice"}"#;
 //! let response = HttpResponse { status: 200, body: body.into(), ..HttpResponse::default() };
 //! sup.handle_token(now, request, TokenResult::Response(response));
-//!
-//! // Then a link to the broker (the response named none, so the configured one).
-//! let Some(Action::OpenLink { link, url }) = sup.poll_action() else { panic!("a link") };
-//! assert_eq!(url, "ws://127.0.0.1:8083/mqtt");
-//! sup.handle_link_opened(now, link);
 //! let Some(Action::Send { bytes, .. }) = sup.poll_action() else { panic!("CONNECT") };
 //! assert_eq!(bytes[0], 0x10); // CONNECT, with the token as the password
 //!
