@@ -28,6 +28,7 @@ pub use mqtt_codec::{ProtocolVersion, QoS};
 pub use setting::{RawConfig, Setting};
 pub use url::{is_loopback_host, room_from_query};
 
+use mqtt_lifecycle::json::Quoted;
 use url::{validate_broker_url, validate_http_url};
 
 /// Default token endpoint (same origin as the page).
@@ -72,7 +73,7 @@ pub enum ConfigError {
     #[error("the setting {0} is missing: set it in config.json or on the mount element")]
     Missing(Setting),
     /// A setting has a value that cannot be used.
-    #[error("the setting {setting} is invalid ({value:?}): {reason}")]
+    #[error("the setting {setting} is invalid ({}): {reason}", Quoted(.value))]
     Invalid {
         /// Which setting.
         setting: Setting,

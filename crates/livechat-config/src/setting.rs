@@ -1,9 +1,8 @@
 //! The settings by name, and their values as found before validation.
 
-use std::collections::BTreeMap;
 use std::fmt;
 
-use serde_json::Value;
+use mqtt_lifecycle::json::{self, Value};
 
 /// One configurable setting; names it in errors and documentation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -103,23 +102,20 @@ impl fmt::Display for Setting {
 /// Raw values as found, before validation; a setting is absent where a source says nothing.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct RawConfig {
-    values: BTreeMap<Setting, String>,
+    /// Indexed by `Setting as usize`: ten slots, no map code in the wasm build.
+    values: [Option<String>; Setting::ALL.len()],
 }
 
 impl RawConfig {
     /// The value for `setting`, if any.
     pub fn get(&self, setting: Setting) -> Option<&str> {
-        self.values.get(&setting).map(String::as_str)
+        self.values[setting as usize].as_deref()
     }
 
     /// Sets `setting` (blank values count as unset).
     pub fn set(&mut self, setting: Setting, value: impl Into<String>) {
         let value = value.into();
-        if value.trim().is_empty() {
-            self.values.remove(&setting);
-        } else {
-            self.values.insert(setting, value);
-        }
+        self.values[setting as usize] = (!value.trim().is_empty()).then_some(value);
     }
 
     /// Reads attributes through `attribute(name)` (the mount element's `getAttribute`).
@@ -134,10 +130,10 @@ impl RawConfig {
     }
 
     /// Parses `config.json`: an object whose keys are the settings' JSON keys (or their
-    /// aliases); strings, numbers and `null` accepted, unknown keys ignored. The error says what
-    /// is wrong, in words.
+    /// aliases); strings, numbers (kept as written) and `null` accepted, unknown keys ignored, the
+    /// last of duplicate keys wins. The error says what is wrong, in words (and at which byte).
     pub fn from_json(text: &str) -> Result<Self, String> {
-        let value: Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
+        let value = json::parse(text.as_bytes()).map_err(|e| e.to_string())?;
         let Value::Object(map) = value else {
             return Err("expected a JSON object".to_owned());
         };
@@ -162,8 +158,11 @@ impl RawConfig {
 
     /// `self` with every value `over` has replacing it.
     pub fn overlaid_with(mut self, over: &RawConfig) -> Self {
-        self.values
-            .extend(over.values.iter().map(|(k, v)| (*k, v.clone())));
+        for (mine, theirs) in self.values.iter_mut().zip(&over.values) {
+            if theirs.is_some() {
+                mine.clone_from(theirs);
+            }
+        }
         self
     }
 }

@@ -311,3 +311,22 @@ fn every_setting_has_its_own_key_and_attribute() {
         (Setting::ALL.len(), Setting::ALL.len())
     );
 }
+
+#[test]
+fn numbers_keep_their_text_duplicate_keys_take_the_last_and_bad_json_says_where() {
+    let r = RawConfig::from_json(r#"{"qos":0,"maxMessageLength":250,"room":"a","room":"b"}"#)
+        .expect("json");
+    assert_eq!(r.get(Setting::Qos), Some("0"));
+    assert_eq!(r.get(Setting::MaxMessageLength), Some("250"));
+    assert_eq!(r.get(Setting::Room), Some("b"));
+    let error = RawConfig::from_json(r#"{"room":"a",}"#).unwrap_err();
+    assert_eq!(error, "expected a string key at byte 12");
+    let deep = format!("{}{}", "[".repeat(1000), "]".repeat(1000));
+    assert!(RawConfig::from_json(&deep).is_err());
+}
+
+#[test]
+fn invalid_values_are_quoted_json_style_in_errors() {
+    let error = Config::from_json(r#"{"qos":"9\"\u0001é"}"#).unwrap_err();
+    assert!(error.contains(r#"("9\"\u0001é")"#), "{error}");
+}
