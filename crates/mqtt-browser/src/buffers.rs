@@ -122,4 +122,169 @@ mod tests {
         assert_eq!(buffer.frame(0).len(), 0);
         assert_eq!(buffer.frame(1001).len(), 1001, "a larger one grows it");
     }
+
+    /// The real supervisor, with the driver's IO played by hand: what used to be one
+    /// `WebSocket.send` per `Action::Send` and what one [`Outgoing`] per link makes of it when
+    /// it is flushed once per task.
+    mod with_the_supervisor {
+        use std::collections::BTreeMap;
+        use std::time::Duration;
+
+        use mqtt_lifecycle::{
+            subscription, Action, ClientEvent, HttpResponse, Instant, LinkId, OutgoingPublish, QoS,
+            SessionConfig, Supervisor, SupervisorConfig, TokenResult,
+        };
+
+        use super::super::Outgoing;
+
+        /// One task's actions the way the driver performs them: `sends` counts the
+        /// `Action::Send`s (each was a WebSocket message before), `queues` holds what the
+        /// driver's flush will send (one message per non-empty link).
+        #[derive(Default)]
+        struct Task {
+            sends: usize,
+            queues: BTreeMap<LinkId, Outgoing>,
+            messages: Vec<String>,
+        }
+
+        impl Task {
+            fn perform(&mut self, sup: &mut Supervisor) {
+                while let Some(action) = sup.poll_action() {
+                    if let Action::Send { link, bytes } = action {
+                        self.sends += 1;
+                        self.queues.entry(link).or_default().push(&bytes);
+                    }
+                }
+                while let Some(event) = sup.poll_event() {
+                    if let ClientEvent::Message(message) = event {
+                        self.messages.push(message.topic);
+                    }
+                }
+            }
+
+            /// The driver's flush: one message per link with bytes queued.
+            fn flush(mut self) -> Vec<Vec<u8>> {
+                self.queues
+                    .values_mut()
+                    .filter_map(|queue| queue.flush(<[u8]>::to_vec))
+                    .collect()
+            }
+        }
+
+        fn connected() -> (Supervisor, LinkId, Instant) {
+            let session = SessionConfig {
+                client_id: "join-1".into(),
+                ..SessionConfig::default()
+            };
+            let mut sup = Supervisor::new(SupervisorConfig::new("ws://127.0.0.1:9/mqtt", session));
+            let now = Instant::from_millis(0);
+            sup.start(now);
+            let Some(Action::FetchToken { request }) = sup.poll_action() else {
+                panic!("a token request");
+            };
+            let Some(Action::OpenLink { link, .. }) = sup.poll_action() else {
+                panic!("a link");
+            };
+            sup.handle_link_opened(now, link);
+            let body = r#"{"accessToken":"pw","expires_in":3600,"username":"u","userId":"u"}"#;
+            let response = HttpResponse {
+                status: 200,
+                body: body.into(),
+                ..HttpResponse::default()
+            };
+            sup.handle_token(now, request, TokenResult::Response(response));
+            (sup, link, now + Duration::from_millis(5))
+        }
+
+        const CONNACK: [u8; 5] = [0x20, 0x03, 0x00, 0x00, 0x00];
+        /// MQTT 5 PUBLISH, QoS 1, topic `t/1`, packet id 7, no properties, payload `x`.
+        const PUBLISH_IN: [u8; 11] = [
+            0x32, 0x09, 0x00, 0x03, b't', b'/', b'1', 0x00, 0x07, 0x00, b'x',
+        ];
+
+        /// Within one input the session already joins its packets (this was one `Send` before
+        /// too); the test pins that the driver keeps it so.
+        #[test]
+        fn the_connack_task_sends_subscribe_and_queued_publishes_as_one_message() {
+            let (mut sup, link, now) = connected();
+            let mut task = Task::default();
+            task.perform(&mut sup); // CONNECT
+            assert_eq!(task.flush().len(), 1);
+            // Asked for while connecting: they wait for the CONNACK.
+            sup.declare_subscriptions(&[subscription("t/1", QoS::AtLeastOnce)])
+                .unwrap();
+            for text in ["a", "b"] {
+                sup.publish(now, OutgoingPublish::new("t/2", text, QoS::AtLeastOnce))
+                    .unwrap();
+            }
+            let mut task = Task::default();
+            task.perform(&mut sup);
+            assert_eq!(task.sends, 0, "nothing before the CONNACK");
+
+            let mut task = Task::default();
+            sup.handle_link_bytes(now, link, &CONNACK);
+            task.perform(&mut sup);
+            let messages = task.flush();
+            assert_eq!(messages.len(), 1, "one WebSocket message");
+            let packets = packet_types(&messages[0]);
+            assert_eq!(
+                packets.iter().filter(|&&t| t == 0x80).count(),
+                1,
+                "{packets:x?}"
+            );
+            assert_eq!(
+                packets.iter().filter(|&&t| t == 0x30).count(),
+                2,
+                "{packets:x?}"
+            );
+        }
+
+        #[test]
+        fn a_puback_and_the_publish_made_after_its_message_leave_as_one_message() {
+            let (mut sup, link, now) = connected();
+            let mut task = Task::default();
+            task.perform(&mut sup);
+            sup.handle_link_bytes(now, link, &CONNACK);
+            task.perform(&mut sup);
+            let _ = task.flush();
+
+            // The message's task: its PUBACK, then (the subscriber, or a promise reaction
+            // before the flush microtask) the next publish.
+            let mut task = Task::default();
+            sup.handle_link_bytes(now, link, &PUBLISH_IN);
+            task.perform(&mut sup);
+            assert_eq!(task.messages, ["t/1"]);
+            sup.publish(now, OutgoingPublish::new("t/1", "next", QoS::AtLeastOnce))
+                .unwrap();
+            task.perform(&mut sup);
+            assert_eq!(task.sends, 2, "two WebSocket messages before");
+            let messages = task.flush();
+            assert_eq!(messages.len(), 1, "one now");
+            assert_eq!(
+                messages[0][..4],
+                [0x40, 0x02, 0x00, 0x07],
+                "the PUBACK first, as it was produced"
+            );
+            assert_eq!(packet_types(&messages[0]), [0x40, 0x30]);
+        }
+
+        /// The packet types (high nibble of the first byte, flags cleared) in `bytes`.
+        fn packet_types(mut bytes: &[u8]) -> Vec<u8> {
+            let mut types = Vec::new();
+            while let Some((&first, rest)) = bytes.split_first() {
+                types.push(first & 0xf0);
+                let (mut length, mut shift, mut used) = (0usize, 0, 0);
+                for &b in rest {
+                    used += 1;
+                    length |= usize::from(b & 0x7f) << shift;
+                    shift += 7;
+                    if b & 0x80 == 0 {
+                        break;
+                    }
+                }
+                bytes = &rest[used + length..];
+            }
+            types
+        }
+    }
 }
