@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// Side-by-side benchmark: our client vs MQTT.js 5 and Paho JS 1.1 in the same headless Chromium,
+// Side-by-side benchmark: our client vs MQTT.js 5, Paho JS 1.1 and mqtt5-wasm (Rust/wasm, crates.io)
+// in the same headless Chromium,
 // against the same local Mosquitto (WebSocket), clients alternating round-robin. See bench/README.md.
 //
 // Everything runs on 127.0.0.1; every wait is bounded; every process started here is killed on
@@ -31,7 +32,7 @@ const cfg = {
   floodCount: int('BENCH_FLOOD_MESSAGES', 50000),
   size: int('BENCH_MESSAGE_BYTES', 100),
   mqttVersion: int('BENCH_MQTT_VERSION', 4), // reference clients: 4 = MQTT 3.1.1, 5 = MQTT 5 (MQTT.js only)
-  clients: (env.BENCH_CLIENTS || 'ws-floor,mqttjs,paho,ours-bare,ours-ui').split(',').map((s) => s.trim()).filter(Boolean),
+  clients: (env.BENCH_CLIENTS || 'ws-floor,mqttjs,paho,mqtt5-wasm,ours-bare,ours-ui').split(',').map((s) => s.trim()).filter(Boolean),
   write: process.argv.includes('--write') || env.BENCH_WRITE === '1',
   chromium: env.CHROMIUM || '/usr/bin/chromium',
   mosquitto: env.MOSQUITTO || '/usr/sbin/mosquitto',
@@ -50,6 +51,8 @@ const cfg = {
   statusPattern: env.LIVECHAT_STATUS_PATTERN || '\\bConnected\\b',
   benchUser: env.LIVECHAT_BENCH_USER || 'bench',
   uiTopic: env.LIVECHAT_UI_TOPIC || 'chat/{room}/messages',
+  // The mqtt5-wasm peer: wasm-bindgen output of bench/mqtt5-wasm/build.sh (mqtt5_wasm.js + _bg.wasm).
+  mqtt5WasmPkg: path.resolve(repo, env.BENCH_MQTT5_WASM_PKG || 'bench/mqtt5-wasm/pkg'),
 };
 
 const log = (...a) => console.error(`[bench ${new Date().toISOString().slice(11, 19)}]`, ...a);
@@ -187,16 +190,21 @@ async function startPageServer() {
     ['/mqttjs.html', path.join(here, 'pages/mqttjs.html')],
     ['/paho.html', path.join(here, 'pages/paho.html')],
     ['/ws-floor.html', path.join(here, 'pages/ws-floor.html')],
+    ['/mqtt5-wasm.html', path.join(here, 'pages/mqtt5-wasm.html')],
+    ['/mqtt5-wasm/mqtt5_wasm.js', path.join(cfg.mqtt5WasmPkg, 'mqtt5_wasm.js')],
+    ['/mqtt5-wasm/mqtt5_wasm_bg.wasm', path.join(cfg.mqtt5WasmPkg, 'mqtt5_wasm_bg.wasm')],
     [LIBS.mqttjs.url, path.join(here, LIBS.mqttjs.file)],
     [LIBS.paho.url, path.join(here, LIBS.paho.file)],
   ]);
   const server = createServer((req, res) => {
     const file = routes.get(new URL(req.url, 'http://x').pathname);
-    if (!file) {
+    if (!file || !fs.existsSync(file)) {
       res.writeHead(404).end();
       return;
     }
-    const type = file.endsWith('.html') ? 'text/html; charset=utf-8' : 'text/javascript; charset=utf-8';
+    // application/wasm lets the wasm loader compile while it streams (as a real server would).
+    const type = file.endsWith('.html') ? 'text/html; charset=utf-8'
+      : file.endsWith('.wasm') ? 'application/wasm' : 'text/javascript; charset=utf-8';
     res.writeHead(200, { 'content-type': type, 'cache-control': 'no-store' });
     res.end(fs.readFileSync(file));
   });
@@ -291,8 +299,22 @@ function walk(dir) {
   return out;
 }
 
+// mqtt5-wasm's build: "<files>" present, plus the versions build.sh recorded in pkg/BUILD.
+const MQTT5_WASM_FILES = ['mqtt5_wasm.js', 'mqtt5_wasm_bg.wasm'];
+function mqtt5WasmBuilt() {
+  return MQTT5_WASM_FILES.every((f) => fs.existsSync(path.join(cfg.mqtt5WasmPkg, f)));
+}
+function mqtt5WasmBuildInfo() {
+  try { return fs.readFileSync(path.join(cfg.mqtt5WasmPkg, 'BUILD'), 'utf8').trim(); } catch { return 'unknown build'; }
+}
+
 function sizesFor(client) {
   if (LIBS[client]) return { what: LIBS[client].label, ...compressedSizes([path.join(here, LIBS[client].file)]) };
+  if (client === 'mqtt5-wasm') {
+    if (!mqtt5WasmBuilt() || env.BENCH_MQTT5_WASM_BUILD_ERROR) return null;
+    return { what: `${path.relative(repo, cfg.mqtt5WasmPkg)}/ (${MQTT5_WASM_FILES.join(', ')}; ${mqtt5WasmBuildInfo()})`,
+      ...compressedSizes(MQTT5_WASM_FILES.map((f) => path.join(cfg.mqtt5WasmPkg, f))) };
+  }
   const dir = client === 'ours-ui' ? cfg.dist : client === 'ours-bare' ? cfg.bareDist : null;
   if (!dir || !fs.existsSync(dir) || (client === 'ours-ui' && env.BENCH_APP_BUILD_FAILED)) return null;
   const files = walk(dir).filter((f) => /\.(wasm|js|css|html)$/.test(f));
@@ -472,6 +494,7 @@ function urlFor(client, env2, tag) {
     case 'mqttjs': return `${env2.pages}/mqttjs.html?${q}`;
     case 'paho': return `${env2.pages}/paho.html?${q}`;
     case 'ws-floor': return `${env2.pages}/ws-floor.html?${q}`;
+    case 'mqtt5-wasm': return `${env2.pages}/mqtt5-wasm.html?${q}`;
     case 'ours-bare': return `${env2.base}${cfg.barePath.replaceAll('{tag}', tag)}`;
     case 'ours-ui': return `${env2.base}${cfg.uiPath.replaceAll('{tag}', tag)}`;
     default: throw new Error(`unknown client ${client}`);
@@ -480,7 +503,7 @@ function urlFor(client, env2, tag) {
 
 // ---------------------------------------------------------------------------------------------
 // Report
-const CLIENT_LABEL = { 'ws-floor': 'raw WebSocket floor (calibration)', mqttjs: 'MQTT.js', paho: 'Paho JS', 'ours-bare': 'ours (bare client)', 'ours-ui': 'ours (chat UI)' };
+const CLIENT_LABEL = { 'ws-floor': 'raw WebSocket floor (calibration)', mqttjs: 'MQTT.js', paho: 'Paho JS', 'mqtt5-wasm': 'mqtt5-wasm', 'ours-bare': 'ours (bare client)', 'ours-ui': 'ours (chat UI)' };
 const kb = (b) => (b === null || b === undefined ? '—' : (b / 1024).toFixed(1));
 const fmt = (x, d = 1) => (x === null || x === undefined ? '—' : Number(x).toFixed(d));
 const ratio = (a, b) => (a === null || b === null || a === undefined || b === undefined || b === 0 ? '—' : (a / b).toFixed(2));
@@ -515,7 +538,7 @@ function markdown({ meta, sizes, results, summary, clients }) {
   L.push('## Side by side', '');
   L.push(`Run ${meta.date} with \`${meta.command}\`: ${meta.runs} runs per client, round-robin (${meta.order}).`);
   L.push(`Machine: ${meta.nproc} cores, ${meta.cpu}, ${meta.mem}; ${meta.chromium} (headless, playwright-core ${meta.playwright}); `
-    + `Mosquitto ${meta.mosquitto}; MQTT.js ${meta.mqttjs}, paho-mqtt ${meta.paho}; Node ${meta.node}. `
+    + `Mosquitto ${meta.mosquitto}; MQTT.js ${meta.mqttjs}, paho-mqtt ${meta.paho}; ${meta.mqtt5wasm}; Node ${meta.node}. `
     + `Reference clients speak MQTT ${meta.mqttVersion === 5 ? '5' : '3.1.1'} over ws://127.0.0.1. `
     + `Load average (1/5/15 min) at start ${meta.loadStart}, at end ${meta.loadEnd} (the box is shared: read the numbers with that in mind).`);
   L.push('Medians of the runs; round trips are p50/p99 over each run\'s ' + meta.rttCount + ' sequential '
@@ -523,7 +546,7 @@ function markdown({ meta, sizes, results, summary, clients }) {
     + '`mqtt` publisher (over TCP to the reference broker; over WebSocket with its own token to the dev stack\'s), rate = (received − 1) / (last − first arrival). Heap = V8 used heap after two forced GCs '
     + '(CDP `Runtime.getHeapUsage`); wasm = `WebAssembly.Memory` size; longest stall = the longest gap between the '
     + 'page\'s 20 ms timer ticks during the flood (main thread blocked); code ready = when the client\'s code was loaded '
-    + 'and running (reference pages: first line of the page script after the library; ours: the bare page\'s first line of its wasm start; the app\'s `TrunkApplicationStarted` from boot.js), '
+    + 'and running (reference pages: first line of the page script after the library; mqtt5-wasm: its `init()` resolved (wasm fetched and instantiated); ours: the bare page\'s first line of its wasm start; the app\'s `TrunkApplicationStarted` from boot.js), '
     + 'so connect − code ready is the handshake (plus, for ours, the token fetch).', '');
 
   L.push('### Transfer size (what the page loads for MQTT; gzip -9 / brotli q11, KiB)', '');
@@ -531,7 +554,7 @@ function markdown({ meta, sizes, results, summary, clients }) {
   for (const c of clients) {
     const z = sizes[c];
     if (z) L.push(`| ${CLIENT_LABEL[c]} | ${z.what} | ${kb(z.raw)} | ${kb(z.gzip)} | ${kb(z.brotli)} |`);
-    else if (c.startsWith('ours')) L.push(`| ${CLIENT_LABEL[c]} | not measured (not built) | — | — | — |`);
+    else if (c.startsWith('ours') || c === 'mqtt5-wasm') L.push(`| ${CLIENT_LABEL[c]} | not measured (not built) | — | — | — |`);
     else L.push(`| ${CLIENT_LABEL[c]} | a 60-line inline script, not counted | — | — | — |`);
   }
   L.push('');
@@ -549,8 +572,9 @@ function markdown({ meta, sizes, results, summary, clients }) {
 
   const ours = present.filter((c) => c.startsWith('ours'));
   const pairs = [];
-  for (const o of ours) for (const p of ['mqttjs', 'paho']) if (present.includes(p)) pairs.push([o, p]);
+  for (const o of ours) for (const p of ['mqttjs', 'paho', 'mqtt5-wasm']) if (present.includes(p)) pairs.push([o, p]);
   if (present.includes('mqttjs') && present.includes('paho')) pairs.push(['mqttjs', 'paho']);
+  for (const p of ['mqttjs', 'paho']) if (present.includes('mqtt5-wasm') && present.includes(p)) pairs.push(['mqtt5-wasm', p]);
   if (pairs.length) {
     L.push('### Ratios (first ÷ second; < 1 means the first is smaller / faster, except throughput where > 1 is better)', '');
     L.push('| pair | brotli size | connect | RTT0 p50 | RTT0 p99 | RTT1 p50 | RTT1 p99 | flood msg/s | heap idle | heap after flood |');
@@ -658,6 +682,7 @@ function machineMeta() {
     mqttjs: pkgVersion('mqtt'),
     paho: pkgVersion('paho-mqtt'),
     playwright: pkgVersion('playwright-core'),
+    mqtt5wasm: mqtt5WasmBuilt() ? mqtt5WasmBuildInfo() : 'mqtt5-wasm not built',
     node: process.version,
     loadStart: os.loadavg().map((x) => x.toFixed(1)).join(' '),
   };
@@ -680,6 +705,12 @@ async function main() {
     env2.pages = await startPageServer();
   }
   const refEnv = { ...env2 };
+  if (clients.includes('mqtt5-wasm') && (env.BENCH_MQTT5_WASM_BUILD_ERROR || !mqtt5WasmBuilt())) {
+    skipped['mqtt5-wasm'] = env.BENCH_MQTT5_WASM_BUILD_ERROR
+      || `not built: no ${MQTT5_WASM_FILES.join(' / ')} in ${path.relative(repo, cfg.mqtt5WasmPkg)}/ (bench/mqtt5-wasm/build.sh)`;
+    log(`mqtt5-wasm is skipped: ${skipped['mqtt5-wasm']}`);
+    clients = clients.filter((c) => c !== 'mqtt5-wasm');
+  }
   let oursEnv = null;
   if (clients.some((c) => c.startsWith('ours'))) {
     try {

@@ -4,6 +4,7 @@
 #   2. builds our side: the app (trunk build --release -> dist/), the bare-client page when
 #      bench/bare/index.html exists (-> bench/bare/dist/), the dev stack (cargo build --release);
 #      skip with BENCH_BUILD=0 (uses what is built);
+#      and the mqtt5-wasm peer (bench/mqtt5-wasm/build.sh -> bench/mqtt5-wasm/pkg/) when it is a client;
 #   3. npm ci in bench/ (pinned mqtt 5.16.0, paho-mqtt 1.1.0, playwright-core 1.64.1);
 #   4. node bench/run.mjs "$@"  (--write updates the "## Side by side" section of BENCHMARKS.md).
 # A failed build of our side does not stop the run: the reference clients are still measured and
@@ -17,7 +18,17 @@ if [ "${SKIP_SETUP:-0}" != 1 ]; then
   stage "setup (install what is missing)" "$ROOT/scripts/setup.sh"
 fi
 
-clients="${BENCH_CLIENTS:-ws-floor,mqttjs,paho,ours-bare,ours-ui}"
+clients="${BENCH_CLIENTS:-ws-floor,mqttjs,paho,mqtt5-wasm,ours-bare,ours-ui}"
+if [ "${BENCH_BUILD:-1}" = 1 ] && [[ ",$clients," == *,mqtt5-wasm,* ]]; then
+  # The Rust/wasm peer, from crates.io with our toolchain (its own workspace and target dir). A
+  # failed build only drops that client: the report names the log.
+  mkdir -p bench/results
+  banner "bench/mqtt5-wasm/build.sh"
+  if ! bench/mqtt5-wasm/build.sh >bench/results/build-mqtt5-wasm.log 2>&1; then
+    export BENCH_MQTT5_WASM_BUILD_ERROR="bench/mqtt5-wasm/build.sh failed (bench/results/build-mqtt5-wasm.log)"
+    log "mqtt5-wasm is not measured: $BENCH_MQTT5_WASM_BUILD_ERROR"
+  fi
+fi
 build_errors=()
 if [ "${BENCH_BUILD:-1}" = 1 ] && [[ "$clients" == *ours* ]]; then
   mkdir -p bench/results

@@ -1,0 +1,1 @@
+//! Empty: this package only exists so that `cargo build -p mqtt5-wasm` has a workspace (build.sh).
