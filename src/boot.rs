@@ -53,6 +53,9 @@ async fn fetch_config_file(
         url: url.to_owned(),
         reason,
     };
+    // A plain GET (mode cors, credentials same-origin): the same request as the preloads of the
+    // default file in index.html and boot.js (`as="fetch" crossorigin`), so the browser hands
+    // over their response instead of downloading it again. Change both or neither.
     let response = match JsFuture::from(window.fetch_with_str(url)).await {
         Ok(r) => r.unchecked_into::<Response>(),
         Err(e) if explicit => return Err(file_error(JsError::from(e).to_string())),
