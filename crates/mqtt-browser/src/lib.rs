@@ -7,7 +7,7 @@
 //!
 //! - it **performs** the supervisor's actions: `FetchToken`/`RefreshToken` become a `fetch`
 //!   (`credentials: include`, abortable), `OpenLink` a WebSocket
-//!   (subprotocol `mqtt`, binary frames), `Send` a frame, `CloseLink` a close;
+//!   (subprotocol `mqtt`, binary frames), `Send` bytes queued on the link, `CloseLink` a close;
 //! - it **feeds** every happening back as an input, with `now` from `performance.now()`: socket
 //!   open/bytes/close, fetch answers, its single timer (armed for
 //!   `poll_timeout()`), and the page's `online`, `offline`, `visibilitychange` and `pageshow`;
@@ -15,7 +15,11 @@
 //!   fed as a wake;
 //! - **after every input** it performs every action and drains every event until the supervisor
 //!   has nothing more, re-arms the timer, and hands the events (with a shared [`Snapshot`] of the
-//!   state and the session's per-filter subscription statuses) to one subscriber callback.
+//!   state and the session's per-filter subscription statuses) to one subscriber callback;
+//! - then one microtask sends each link's queued bytes as **one WebSocket message**, so what one
+//!   task produces (a PUBACK and a publish made in reaction to its message, a burst of
+//!   publishes) leaves together, in the order it was produced. [`debug_traffic`] counts the
+//!   `WebSocket.send` calls.
 //!
 //! Every browser resource is an owned value whose `Drop` releases it (sockets closed, timer
 //! cleared, listeners removed, fetches aborted); no closure is leaked with `Closure::forget`.
