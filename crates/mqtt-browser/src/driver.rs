@@ -1,6 +1,6 @@
 //! The driver: runs a [`Supervisor`] with real sockets, one timer, page listeners and fetches.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, VecDeque};
 use std::rc::{Rc, Weak};
 
@@ -98,8 +98,9 @@ struct Inner {
     /// borrowed (the subscriber may call back into the driver).
     outbox: VecDeque<(ClientEvent, Rc<Snapshot>)>,
     delivering: bool,
-    /// A microtask that flushes the links' queued bytes is pending.
-    flush_scheduled: bool,
+    /// A microtask that flushes the links' queued bytes is pending. Shared with that microtask,
+    /// which clears it before anything else, so it cannot stay set if the flush fails.
+    flush_scheduled: Rc<Cell<bool>>,
     subscriber: Subscriber,
     _counted: Counted,
 }
@@ -166,7 +167,7 @@ impl Driver {
                 snapshot,
                 outbox: VecDeque::new(),
                 delivering: false,
-                flush_scheduled: false,
+                flush_scheduled: Rc::new(Cell::new(false)),
                 subscriber,
                 _counted: Counted::new(Kind::Driver),
             })
@@ -328,27 +329,29 @@ fn feed(weak: &Weak<RefCell<Inner>>, input: impl FnOnce(&mut Inner, Now)) {
 /// Browser tasks cannot run between this and the flush, so nothing waits longer than the
 /// task (and its microtasks) that produced it.
 fn schedule_flush(shared: &Rc<RefCell<Inner>>) {
-    {
-        let mut inner = shared.borrow_mut();
+    let scheduled = {
+        let inner = shared.borrow();
         if inner.delivering
-            || inner.flush_scheduled
+            || inner.flush_scheduled.get()
             || !inner.links.values().any(WsLink::has_queued)
         {
             return;
         }
-        inner.flush_scheduled = true;
-    }
+        inner.flush_scheduled.set(true);
+        inner.flush_scheduled.clone()
+    };
     let weak = Rc::downgrade(shared);
     wasm_bindgen_futures::spawn_local(async move {
+        scheduled.set(false);
         let Some(shared) = weak.upgrade() else {
             return; // dropped: each link flushed as it was dropped
         };
         // Microtasks run only when no script is on the stack, so the driver is never borrowed
         // here. Were it ever, the next input schedules again for the bytes still queued.
-        if let Ok(mut inner) = shared.try_borrow_mut() {
-            inner.flush_scheduled = false;
-            inner.flush_links();
+        let Ok(mut inner) = shared.try_borrow_mut() else {
+            return;
         };
+        inner.flush_links();
     });
 }
 
