@@ -109,7 +109,8 @@ impl UseMqttHandle {
         topic: &str,
         value: &T,
     ) -> Result<PublishId, UseMqttError> {
-        let payload = serde_json::to_vec(value).map_err(UseMqttError::Serialize)?;
+        let payload =
+            serde_json::to_vec(value).map_err(|e| UseMqttError::Serialize(e.to_string()))?;
         self.publish(topic, payload, self.default_qos)
     }
 

@@ -69,9 +69,11 @@ pub enum UseMqttError {
     /// The session refused the command (queue full, invalid topic...).
     #[error(transparent)]
     Command(#[from] CommandError),
-    /// The value could not be serialized to JSON.
+    /// The value could not be serialized to JSON; serde_json's message. Text, not the
+    /// `serde_json::Error`: this enum's `Display` is in every app that publishes, and carrying
+    /// the error would link serde_json's messages into apps that never use `publish_json`.
     #[error("cannot serialize the payload: {0}")]
-    Serialize(#[source] serde_json::Error),
+    Serialize(String),
 }
 
 /// Why the hook could not do what its options ask; the handle reports it until the next
