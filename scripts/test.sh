@@ -75,7 +75,7 @@ browser_tests() {
   local stack_log="$CARGO_TARGET_DIR/test-dev-stack.log"
   log "dev stack for browser tests: $LIVECHAT_TEST_HTTP, broker $LIVECHAT_TEST_BROKER_WS, token TTL ${LIVECHAT_TEST_TOKEN_TTL_SECS}s (log: $stack_log)"
   PORT="$http_port" BROKER_WS_PORT="$ws_port" BROKER="${LIVECHAT_TEST_BROKER:-embedded}" \
-    TOKEN_TTL_SECS="$LIVECHAT_TEST_TOKEN_TTL_SECS" TOKEN_RATE_LIMIT=600 DEV_AUTH=1 DEV_CONTROLS=1 DIST_DIR="$ROOT/dist" \
+    TOKEN_TTL_SECS="$LIVECHAT_TEST_TOKEN_TTL_SECS" TOKEN_RATE_LIMIT=600 DEV_AUTH=1 DEV_CONTROLS=1 DIST_DIR="$ROOT/dist" STATE_DIR= \
     CORS_ORIGINS="http://127.0.0.1:$runner_port,http://localhost:$runner_port" \
     start_dev_stack "$CARGO_TARGET_DIR/debug/dev-stack" "$stack_log" "$http_port" "$ws_port" --dist "$ROOT/dist"
   local status=0

@@ -76,7 +76,14 @@ pub struct StackConfig {
     /// default of 1000, `0` = no limit). The benchmark sets 0, like its reference broker, so a
     /// slow page is measured as slow instead of being thinned by the broker.
     pub mosquitto_max_queued: Option<u32>,
+    /// Where the dev sign-in sessions are kept so a restart signs nobody out (`STATE_DIR`; the
+    /// binary's default is `~/.cache/livechat/dev-stack-state`, `STATE_DIR=` keeps them in
+    /// memory only). `None` (the library default): memory only. See [`crate::sessions`].
+    pub state_dir: Option<PathBuf>,
 }
+
+/// Where the binary keeps the dev sessions when `STATE_DIR` is unset, under `$HOME`.
+pub const DEFAULT_STATE_DIR: &str = ".cache/livechat/dev-stack-state";
 
 /// Default Mosquitto executable.
 pub const MOSQUITTO_BIN: &str = "/usr/sbin/mosquitto";
@@ -102,6 +109,7 @@ impl Default for StackConfig {
             mosquitto_bin: PathBuf::from(MOSQUITTO_BIN),
             dynsec_plugin: PathBuf::from(DYNSEC_PLUGIN),
             mosquitto_max_queued: None,
+            state_dir: None,
         }
     }
 }
@@ -217,6 +225,13 @@ impl StackConfig {
         if let Some(v) = get("MOSQUITTO_MAX_QUEUED").filter(|v| !v.trim().is_empty()) {
             c.mosquitto_max_queued = Some(parse("MOSQUITTO_MAX_QUEUED", &v)?);
         }
+        c.state_dir = match get("STATE_DIR") {
+            Some(v) if v.trim().is_empty() => None,
+            Some(v) => Some(PathBuf::from(v)),
+            None => get("HOME")
+                .filter(|h| !h.is_empty())
+                .map(|h| PathBuf::from(h).join(DEFAULT_STATE_DIR)),
+        };
         Ok(c)
     }
 
@@ -270,6 +285,21 @@ mod tests {
     }
 
     #[test]
+    fn the_state_dir_defaults_under_home_and_an_empty_value_keeps_sessions_in_memory() {
+        let c = StackConfig::from_lookup(lookup(&[("HOME", "/home/u")])).unwrap();
+        assert_eq!(
+            c.state_dir,
+            Some(PathBuf::from("/home/u/.cache/livechat/dev-stack-state"))
+        );
+        let c =
+            StackConfig::from_lookup(lookup(&[("HOME", "/home/u"), ("STATE_DIR", "/s")])).unwrap();
+        assert_eq!(c.state_dir, Some(PathBuf::from("/s")));
+        let c =
+            StackConfig::from_lookup(lookup(&[("HOME", "/home/u"), ("STATE_DIR", "")])).unwrap();
+        assert_eq!(c.state_dir, None);
+    }
+
+    #[test]
     fn defaults_match_the_architecture_document() {
         let c = StackConfig::from_lookup(lookup(&[])).unwrap();
         assert_eq!((c.http_port, c.broker_ws_port), (8080, 8083));
@@ -281,6 +311,7 @@ mod tests {
         assert!(!c.dev_auth_enabled(), "sign-in is off unless enabled");
         assert_eq!(c.chat_acl, AclMode::Author);
         assert_eq!(c.mosquitto_max_queued, None);
+        assert_eq!(c.state_dir, None, "no HOME, no STATE_DIR: memory only");
         assert_eq!(c.bind_ip, IpAddr::V4(Ipv4Addr::LOCALHOST));
         assert!(c.check_bind().is_ok());
         let csp = c

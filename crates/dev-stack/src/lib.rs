@@ -60,6 +60,7 @@ pub mod http;
 mod mosquitto;
 pub mod probe;
 pub mod reframe;
+mod sessions;
 pub mod timefmt;
 pub mod tokens;
 
@@ -252,10 +253,17 @@ pub async fn start(config: StackConfig) -> Result<RunningStack, StackError> {
     }
     let http_listener = bind_listener(SocketAddr::new(config.bind_ip, config.http_port), "PORT")?;
     let http_addr = http_listener.local_addr()?;
-    let store = Arc::new(tokens::TokenStore::new(
-        config.token_ttl,
-        config.token_rate_limit,
-    ));
+    let mut store = tokens::TokenStore::new(config.token_ttl, config.token_rate_limit);
+    if let Some(dir) = &config.state_dir {
+        store = store.with_state_dir(dir).map_err(|e| {
+            StackError::Io(std::io::Error::new(
+                e.kind(),
+                format!("STATE_DIR {}: {e}", dir.display()),
+            ))
+        })?;
+        tracing::info!(dir = %dir.display(), "dev sessions kept in the state dir (delete it to sign everybody out)");
+    }
+    let store = Arc::new(store);
     let broker = Arc::new(broker::Broker::start(&config, Arc::clone(&store)).await?);
     let ws_origin = format!("ws://{}", broker.ws_addr());
     let csp = config

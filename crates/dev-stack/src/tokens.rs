@@ -64,6 +64,7 @@ pub enum RefreshError {
 struct Inner {
     tokens: HashMap<String, Token>,
     by_username: HashMap<String, String>,
+    /// Session key ([`crate::sessions::session_key`] of the cookie value) → user.
     sessions: HashMap<String, String>,
     requests: HashMap<String, VecDeque<SystemTime>>,
 }
@@ -73,6 +74,7 @@ pub struct TokenStore {
     inner: Mutex<Inner>,
     ttl_ms: AtomicU64,
     rate_limit: u32,
+    session_file: Option<crate::sessions::SessionFile>,
 }
 
 const RATE_WINDOW: Duration = Duration::from_secs(60);
@@ -105,7 +107,23 @@ impl TokenStore {
             inner: Mutex::new(Inner::default()),
             ttl_ms: AtomicU64::new(ttl.as_millis() as u64),
             rate_limit,
+            session_file: None,
         }
+    }
+
+    /// Keeps the dev sessions in `dir` (see [`crate::sessions`]): the sessions found there are
+    /// signed in again, and every sign-in and sign-out is written there.
+    ///
+    /// # Errors
+    /// The directory cannot be created.
+    pub fn with_state_dir(mut self, dir: &std::path::Path) -> std::io::Result<Self> {
+        let (file, sessions) = crate::sessions::SessionFile::open(dir)?;
+        self.inner
+            .get_mut()
+            .unwrap_or_else(|e| e.into_inner())
+            .sessions = sessions;
+        self.session_file = Some(file);
+        Ok(self)
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
@@ -127,19 +145,30 @@ impl TokenStore {
     /// Signs `user` in; returns the new session id (the cookie value).
     pub fn create_session(&self, user: &str) -> String {
         let sid = random_b64(24);
-        self.lock().sessions.insert(sid.clone(), user.to_owned());
+        let key = crate::sessions::session_key(&sid);
+        self.lock().sessions.insert(key.clone(), user.to_owned());
+        if let Some(file) = &self.session_file {
+            file.update(&key, Some(user));
+        }
         sid
     }
 
     /// The user of a session id.
     #[must_use]
     pub fn session_user(&self, sid: &str) -> Option<String> {
-        self.lock().sessions.get(sid).cloned()
+        self.lock()
+            .sessions
+            .get(&crate::sessions::session_key(sid))
+            .cloned()
     }
 
     /// Signs a session out.
     pub fn end_session(&self, sid: &str) {
-        self.lock().sessions.remove(sid);
+        let key = crate::sessions::session_key(sid);
+        self.lock().sessions.remove(&key);
+        if let Some(file) = &self.session_file {
+            file.update(&key, None);
+        }
     }
 
     /// Counts one token request of `user`; `Err(retry_after)` when over the limit.
