@@ -113,8 +113,9 @@ struct Now {
 }
 
 impl Driver {
-    /// Creates the driver and starts connecting at once (fetching a token first). Every
-    /// supervisor event goes to `subscriber`, never after the driver is dropped.
+    /// Creates the driver and starts connecting at once (the token request and the WebSocket
+    /// open together). Every supervisor event goes to `subscriber`, never after the driver is
+    /// dropped.
     pub fn new(config: DriverConfig, subscriber: Subscriber) -> Result<Self, BrowserError> {
         let window = web_sys::window().ok_or(BrowserError::NoWindow)?;
         let document = window.document().ok_or(BrowserError::NoWindow)?;
