@@ -301,6 +301,7 @@ function walk(dir) {
 
 // mqtt5-wasm's build: "<files>" present, plus the versions build.sh recorded in pkg/BUILD.
 const MQTT5_WASM_FILES = ['mqtt5_wasm.js', 'mqtt5_wasm_bg.wasm'];
+const shortPath = (p) => (p.startsWith(repo + path.sep) ? path.relative(repo, p) : p);
 function mqtt5WasmBuilt() {
   return MQTT5_WASM_FILES.every((f) => fs.existsSync(path.join(cfg.mqtt5WasmPkg, f)));
 }
@@ -312,7 +313,7 @@ function sizesFor(client) {
   if (LIBS[client]) return { what: LIBS[client].label, ...compressedSizes([path.join(here, LIBS[client].file)]) };
   if (client === 'mqtt5-wasm') {
     if (!mqtt5WasmBuilt() || env.BENCH_MQTT5_WASM_BUILD_ERROR) return null;
-    return { what: `${path.relative(repo, cfg.mqtt5WasmPkg)}/ (${MQTT5_WASM_FILES.join(', ')}; ${mqtt5WasmBuildInfo()})`,
+    return { what: `${shortPath(cfg.mqtt5WasmPkg)}/ (${MQTT5_WASM_FILES.join(', ')}; ${mqtt5WasmBuildInfo()})`,
       ...compressedSizes(MQTT5_WASM_FILES.map((f) => path.join(cfg.mqtt5WasmPkg, f))) };
   }
   const dir = client === 'ours-ui' ? cfg.dist : client === 'ours-bare' ? cfg.bareDist : null;
@@ -707,7 +708,7 @@ async function main() {
   const refEnv = { ...env2 };
   if (clients.includes('mqtt5-wasm') && (env.BENCH_MQTT5_WASM_BUILD_ERROR || !mqtt5WasmBuilt())) {
     skipped['mqtt5-wasm'] = env.BENCH_MQTT5_WASM_BUILD_ERROR
-      || `not built: no ${MQTT5_WASM_FILES.join(' / ')} in ${path.relative(repo, cfg.mqtt5WasmPkg)}/ (bench/mqtt5-wasm/build.sh)`;
+      || `not built: no ${MQTT5_WASM_FILES.join(' / ')} in ${shortPath(cfg.mqtt5WasmPkg)}/ (bench/mqtt5-wasm/build.sh)`;
     log(`mqtt5-wasm is skipped: ${skipped['mqtt5-wasm']}`);
     clients = clients.filter((c) => c !== 'mqtt5-wasm');
   }

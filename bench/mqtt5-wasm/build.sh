@@ -8,6 +8,7 @@
 #                         default: none (its default feature "client" only: the browser client)
 #   MQTT5_WASM_TARGET_DIR default ~/.cache/livechat/mqtt5-wasm-target (not our crates' target dir)
 #   MQTT5_WASM_OPT=0      skip wasm-opt (the README does not run it)
+#   MQTT5_WASM_OUT        output dir, default bench/mqtt5-wasm/pkg (the one run.mjs serves)
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
@@ -16,7 +17,9 @@ target="${MQTT5_WASM_TARGET_DIR:-$HOME/.cache/livechat/mqtt5-wasm-target}"
 features=()
 if [ -n "${MQTT5_WASM_FEATURES:-}" ]; then
   IFS=',' read -r -a fs <<<"$MQTT5_WASM_FEATURES"
-  for f in "${fs[@]}"; do features+=(--features "mqtt5-wasm/$f"); done
+  # Forwarded by this package's [features]: cargo takes no --features for a package outside the
+  # workspace, so this (empty) member is built beside it and enables them.
+  for f in "${fs[@]}"; do features+=(--features "livechat-bench-mqtt5-wasm/$f"); done
 fi
 
 # wasm-bindgen-cli must be exactly the wasm-bindgen version this Cargo.lock resolved.
@@ -35,20 +38,21 @@ wasm_opt_version="$(wasm-opt --version 2>/dev/null | grep -o 'version [0-9]*' | 
 
 cd "$here"
 CARGO_TARGET_DIR="$target" cargo build --locked --target wasm32-unknown-unknown --release \
-  -p mqtt5-wasm "${features[@]}"
-rm -rf pkg
-"$bindgen" --target web --out-dir pkg "$target/wasm32-unknown-unknown/release/mqtt5_wasm.wasm"
+  -p livechat-bench-mqtt5-wasm -p mqtt5-wasm "${features[@]}"
+out="${MQTT5_WASM_OUT:-$here/pkg}"
+rm -rf "$out"
+"$bindgen" --target web --out-dir "$out" "$target/wasm32-unknown-unknown/release/mqtt5_wasm.wasm"
 if [ "${MQTT5_WASM_OPT:-1}" != 0 ]; then
   [ "$wasm_opt_version" = 132 ] || { echo "wasm-opt 132 needed (node_modules/.bin: npm ci at the root), found '${wasm_opt_version:-none}'" >&2; exit 1; }
   # What Trunk runs for our bare page's data-wasm-opt="z" (features come from the module's
   # target_features section, kept by strip = "debuginfo").
-  wasm-opt -Oz -o pkg/mqtt5_wasm_bg.wasm.opt pkg/mqtt5_wasm_bg.wasm
-  mv pkg/mqtt5_wasm_bg.wasm.opt pkg/mqtt5_wasm_bg.wasm
+  wasm-opt -Oz -o "$out/mqtt5_wasm_bg.wasm.opt" "$out/mqtt5_wasm_bg.wasm"
+  mv "$out/mqtt5_wasm_bg.wasm.opt" "$out/mqtt5_wasm_bg.wasm"
 fi
-rm -f pkg/*.d.ts pkg/package.json pkg/.gitignore
+rm -f "$out"/*.d.ts "$out/package.json" "$out/.gitignore"
 printf 'mqtt5-wasm %s, features: client%s; wasm-bindgen %s; wasm-opt %s; %s\n' \
   "$(awk '/^name = "mqtt5-wasm"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)" \
   "${MQTT5_WASM_FEATURES:+,$MQTT5_WASM_FEATURES}" "$want" \
-  "$([ "${MQTT5_WASM_OPT:-1}" != 0 ] && echo "$wasm_opt_version -Oz" || echo none)" "$(rustc --version)" >pkg/BUILD
-cat pkg/BUILD
-ls -l pkg
+  "$([ "${MQTT5_WASM_OPT:-1}" != 0 ] && echo "$wasm_opt_version -Oz" || echo none)" "$(rustc --version)" >"$out/BUILD"
+cat "$out/BUILD"
+ls -l "$out"
