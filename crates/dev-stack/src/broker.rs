@@ -26,9 +26,9 @@ impl Broker {
     ) -> Result<Self, StackError> {
         let public = SocketAddr::new(config.bind_ip, config.broker_ws_port);
         Ok(match config.broker {
-            BrokerKind::Embedded => {
-                Self::Embedded(Embedded::start(public, store, config.chat_acl).await?)
-            }
+            BrokerKind::Embedded => Self::Embedded(
+                Embedded::start(public, store, config.chat_acl, config.dev_controls).await?,
+            ),
             BrokerKind::Mosquitto => Self::Mosquitto(Box::new(
                 Mosquitto::start(
                     &config.mosquitto_bin,
@@ -36,6 +36,7 @@ impl Broker {
                     config.mosquitto_max_queued,
                     config.chat_acl,
                     public,
+                    config.dev_controls,
                 )
                 .await?,
             )),
@@ -101,25 +102,36 @@ impl Broker {
         }
     }
 
-    /// Sets how the broker proxy frames new connections (test control; embedded broker only:
-    /// Mosquitto listens on the public port itself). `Err` names why it cannot.
-    pub(crate) fn set_framing(&self, framing: Framing) -> Result<(), &'static str> {
+    /// The stack's proxy on the public port: always for the embedded broker, for Mosquitto only
+    /// with `DEV_CONTROLS=1`.
+    fn proxy(&self) -> Option<&crate::proxy::Proxy> {
         match self {
-            Self::Embedded(b) => {
-                b.set_framing(framing);
+            Self::Embedded(b) => Some(b.proxy()),
+            Self::Mosquitto(b) => b.proxy(),
+        }
+    }
+
+    /// Sets how the broker proxy frames new connections (test control). `Err` names why it
+    /// cannot (Mosquitto without the proxy in front).
+    pub(crate) fn set_framing(&self, framing: Framing) -> Result<(), &'static str> {
+        match self.proxy() {
+            Some(p) => {
+                p.framing.set(framing);
                 Ok(())
             }
-            Self::Mosquitto(_) if framing == Framing::Off => Ok(()),
-            Self::Mosquitto(_) => Err("the framing control needs the embedded broker"),
+            None if framing == Framing::Off => Ok(()),
+            None => Err("the framing control needs the stack's broker proxy (DEV_CONTROLS=1)"),
         }
     }
 
     /// How the broker proxy frames new connections.
     pub(crate) fn framing(&self) -> Framing {
-        match self {
-            Self::Embedded(b) => b.framing(),
-            Self::Mosquitto(_) => Framing::Off,
-        }
+        self.proxy().map_or(Framing::Off, |p| p.framing.get())
+    }
+
+    /// The fault control of the broker proxy (`None` without `DEV_CONTROLS=1`).
+    pub(crate) fn faults(&self) -> Option<&std::sync::Arc<crate::faults::Faults>> {
+        self.proxy().and_then(|p| p.faults.as_ref())
     }
 
     /// Stops the broker, closing every connection, and starts it again on the same port.

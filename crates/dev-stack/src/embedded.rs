@@ -20,11 +20,10 @@
 //! WebSocket to WebSocket instead of piped: the proxy still opens its own TCP connection to the
 //! broker first, so tagging and closing at expiry work the same way for relayed connections.
 
-use std::collections::HashMap;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use mqtt5::broker::config::WebSocketConfig;
@@ -35,145 +34,12 @@ use mqtt5::broker::{
 };
 use mqtt5::packet::connect::ConnectPacket;
 use mqtt5::protocol::v5::reason_codes::ReasonCode;
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
 use crate::acl::AclMode;
-use crate::reframe::{self, Framing, FramingCell};
+use crate::proxy::{Front, Proxy};
 use crate::tokens::TokenStore;
-use crate::{bind_listener, StackError};
-
-struct Conn {
-    token_id: Option<String>,
-    close: Arc<Notify>,
-}
-
-/// Connections between the public port and the broker, keyed by the proxy's outbound address.
-struct Proxy {
-    public: SocketAddr,
-    backend: Mutex<Option<SocketAddr>>,
-    conns: Mutex<HashMap<SocketAddr, Conn>>,
-    framing: FramingCell,
-}
-
-impl Proxy {
-    fn conns(&self) -> std::sync::MutexGuard<'_, HashMap<SocketAddr, Conn>> {
-        self.conns.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    fn set_backend(&self, addr: Option<SocketAddr>) {
-        *self.backend.lock().unwrap_or_else(|e| e.into_inner()) = addr;
-    }
-
-    fn backend(&self) -> Option<SocketAddr> {
-        *self.backend.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// Records that the connection seen by the broker as `addr` authenticated with `token_id`.
-    fn tag(&self, addr: SocketAddr, token_id: &str) -> bool {
-        match self.conns().get_mut(&addr) {
-            Some(conn) => {
-                conn.token_id = Some(token_id.to_owned());
-                true
-            }
-            None => false,
-        }
-    }
-
-    fn untag(&self, addr: SocketAddr) {
-        if let Some(conn) = self.conns().get_mut(&addr) {
-            conn.token_id = None;
-        }
-    }
-
-    /// Closes every connection that authenticated with `token_id`.
-    fn close_token(&self, token_id: &str) -> usize {
-        let conns = self.conns();
-        let mut closed = 0;
-        for conn in conns.values() {
-            if conn.token_id.as_deref() == Some(token_id) {
-                conn.close.notify_one();
-                closed += 1;
-            }
-        }
-        closed
-    }
-
-    fn close_all(&self) -> usize {
-        let conns = self.conns();
-        for conn in conns.values() {
-            conn.close.notify_one();
-        }
-        conns.len()
-    }
-
-    async fn accept_loop(self: Arc<Self>, listener: TcpListener) {
-        loop {
-            match listener.accept().await {
-                Ok((inbound, _)) => {
-                    tokio::spawn(Arc::clone(&self).pipe(inbound, self.framing.get()));
-                }
-                Err(e) => {
-                    tracing::warn!("broker WebSocket accept failed: {e}");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                }
-            }
-        }
-    }
-
-    /// Connects `inbound` to the broker: a raw TCP pipe, or with `framing` on a WebSocket
-    /// relay that re-frames the broker's bytes.
-    async fn pipe(self: Arc<Self>, mut inbound: TcpStream, framing: Framing) {
-        let _ = inbound.set_nodelay(true);
-        if framing == Framing::Off {
-            let _ = self
-                .connected(|mut outbound| async move {
-                    let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
-                })
-                .await;
-            return;
-        }
-        let Some((client, path)) = reframe::accept_client(inbound).await else {
-            return;
-        };
-        let _ = self
-            .connected(|outbound| async move {
-                if let Some(broker) = reframe::connect_broker(outbound, &path).await {
-                    reframe::relay(client, broker, framing).await;
-                }
-            })
-            .await;
-    }
-
-    /// Opens a tracked connection to the broker and runs `serve` on it until it ends or the
-    /// connection is closed (token expiry, broker stop); dropping it closes both sockets.
-    async fn connected<F, Fut>(&self, serve: F) -> Option<()>
-    where
-        F: FnOnce(TcpStream) -> Fut,
-        Fut: Future<Output = ()>,
-    {
-        let backend = self.backend()?;
-        let outbound = TcpStream::connect(backend).await.ok()?;
-        let _ = outbound.set_nodelay(true);
-        let key = outbound.local_addr().ok()?;
-        let close = Arc::new(Notify::new());
-        self.conns().insert(
-            key,
-            Conn {
-                token_id: None,
-                close: Arc::clone(&close),
-            },
-        );
-        tokio::select! {
-            () = serve(outbound) => {}
-            () = close.notified() => {}
-        }
-        self.conns().remove(&key);
-        // Dropping the `serve` future here closes both sockets.
-        Some(())
-    }
-}
+use crate::StackError;
 
 /// Checks CONNECT credentials against the live token store and applies the chat ACL
 /// ([`crate::acl`], per mode).
@@ -264,11 +130,11 @@ impl BrokerEventHandler for NoRetain {
 struct Running {
     shutdown: BrokerShutdownHandle,
     task: JoinHandle<()>,
-    accept: JoinHandle<()>,
 }
 
 /// The embedded broker, its proxy and their tasks.
 pub(crate) struct Embedded {
+    front: Front,
     proxy: Arc<Proxy>,
     store: Arc<TokenStore>,
     mode: AclMode,
@@ -282,7 +148,7 @@ async fn start_broker(
     mode: AclMode,
     storage_dir: &std::path::Path,
 ) -> Result<(BrokerShutdownHandle, JoinHandle<()>), StackError> {
-    let private = SocketAddr::new(proxy.public.ip(), 0);
+    let private = SocketAddr::new(proxy.public().ip(), 0);
     let config = BrokerConfig::default()
         .with_bind_addresses(Vec::new())
         .with_websocket(WebSocketConfig::new().with_bind_addresses(vec![private]))
@@ -348,50 +214,38 @@ impl Embedded {
         public: SocketAddr,
         store: Arc<TokenStore>,
         mode: AclMode,
+        faults: bool,
     ) -> Result<Self, StackError> {
-        let listener = bind_listener(public, "BROKER_WS_PORT")?;
-        let proxy = Arc::new(Proxy {
-            public: listener.local_addr()?,
-            backend: Mutex::new(None),
-            conns: Mutex::new(HashMap::new()),
-            framing: FramingCell::default(),
-        });
+        let front = Front::bind(public, faults)?;
+        let proxy = Arc::clone(&front.proxy);
         let storage_dir = std::env::temp_dir().join(format!(
             "livechat-broker-{}-{}",
             std::process::id(),
-            proxy.public.port()
+            proxy.public().port()
         ));
         // A fresh stack starts with no sessions: clear what an earlier process may have left.
         let _ = std::fs::remove_dir_all(&storage_dir);
         std::fs::create_dir_all(&storage_dir)?;
         let (shutdown, task) = start_broker(&store, &proxy, mode, &storage_dir).await?;
-        let accept = tokio::spawn(Arc::clone(&proxy).accept_loop(listener));
+        front.open()?;
         Ok(Self {
+            front,
             proxy,
             store,
             mode,
             storage_dir,
-            running: tokio::sync::Mutex::new(Some(Running {
-                shutdown,
-                task,
-                accept,
-            })),
+            running: tokio::sync::Mutex::new(Some(Running { shutdown, task })),
         })
     }
 
     /// The public WebSocket address.
     pub(crate) fn ws_addr(&self) -> SocketAddr {
-        self.proxy.public
+        self.proxy.public()
     }
 
-    /// Sets how new connections are framed (test control).
-    pub(crate) fn set_framing(&self, framing: Framing) {
-        self.proxy.framing.set(framing);
-    }
-
-    /// How new connections are framed.
-    pub(crate) fn framing(&self) -> Framing {
-        self.proxy.framing.get()
+    /// The proxy on the public port.
+    pub(crate) fn proxy(&self) -> &Proxy {
+        &self.proxy
     }
 
     /// Closes every connection that used `token_id`.
@@ -401,10 +255,8 @@ impl Embedded {
 
     async fn stop(&self, running: &mut Option<Running>) {
         if let Some(r) = running.take() {
-            r.accept.abort();
-            let _ = r.accept.await;
             self.proxy.set_backend(None);
-            self.proxy.close_all();
+            self.front.close().await;
             r.shutdown.shutdown();
             let mut task = r.task;
             if tokio::time::timeout(Duration::from_secs(5), &mut task)
@@ -422,15 +274,10 @@ impl Embedded {
         let mut running = self.running.lock().await;
         self.stop(&mut running).await;
         tokio::time::sleep(down).await;
-        let listener = bind_listener(self.proxy.public, "BROKER_WS_PORT")?;
         let (shutdown, task) =
             start_broker(&self.store, &self.proxy, self.mode, &self.storage_dir).await?;
-        let accept = tokio::spawn(Arc::clone(&self.proxy).accept_loop(listener));
-        *running = Some(Running {
-            shutdown,
-            task,
-            accept,
-        });
+        self.front.open()?;
+        *running = Some(Running { shutdown, task });
         Ok(())
     }
 

@@ -532,11 +532,59 @@ async fn control_framing(
     }
 }
 
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct FaultRequest {
+    mode: crate::faults::FaultMode,
+    scope: Option<String>,
+    after_bytes: Option<u64>,
+    delay_ms: Option<u64>,
+    heal_after_ms: Option<u64>,
+}
+
+async fn control_faults(State(state): State<AppState>, body: Bytes) -> Response {
+    use crate::faults::{FaultMode, FaultRule, FaultScope};
+    let req: FaultRequest = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(e) => return error(StatusCode::BAD_REQUEST, "bad_request", &e.to_string()),
+    };
+    let scope = match FaultScope::parse(req.scope.as_deref().unwrap_or("all")) {
+        Ok(s) => s,
+        Err(e) => return error(StatusCode::BAD_REQUEST, "bad_request", &e),
+    };
+    if req.mode == FaultMode::Delay && req.delay_ms.unwrap_or(0) == 0 {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            "mode delay needs delayMs > 0",
+        );
+    }
+    let Some(faults) = state.broker.faults() else {
+        return error(
+            StatusCode::CONFLICT,
+            "unsupported",
+            "the fault control needs the stack's broker proxy (DEV_CONTROLS=1)",
+        );
+    };
+    let rule = FaultRule {
+        mode: req.mode,
+        scope,
+        after_bytes: req.after_bytes.unwrap_or(0),
+        delay: Duration::from_millis(req.delay_ms.unwrap_or(0).min(600_000)),
+        heal_after: req.heal_after_ms.map(Duration::from_millis),
+        ..FaultRule::default()
+    };
+    tracing::warn!(rule = %rule.to_json(), "control: broker link faults");
+    faults.set(rule);
+    Json(json!({ "faults": faults.rule().to_json() })).into_response()
+}
+
 async fn control_state(State(state): State<AppState>) -> Response {
     Json(json!({
         "mode": state.controls.mode().name(),
         "ttlSecs": state.store.ttl().as_secs(),
         "framing": state.broker.framing().name(),
+        "faults": state.broker.faults().map(|f| f.rule().to_json()),
         "broker": state.broker.name(),
         "brokerUrl": state.broker_url,
     }))
@@ -643,6 +691,7 @@ pub(crate) fn router(
             .route("/dev/control/tokens/expire", post(control_expire))
             .route("/dev/control/broker/restart", post(control_restart))
             .route("/dev/control/framing", post(control_framing))
+            .route("/dev/control/faults", post(control_faults))
             .layer(cors(cors_origins));
         app = app.merge(controls);
     } else {

@@ -27,7 +27,13 @@
 //!   public port and pipes each connection to the broker's private listener; the auth hook tags
 //!   the exact connection with its token and the proxy drops both sockets at expiry (see the
 //!   `embedded` module). The tests check that the socket really closes.
-//! - Framing test control (`POST /dev/control/framing`, embedded broker): new connections are
+//! - Mosquitto with `DEV_CONTROLS=1` is fronted by the same proxy (Mosquitto on a private
+//!   loopback port), so the framing and fault controls work on both brokers; its expiry kick
+//!   still comes from dynsec and passes through the proxy. Without the controls Mosquitto
+//!   listens on the public port itself and the embedded proxy is a plain TCP pipe.
+//! - Fault test control (`POST /dev/control/faults`, see the `faults` module): stall,
+//!   black-hole after N bytes, delay, drop, reset, per scope (`all`, `new`, `user:NAME`).
+//! - Framing test control (`POST /dev/control/framing`, either broker): new connections are
 //!   relayed WebSocket to WebSocket with broker→client bytes cut into 1–3-byte frames (`split`)
 //!   or several packets per frame (`coalesce`), see the `reframe` module; `off` is the default.
 //! - Mosquitto: one dynamic-security client per credential, deleted at expiry, which kicks the
@@ -56,9 +62,11 @@ pub mod acl;
 mod broker;
 pub mod config;
 mod embedded;
+pub mod faults;
 pub mod http;
 mod mosquitto;
 pub mod probe;
+mod proxy;
 pub mod reframe;
 mod sessions;
 pub mod timefmt;
@@ -212,6 +220,10 @@ impl RunningStack {
                 (
                     "control broker framing (POST)",
                     format!("{h}/dev/control/framing"),
+                ),
+                (
+                    "control broker link faults (POST)",
+                    format!("{h}/dev/control/faults"),
                 ),
                 (
                     "control restart broker (POST)",

@@ -209,7 +209,11 @@ fn mosquitto_conf(
 pub(crate) struct Mosquitto {
     dir: tempfile::TempDir,
     bin: PathBuf,
+    /// Where Mosquitto's WebSocket listener is: the public port, or with the proxy in front a
+    /// private loopback port.
     ws: SocketAddr,
+    /// The stack's proxy on the public port (`DEV_CONTROLS=1`: faults and framing).
+    front: Option<crate::proxy::Front>,
     admin_addr: SocketAddr,
     admin_password: String,
     mode: AclMode,
@@ -239,6 +243,7 @@ impl Mosquitto {
         max_queued: Option<u32>,
         mode: AclMode,
         public: SocketAddr,
+        fronted: bool,
     ) -> Result<Self, StackError> {
         if !bin.exists() {
             return Err(StackError::Mosquitto(format!(
@@ -252,7 +257,17 @@ impl Mosquitto {
                 plugin.display()
             )));
         }
-        let ws = reserve_port(public, "BROKER_WS_PORT")?;
+        let (ws, front) = if fronted {
+            let front = crate::proxy::Front::bind(public, true)?;
+            let ws = reserve_port(
+                SocketAddr::new(public.ip(), 0),
+                "the Mosquitto private WebSocket port",
+            )?;
+            front.proxy.set_backend(Some(ws));
+            (ws, Some(front))
+        } else {
+            (reserve_port(public, "BROKER_WS_PORT")?, None)
+        };
         let admin_addr = reserve_port(SocketAddr::new(public.ip(), 0), "the Mosquitto admin port")?;
         let dir = tempfile::Builder::new()
             .prefix("dev-stack-mosquitto-")
@@ -284,6 +299,7 @@ impl Mosquitto {
             dir,
             bin: bin.to_owned(),
             ws,
+            front,
             admin_addr,
             admin_password,
             mode,
@@ -297,7 +313,12 @@ impl Mosquitto {
 
     /// The public WebSocket address.
     pub(crate) fn ws_addr(&self) -> SocketAddr {
-        self.ws
+        self.front.as_ref().map_or(self.ws, |f| f.proxy.public())
+    }
+
+    /// The proxy in front of Mosquitto, with `DEV_CONTROLS=1`.
+    pub(crate) fn proxy(&self) -> Option<&crate::proxy::Proxy> {
+        self.front.as_ref().map(|f| &*f.proxy)
     }
 
     /// The process id of the running Mosquitto.
@@ -359,6 +380,9 @@ impl Mosquitto {
         *self.child.lock().await = Some(child);
         let admin = self.connect_admin().await?;
         *self.admin.lock().await = Some(admin);
+        if let Some(front) = &self.front {
+            front.open()?;
+        }
         Ok(())
     }
 
@@ -499,6 +523,9 @@ impl Mosquitto {
     }
 
     async fn stop_child(&self) {
+        if let Some(front) = &self.front {
+            front.close().await;
+        }
         *self.admin.lock().await = None;
         let Some(mut child) = self.child.lock().await.take() else {
             return;
@@ -624,6 +651,7 @@ mod tests {
             dir: tempfile::tempdir().unwrap(),
             bin: PathBuf::from("/usr/sbin/mosquitto"),
             ws: "127.0.0.1:1".parse().unwrap(),
+            front: None,
             admin_addr: "127.0.0.1:2".parse().unwrap(),
             admin_password: "admin-secret-pw".into(),
             mode: AclMode::Author,

@@ -157,19 +157,22 @@ async fn a_relayed_connection_is_closed_at_token_expiry() {
 }
 
 #[tokio::test]
-async fn the_framing_control_is_refused_for_mosquitto() {
-    if !common::mosquitto_available("the_framing_control_is_refused_for_mosquitto") {
+async fn split_mode_also_fronts_mosquitto_with_the_controls_on() {
+    if !common::mosquitto_available("split_mode_also_fronts_mosquitto_with_the_controls_on") {
         return;
     }
     let (stack, _dist) = common::stack(BrokerKind::Mosquitto, |c| c.dev_controls = true).await;
-    let resp = http(
-        stack.http_addr(),
-        "POST",
-        "/dev/control/framing",
-        &[("content-type", "application/json")],
-        r#"{"mode":"split"}"#,
-    )
-    .await;
-    assert_eq!(resp.status, 409);
+    let http_addr = stack.http_addr();
+    let cookie = login(http_addr, "alice").await;
+    let t = token(http_addr, &cookie).await;
+    set_framing(http_addr, "split").await;
+    let mut ws = connect(&stack.broker_url(), &t, "split-m").await;
+    let (packets, frames) = read_packets(&mut ws, 1).await;
+    assert!(
+        matches!(packets[0], Incoming::ConnAck { reason: 0, .. }),
+        "{packets:?}"
+    );
+    assert!(frames.len() > 1, "CONNACK came in {frames:?}");
+    assert!(frames.iter().all(|&n| n <= 3), "{frames:?}");
     stack.shutdown().await;
 }
