@@ -358,6 +358,28 @@ export async function messageRecords(page) {
 }
 
 /** A local TCP listener that counts connections and bytes (a broker the site did not choose). */
+/**
+ * A WebSocket server on 127.0.0.1 that completes the `mqtt` subprotocol handshake and counts what
+ * a client sends after it (MQTT bytes: a CONNECT would carry the credentials). It never answers.
+ */
+export async function countingWsBroker() {
+  const { WebSocketServer } = await import('ws');
+  const stats = { connections: 0, frames: 0, bytes: 0 };
+  const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, handleProtocols: (protocols) => (protocols.has('mqtt') ? 'mqtt' : false) });
+  wss.on('connection', (ws) => {
+    stats.connections += 1;
+    ws.on('message', (data) => { stats.frames += 1; stats.bytes += data.length; });
+    ws.on('error', () => {});
+  });
+  await new Promise((resolve, reject) => { wss.once('error', reject); wss.once('listening', resolve); });
+  const { port } = wss.address();
+  return {
+    port, stats,
+    url: `ws://127.0.0.1:${port}/mqtt`,
+    close: () => new Promise((r) => { for (const c of wss.clients) c.terminate(); wss.close(() => r()); }),
+  };
+}
+
 export async function countingListener() {
   const sockets = new Set();
   const stats = { connections: 0, bytes: 0, firstBytes: '' };

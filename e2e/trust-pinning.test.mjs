@@ -2,14 +2,16 @@
 // by Playwright route on the stack's origin, with no CSP, so that only the app itself can keep
 // the credentials away) name a "rogue broker" — a local TCP listener counting its connections:
 // - two [data-livechat] elements, one naming the rogue broker: an error, 0 connections;
-// - the mount element names the rogue broker, the token response names the stack's: the token's
-//   broker wins, 0 connections to the rogue one;
+// - the mount element names a broker (a real WebSocket server counting what it is sent), the token
+//   response names the stack's: the token's broker wins and the named one is sent no MQTT byte,
+//   so no credentials (the client may open the configured broker's socket while the token request
+//   is in flight, and closes it unused when the token names another broker);
 // - a page-relative config.json (beside the host page, not beside the app) names the rogue
 //   broker: it is never read, 0 connections;
 // - token URLs that are not URLs of a site (`/\host`, `data:`) are refused by name.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startStack, openUser, waitUntil, sleep, statusText, countingListener } from './helpers.mjs';
+import { startStack, openUser, waitUntil, sleep, statusText, countingListener, countingWsBroker } from './helpers.mjs';
 
 let stack;
 let rogue;
@@ -63,16 +65,22 @@ test('two [data-livechat] elements, one naming another broker: an error, and no 
 });
 
 test('the mount element names another broker, the token response names the stack\'s: the token wins', async () => {
-  const before = rogue.stats.connections;
-  const config = await (await fetch(`${stack.base}/config.json`)).json(); // the stack's broker, as its token response names it
-  const u = await hostPage('pin-token', '/token-wins.html', `
-    <div id="support-chat" data-livechat data-config-url="none" data-broker-url="${rogue.url}" data-room="pinning"></div>`);
-  await waitUntil(async () => /^Connected\b/.test((await statusText(u.page)).trim()), { timeoutMs: 30000, what: 'Connected through the token\'s broker' })
-    .catch(async (e) => { throw new Error(`${e.message}; page: ${await u.page.locator('body').innerText()}; sockets ${JSON.stringify(u.sockets)}; rogue connections ${rogue.stats.connections - before}`); });
-  await sleep(1000);
-  console.log(`[pinning] token's broker wins: page WebSockets ${JSON.stringify(u.sockets)} (stack broker ${config.brokerUrl}); rogue broker connections ${rogue.stats.connections - before}`);
-  assert.equal(rogue.stats.connections - before, 0, 'no connection to the broker the mount element named');
-  assert.ok(u.sockets.length >= 1 && u.sockets.every((s) => s === config.brokerUrl), `connected only to ${config.brokerUrl}`);
+  const named = await countingWsBroker();
+  try {
+    const config = await (await fetch(`${stack.base}/config.json`)).json(); // the stack's broker, as its token response names it
+    const u = await hostPage('pin-token', '/token-wins.html', `
+      <div id="support-chat" data-livechat data-config-url="none" data-broker-url="${named.url}" data-room="pinning"></div>`);
+    await waitUntil(async () => /^Connected\b/.test((await statusText(u.page)).trim()), { timeoutMs: 30000, what: 'Connected through the token\'s broker' })
+      .catch(async (e) => { throw new Error(`${e.message}; page: ${await u.page.locator('body').innerText()}; sockets ${JSON.stringify(u.sockets)}; named broker ${JSON.stringify(named.stats)}`); });
+    await sleep(1000);
+    const toStack = u.sockets.filter((s) => s === config.brokerUrl).length;
+    console.log(`[pinning] token's broker wins: page WebSockets ${JSON.stringify(u.sockets)} (stack broker ${config.brokerUrl}); named broker: ${named.stats.connections} early socket(s), ${named.stats.frames} MQTT frames, ${named.stats.bytes} bytes`);
+    assert.equal(named.stats.frames, 0, 'no MQTT byte (so no CONNECT, no credentials) to the broker the mount element named');
+    assert.equal(toStack, 1, `one connection to ${config.brokerUrl}`);
+    assert.ok(u.sockets.every((s) => s === config.brokerUrl || s === named.url), 'no other broker');
+  } finally {
+    await named.close();
+  }
 });
 
 test('a page-relative config.json naming another broker is not read; the app\'s own config.json is', async () => {
