@@ -10,7 +10,8 @@
 //!   (subprotocol `mqtt`, binary frames), `Send` bytes queued on the link, `CloseLink` a close;
 //! - it **feeds** every happening back as an input, with `now` from `performance.now()`: socket
 //!   open/bytes/close, fetch answers, its single timer (armed for
-//!   `poll_timeout()`), and the page's `online`, `offline`, `visibilitychange` and `pageshow`;
+//!   `poll_timeout()`), and the page's `online`, `offline`, `visibilitychange`, `pageshow` and
+//!   window `focus`;
 //!   a timer that fires far too late (the machine slept) is
 //!   fed as a wake;
 //! - **after every input** it performs every action and drains every event until the supervisor

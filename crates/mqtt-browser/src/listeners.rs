@@ -60,14 +60,15 @@ pub enum PageEvent {
     Online,
     /// `offline`: the browser lost the network.
     Offline,
-    /// `visibilitychange` to visible, or `pageshow` (including a restore from the back/forward
-    /// cache): timers may have been frozen, so re-check everything.
+    /// `visibilitychange` to visible, `pageshow` (including a restore from the back/forward
+    /// cache) or the window regaining focus: timers may have been frozen, or the user may have
+    /// signed in elsewhere, so re-check everything.
     Wake,
 }
 
-/// The four page listeners the driver keeps while it lives.
+/// The five page listeners the driver keeps while it lives.
 pub struct PageListeners {
-    _listeners: [Listener; 4],
+    _listeners: [Listener; 5],
 }
 
 impl PageListeners {
@@ -88,10 +89,12 @@ impl PageListeners {
                 cb(PageEvent::Wake);
             }
         })?;
-        let cb = on_event;
+        let cb = on_event.clone();
         let pageshow = Listener::new(window, "pageshow", move |_| cb(PageEvent::Wake))?;
+        let cb = on_event;
+        let focus = Listener::new(window, "focus", move |_| cb(PageEvent::Wake))?;
         Ok(Self {
-            _listeners: [online, offline, visibility, pageshow],
+            _listeners: [online, offline, visibility, pageshow, focus],
         })
     }
 }

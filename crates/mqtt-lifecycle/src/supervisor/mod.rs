@@ -233,9 +233,11 @@ impl Supervisor {
         self.pump(now);
     }
 
-    /// The page woke up (visibilitychange to visible, pageshow, or timer drift): re-checks at
-    /// once a refresh that became due, a link whose token expired meanwhile (presumed dead:
-    /// replaced at once), an overdue retry, and the session's own timers.
+    /// The page woke up (visibilitychange to visible, pageshow, window focus, or timer drift):
+    /// re-checks at once a refresh that became due, a link whose token expired meanwhile
+    /// (presumed dead: replaced at once), an overdue retry, and the session's own timers. When
+    /// signed out it asks the token endpoint once more: the user may have signed in on another
+    /// tab meanwhile (a 401 again just stays signed out; nothing retries on a timer).
     pub fn handle_wake(&mut self, now: Instant) {
         self.last_now = now;
         self.session.handle_timeout(now);
@@ -245,6 +247,10 @@ impl Supervisor {
             .as_ref()
             .is_some_and(|c| c.expires_at <= now);
         match self.phase {
+            Phase::SignedOut => {
+                self.retry.auth_retry_used = false;
+                self.begin_connect(now);
+            }
             Phase::Connected { link, .. } if expired => {
                 // The broker ends a link when its token expires; after a sleep the socket may
                 // not have noticed yet. Not a failure: reconnect at once, no waiting.

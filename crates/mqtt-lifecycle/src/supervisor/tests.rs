@@ -102,15 +102,37 @@ fn a_401_from_the_token_endpoint_means_signed_out_and_no_more_fetches() {
     h.advance(30 * MINUTE);
     let now = h.now();
     h.sup.handle_online(now);
-    h.sup.handle_wake(now);
     h.drive();
     assert_eq!(h.token_requests(), 1);
     assert_eq!(h.state(), ConnectionState::SignedOut);
 
-    // Only an explicit action tries again.
+    // An explicit action tries again.
     h.sup.retry_now(now);
     h.drive();
     assert_eq!(h.token_requests(), 2);
+    assert!(is_connected(&h));
+}
+
+#[test]
+fn signed_out_asks_again_once_when_the_tab_wakes_and_never_on_a_timer() {
+    let mut h = Harness::new(3);
+    h.replies.push_back(Reply::Status(401, None));
+    h.replies.push_back(Reply::Status(401, None));
+    h.start();
+    assert_eq!(h.state(), ConnectionState::SignedOut);
+    // Visible again, still signed out: one more request, then quiet.
+    let now = h.now();
+    h.sup.handle_wake(now);
+    h.drive();
+    assert_eq!(h.token_requests(), 2);
+    assert_eq!(h.state(), ConnectionState::SignedOut);
+    h.advance(30 * MINUTE);
+    assert_eq!(h.token_requests(), 2);
+    // Signed in on another tab meanwhile: the next wake connects without "Retry now".
+    let now = h.now();
+    h.sup.handle_wake(now);
+    h.drive();
+    assert_eq!(h.token_requests(), 3);
     assert!(is_connected(&h));
 }
 
