@@ -106,6 +106,23 @@ pub(crate) fn read<'a>(
     Ok(())
 }
 
+/// Reads the property block of an acknowledgement that carries only a Reason String and User
+/// Properties (PUBACK/PUBREC/PUBREL/PUBCOMP, SUBACK, UNSUBACK); other properties are ignored.
+pub(crate) fn read_reason_and_user(
+    r: &mut Reader<'_>,
+    reason_string: &mut Option<String>,
+    user_properties: &mut Vec<(String, String)>,
+) -> Result<(), String> {
+    read(r, &mut |id, v| {
+        match (id, v) {
+            (REASON_STRING, Value::Str(x)) => *reason_string = Some(x),
+            (USER_PROPERTY, Value::Pair(k, v)) => user_properties.push((k, v)),
+            _ => {}
+        }
+        Ok(())
+    })
+}
+
 impl Writer<'_> {
     /// Writes a property block: its length, then what `props` writes.
     pub(crate) fn properties(&mut self, props: &dyn Fn(&mut Writer<'_>)) {

@@ -8,7 +8,7 @@
 
 use super::{check_reason, frame, nonzero_id, read_reason, ProtocolVersion, UserProperty};
 use crate::error::EncodeError;
-use crate::properties::{self as prop, Value};
+use crate::properties as prop;
 use crate::strings::{Reader, Writer};
 
 /// One packet of the QoS 1/2 handshake that follows a PUBLISH: PUBACK (QoS 1), or PUBREC,
@@ -88,14 +88,7 @@ impl QosHandshake {
             a.reason = read_reason(kind.name(), r.u8("reason code")?, kind.codes())?;
         }
         if !r.is_empty() {
-            prop::read(r, &mut |id, v| {
-                match (id, v) {
-                    (prop::REASON_STRING, Value::Str(x)) => a.reason_string = Some(x),
-                    (prop::USER_PROPERTY, Value::Pair(k, v)) => a.user_properties.push((k, v)),
-                    _ => {}
-                }
-                Ok(())
-            })?;
+            prop::read_reason_and_user(r, &mut a.reason_string, &mut a.user_properties)?;
         }
         Ok(a)
     }

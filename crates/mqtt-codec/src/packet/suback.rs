@@ -2,7 +2,7 @@
 
 use super::{check_reason, frame, nonzero_id, read_reason, ProtocolVersion, UserProperty};
 use crate::error::EncodeError;
-use crate::properties::{self as prop, Value};
+use crate::properties as prop;
 use crate::strings::{Reader, Writer};
 
 /// SUBACK (server → client).
@@ -33,14 +33,7 @@ impl SubAck {
             ..Self::default()
         };
         if version == ProtocolVersion::V5 {
-            prop::read(r, &mut |id, v| {
-                match (id, v) {
-                    (prop::REASON_STRING, Value::Str(x)) => s.reason_string = Some(x),
-                    (prop::USER_PROPERTY, Value::Pair(k, v)) => s.user_properties.push((k, v)),
-                    _ => {}
-                }
-                Ok(())
-            })?;
+            prop::read_reason_and_user(r, &mut s.reason_string, &mut s.user_properties)?;
         }
         if r.is_empty() {
             return Err("SUBACK packet must contain at least one reason code".to_owned());

@@ -2,7 +2,7 @@
 
 use super::{check_reason, frame, nonzero_id, read_reason, ProtocolVersion, UserProperty};
 use crate::error::EncodeError;
-use crate::properties::{self as prop, Value};
+use crate::properties as prop;
 use crate::strings::{Reader, Writer};
 
 /// UNSUBACK (server → client).
@@ -30,14 +30,7 @@ impl UnsubAck {
         if version == ProtocolVersion::V311 {
             return Ok(u);
         }
-        prop::read(r, &mut |id, v| {
-            match (id, v) {
-                (prop::REASON_STRING, Value::Str(x)) => u.reason_string = Some(x),
-                (prop::USER_PROPERTY, Value::Pair(k, v)) => u.user_properties.push((k, v)),
-                _ => {}
-            }
-            Ok(())
-        })?;
+        prop::read_reason_and_user(r, &mut u.reason_string, &mut u.user_properties)?;
         if r.is_empty() {
             return Err("UNSUBACK packet must contain at least one reason code".to_owned());
         }
