@@ -69,9 +69,6 @@ pub enum TopicMode {
 /// Why the configuration cannot be used; always names the setting or the file.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum ConfigError {
-    /// A required setting has no value anywhere.
-    #[error("the setting {0} is missing: set it in config.json or on the mount element")]
-    Missing(Setting),
     /// A setting has a value that cannot be used.
     #[error("the setting {setting} is invalid ({}): {reason}", Quoted(.value))]
     Invalid {
@@ -102,7 +99,7 @@ impl ConfigError {
     /// The setting at fault, if one is.
     pub fn setting(&self) -> Option<Setting> {
         match self {
-            ConfigError::Missing(s) | ConfigError::Invalid { setting: s, .. } => Some(*s),
+            ConfigError::Invalid { setting: s, .. } => Some(*s),
             ConfigError::File { .. } | ConfigError::AmbiguousMount(_) => None,
         }
     }

@@ -42,7 +42,9 @@ fn defaults_fill_everything_but_the_broker() {
 fn without_a_broker_url_the_token_response_must_name_one() {
     let c = Config::resolve(&RawConfig::default(), None).expect("valid");
     assert_eq!(c.broker_url, "");
-    let e = ConfigError::Missing(Setting::BrokerUrl);
+    // An invalid broker URL is still named in words, by both of its names.
+    let raw = RawConfig::from_json(r#"{"brokerUrl":"http://x.example/"}"#).expect("json");
+    let e = Config::resolve(&raw, None).unwrap_err();
     assert!(e.to_string().contains("brokerUrl (data-broker-url)"));
 }
 
