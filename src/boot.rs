@@ -34,7 +34,26 @@ pub fn mount_element(window: &Window) -> Result<Element, JsValue> {
     };
     mount.set_attribute(crate::panic::MOUNTED_ATTRIBUTE, "")?;
     mount.class_list().add_1("lc-root")?;
+    make_region(&mount)?;
     Ok(mount)
+}
+
+/// The accessible name of the chat's landmark.
+pub const REGION_LABEL: &str = "Live chat";
+
+/// Makes a plain `<div>` mount element a landmark of its own (`role="region"`, labelled "Live
+/// chat" unless the host labelled it), so the chat is inside a landmark on any host page and can
+/// be reached by landmark navigation. An element the host gave a role, or another tag, keeps the
+/// semantics the host chose.
+fn make_region(mount: &Element) -> Result<(), JsValue> {
+    if !mount.tag_name().eq_ignore_ascii_case("div") || mount.has_attribute("role") {
+        return Ok(());
+    }
+    mount.set_attribute("role", "region")?;
+    if !mount.has_attribute("aria-label") && !mount.has_attribute("aria-labelledby") {
+        mount.set_attribute("aria-label", REGION_LABEL)?;
+    }
+    Ok(())
 }
 
 /// Removes the mount element's static placeholder ("Loading chat…").
@@ -53,13 +72,22 @@ async fn fetch_config_file(
         url: url.to_owned(),
         reason,
     };
-    // A plain GET (mode cors, credentials same-origin): the same request as the preloads of the
-    // default file in index.html and boot.js (`as="fetch" crossorigin`), so the browser hands
-    // over their response instead of downloading it again. Change both or neither.
-    let response = match JsFuture::from(window.fetch_with_str(url)).await {
-        Ok(r) => r.unchecked_into::<Response>(),
-        Err(e) if explicit => return Err(file_error(JsError::from(e).to_string())),
-        Err(_) => return Ok(RawConfig::default()),
+    // The default file is usually fetched already: the loader (static/early.js) started it while
+    // the wasm downloaded, and hands the response over if it is a real one from exactly this URL.
+    // Otherwise a plain GET (mode cors, credentials same-origin): the same request as the
+    // loader's and the preload in index.html (`as="fetch" crossorigin`), so the browser hands
+    // over the preload's response instead of downloading it again. Change all or none.
+    let handed = match explicit {
+        false => mqtt_browser::take_handed_over_response("config", url).await,
+        true => None,
+    };
+    let response = match handed {
+        Some(response) => response,
+        None => match JsFuture::from(window.fetch_with_str(url)).await {
+            Ok(r) => r.unchecked_into::<Response>(),
+            Err(e) if explicit => return Err(file_error(JsError::from(e).to_string())),
+            Err(_) => return Ok(RawConfig::default()),
+        },
     };
     if response.status() == 404 && !explicit {
         return Ok(RawConfig::default());

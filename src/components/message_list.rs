@@ -31,6 +31,10 @@ fn is_at_bottom(el: &Element) -> bool {
 }
 
 /// The log (`role="log"`, polite live region) and the "new messages" button.
+///
+/// The log announces additions only (`aria-relevant="additions"`): a new message is read once,
+/// when its item is added (items are keyed, so the others are never re-inserted); the delivery
+/// mark changing on an own message ("queued" → "delivered") is not read out each time.
 #[function_component(MessageList)]
 pub fn message_list(props: &MessageListProps) -> Html {
     let scroller = use_node_ref();
@@ -63,7 +67,8 @@ pub fn message_list(props: &MessageListProps) -> Html {
 
     html! {
         <div class="lc-list-wrap">
-            <div ref={scroller} class="lc-list" role="log" aria-live="polite" aria-label="Messages"
+            <div ref={scroller} class="lc-list" role="log" aria-live="polite" aria-relevant="additions"
+                 aria-label="Messages"
                  tabindex="0" {onscroll}>
                 if chat.is_empty() {
                     <p class="lc-empty">{ "No messages yet. Say hello!" }</p>
