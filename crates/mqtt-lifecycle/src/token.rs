@@ -461,8 +461,10 @@ fn lifetime(body: &Object, response: &HttpResponse) -> Result<Lifetime, TokenErr
     } else {
         None
     };
+    // Saturating: `local_time` is whatever the driver passes, and a wild one must give a wild
+    // (but ordered) lifetime, never an overflow.
     let since_reference = |at: EpochMillis| match reference {
-        Some(reference) => at - reference.latest(),
+        Some(reference) => at.saturating_sub(reference.latest()),
         None => 0,
     };
 
@@ -471,7 +473,7 @@ fn lifetime(body: &Object, response: &HttpResponse) -> Result<Lifetime, TokenErr
         // the earliest time says is still valid (a lifetime under a second).
         (Some(at), _) => match since_reference(at) {
             ms if ms > 0 => ms,
-            _ => reference.map_or(0, |r| at - r.earliest),
+            _ => reference.map_or(0, |r| at.saturating_sub(r.earliest)),
         },
         (None, Some(relative)) => relative,
         (None, None) => {
@@ -507,7 +509,7 @@ impl Reference {
     /// deadlines computed with it are early (by under a second) rather than late: with a short
     /// token lifetime, a late `refreshAt` lands after the broker already closed the link.
     fn latest(self) -> EpochMillis {
-        self.earliest + self.slack
+        self.earliest.saturating_add(self.slack)
     }
 }
 
@@ -657,6 +659,29 @@ mod tests {
         assert_eq!(c.identity(), None);
         let c = parse(r#"{"accessToken":"pw","expires_in":60}"#);
         assert_eq!(c.identity(), None);
+    }
+
+    #[test]
+    fn a_local_time_at_the_ends_of_i64_neither_overflows_nor_misorders_the_deadlines() {
+        // Found by fuzzing (fuzz/corpus/token/crash-*): `expiresAt - local_time` overflowed.
+        let body = format!(
+            r#"{{"accessToken":"pw","expiresAt":{},"refreshAt":{}}}"#,
+            NOW_S + 100,
+            NOW_S + 90
+        );
+        let mut response = HttpResponse {
+            status: 200,
+            body,
+            ..HttpResponse::default()
+        };
+        response.local_time = Some(i64::MIN);
+        let c = token(parse_response(&response, at(5)));
+        assert!(at(5) < c.refresh_at && c.refresh_at <= c.expires_at);
+        response.local_time = Some(i64::MAX);
+        assert!(matches!(
+            failure(parse_response(&response, at(5))),
+            TokenError::AlreadyExpired { .. }
+        ));
     }
 
     #[test]
