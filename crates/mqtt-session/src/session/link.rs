@@ -162,6 +162,11 @@ impl Session {
     /// [`LinkDownReason::ClientDisconnect`] for each. Queued and in-flight publishes are
     /// reported `Dropped(SessionEnded)`. The desired subscriptions are kept: a later
     /// [`Session::handle_link_opened`] starts a new session and subscribes them again.
+    ///
+    /// With a Will configured, a v5 DISCONNECT says 0x04 (Disconnect with Will Message): the
+    /// server publishes the Will (at once, since the session ends now) instead of discarding it,
+    /// so a Will that says "gone" (presence) goes out on a graceful stop too. 3.1.1 has no such
+    /// code: its DISCONNECT discards the Will.
     pub fn disconnect(&mut self, now: Instant) {
         self.tick(now);
         let links: Vec<(LinkId, ProtocolVersion)> = match &self.phase {
@@ -173,8 +178,13 @@ impl Session {
             }
         };
         for (link, protocol) in links {
+            let reason = if self.config.will.is_some() && protocol == ProtocolVersion::V5 {
+                DisconnectReason::DisconnectWithWillMessage
+            } else {
+                DisconnectReason::NormalDisconnection
+            };
             let disconnect = Disconnect {
-                reason: DisconnectReason::NormalDisconnection.code(),
+                reason: reason.code(),
                 session_expiry_interval: (protocol == ProtocolVersion::V5).then_some(0),
                 ..Disconnect::default()
             };

@@ -14,6 +14,7 @@ mod qos;
 mod resume;
 mod subscriptions;
 mod takeover;
+mod will;
 
 use core::time::Duration;
 use std::collections::{HashMap, VecDeque};
