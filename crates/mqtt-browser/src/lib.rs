@@ -83,8 +83,8 @@ pub use error::{BrowserError, JsError};
 /// the configuration's field types), so users of the driver need only this crate.
 pub use mqtt_lifecycle::{
     ClientEvent, CommandError, ConnectionState, DeliveryStatus, DropReason, DroppedMessage,
-    IncomingMessage, Instant, OutgoingPublish, ProtocolVersion, PublishId, QoS, Reason, Refusal,
-    SessionConfig, Status, SubscriptionStatus, SupervisorConfig,
+    IncomingMessage, Instant, LastWill, OutgoingPublish, ProtocolVersion, PublishId, QoS, Reason,
+    Refusal, SessionConfig, Status, SubscriptionStatus, SupervisorConfig,
 };
 
 // The README's examples are compiled with the doc tests.

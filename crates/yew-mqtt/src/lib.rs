@@ -89,7 +89,7 @@ pub use options::{ConnectionKey, UseMqttOptions};
 
 pub use mqtt_browser::{
     debug_counts, BrowserError, CommandError, ConnectionState, DebugCounts, DeliveryStatus,
-    DropReason, DroppedMessage, ProtocolVersion, PublishId, QoS, Reason, Refusal, Status,
+    DropReason, DroppedMessage, LastWill, ProtocolVersion, PublishId, QoS, Reason, Refusal, Status,
     SubscriptionStatus,
 };
 

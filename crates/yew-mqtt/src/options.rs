@@ -2,7 +2,9 @@
 
 use std::time::Duration;
 
-use mqtt_browser::{DeliveryStatus, DriverConfig, DroppedMessage, ProtocolVersion, PublishId, QoS};
+use mqtt_browser::{
+    DeliveryStatus, DriverConfig, DroppedMessage, LastWill, ProtocolVersion, PublishId, QoS,
+};
 use yew::Callback;
 
 use crate::message::MqttMessage;
@@ -35,6 +37,11 @@ pub struct UseMqttOptions {
     /// above it (or above the broker's own limit) is refused with "message too large"; an
     /// incoming message above it is skipped and reported to `on_dropped`.
     pub maximum_packet_size: u32,
+    /// The Will the broker publishes when the connection ends without a DISCONNECT (and, on
+    /// MQTT 5, on a graceful stop: DISCONNECT 0x04). Carried in every CONNECT, so a takeover
+    /// keeps it armed; on MQTT 5 its `delay_interval` (Will Delay Interval) lets a reconnect
+    /// within the delay cancel it. Default none.
+    pub will: Option<LastWill>,
     /// Filters to be subscribed to: applied once connected and restored after reconnects.
     /// Changing the list subscribes the added filters and unsubscribes the removed ones.
     /// Default none.
@@ -69,6 +76,7 @@ impl Default for UseMqttOptions {
             default_qos: QoS::AtLeastOnce,
             queue_limit: session.queue_limit,
             maximum_packet_size: session.maximum_packet_size,
+            will: session.will,
             subscriptions: Vec::new(),
             on_message: Callback::noop(),
             on_delivery: Callback::noop(),
@@ -97,6 +105,8 @@ pub struct ConnectionKey {
     pub queue_limit: usize,
     /// See [`UseMqttOptions::maximum_packet_size`].
     pub maximum_packet_size: u32,
+    /// See [`UseMqttOptions::will`].
+    pub will: Option<LastWill>,
 }
 
 impl From<&UseMqttOptions> for ConnectionKey {
@@ -110,6 +120,7 @@ impl From<&UseMqttOptions> for ConnectionKey {
             keep_alive_secs: o.keep_alive_secs,
             queue_limit: o.queue_limit,
             maximum_packet_size: o.maximum_packet_size,
+            will: o.will.clone(),
         }
     }
 }
@@ -126,6 +137,7 @@ impl ConnectionKey {
         session.keep_alive = Duration::from_secs(u64::from(self.keep_alive_secs));
         session.queue_limit = self.queue_limit;
         session.maximum_packet_size = self.maximum_packet_size;
+        session.will.clone_from(&self.will);
         config
     }
 }
@@ -146,6 +158,26 @@ mod tests {
         assert_eq!(o.queue_limit, 256);
         assert_eq!(o.maximum_packet_size, 65_536);
         assert!(o.subscriptions.is_empty());
+        assert_eq!(o.will, None);
+    }
+
+    #[test]
+    fn the_will_is_part_of_the_connection_and_reaches_the_session() {
+        let a = UseMqttOptions::default();
+        let will = LastWill {
+            topic: "chat/lobby/presence/alice/00ff".into(),
+            retain: true,
+            qos: QoS::AtLeastOnce,
+            delay_interval: Some(15),
+            ..LastWill::default()
+        };
+        let b = UseMqttOptions {
+            will: Some(will.clone()),
+            ..a.clone()
+        };
+        assert_ne!(ConnectionKey::from(&a), ConnectionKey::from(&b));
+        let config = ConnectionKey::from(&b).driver_config();
+        assert_eq!(config.supervisor.session.will, Some(will));
     }
 
     #[test]
