@@ -2,6 +2,7 @@
 // sub-path of a static host, or a CDN origin embedded into another site. An external module (no
 // inline script), so it runs under a strict Content-Security-Policy.
 import init from './livechat.js';
+import { startEarly } from './early.js';
 
 // The app's own folder: its default config.json is read from here, never relative to the host
 // page (a page-relative file could be anything the host site lets its users upload). Read-only,
@@ -12,24 +13,20 @@ Object.defineProperty(globalThis, '__livechatAppBase', {
   configurable: false,
 });
 
-// Host pages embed only this file, so the configuration preload in our index.html is not
-// there: start the default config.json download now, while the wasm downloads and compiles,
-// and the app's fetch (src/boot.rs: same URL, mode cors, credentials same-origin) takes the
-// response from the preload. Only for the default file: a mount element that names its own
-// file (data-config-url) or a page with several mount elements (refused by the app) is left to
-// the app's rules.
+// Connect sooner (static/early.js): the default config.json, then the token request and the
+// WebSocket open, start now, while the wasm downloads and compiles, and the wasm takes them over.
+// The loader's fetch of config.json takes the response of the preload in our index.html (same
+// URL, mode cors, credentials same-origin); on host pages, which embed only this file, it starts
+// the download itself. Only for the default file: a mount element that names its own file
+// (data-config-url) or a page with several (refused by the app) is left to the app's rules; a
+// page with none yet (the app adds one, or the page does later) gets the file but no early
+// connect, since the attributes that may change the endpoints are not there to read.
 {
   const mounts = document.querySelectorAll('[data-livechat], #livechat');
   const named = mounts.length === 1 && mounts[0].getAttribute('data-config-url')?.trim();
-  const href = new URL('config.json', globalThis.__livechatAppBase).href;
-  const preloaded = [...document.querySelectorAll('link[rel="preload"]')].some((l) => l.href === href);
-  if (mounts.length <= 1 && !named && !preloaded) {
-    const link = document.createElement('link');
-    link.rel = 'preload';
-    link.as = 'fetch';
-    link.crossOrigin = 'anonymous';
-    link.href = href;
-    document.head.append(link);
+  if (mounts.length <= 1 && !named) {
+    const attribute = mounts.length === 1 ? (name) => mounts[0].getAttribute(name) : null;
+    startEarly(new URL('config.json', globalThis.__livechatAppBase).href, attribute);
   }
 }
 

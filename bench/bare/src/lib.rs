@@ -4,7 +4,9 @@
 //! [`start`] installs `window.__livechatBench` at once (`readyAt`, `connectedAt: null`,
 //! `topicTemplate`, `onMessage: null`), reads `/config.json` with the app's rules (the
 //! `livechat-config` crate), builds the driver from the driver's defaults as the `use_mqtt` hook
-//! does (token fetch, then connect) and adds `subscribe`, `publish` and
+//! does (token fetch and WebSocket open; like the app, its loader `boot.js` starts the config
+//! and token requests and the WebSocket open before the wasm runs, and the driver takes them
+//! over) and adds `subscribe`, `publish` and
 //! `wasmMemoryBytes`. `connectedAt` is set at the first `Connected` state. Each received
 //! message goes straight from the driver's event to `onMessage(topic, text)`: the topic's JS
 //! string is reused while it does not change, the payload is decoded once into a JS string, and
@@ -164,10 +166,14 @@ pub fn start() {
 
 async fn fetch_config(window: &web_sys::Window) -> Result<Config, String> {
     let fail = |reason: String| format!("{CONFIG_URL} could not be used: {reason}");
-    let response: web_sys::Response = JsFuture::from(window.fetch_with_str(CONFIG_URL))
-        .await
-        .map_err(|e| fail(JsError::from(e).to_string()))?
-        .unchecked_into();
+    // Taken from the loader (bench/bare/boot.js, static/early.js) when it fetched it already.
+    let response = match mqtt_browser::take_handed_over_response("config", CONFIG_URL).await {
+        Some(response) => response,
+        None => JsFuture::from(window.fetch_with_str(CONFIG_URL))
+            .await
+            .map_err(|e| fail(JsError::from(e).to_string()))?
+            .unchecked_into(),
+    };
     if !response.ok() {
         return Err(fail(format!("HTTP {}", response.status())));
     }

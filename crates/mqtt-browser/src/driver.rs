@@ -15,6 +15,7 @@ use crate::clock::{random_client_id, random_seed, to_core_millis, Clock};
 use crate::counters::{Counted, Kind};
 use crate::error::BrowserError;
 use crate::fetch::{HttpReply, TokenFetch};
+use crate::handover::Handover;
 use crate::link::{LinkEvent, WsLink};
 use crate::listeners::{PageEvent, PageListeners};
 use crate::timer::{is_drift, Timer};
@@ -86,6 +87,9 @@ struct Inner {
     refresh_url: String,
     links: BTreeMap<LinkId, WsLink>,
     fetches: BTreeMap<RequestId, TokenFetch>,
+    /// What the page's loader started for the first connect (the first driver only): used by
+    /// the first `FetchToken` and `OpenLink` of [`Driver::new`]'s start, dropped right after.
+    handover: Handover,
     timer: Timer,
     listeners: Option<PageListeners>,
     /// Set when the session's subscription statuses may have changed since the snapshot was
@@ -116,6 +120,12 @@ impl Driver {
     /// Creates the driver and starts connecting at once (the token request and the WebSocket
     /// open together). Every supervisor event goes to `subscriber`, never after the driver is
     /// dropped.
+    ///
+    /// The first driver of a page takes over what the page's loader already started, if it
+    /// left that in [`HANDOVER_GLOBAL`](crate::HANDOVER_GLOBAL): the token request (when it went
+    /// to this `token_url`) and the WebSocket (when it goes to this broker URL), each checked
+    /// as the `handover` module says, and otherwise makes its own. Later connects, and later
+    /// drivers, always make their own.
     pub fn new(config: DriverConfig, subscriber: Subscriber) -> Result<Self, BrowserError> {
         let window = web_sys::window().ok_or(BrowserError::NoWindow)?;
         let document = window.document().ok_or(BrowserError::NoWindow)?;
@@ -163,6 +173,7 @@ impl Driver {
                 refresh_url,
                 links: BTreeMap::new(),
                 fetches: BTreeMap::new(),
+                handover: Handover::take_for_first_driver(&window),
                 listeners: None,
                 subscriptions_changed: false,
                 snapshot,
@@ -191,6 +202,8 @@ impl Driver {
                 inner.supervisor.handle_offline(now.instant);
             }
         });
+        // Only the first connect may use the handover: what it did not take is closed now.
+        driver.inner.borrow_mut().handover = Handover::default();
         Ok(driver)
     }
 
@@ -456,7 +469,8 @@ impl Inner {
         match action {
             Action::FetchToken { request } => {
                 let url = self.token_url.clone();
-                self.start_fetch(weak, request, &url, None, now);
+                let handed = self.handover.token_for(&url);
+                self.start_fetch(weak, request, &url, None, handed, now);
             }
             Action::RefreshToken {
                 request,
@@ -465,16 +479,26 @@ impl Inner {
             } => {
                 let body = refresh_body(&token_id, password.expose());
                 let url = self.refresh_url.clone();
-                self.start_fetch(weak, request, &url, Some(body.expose()), now);
+                self.start_fetch(weak, request, &url, Some(body.expose()), None, now);
             }
             Action::OpenLink { link, url } => {
                 let weak = weak.clone();
                 let on_event: Rc<dyn Fn(LinkEvent<'_>)> = Rc::new(move |event| {
                     feed(&weak, |inner, now| inner.on_link_event(link, event, now));
                 });
-                match WsLink::open(&url, on_event) {
+                let socket = match self.handover.socket_for(&url) {
+                    Some(handed) => Ok(WsLink::adopt(handed, on_event)),
+                    None => WsLink::open(&url, on_event),
+                };
+                match socket {
                     Ok(socket) => {
+                        // A handed-over socket may have opened before it was adopted: its
+                        // `open` event went by, so the supervisor hears it now.
+                        let open = socket.is_open();
                         self.links.insert(link, socket);
+                        if open {
+                            self.supervisor.handle_link_opened(now.instant, link);
+                        }
                     }
                     // A URL the browser refuses outright is a link that closed at once.
                     Err(_) => self.supervisor.handle_link_closed(now.instant, link),
@@ -501,6 +525,7 @@ impl Inner {
         request: RequestId,
         url: &str,
         body: Option<&str>,
+        handed: Option<js_sys::Promise>,
         now: Now,
     ) {
         let on_done = {
@@ -513,7 +538,11 @@ impl Inner {
                 });
             }
         };
-        match TokenFetch::start(&self.window, url, body, on_done) {
+        let fetch = match handed {
+            Some(promise) => TokenFetch::adopt(&self.window, url, promise, on_done),
+            None => TokenFetch::start(&self.window, url, body, on_done),
+        };
+        match fetch {
             Ok(fetch) => {
                 self.fetches.insert(request, fetch);
             }

@@ -14,6 +14,7 @@ use web_sys::{
 
 use crate::counters::{Counted, Kind};
 use crate::error::{BrowserError, JsError};
+use crate::handover::real_response;
 
 /// An HTTP answer as plain data. Its `Debug` shows the body's length only: a token response's
 /// body holds the MQTT password.
@@ -57,6 +58,30 @@ impl TokenFetch {
         body: Option<&str>,
         on_done: impl FnOnce(Result<HttpReply, BrowserError>) + 'static,
     ) -> Result<Self, BrowserError> {
+        Self::run(window, url, body, None, on_done)
+    }
+
+    /// Takes over the token request the page's loader started (`handed`, its `fetch` promise;
+    /// see the `handover` module) as if this fetch had made it: its reply goes to `on_done`.
+    /// When `handed` does not resolve to a real, unread response from exactly `url` (a network
+    /// error included), the request is made here instead, once, exactly as [`TokenFetch::start`]
+    /// makes it.
+    pub fn adopt(
+        window: &Window,
+        url: &str,
+        handed: js_sys::Promise,
+        on_done: impl FnOnce(Result<HttpReply, BrowserError>) + 'static,
+    ) -> Result<Self, BrowserError> {
+        Self::run(window, url, None, Some(handed), on_done)
+    }
+
+    fn run(
+        window: &Window,
+        url: &str,
+        body: Option<&str>,
+        handed: Option<js_sys::Promise>,
+        on_done: impl FnOnce(Result<HttpReply, BrowserError>) + 'static,
+    ) -> Result<Self, BrowserError> {
         let edge = |e| BrowserError::Fetch {
             url: url.to_owned(),
             source: JsError::from(e),
@@ -74,18 +99,27 @@ impl TokenFetch {
         init.set_headers(&headers);
         init.set_body(&body.unwrap_or("{}").into());
         let request = Request::new_with_str_and_init(url, &init).map_err(edge)?;
-        let promise = window.fetch_with_request(&request);
+        let (window, url) = (window.clone(), url.to_owned());
 
         let cancelled = Rc::new(Cell::new(false));
         let seen = cancelled.clone();
-        let url = url.to_owned();
         wasm_bindgen_futures::spawn_local(async move {
-            let result = read_reply(promise)
-                .await
-                .map_err(|source| BrowserError::Fetch { url, source });
+            let handed = match handed {
+                Some(promise) => real_response(promise, &request.url()).await,
+                None => None,
+            };
+            let result = match handed {
+                Some(response) => reply_from(response).await,
+                // Dropped while the handed-over request was checked: nothing to do.
+                None if seen.get() => return,
+                None => match JsFuture::from(window.fetch_with_request(&request)).await {
+                    Ok(response) => reply_from(response.unchecked_into()).await,
+                    Err(error) => Err(JsError::from(error)),
+                },
+            };
             // After an abort the promise rejects with AbortError: the owner is gone, stay quiet.
             if !seen.get() {
-                on_done(result);
+                on_done(result.map_err(|source| BrowserError::Fetch { url, source }));
             }
         });
         Ok(Self {
@@ -96,8 +130,7 @@ impl TokenFetch {
     }
 }
 
-async fn read_reply(promise: js_sys::Promise) -> Result<HttpReply, JsError> {
-    let response: Response = JsFuture::from(promise).await?.unchecked_into();
+async fn reply_from(response: Response) -> Result<HttpReply, JsError> {
     let headers = response.headers();
     let header = |name: &str| headers.get(name).ok().flatten();
     let status = response.status();

@@ -71,6 +71,7 @@ mod counters;
 mod driver;
 mod error;
 mod fetch;
+mod handover;
 mod link;
 mod listeners;
 mod timer;
@@ -78,6 +79,7 @@ mod timer;
 pub use counters::{debug_counts, debug_traffic, DebugCounts, DebugTraffic};
 pub use driver::{Driver, DriverConfig, Snapshot, Subscriber};
 pub use error::{BrowserError, JsError};
+pub use handover::{take_handed_over_response, HANDOVER_GLOBAL};
 
 /// The supervisor's vocabulary that appears in the driver's API (events, states, commands and
 /// the configuration's field types), so users of the driver need only this crate.

@@ -68,6 +68,15 @@ impl WsLink {
                 source: JsError::from(e),
             }
         })?;
+        Ok(Self::adopt(socket, on_event))
+    }
+
+    /// Takes over a socket opened elsewhere (the page's loader, see the `handover` module), still
+    /// connecting or open, as if [`WsLink::open`] had opened it. Events that fired before are not
+    /// replayed: the owner asks [`WsLink::is_open`] whether the handshake is already done (nothing
+    /// else can have happened on a socket that is still connecting or open before CONNECT, and
+    /// the loader closes one that hears anything first).
+    pub fn adopt(socket: WebSocket, on_event: Rc<dyn Fn(LinkEvent<'_>)>) -> Self {
         // MQTT is a binary protocol. The default binary type is `blob`, whose bytes can only be
         // read asynchronously: frames could then reach the framer out of order. An `ArrayBuffer`
         // is readable synchronously inside `onmessage`, so bytes are fed in arrival order.
@@ -108,7 +117,7 @@ impl WsLink {
         socket.set_onclose(Some(on_close.as_ref().unchecked_ref()));
         socket.set_onerror(Some(on_error.as_ref().unchecked_ref()));
 
-        Ok(Self {
+        Self {
             socket,
             outgoing: Outgoing::default(),
             _on_open: on_open,
@@ -116,7 +125,12 @@ impl WsLink {
             _on_close: on_close,
             _on_error: on_error,
             _counted: Counted::new(Kind::Socket),
-        })
+        }
+    }
+
+    /// Whether the WebSocket handshake is done (its `open` event has fired).
+    pub fn is_open(&self) -> bool {
+        self.socket.ready_state() == WebSocket::OPEN
     }
 
     /// Queues `bytes` after everything queued before; they leave with the next

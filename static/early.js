@@ -1,0 +1,124 @@
+// Connect sooner (issue 15): the first connect's requests start here, while the wasm downloads
+// and compiles, and are handed over to it. Used by the app's boot.js and the bench's bare page.
+//
+// startEarly(configUrl, attribute) fetches the configuration file, and once it is there reads the
+// token endpoint and the broker from it (attribute(name) overlays the mount element's data-*
+// settings, as the app does) and starts the token request and the WebSocket open (not when
+// `attribute` is null). What it started waits in one global, read once by the wasm
+// (docs/ARCHITECTURE.md, "Connect sooner: the loader's handover"):
+//   __livechatHandover = {
+//     config: { url, response },   // the file: taken by the app (src/boot.rs) or the bare page
+//     token:  { url, response },   // the token request: taken by the driver's first FetchToken
+//     socket: { url, socket },     // the WebSocket: taken by the driver's first OpenLink
+//   }
+// `config.response` resolves only after `token` and `socket` are in place (or known not to come),
+// so whoever awaits it and then starts the driver finds them. The wasm uses nothing it cannot
+// check: each response must be a real one from exactly the URL it would fetch itself, the socket
+// a WebSocket to exactly its broker URL; anything else is ignored and the wasm does its own
+// request. The rules here are a strict subset of the app's (livechat-config): what they do not
+// cover (an absolute token URL, a URL with non-ASCII characters, several mount elements, a
+// named config file) is simply not started early.
+
+export const HANDOVER = '__livechatHandover';
+// What nobody took after this long is closed and forgotten: a handed-over token is never older
+// than this when the driver reads it (its deadlines are measured from when it is read).
+const KEEP_MS = 10000;
+
+// A same-origin path: '/' then no second '/' or '\', printable ASCII only.
+const isPath = (url) => /^\/(?![/\\])[\x21-\x7e]*$/.test(url) && !url.includes('\\');
+
+function isLoopback(host) {
+  if (host === 'localhost' || host.endsWith('.localhost') || host === '[::1]') return true;
+  const m = /^127\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(host);
+  return !!m && m.slice(1).every((n) => Number(n) <= 255 && (n === '0' || n[0] !== '0'));
+}
+
+// wss://, or ws:// to this machine; no user-info; printable ASCII only (livechat-config's
+// validate_broker_url, narrowed).
+function isBrokerUrl(url) {
+  if (!/^[\x21-\x7e]+$/.test(url) || url.includes('\\')) return false;
+  const m = /^(wss?):\/\/([^/?#]*)/i.exec(url);
+  if (!m || m[2].includes('@')) return false;
+  const authority = m[2].toLowerCase();
+  const host = authority.startsWith('[') ? authority.slice(0, authority.indexOf(']') + 1) : authority.split(':')[0];
+  if (!host) return false;
+  return m[1].toLowerCase() === 'wss' || isLoopback(host);
+}
+
+// One setting as the app reads it: the attribute (non-blank) over the file's keys (the first
+// present, non-null one; blank counts as unset). Only strings are used here: anything else is
+// `undefined` (not started early), whatever the app then makes of it.
+function setting(file, attribute, attr, keys) {
+  const a = attribute(attr);
+  if (a != null && a.trim()) return a.trim();
+  for (const key of keys) {
+    const v = file[key];
+    if (v === undefined || v === null) continue;
+    if (typeof v !== 'string') return undefined;
+    return v.trim() || null;
+  }
+  return null;
+}
+
+function startConnect(handover, text, attribute) {
+  let file;
+  try {
+    file = JSON.parse(text);
+  } catch {
+    return;
+  }
+  if (!file || typeof file !== 'object' || Array.isArray(file)) return;
+  const tokenUrl = setting(file, attribute, 'data-token-url', ['tokenUrl', 'token_url']) ?? '/api/mqtt-token';
+  const brokerUrl = setting(file, attribute, 'data-broker-url', ['brokerUrl', 'broker_url', 'brokerWsUrl', 'broker_ws_url']);
+  if (typeof tokenUrl === 'string' && isPath(tokenUrl)) {
+    // Exactly the driver's request (mqtt-browser's TokenFetch::start).
+    const response = fetch(tokenUrl, {
+      method: 'POST',
+      credentials: 'include',
+      headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
+      body: '{}',
+    });
+    response.catch(() => {}); // a failure is the driver's to see, not an unhandled rejection
+    handover.token = { url: tokenUrl, response };
+  }
+  if (typeof brokerUrl === 'string' && isBrokerUrl(brokerUrl)) {
+    let socket = null;
+    try {
+      socket = new WebSocket(brokerUrl, 'mqtt');
+    } catch {
+      // The driver opens its own.
+    }
+    if (socket) {
+      socket.binaryType = 'arraybuffer';
+      // A broker speaks only after CONNECT: a socket that hears anything first is not adopted.
+      socket.onmessage = () => socket.close();
+      handover.socket = { url: brokerUrl, socket };
+    }
+  }
+  setTimeout(() => {
+    handover.socket?.socket.close();
+    delete handover.token;
+    delete handover.socket;
+    if (globalThis[HANDOVER] === handover) delete globalThis[HANDOVER];
+  }, KEEP_MS);
+}
+
+/**
+ * Starts the configuration request for `configUrl` (absolute) and, once it answered, the token
+ * request and the WebSocket open; `attribute(name)` gives the mount element's attribute or null
+ * (`attribute` null: the configuration file only).
+ */
+export function startEarly(configUrl, attribute) {
+  const handover = {};
+  const response = fetch(configUrl).then(async (r) => {
+    // A missing file counts as empty, as in the app: the attributes may be enough.
+    const text = r.ok ? await r.clone().text() : r.status === 404 ? '{}' : null;
+    if (text !== null && attribute) startConnect(handover, text, attribute);
+    return r;
+  });
+  response.catch(() => {});
+  handover.config = { url: configUrl, response };
+  // Own, read-only and not enumerable: an element with this id or name (markup injected into the
+  // page) cannot stand in for it, and only a script can take it away (the wasm does, once).
+  Object.defineProperty(globalThis, HANDOVER, { value: handover, configurable: true });
+}
