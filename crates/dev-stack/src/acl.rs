@@ -18,6 +18,13 @@
 //! Any other wildcard (`#`, `+` as the room) is refused; so is publishing on another user's
 //! author topic. Subscribing to one author's topic (`chat/{room}/messages/{user}`) is a subset of
 //! `…/+` and allowed where `…/+` is.
+//!
+//! Presence (where author topics exist, `author` and `mixed`): one entry per user and tab on
+//! `chat/{room}/presence/{author}/{instance}` (`{instance}` `[A-Za-z0-9_-]{1,64}`). Only
+//! `{author}` may publish there, so that level is the verified author, as for messages; anyone
+//! in the room may subscribe to `chat/{room}/presence/+/+` (or one author's `…/{user}/+`).
+//! **Retained** publishes (and retained Wills) are allowed on one's own presence topic and
+//! nowhere else ([`may_retain`]).
 
 use std::fmt;
 use std::str::FromStr;
@@ -112,6 +119,20 @@ fn author_parts(topic: &str) -> Option<(&str, &str)> {
     (valid_room(room) && !level.contains('/')).then_some((room, level))
 }
 
+/// `(room, author level, instance level)` of `chat/{room}/presence/{author}/{instance}`, the
+/// room validated, the other levels not.
+fn presence_parts(topic: &str) -> Option<(&str, &str, &str)> {
+    let rest = topic.strip_prefix("chat/")?;
+    let (room, rest) = rest.split_once('/')?;
+    let (author, instance) = rest.strip_prefix("presence/")?.split_once('/')?;
+    (valid_room(room) && !instance.contains('/')).then_some((room, author, instance))
+}
+
+/// A presence instance level: `[A-Za-z0-9_-]{1,64}` (the same shape as a room name).
+fn valid_instance(instance: &str) -> bool {
+    valid_room(instance)
+}
+
 fn room_allowed(user: &str, room: &str) -> bool {
     room != ADMIN_ROOM || user == ADMIN_ROOM
 }
@@ -122,10 +143,29 @@ pub fn may_publish(mode: AclMode, user: &str, topic: &str) -> bool {
     if let Some(room) = room_of(topic) {
         return mode.shared_publish() && room_allowed(user, room);
     }
+    if let Some((room, author, instance)) = presence_parts(topic) {
+        return mode.author_topics()
+            && author == user
+            && valid_instance(instance)
+            && room_allowed(user, room);
+    }
     match author_parts(topic) {
         Some((room, author)) => mode.author_topics() && author == user && room_allowed(user, room),
         None => false,
     }
+}
+
+/// Whether `user` may publish on `topic` with the retain flag (a retained PUBLISH or a
+/// retained Will): only on their own presence topic.
+#[must_use]
+pub fn may_retain(mode: AclMode, user: &str, topic: &str) -> bool {
+    presence_parts(topic).is_some() && may_publish(mode, user, topic)
+}
+
+/// Whether `topic` is a presence topic (`chat/{room}/presence/{author}/{instance}` in shape).
+#[must_use]
+pub fn is_presence_topic(topic: &str) -> bool {
+    presence_parts(topic).is_some()
 }
 
 /// Whether `user` may subscribe to `filter` under `mode`.
@@ -133,6 +173,12 @@ pub fn may_publish(mode: AclMode, user: &str, topic: &str) -> bool {
 pub fn may_subscribe(mode: AclMode, user: &str, filter: &str) -> bool {
     if let Some(room) = room_of(filter) {
         return room_allowed(user, room);
+    }
+    if let Some((room, author, instance)) = presence_parts(filter) {
+        return mode.author_topics()
+            && (author == "+" || valid_user(author))
+            && (instance == "+" || valid_instance(instance))
+            && room_allowed(user, room);
     }
     match author_parts(filter) {
         Some((room, level)) => {
@@ -189,6 +235,75 @@ mod tests {
         assert!(may_publish(Mixed, "alice", "chat/lobby/messages/alice"));
         assert!(!may_publish(Mixed, "alice", "chat/lobby/messages/bob"));
         assert!(may_subscribe(Mixed, "alice", "chat/lobby/messages/+"));
+    }
+
+    #[test]
+    fn presence_is_published_only_on_ones_own_topic_and_read_by_the_room() {
+        for mode in [Author, Mixed] {
+            assert!(may_publish(mode, "alice", "chat/lobby/presence/alice/0af3"));
+            assert!(may_retain(mode, "alice", "chat/lobby/presence/alice/0af3"));
+            assert!(!may_publish(mode, "alice", "chat/lobby/presence/bob/0af3"));
+            assert!(!may_retain(mode, "alice", "chat/lobby/presence/bob/0af3"));
+            assert!(may_subscribe(mode, "alice", "chat/lobby/presence/+/+"));
+            assert!(may_subscribe(mode, "alice", "chat/lobby/presence/bob/+"));
+            assert!(may_subscribe(mode, "alice", "chat/lobby/presence/bob/0af3"));
+        }
+        assert!(!may_publish(
+            Quickstart,
+            "alice",
+            "chat/lobby/presence/alice/0af3"
+        ));
+        assert!(!may_subscribe(
+            Quickstart,
+            "alice",
+            "chat/lobby/presence/+/+"
+        ));
+        assert!(!may_publish(
+            Author,
+            "alice",
+            "chat/admin/presence/alice/0af3"
+        ));
+        assert!(!may_subscribe(Author, "alice", "chat/admin/presence/+/+"));
+        assert!(may_retain(
+            Author,
+            "admin",
+            "chat/admin/presence/admin/0af3"
+        ));
+    }
+
+    #[test]
+    fn retain_is_allowed_nowhere_but_ones_own_presence_topic() {
+        for mode in [Author, Quickstart, Mixed] {
+            for topic in [
+                "chat/lobby/messages/alice",
+                "chat/lobby/messages",
+                "chat/lobby/presence/alice",
+                "chat/lobby/presence/alice/",
+                "chat/lobby/presence/alice/a/b",
+                "chat/lobby/presence/alice/+",
+                "chat/lobby/presence/alice/#",
+                "chat/lobby/presence/alice/a b",
+                "chat/+/presence/alice/x",
+                "other/lobby/presence/alice/x",
+            ] {
+                assert!(!may_retain(mode, "alice", topic), "{mode} retain {topic}");
+            }
+        }
+    }
+
+    #[test]
+    fn malformed_presence_filters_are_refused() {
+        for filter in [
+            "chat/lobby/presence/#",
+            "chat/lobby/presence/+",
+            "chat/lobby/presence/+/#",
+            "chat/+/presence/+/+",
+            "chat/lobby/presence/+/+/x",
+            "chat/lobby/presence/a b/+",
+        ] {
+            assert!(!may_subscribe(Author, "alice", filter), "sub {filter}");
+            assert!(!may_publish(Author, "alice", filter), "pub {filter}");
+        }
     }
 
     #[test]
