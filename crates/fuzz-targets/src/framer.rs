@@ -59,10 +59,8 @@ pub fn run(data: &[u8]) {
         framer.push(chunk);
         fed.extend_from_slice(chunk);
         drain(&mut framer, version, max, &mut frames);
-        assert!(
-            2 * frames.len() <= fed.len(),
-            "every packet is at least 2 bytes"
-        );
+        let taken = frames.iter().filter(|frame| frame.is_ok()).count();
+        assert!(2 * taken <= fed.len(), "every frame is at least 2 bytes");
         assert!(framer.buffered() <= fed.len());
     }
 
@@ -119,18 +117,37 @@ fn drain(
 /// Our packet, re-encoded by us, decodes back the same, and the same with the oracle; the oracle
 /// may refuse only what we accept on purpose: CONNACK codes it does not know, and (its CONNECT
 /// decoder) a v5 password without a user name.
+///
+/// One packet cannot come back the same: a 3.1.1 PUBACK/PUBREC/PUBREL/PUBCOMP longer than 2
+/// bytes is read in the MQTT 5 layout (see `mqtt_codec`'s "Behaviour kept from the adapter"), and
+/// 3.1.1 has no room for its reason code and properties. Its re-encoding must still be stable.
 pub fn check_packet(packet: &Packet, version: ProtocolVersion) {
     let mut bytes = Vec::new();
     if encode(packet, version, &mut bytes).is_err() {
         return;
     }
-    assert_eq!(decode(&bytes, version).as_ref(), Ok(packet), "{bytes:02X?}");
+    let again = decode(&bytes, version).unwrap_or_else(|e| panic!("{bytes:02X?}: {e}"));
+    if !(version == ProtocolVersion::V311 && is_v311_ack_with_v5_fields(packet)) {
+        assert_eq!(&again, packet, "{bytes:02X?}");
+    }
+    let mut bytes_again = Vec::new();
+    encode(&again, version, &mut bytes_again).expect("a decoded packet encodes");
+    assert_eq!(bytes, bytes_again, "re-encoding is not stable");
     match oracle::decode(&bytes, version) {
-        Ok(theirs) => assert_eq!(&theirs, packet, "{bytes:02X?}"),
+        Ok(theirs) => assert_eq!(theirs, again, "{bytes:02X?}"),
         Err(e) => assert!(
-            matches!(packet, Packet::ConnAck(_))
-                || matches!(packet, Packet::Connect(c) if c.password.is_some() && c.username.is_none()),
+            matches!(again, Packet::ConnAck(_))
+                || matches!(&again, Packet::Connect(c) if c.password.is_some() && c.username.is_none()),
             "the oracle refuses {bytes:02X?}: {e}"
         ),
+    }
+}
+
+fn is_v311_ack_with_v5_fields(packet: &Packet) -> bool {
+    match packet {
+        Packet::PubAck(ack) | Packet::PubRec(ack) | Packet::PubRel(ack) | Packet::PubComp(ack) => {
+            ack.reason != 0 || ack.reason_string.is_some() || !ack.user_properties.is_empty()
+        }
+        _ => false,
     }
 }
