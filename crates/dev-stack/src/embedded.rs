@@ -67,6 +67,15 @@ impl TokenAuth {
             self.proxy.untag(addr);
             return refused();
         }
+        // A retained Will is published by the broker itself, past the publish event handler:
+        // allow the retain flag only where a retained PUBLISH is allowed (one's own presence
+        // topic). The topic itself is checked again when the Will is published.
+        if let Some(will) = connect.will.as_ref().filter(|w| w.retain) {
+            if !crate::acl::may_retain(self.mode, &token.user, &will.topic) {
+                self.proxy.untag(addr);
+                return AuthResult::fail(ReasonCode::RetainNotSupported);
+            }
+        }
         // The user (not the token) is the broker's user id: a session may only be resumed by the
         // same user, and a rotation changes the token.
         AuthResult::success_with_user(token.user)
@@ -107,17 +116,23 @@ impl AuthProvider for TokenAuth {
     }
 }
 
-/// Drops every retained publish that got past the broker's retained-size limit (see
-/// [`start_broker`]): a retained message is never stored nor delivered.
-struct NoRetain;
+/// Lets a retained publish through only on the sender's own presence topic
+/// ([`crate::acl::may_retain`]); every other retained publish that got past the broker's
+/// retained-size limit (see [`start_broker`]) is dropped: never stored nor delivered.
+struct RetainOnlyPresence {
+    mode: AclMode,
+}
 
-impl BrokerEventHandler for NoRetain {
+impl BrokerEventHandler for RetainOnlyPresence {
     fn on_client_publish<'a>(
         &'a self,
         event: ClientPublishEvent,
     ) -> Pin<Box<dyn Future<Output = PublishAction> + Send + 'a>> {
         Box::pin(async move {
-            if event.retain {
+            let allowed = event.user_id.as_deref().is_some_and(|user| {
+                crate::acl::may_retain(self.mode, user, &event.topic)
+            });
+            if event.retain && !allowed {
                 tracing::info!(topic = %event.topic, "retained publish dropped");
                 PublishAction::Handled
             } else {
@@ -126,6 +141,9 @@ impl BrokerEventHandler for NoRetain {
         })
     }
 }
+
+/// The largest retained message (a presence entry) the embedded broker stores, in bytes.
+pub const MAX_RETAINED_BYTES: usize = 512;
 
 struct Running {
     shutdown: BrokerShutdownHandle,
@@ -165,13 +183,15 @@ async fn start_broker(
         // A larger packet from a client ends its connection; larger messages are not forwarded
         // to a client that advertises a smaller Maximum Packet Size.
         .with_max_packet_size(crate::MAX_PACKET_SIZE)
-        // Retain: CONNACK says "Retain Available: 0"; a retained PUBLISH with more than one byte
-        // of payload is refused by the size limit below (v5 PUBACK 0x97 Quota exceeded), and
-        // `NoRetain` drops the rest (0- and 1-byte payloads) unrouted. mqtt5 0.49 has no switch
-        // that refuses every retained publish and its `AuthProvider` does not see the flag.
-        .with_retain_available(false)
-        .with_max_retained_message_size(1)
-        .with_event_handler(Arc::new(NoRetain));
+        // Retain: only presence entries (one's own presence topic, see `crate::acl`). CONNACK
+        // says "Retain Available: 1" (or a retained Will would be refused); a retained PUBLISH
+        // over `MAX_RETAINED_BYTES` is refused by the size limit (v5 PUBACK 0x97 Quota
+        // exceeded), `RetainOnlyPresence` drops a smaller one anywhere else unrouted, and
+        // `TokenAuth` refuses a retained Will anywhere else at CONNECT. mqtt5 0.49's
+        // `AuthProvider` does not see the retain flag of a PUBLISH, so a drop is all it can do.
+        .with_retain_available(true)
+        .with_max_retained_message_size(MAX_RETAINED_BYTES)
+        .with_event_handler(Arc::new(RetainOnlyPresence { mode }));
     let auth = TokenAuth {
         store: Arc::clone(store),
         proxy: Arc::clone(proxy),
