@@ -110,5 +110,7 @@ wasm-opt --version | grep -q "version_$WASM_OPT_VERSION" ||
 # ---- crates (trunk builds with --offline) -----------------------------------------------------
 log "cargo: fetch"
 cargo fetch --quiet || die "cargo fetch failed (is crates.io reachable? does Cargo.toml parse?)"
+# The libFuzzer drivers (their own workspace and lock file; test.sh only checks them).
+cargo fetch --quiet --manifest-path "$ROOT/fuzz/Cargo.toml" || die "cargo fetch of fuzz/ failed"
 
 log "setup done in $(fmt_secs $((SECONDS - setup_start))): trunk $TRUNK_VERSION, wasm-bindgen $wb_version, wasm-opt $WASM_OPT_VERSION, chromium $chromium_major, CARGO_TARGET_DIR=$CARGO_TARGET_DIR"

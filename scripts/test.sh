@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The test command: every test. Installs what is missing (setup.sh), then
-#   fmt check -> clippy native -> clippy wasm32 -> native tests -> trunk build --release
+#   fmt check -> clippy native -> clippy wasm32 -> native tests (with the fuzz corpus replay)
+#   -> fuzz drivers (cargo check fuzz/) -> trunk build --release
 #   -> trunk build of the example app (examples/presence, debug)
 #   -> browser tests (wasm-bindgen-test in headless Chromium, against a dev stack started here)
 #   -> end-to-end tests (node --test e2e/*.test.mjs, Playwright driving /usr/bin/chromium).
@@ -42,6 +43,11 @@ stage "clippy native (workspace, all targets)" \
 stage "clippy wasm32 (browser-capable crates)" \
   cargo clippy "${BROWSER_CRATES[@]}" --target wasm32-unknown-unknown --locked -- -D warnings
 stage "native tests (cargo test --workspace)" cargo test --workspace --locked
+# The libFuzzer drivers in fuzz/ (outside the workspace) compile on stable. Their bodies are
+# crates/fuzz-targets, built and run over the checked-in corpus by the native tests above; this
+# checks the one-line drivers without libFuzzer's C++ (fuzz/README.md).
+stage "fuzz drivers (cargo check fuzz/)" \
+  cargo check --manifest-path fuzz/Cargo.toml --no-default-features --bins --locked
 
 build_dist() {
   trunk build --release || return
@@ -107,5 +113,5 @@ else
 fi
 
 print_times
-printf '\nALL TESTS PASSED: fmt, clippy (native + wasm32), native tests, trunk builds (app, example), browser tests, e2e (%d files) in %s\n' \
+printf '\nALL TESTS PASSED: fmt, clippy (native + wasm32), native tests, fuzz drivers, trunk builds (app, example), browser tests, e2e (%d files) in %s\n' \
   "${#e2e_files[@]}" "$(fmt_secs $((SECONDS - SCRIPT_START)))"

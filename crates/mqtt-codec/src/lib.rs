@@ -81,10 +81,11 @@
 //! decodes with both and compares.
 //!
 //! # Fuzzing
-//! `fuzz/fuzz_targets/framer.rs` feeds arbitrary bytes in arbitrary chunks to the [`Framer`]. It
-//! needs nightly and `cargo install cargo-fuzz`; a one-minute smoke run from the repository root:
+//! The `framer` fuzz target (`crates/fuzz-targets/src/framer.rs`, driven by libFuzzer from
+//! `fuzz/`) feeds arbitrary bytes in arbitrary chunks to the [`Framer`]; `cargo test` replays its
+//! corpus. A one-minute smoke run from the repository root (`fuzz/README.md`, `docs/fuzzing.md`):
 //! ```text
-//! cd fuzz && cargo +nightly fuzz run framer -- -max_total_time=60
+//! scripts/fuzz.sh run framer -max_total_time=60
 //! ```
 
 pub mod codec;

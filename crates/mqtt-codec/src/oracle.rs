@@ -1,5 +1,5 @@
 //! The oracle: `mqtt5-protocol` (0.16.2), the codec crate this crate replaced, wrapped in our
-//! packet model. Differential tests (and `fuzz/fuzz_targets/framer.rs`, which includes this file)
+//! packet model. Differential tests (and `crates/fuzz-targets`, which includes this file)
 //! encode and decode with it and with ours and compare.
 //!
 //! This is the conversion code of the old adapter, without its workarounds: where the crate
