@@ -19,6 +19,7 @@
 //! the user's own messages followed from "queued" to "delivered" (or "refused"). Components only
 //! render this state and dispatch actions.
 
+pub mod presence;
 mod recent;
 mod status;
 pub mod topics;
