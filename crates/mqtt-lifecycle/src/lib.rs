@@ -131,7 +131,9 @@ mod testkit;
 
 pub use backoff::{BackoffPolicy, Rng};
 pub use state::{ConnectionState, Reason, Status};
-pub use supervisor::{Action, ClientEvent, RequestId, Supervisor, SupervisorConfig};
+pub use supervisor::{
+    Action, ClientEvent, RequestId, Supervisor, SupervisorConfig, USER_ID_PLACEHOLDER,
+};
 pub use token::{
     check_broker_url, parse_response, Credentials, HttpResponse, Secret, TokenError, TokenOutcome,
     TokenResult,

@@ -185,6 +185,10 @@ impl Supervisor {
             username: credentials.username.clone(),
             password: Some(credentials.password.expose().as_bytes().to_vec()),
         };
+        if let Some(template) = &self.will_template {
+            let will = super::will_for(template, self.user_id.as_deref());
+            self.session.set_will(will);
+        }
         self.links.set(link, LinkStage::HandedToSession);
         self.session.handle_link_opened(now, link, creds);
     }

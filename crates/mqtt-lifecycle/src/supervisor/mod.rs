@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use mqtt_codec::packet::ProtocolVersion;
 use mqtt_session::{
-    CommandError, Event, LinkId, OutgoingPublish, PublishId, Session, SubscribeFilter,
+    CommandError, Event, LastWill, LinkId, OutgoingPublish, PublishId, Session, SubscribeFilter,
 };
 
 use crate::backoff::{BackoffPolicy, Rng};
@@ -74,6 +74,31 @@ pub struct Supervisor {
     actions: VecDeque<Action>,
     events: VecDeque<ClientEvent>,
     last_now: Instant,
+    /// The configured Will when its topic names the user ([`USER_ID_PLACEHOLDER`]): filled in
+    /// with each token's user before each CONNECT.
+    will_template: Option<LastWill>,
+}
+
+/// Written in the topic of [`SessionConfig::will`](mqtt_session::SessionConfig::will), this text
+/// is replaced before each CONNECT by the signed-in user's id (the token's `userId`, else the
+/// user name before `@`): a Will on the user's own topic (presence) whose author is not known
+/// until the token comes. Without a user id that can be a topic level (no `/`, `+`, `#` or
+/// control characters), the CONNECT carries no Will.
+pub const USER_ID_PLACEHOLDER: &str = "{userId}";
+
+/// The Will for `user`: `template` with [`USER_ID_PLACEHOLDER`] replaced, if `user` can be a
+/// topic level.
+fn will_for(template: &LastWill, user: Option<&str>) -> Option<LastWill> {
+    let user = user.filter(|u| {
+        !u.is_empty()
+            && !u
+                .chars()
+                .any(|c| matches!(c, '/' | '+' | '#') || c.is_control())
+    })?;
+    Some(LastWill {
+        topic: template.topic.replace(USER_ID_PLACEHOLDER, user),
+        ..template.clone()
+    })
 }
 
 impl Supervisor {
@@ -81,8 +106,19 @@ impl Supervisor {
     #[must_use]
     pub fn new(config: SupervisorConfig) -> Self {
         let protocol = config.session.protocol;
+        let will_template = config
+            .session
+            .will
+            .clone()
+            .filter(|w| w.topic.contains(USER_ID_PLACEHOLDER));
+        let mut session = Session::new(config.session);
+        if will_template.is_some() {
+            // No Will until a token says whose it is.
+            session.set_will(None);
+        }
         Supervisor {
-            session: Session::new(config.session),
+            session,
+            will_template,
             broker_url: Some(config.broker_url.trim().to_owned()).filter(|url| !url.is_empty()),
             backoff: config.backoff,
             wake_drift: config.wake_drift,

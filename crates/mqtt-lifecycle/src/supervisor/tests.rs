@@ -1224,3 +1224,69 @@ fn a_reconnect_after_a_drop_also_asks_for_the_token_and_opens_the_link_together(
     assert!(is_connected(&h));
     assert_eq!(h.broker.connected_links(), [early]);
 }
+
+// ----- The Will -------------------------------------------------------------------------------
+
+fn with_will(seed: u64, topic: &str) -> Harness {
+    let mut h = Harness::new(seed);
+    let session = mqtt_session::SessionConfig {
+        client_id: "livechat-test".into(),
+        will: Some(mqtt_session::LastWill {
+            topic: topic.into(),
+            retain: true,
+            qos: mqtt_session::QoS::AtLeastOnce,
+            delay_interval: Some(15),
+            ..mqtt_session::LastWill::default()
+        }),
+        ..mqtt_session::SessionConfig::default()
+    };
+    let mut config = crate::SupervisorConfig::new("ws://127.0.0.1:8083/mqtt", session);
+    config.seed = seed;
+    h.sup = crate::Supervisor::new(config);
+    h
+}
+
+fn will_topics(h: &Harness) -> Vec<Option<String>> {
+    h.broker
+        .connects
+        .iter()
+        .map(|c| c.will.as_ref().map(|w| w.topic.clone()))
+        .collect()
+}
+
+#[test]
+fn a_will_naming_the_user_carries_the_tokens_user_id_in_every_connect_rotation_included() {
+    let mut h = with_will(61, "chat/r/presence/{userId}/tab1");
+    h.start();
+    assert!(is_connected(&h), "{:?}", h.sup.status());
+    // Past refreshAt (90 % of the hour): a make-before-break rotation, a second CONNECT.
+    h.advance(Duration::from_secs(3300));
+    assert!(is_connected(&h), "{:?}", h.sup.status());
+    let topics = will_topics(&h);
+    assert!(topics.len() >= 2, "a rotation happened: {topics:?}");
+    for t in &topics {
+        assert_eq!(t.as_deref(), Some("chat/r/presence/u1/tab1"));
+    }
+    let will = h.broker.connects[1].will.clone().expect("a will");
+    assert!(will.retain);
+    assert_eq!(will.delay_interval, Some(15));
+}
+
+#[test]
+fn a_will_naming_the_user_is_left_out_when_the_user_cannot_be_a_topic_level() {
+    let mut h = with_will(62, "chat/r/presence/{userId}/tab1");
+    h.broker.accept("pw", 3_600_000);
+    h.replies.push_back(Reply::Body(
+        r#"{"mqtt_credentials":{"username":"a/b@org_1","password":"pw"},"expires_in":3600}"#,
+    ));
+    h.start();
+    assert!(is_connected(&h), "{:?}", h.sup.status());
+    assert_eq!(will_topics(&h), vec![None]);
+}
+
+#[test]
+fn a_will_without_the_placeholder_is_sent_as_configured() {
+    let mut h = with_will(63, "status/fixed");
+    h.start();
+    assert_eq!(will_topics(&h), vec![Some("status/fixed".to_owned())]);
+}

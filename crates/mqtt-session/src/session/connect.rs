@@ -3,7 +3,7 @@
 use core::time::Duration;
 use std::collections::HashMap;
 
-use mqtt_codec::packet::{ConnAck, Connect, ProtocolVersion, QoS};
+use mqtt_codec::packet::{ConnAck, Connect, LastWill, ProtocolVersion, QoS};
 use mqtt_codec::reason::ConnectReason;
 
 use crate::config::{ConnectCredentials, LinkId};
@@ -21,6 +21,17 @@ impl Session {
     /// [`ConnectReason::UnsupportedProtocolVersion`]). Links already open keep theirs.
     pub fn set_protocol(&mut self, version: ProtocolVersion) {
         self.protocol = version;
+    }
+
+    /// Replaces the Will of the next CONNECT (`None`: no Will). Links already open keep the
+    /// Will they connected with; the server holds that one until the session's next CONNECT.
+    pub fn set_will(&mut self, will: Option<LastWill>) {
+        self.config.will = will;
+    }
+
+    /// The Will the next CONNECT carries.
+    pub fn will(&self) -> Option<&LastWill> {
+        self.config.will.as_ref()
     }
 
     pub(super) fn connect_packet(&mut self, creds: ConnectCredentials, takeover: bool) -> Connect {

@@ -107,3 +107,22 @@ fn a_stop_while_rotating_asks_for_the_will_on_both_links() {
         );
     }
 }
+
+#[test]
+fn set_will_changes_the_next_connect_only() {
+    let mut h = Harness::v5();
+    assert_eq!(h.open(1).will, None);
+    h.session.set_will(Some(will()));
+    assert_eq!(h.session.will(), Some(&will()));
+    h.reply(1, connack(false));
+    assert_eq!(
+        h.open(2).will,
+        Some(will()),
+        "the takeover's CONNECT carries it"
+    );
+    h.session.set_will(None);
+    h.reply(2, connack(true));
+    h.close(1);
+    h.close(2);
+    assert_eq!(h.open(3).will, None);
+}
