@@ -110,6 +110,15 @@ function startConnect(handover, text, attribute) {
  */
 export function startEarly(configUrl, attribute) {
   const handover = {};
+  // Own, read-only and not enumerable: an element with this id or name (markup injected into the
+  // page) cannot stand in for it, and only a script can take it away (the wasm does, once). If a
+  // script took the name first (so it cannot be defined), nothing starts early: the wasm then
+  // checks whatever that script left there like anything else, and makes its own requests.
+  try {
+    Object.defineProperty(globalThis, HANDOVER, { value: handover, configurable: true });
+  } catch {
+    return;
+  }
   const response = fetch(configUrl).then(async (r) => {
     // A missing file counts as empty, as in the app: the attributes may be enough.
     const text = r.ok ? await r.clone().text() : r.status === 404 ? '{}' : null;
@@ -118,7 +127,4 @@ export function startEarly(configUrl, attribute) {
   });
   response.catch(() => {});
   handover.config = { url: configUrl, response };
-  // Own, read-only and not enumerable: an element with this id or name (markup injected into the
-  // page) cannot stand in for it, and only a script can take it away (the wasm does, once).
-  Object.defineProperty(globalThis, HANDOVER, { value: handover, configurable: true });
 }
