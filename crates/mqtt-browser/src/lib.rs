@@ -22,6 +22,11 @@
 //!   publishes) leaves together, in the order it was produced. [`debug_traffic`] counts the
 //!   `WebSocket.send` calls.
 //!
+//! The first driver of a page takes over what the page's loader started while the wasm loaded
+//! (the token request and the WebSocket, left in [`HANDOVER_GLOBAL`]), if they are exactly what
+//! it would have started itself; [`take_handed_over_response`] gives the loader's configuration
+//! response to the app. Every later connect makes its own.
+//!
 //! Every browser resource is an owned value whose `Drop` releases it (sockets closed, timer
 //! cleared, listeners removed, fetches aborted); no closure is leaked with `Closure::forget`.
 //! Dropping the [`Driver`] ends the session gracefully and releases everything;
