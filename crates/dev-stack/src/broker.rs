@@ -8,14 +8,16 @@ use std::time::Duration;
 use crate::config::{BrokerKind, StackConfig};
 use crate::embedded::Embedded;
 use crate::mosquitto::Mosquitto;
+use crate::rabbitmq::RabbitMq;
 use crate::reframe::Framing;
 use crate::tokens::{Token, TokenStore};
 use crate::StackError;
 
-/// One of the two brokers.
+/// One of the three brokers.
 pub(crate) enum Broker {
     Embedded(Embedded),
     Mosquitto(Box<Mosquitto>),
+    RabbitMq(Box<RabbitMq>),
 }
 
 impl Broker {
@@ -40,14 +42,41 @@ impl Broker {
                 )
                 .await?,
             )),
+            BrokerKind::RabbitMq => Self::RabbitMq(Box::new(
+                RabbitMq::start(
+                    &config.rabbitmq_bin_dir,
+                    store,
+                    config.chat_acl,
+                    config.rabbitmq_queues,
+                    public,
+                )
+                .await?,
+            )),
         })
     }
 
-    /// `embedded` or `mosquitto`.
+    /// `embedded`, `mosquitto` or `rabbitmq`.
     pub(crate) fn name(&self) -> &'static str {
         match self {
             Self::Embedded(_) => "embedded",
             Self::Mosquitto(_) => "mosquitto",
+            Self::RabbitMq(_) => "rabbitmq",
+        }
+    }
+
+    /// The RabbitMQ cluster, when that is the broker.
+    pub(crate) fn rabbitmq(&self) -> Option<&RabbitMq> {
+        match self {
+            Self::RabbitMq(b) => Some(b),
+            _ => None,
+        }
+    }
+
+    /// Every public WebSocket URL (one per RabbitMQ node).
+    pub(crate) fn ws_urls(&self) -> Vec<String> {
+        match self {
+            Self::RabbitMq(b) => b.ws_urls(),
+            _ => vec![format!("ws://{}/mqtt", self.ws_addr())],
         }
     }
 
@@ -56,6 +85,7 @@ impl Broker {
         match self {
             Self::Embedded(_) => None,
             Self::Mosquitto(b) => b.pid().await,
+            Self::RabbitMq(b) => b.pid().await,
         }
     }
 
@@ -64,14 +94,15 @@ impl Broker {
         match self {
             Self::Embedded(b) => b.ws_addr(),
             Self::Mosquitto(b) => b.ws_addr(),
+            Self::RabbitMq(b) => b.ws_addr(),
         }
     }
 
     /// Makes a freshly issued token usable on the broker.
     pub(crate) async fn register(&self, token: &Token) -> Result<(), String> {
         match self {
-            // The auth hook reads the token store directly.
-            Self::Embedded(_) => Ok(()),
+            // The auth hook (embedded) or auth service (RabbitMQ) reads the token store.
+            Self::Embedded(_) | Self::RabbitMq(_) => Ok(()),
             Self::Mosquitto(b) => {
                 b.register(&token.user, &token.username, &token.password)
                     .await
@@ -99,6 +130,14 @@ impl Broker {
                 ),
                 Err(e) => tracing::warn!(token = %token.token_id, "revoking failed: {e}"),
             },
+            Self::RabbitMq(b) => match b.kick(&token.username).await {
+                Ok(()) => tracing::info!(
+                    token = %token.token_id,
+                    user = %token.user,
+                    "token expired: its connections closed on every RabbitMQ node"
+                ),
+                Err(e) => tracing::warn!(token = %token.token_id, "kick failed: {e}"),
+            },
         }
     }
 
@@ -108,6 +147,7 @@ impl Broker {
         match self {
             Self::Embedded(b) => Some(b.proxy()),
             Self::Mosquitto(b) => b.proxy(),
+            Self::RabbitMq(_) => None,
         }
     }
 
@@ -139,6 +179,7 @@ impl Broker {
         match self {
             Self::Embedded(b) => b.restart(down).await,
             Self::Mosquitto(b) => b.restart(down).await,
+            Self::RabbitMq(b) => b.restart(down).await,
         }
     }
 
@@ -147,6 +188,7 @@ impl Broker {
         match self {
             Self::Embedded(b) => b.shutdown().await,
             Self::Mosquitto(b) => b.shutdown().await,
+            Self::RabbitMq(b) => b.shutdown().await,
         }
     }
 }

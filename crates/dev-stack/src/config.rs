@@ -14,6 +14,8 @@ pub enum BrokerKind {
     Embedded,
     /// Mosquitto 2.0 as a child process with the dynamic-security plugin.
     Mosquitto,
+    /// A 3-node RabbitMQ 3.10 cluster as child processes, the stack as its HTTP auth service.
+    RabbitMq,
 }
 
 /// A configuration error, naming the environment variable at fault.
@@ -48,7 +50,8 @@ pub struct StackConfig {
     pub http_port: u16,
     /// Broker WebSocket port (`BROKER_WS_PORT`, 8083; 0 = any free port).
     pub broker_ws_port: u16,
-    /// Broker (`BROKER`: `embedded` | `mosquitto`).
+    /// Broker (`BROKER`: `embedded` | `mosquitto` | `rabbitmq`). With `rabbitmq` the three
+    /// nodes' Web MQTT listeners are on `broker_ws_port` and the next two ports.
     pub broker: BrokerKind,
     /// Token lifetime (`TOKEN_TTL_SECS`, 3600).
     pub token_ttl: Duration,
@@ -76,6 +79,11 @@ pub struct StackConfig {
     /// default of 1000, `0` = no limit). The benchmark sets 0, like its reference broker, so a
     /// slow page is measured as slow instead of being thinned by the broker.
     pub mosquitto_max_queued: Option<u32>,
+    /// The RabbitMQ scripts (`RABBITMQ_BIN_DIR`, `/usr/lib/rabbitmq/bin`), for `BROKER=rabbitmq`.
+    pub rabbitmq_bin_dir: PathBuf,
+    /// How the RabbitMQ cluster keeps MQTT sessions across a node loss (`RABBITMQ_QUEUES`:
+    /// `mirrored` | `quorum` | `classic`).
+    pub rabbitmq_queues: crate::rabbitmq::QueueMode,
     /// Where the dev sign-in sessions are kept so a restart signs nobody out (`STATE_DIR`; the
     /// binary's default is `~/.cache/livechat/dev-stack-state`, `STATE_DIR=` keeps them in
     /// memory only). `None` (the library default): memory only. See [`crate::sessions`].
@@ -109,6 +117,8 @@ impl Default for StackConfig {
             mosquitto_bin: PathBuf::from(MOSQUITTO_BIN),
             dynsec_plugin: PathBuf::from(DYNSEC_PLUGIN),
             mosquitto_max_queued: None,
+            rabbitmq_bin_dir: PathBuf::from(crate::rabbitmq::RABBITMQ_BIN_DIR),
+            rabbitmq_queues: crate::rabbitmq::QueueMode::default(),
             state_dir: None,
         }
     }
@@ -146,11 +156,12 @@ impl StackConfig {
             c.broker = match v.trim() {
                 "" | "embedded" => BrokerKind::Embedded,
                 "mosquitto" => BrokerKind::Mosquitto,
+                "rabbitmq" => BrokerKind::RabbitMq,
                 _ => {
                     return Err(ConfigError {
                         var: "BROKER",
                         value: v,
-                        reason: "expected `embedded` or `mosquitto`".into(),
+                        reason: "expected `embedded`, `mosquitto` or `rabbitmq`".into(),
                     })
                 }
             };
@@ -224,6 +235,16 @@ impl StackConfig {
         }
         if let Some(v) = get("MOSQUITTO_MAX_QUEUED").filter(|v| !v.trim().is_empty()) {
             c.mosquitto_max_queued = Some(parse("MOSQUITTO_MAX_QUEUED", &v)?);
+        }
+        if let Some(v) = get("RABBITMQ_BIN_DIR") {
+            c.rabbitmq_bin_dir = PathBuf::from(v);
+        }
+        if let Some(v) = get("RABBITMQ_QUEUES") {
+            c.rabbitmq_queues = v.parse().map_err(|reason| ConfigError {
+                var: "RABBITMQ_QUEUES",
+                value: v.clone(),
+                reason,
+            })?;
         }
         c.state_dir = match get("STATE_DIR") {
             Some(v) if v.trim().is_empty() => None,
@@ -382,6 +403,13 @@ mod tests {
             ("MOSQUITTO_MAX_QUEUED", "0"),
         ]))
         .unwrap();
+        let r = StackConfig::from_lookup(lookup(&[
+            ("BROKER", "rabbitmq"),
+            ("RABBITMQ_QUEUES", "quorum"),
+        ]))
+        .unwrap();
+        assert_eq!(r.broker, BrokerKind::RabbitMq);
+        assert_eq!(r.rabbitmq_queues, crate::rabbitmq::QueueMode::Quorum);
         assert_eq!(c.http_port, 9000);
         assert_eq!(c.broker, BrokerKind::Mosquitto);
         assert_eq!(c.token_ttl, Duration::from_secs(5));
@@ -402,5 +430,7 @@ mod tests {
         assert_eq!(err.var, "CORS_ORIGINS");
         let err = StackConfig::from_lookup(lookup(&[("MOSQUITTO_MAX_QUEUED", "-1")])).unwrap_err();
         assert_eq!(err.var, "MOSQUITTO_MAX_QUEUED");
+        let err = StackConfig::from_lookup(lookup(&[("RABBITMQ_QUEUES", "ha")])).unwrap_err();
+        assert_eq!(err.var, "RABBITMQ_QUEUES");
     }
 }

@@ -157,6 +157,8 @@ pub(crate) struct Embedded {
     store: Arc<TokenStore>,
     mode: AclMode,
     storage_dir: std::path::PathBuf,
+    /// The storage is in the state dir and outlives the stack (not removed at shutdown).
+    kept: bool,
     running: tokio::sync::Mutex<Option<Running>>,
 }
 
@@ -235,16 +237,28 @@ impl Embedded {
         store: Arc<TokenStore>,
         mode: AclMode,
         faults: bool,
+        state_dir: Option<&std::path::Path>,
     ) -> Result<Self, StackError> {
         let front = Front::bind(public, faults)?;
         let proxy = Arc::clone(&front.proxy);
-        let storage_dir = std::env::temp_dir().join(format!(
-            "livechat-broker-{}-{}",
-            std::process::id(),
-            proxy.public().port()
-        ));
-        // A fresh stack starts with no sessions: clear what an earlier process may have left.
-        let _ = std::fs::remove_dir_all(&storage_dir);
+        let port = proxy.public().port();
+        let (storage_dir, kept) = match state_dir {
+            // With a state dir the broker's sessions (subscriptions, queued QoS 1 messages)
+            // outlive the stack like its sign-ins: a restart of the whole stack on the same port
+            // resumes them, as a production broker with persistence does.
+            Some(dir) => (dir.join(format!("embedded-broker-{port}")), true),
+            None => (
+                std::env::temp_dir().join(format!(
+                    "livechat-broker-{}-{port}",
+                    std::process::id()
+                )),
+                false,
+            ),
+        };
+        if !kept {
+            // A fresh stack starts with no sessions: clear what an earlier process may have left.
+            let _ = std::fs::remove_dir_all(&storage_dir);
+        }
         std::fs::create_dir_all(&storage_dir)?;
         let (shutdown, task) = start_broker(&store, &proxy, mode, &storage_dir).await?;
         front.open()?;
@@ -254,6 +268,7 @@ impl Embedded {
             store,
             mode,
             storage_dir,
+            kept,
             running: tokio::sync::Mutex::new(Some(Running { shutdown, task })),
         })
     }
@@ -301,10 +316,40 @@ impl Embedded {
         Ok(())
     }
 
+    /// Kills the broker as `kill -9` would: no graceful shutdown, its task aborted mid-work
+    /// (the in-process equivalent of the process dying), every connection closed at once
+    /// without an MQTT DISCONNECT, and the port refusing connections until [`Self::revive`].
+    /// What the broker had written to its file storage is all that survives.
+    pub(crate) async fn kill(&self) {
+        let mut running = self.running.lock().await;
+        if let Some(r) = running.take() {
+            self.proxy.set_backend(None);
+            self.front.close().await;
+            r.task.abort();
+            let _ = r.task.await;
+            drop(r.shutdown);
+        }
+    }
+
+    /// Starts the broker again after [`Self::kill`] (nothing to do if it runs).
+    pub(crate) async fn revive(&self) -> Result<(), StackError> {
+        let mut running = self.running.lock().await;
+        if running.is_some() {
+            return Ok(());
+        }
+        let (shutdown, task) =
+            start_broker(&self.store, &self.proxy, self.mode, &self.storage_dir).await?;
+        self.front.open()?;
+        *running = Some(Running { shutdown, task });
+        Ok(())
+    }
+
     /// Stops the broker and closes every connection.
     pub(crate) async fn shutdown(&self) {
         let mut running = self.running.lock().await;
         self.stop(&mut running).await;
-        let _ = std::fs::remove_dir_all(&self.storage_dir);
+        if !self.kept {
+            let _ = std::fs::remove_dir_all(&self.storage_dir);
+        }
     }
 }

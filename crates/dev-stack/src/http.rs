@@ -579,6 +579,52 @@ async fn control_faults(State(state): State<AppState>, body: Bytes) -> Response 
     Json(json!({ "faults": faults.rule().to_json() })).into_response()
 }
 
+/// `GET /dev/control/broker/nodes`: the RabbitMQ cluster's nodes (`name`, `wsUrl`, `pid` of the
+/// node's process group leader while it runs); 409 for the other brokers.
+async fn control_nodes(State(state): State<AppState>) -> Response {
+    match state.broker.rabbitmq() {
+        Some(cluster) => Json(json!({ "nodes": cluster.nodes().await })).into_response(),
+        None => error(
+            StatusCode::CONFLICT,
+            "unsupported",
+            "only the RabbitMQ cluster has nodes (BROKER=rabbitmq)",
+        ),
+    }
+}
+
+/// `POST /dev/control/broker/nodes/{n}/kill` SIGKILLs RabbitMQ node `n` (1-based; answers once
+/// it is dead) and `…/start` starts it again (answers once it is back in the cluster).
+async fn control_node(
+    State(state): State<AppState>,
+    axum::extract::Path((n, action)): axum::extract::Path<(usize, String)>,
+) -> Response {
+    let Some(cluster) = state.broker.rabbitmq() else {
+        return error(
+            StatusCode::CONFLICT,
+            "unsupported",
+            "only the RabbitMQ cluster has nodes (BROKER=rabbitmq)",
+        );
+    };
+    if !(1..=crate::rabbitmq::NODES).contains(&n) {
+        return error(StatusCode::NOT_FOUND, "not_found", "no such node");
+    }
+    tracing::warn!("control: RabbitMQ node {n}: {action}");
+    let done = match action.as_str() {
+        "kill" => cluster.kill_node(n - 1).await,
+        "start" => cluster.start_node(n - 1).await,
+        _ => return error(StatusCode::NOT_FOUND, "not_found", "kill or start"),
+    };
+    match done {
+        Ok(()) => Json(json!({ "node": n, "done": action, "at": rfc3339(SystemTime::now()) }))
+            .into_response(),
+        Err(e) => error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "node_control_failed",
+            &e.to_string(),
+        ),
+    }
+}
+
 async fn control_state(State(state): State<AppState>) -> Response {
     Json(json!({
         "mode": state.controls.mode().name(),
@@ -692,6 +738,8 @@ pub(crate) fn router(
             .route("/dev/control/broker/restart", post(control_restart))
             .route("/dev/control/framing", post(control_framing))
             .route("/dev/control/faults", post(control_faults))
+            .route("/dev/control/broker/nodes", get(control_nodes))
+            .route("/dev/control/broker/nodes/{n}/{action}", post(control_node))
             .layer(cors(cors_origins));
         app = app.merge(controls);
     } else {

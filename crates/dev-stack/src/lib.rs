@@ -67,6 +67,7 @@ pub mod http;
 mod mosquitto;
 pub mod probe;
 mod proxy;
+pub mod rabbitmq;
 pub mod reframe;
 mod sessions;
 pub mod timefmt;
@@ -104,6 +105,9 @@ pub enum StackError {
     /// Mosquitto failed.
     #[error("mosquitto: {0}")]
     Mosquitto(String),
+    /// The RabbitMQ cluster failed.
+    #[error("rabbitmq: {0}")]
+    RabbitMq(String),
     /// The configuration refuses to start (a non-loopback bind without the explicit flag).
     #[error(transparent)]
     Config(#[from] config::ConfigError),
@@ -167,6 +171,13 @@ impl RunningStack {
     #[must_use]
     pub fn broker_url(&self) -> String {
         format!("ws://{}/mqtt", self.broker.ws_addr())
+    }
+
+    /// Every WebSocket URL of the broker: one per RabbitMQ node (node 1 first, the same as
+    /// [`broker_url`](Self::broker_url)), just that one for the other brokers.
+    #[must_use]
+    pub fn broker_urls(&self) -> Vec<String> {
+        self.broker.ws_urls()
     }
 
     /// The process id of the broker when it is a child process (Mosquitto), `None` for the
@@ -233,9 +244,12 @@ impl RunningStack {
         }
         let broker = match self.broker.name() {
             "mosquitto" => "broker WebSocket (mosquitto)",
+            "rabbitmq" => "broker WebSocket (rabbitmq node)",
             _ => "broker WebSocket (embedded)",
         };
-        urls.push((broker, self.broker_url()));
+        for url in self.broker_urls() {
+            urls.push((broker, url));
+        }
         urls
     }
 

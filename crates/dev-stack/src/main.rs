@@ -23,7 +23,8 @@ CSP (the Content-Security-Policy of the static files: strict by default, `off` =
 TOKEN_TTL_SECS (3600), TOKEN_RATE_LIMIT (30 per user per minute, 0 = off),
 CORS_ORIGINS (comma list of origins), DIST_DIR (dist),
 MOSQUITTO_BIN (/usr/sbin/mosquitto), MOSQUITTO_DYNSEC_PLUGIN,
-MOSQUITTO_MAX_QUEUED (per-client queue limit; unset = Mosquitto's 1000, 0 = none), RUST_LOG (info).";
+MOSQUITTO_MAX_QUEUED (per-client queue limit; unset = Mosquitto's 1000, 0 = none),
+MOSQUITTO_PERSISTENCE (off; on = sessions saved after every change, survive a kill -9), RUST_LOG (info).";
 
 async fn stop_signal() {
     let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {

@@ -167,17 +167,28 @@ fn mosquitto_conf(
     dir: &Path,
     plugin: &Path,
     max_queued: Option<u32>,
+    persistence: bool,
     ws: SocketAddr,
     admin: SocketAddr,
 ) -> String {
     let max_queued = max_queued.map_or(String::new(), |n| format!("max_queued_messages {n}\n"));
+    // Saved after every change (subscription, queued message): a `kill -9` then loses only
+    // what changed since the last save, not every session.
+    let persistence = if persistence {
+        format!(
+            "persistence true\npersistence_location {}/\nautosave_interval 1\nautosave_on_changes true\n",
+            dir.display()
+        )
+    } else {
+        "persistence false\n".to_owned()
+    };
     format!(
         "# Written by dev-stack; removed when it stops.\n\
          # Started by root, Mosquitto drops to this user (the option is ignored otherwise).\n\
          user {RUN_AS}\n\
          per_listener_settings false\n\
          allow_anonymous false\n\
-         persistence false\n\
+         {persistence}\
          # Chat messages are small: send each at once instead of waiting to coalesce (Nagle).\n\
          set_tcp_nodelay true\n\
          max_packet_size {max_packet}\n\
@@ -241,6 +252,7 @@ impl Mosquitto {
         bin: &Path,
         plugin: &Path,
         max_queued: Option<u32>,
+        persistence: bool,
         mode: AclMode,
         public: SocketAddr,
         fronted: bool,
@@ -282,7 +294,7 @@ impl Mosquitto {
         )?;
         std::fs::write(
             dir.path().join("mosquitto.conf"),
-            mosquitto_conf(dir.path(), plugin, max_queued, ws, admin_addr),
+            mosquitto_conf(dir.path(), plugin, max_queued, persistence, ws, admin_addr),
         )?;
         if let Some((uid, gid)) = run_as()? {
             // Mosquitto drops to this user before it reads its files and rewrites dynsec.json
@@ -550,6 +562,30 @@ impl Mosquitto {
         self.spawn().await
     }
 
+    /// `kill -9` of the Mosquitto process (no DISCONNECT, nothing saved); the proxy in front,
+    /// if any, stops accepting so the port refuses connections until [`Self::revive`].
+    pub(crate) async fn kill(&self) {
+        *self.admin.lock().await = None;
+        if let Some(mut child) = self.child.lock().await.take() {
+            if let Some(pid) = child.id() {
+                let pid = nix::unistd::Pid::from_raw(pid as i32);
+                let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
+            }
+            let _ = child.wait().await;
+        }
+        if let Some(front) = &self.front {
+            front.close().await;
+        }
+    }
+
+    /// Starts Mosquitto again after [`Self::kill`] (nothing to do if it runs).
+    pub(crate) async fn revive(&self) -> Result<(), StackError> {
+        if self.child.lock().await.is_some() {
+            return Ok(());
+        }
+        self.spawn().await
+    }
+
     /// Stops Mosquitto.
     pub(crate) async fn shutdown(&self) {
         self.stop_child().await;
@@ -576,7 +612,7 @@ mod tests {
     fn config_binds_loopback_only_with_ipv4_websockets() {
         let ws: SocketAddr = "127.0.0.1:8083".parse().unwrap();
         let admin: SocketAddr = "127.0.0.1:40000".parse().unwrap();
-        let conf = mosquitto_conf(Path::new("/d"), Path::new("/p.so"), None, ws, admin);
+        let conf = mosquitto_conf(Path::new("/d"), Path::new("/p.so"), None, false, ws, admin);
         assert!(conf.contains("listener 8083 127.0.0.1\nprotocol websockets\nsocket_domain ipv4\n"));
         assert!(conf.contains("listener 40000 127.0.0.1\n"));
         assert!(conf.contains("allow_anonymous false\n"));
@@ -588,7 +624,7 @@ mod tests {
     fn config_never_keeps_root_and_sets_the_broker_limits() {
         let ws: SocketAddr = "127.0.0.1:8083".parse().unwrap();
         let admin: SocketAddr = "127.0.0.1:40000".parse().unwrap();
-        let conf = mosquitto_conf(Path::new("/d"), Path::new("/p.so"), None, ws, admin);
+        let conf = mosquitto_conf(Path::new("/d"), Path::new("/p.so"), None, false, ws, admin);
         assert!(!conf.contains("user root"));
         assert!(conf.contains("\nuser mosquitto\n"));
         assert!(conf.contains("\nmax_packet_size 65536\n"));
@@ -668,7 +704,26 @@ mod tests {
     fn a_queue_limit_is_written_only_when_configured() {
         let ws: SocketAddr = "127.0.0.1:8083".parse().unwrap();
         let admin: SocketAddr = "127.0.0.1:40000".parse().unwrap();
-        let conf = mosquitto_conf(Path::new("/d"), Path::new("/p.so"), Some(0), ws, admin);
+        let conf = mosquitto_conf(
+            Path::new("/d"),
+            Path::new("/p.so"),
+            Some(0),
+            false,
+            ws,
+            admin,
+        );
         assert!(conf.contains("\nmax_queued_messages 0\nlog_dest file"));
+    }
+
+    #[test]
+    fn persistence_saves_after_every_change_in_the_broker_dir_when_on() {
+        let ws: SocketAddr = "127.0.0.1:8083".parse().unwrap();
+        let admin: SocketAddr = "127.0.0.1:40000".parse().unwrap();
+        let off = mosquitto_conf(Path::new("/d"), Path::new("/p.so"), None, false, ws, admin);
+        assert!(off.contains("\npersistence false\n"));
+        let on = mosquitto_conf(Path::new("/d"), Path::new("/p.so"), None, true, ws, admin);
+        assert!(on.contains(
+            "\npersistence true\npersistence_location /d/\nautosave_interval 1\nautosave_on_changes true\n"
+        ));
     }
 }

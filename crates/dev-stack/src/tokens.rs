@@ -258,6 +258,15 @@ impl TokenStore {
             .cloned()
     }
 
+    /// The live token of an MQTT user name, without checking a password (for broker hooks
+    /// that ask about a connection already authenticated, such as RabbitMQ's topic checks).
+    #[must_use]
+    pub fn live_user(&self, username: &str, now: SystemTime) -> Option<Token> {
+        let inner = self.lock();
+        let id = inner.by_username.get(username)?;
+        inner.tokens.get(id).filter(|t| t.expires_at > now).cloned()
+    }
+
     /// Whether a token exists and has not expired.
     #[must_use]
     pub fn is_live(&self, token_id: &str, now: SystemTime) -> bool {

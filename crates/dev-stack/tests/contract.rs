@@ -13,6 +13,7 @@ fn bad_credentials_code(kind: BrokerKind) -> u8 {
     match kind {
         BrokerKind::Embedded => 0x86,
         BrokerKind::Mosquitto => 0x87,
+        BrokerKind::RabbitMq => unreachable!("RabbitMQ has its own tests (rabbitmq.rs)"),
     }
 }
 
@@ -142,6 +143,7 @@ async fn at_expiry_the_broker_closes_the_connection_and_refuses_the_password(kin
     match kind {
         BrokerKind::Embedded => assert_eq!(ended, Ended::Closed),
         BrokerKind::Mosquitto => assert_eq!(ended, Ended::Disconnect(0x98)),
+        BrokerKind::RabbitMq => unreachable!("RabbitMQ has its own tests (rabbitmq.rs)"),
     }
     let code = WsMqtt::connack_reason(&url, &creds_of("c1", &t)).await;
     assert_eq!(code, bad_credentials_code(kind));

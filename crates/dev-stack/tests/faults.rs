@@ -232,6 +232,7 @@ async fn all_modes(kind: BrokerKind) {
     match kind {
         BrokerKind::Embedded => assert_eq!(ended, Ended::Closed),
         BrokerKind::Mosquitto => assert_eq!(ended, Ended::Disconnect(0x98)),
+        BrokerKind::RabbitMq => unreachable!("RabbitMQ has its own tests (rabbitmq.rs)"),
     }
     drop(b);
     stack.shutdown().await;

@@ -142,6 +142,7 @@ async fn retained_chat_messages_are_refused(kind: BrokerKind, v311: bool) {
         (BrokerKind::Embedded, _) => assert_eq!(outcome, Ok(0), "dropped, not stored"),
         (BrokerKind::Mosquitto, false) => assert_eq!(outcome, Err(Ended::Disconnect(0x9A))),
         (BrokerKind::Mosquitto, true) => assert_eq!(outcome, Err(Ended::Closed)),
+        (BrokerKind::RabbitMq, _) => unreachable!("RabbitMQ has its own tests (rabbitmq.rs)"),
     }
     if kind == BrokerKind::Embedded {
         // Over the retained-size limit the embedded broker refuses it outright.
@@ -182,6 +183,7 @@ async fn an_oversized_publish_is_refused(kind: BrokerKind, v311: bool) {
         (BrokerKind::Embedded, _) => assert_eq!(outcome, Err(Ended::Closed)),
         (BrokerKind::Mosquitto, false) => assert_eq!(outcome, Ok(0x95)),
         (BrokerKind::Mosquitto, true) => assert_eq!(outcome, Ok(0)),
+        (BrokerKind::RabbitMq, _) => unreachable!("RabbitMQ has its own tests (rabbitmq.rs)"),
     }
     assert!(
         bob.publishes_within(QUIET).await.is_empty(),

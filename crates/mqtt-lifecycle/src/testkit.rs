@@ -44,6 +44,9 @@ struct ServerSession {
 pub struct FakeBroker {
     /// Refuse MQTT 5 CONNECTs the way a 3.1.1-only broker does (CONNACK return code 1).
     pub v311_only: bool,
+    /// Refuse a CONNECT with a retained Will the way a broker without retain does (v5 CONNACK
+    /// 0x9A Retain not supported).
+    pub no_retain: bool,
     /// Accepted passwords and when (ms on the fake clock) the broker ends links using them.
     passwords: HashMap<Vec<u8>, u64>,
     conns: BTreeMap<LinkId, Conn>,
@@ -247,6 +250,17 @@ impl FakeBroker {
             }));
             encode(&refusal, ProtocolVersion::V311, &mut bytes).expect("CONNACK encodes");
             self.outbox.entry(link).or_default().push_back(bytes);
+            self.close_after_flush(link);
+            return;
+        }
+        if self.no_retain && connect.will.as_ref().is_some_and(|w| w.retain) {
+            self.send(
+                link,
+                &Packet::ConnAck(Box::new(ConnAck {
+                    code: 0x9A,
+                    ..ConnAck::default()
+                })),
+            );
             self.close_after_flush(link);
             return;
         }

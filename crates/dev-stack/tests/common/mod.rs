@@ -244,6 +244,44 @@ impl WsMqtt {
         (client, connack)
     }
 
+    /// Like [`connect`](Self::connect), but a link that ends before the CONNACK is an answer
+    /// too (RabbitMQ closes the socket on bad credentials and on an MQTT 5 CONNECT).
+    pub async fn try_connect(
+        url: &str,
+        options: &ConnectOptions,
+    ) -> Result<(Self, Incoming), Ended> {
+        let mut request = url.into_client_request().unwrap();
+        request
+            .headers_mut()
+            .insert("sec-websocket-protocol", HeaderValue::from_static("mqtt"));
+        let (ws, _) = tokio::time::timeout(WAIT, tokio_tungstenite::connect_async(request))
+            .await
+            .expect("WebSocket handshake in time")
+            .expect("WebSocket handshake");
+        let mut client = Self {
+            ws,
+            decoder: Decoder::for_version(options.v311),
+            next_id: 1,
+            v311: options.v311,
+        };
+        client.send(probe::encode_connect(options)).await;
+        let connack = client.recv().await?;
+        Ok((client, connack))
+    }
+
+    /// SUBSCRIBE one filter at QoS 1; the SUBACK reason code, or how the link ended instead.
+    pub async fn try_subscribe(&mut self, filter: &str) -> Result<u8, Ended> {
+        let id = self.packet_id();
+        self.send(probe::encode_subscribe_for(id, filter, 1, self.v311))
+            .await;
+        loop {
+            match self.recv().await? {
+                Incoming::SubAck { packet_id, reasons } if packet_id == id => return Ok(reasons[0]),
+                _ => {}
+            }
+        }
+    }
+
     /// Connects and requires success.
     pub async fn connect_ok(url: &str, options: &ConnectOptions) -> (Self, bool) {
         let (client, connack) = Self::connect(url, options).await;

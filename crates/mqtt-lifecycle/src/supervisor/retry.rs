@@ -58,6 +58,14 @@ impl Supervisor {
                 self.reason = Some(Reason::ProtocolFallback);
                 self.open_link(now);
             }
+            ConnectReason::RetainNotSupported if self.session.will().is_some_and(|w| w.retain) => {
+                // A broker without retained messages refuses a retained Will: connect without
+                // one (for the supervisor's life) rather than not at all.
+                self.will_template = None;
+                self.session.set_will(None);
+                self.reason = Some(why);
+                self.open_link(now);
+            }
             ConnectReason::BadUserNameOrPassword | ConnectReason::NotAuthorized
                 if !self.retry.auth_retry_used =>
             {

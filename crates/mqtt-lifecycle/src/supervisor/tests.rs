@@ -1290,3 +1290,24 @@ fn a_will_without_the_placeholder_is_sent_as_configured() {
     h.start();
     assert_eq!(will_topics(&h), vec![Some("status/fixed".to_owned())]);
 }
+
+#[test]
+fn a_broker_refusing_a_retained_will_gets_a_connect_without_one() {
+    let mut h = with_will(64, "chat/r/presence/{userId}/tab1");
+    h.broker.no_retain = true;
+    h.start();
+    assert!(is_connected(&h), "{:?}", h.sup.status());
+    assert_eq!(
+        will_topics(&h),
+        vec![Some("chat/r/presence/u1/tab1".to_owned()), None]
+    );
+    // And it stays without: a reconnect does not try again.
+    let link = h.broker.connected_links()[0];
+    h.broker.close(link);
+    h.drive();
+    h.advance(Duration::from_secs(60));
+    assert!(is_connected(&h), "{:?}", h.sup.status());
+    let topics = will_topics(&h);
+    assert!(topics.len() >= 3, "reconnected: {topics:?}");
+    assert!(topics[2..].iter().all(Option::is_none));
+}
