@@ -29,13 +29,21 @@ impl Broker {
         let public = SocketAddr::new(config.bind_ip, config.broker_ws_port);
         Ok(match config.broker {
             BrokerKind::Embedded => Self::Embedded(
-                Embedded::start(public, store, config.chat_acl, config.dev_controls).await?,
+                Embedded::start(
+                    public,
+                    store,
+                    config.chat_acl,
+                    config.dev_controls,
+                    config.state_dir.as_deref(),
+                )
+                .await?,
             ),
             BrokerKind::Mosquitto => Self::Mosquitto(Box::new(
                 Mosquitto::start(
                     &config.mosquitto_bin,
                     &config.dynsec_plugin,
                     config.mosquitto_max_queued,
+                    config.mosquitto_persistence,
                     config.chat_acl,
                     public,
                     config.dev_controls,
@@ -180,6 +188,26 @@ impl Broker {
             Self::Embedded(b) => b.restart(down).await,
             Self::Mosquitto(b) => b.restart(down).await,
             Self::RabbitMq(b) => b.restart(down).await,
+        }
+    }
+
+    /// Kills the broker abruptly (Mosquitto: SIGKILL; embedded: its task aborted): every
+    /// connection closes without a DISCONNECT and the port refuses connections until
+    /// [`Self::revive`].
+    pub(crate) async fn kill(&self) {
+        match self {
+            Self::Embedded(b) => b.kill().await,
+            Self::Mosquitto(b) => b.kill().await,
+            Self::RabbitMq(b) => b.kill().await,
+        }
+    }
+
+    /// Starts a killed broker again on the same port (no-op while it runs).
+    pub(crate) async fn revive(&self) -> Result<(), StackError> {
+        match self {
+            Self::Embedded(b) => b.revive().await,
+            Self::Mosquitto(b) => b.revive().await,
+            Self::RabbitMq(b) => b.revive().await,
         }
     }
 

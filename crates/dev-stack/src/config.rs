@@ -79,6 +79,12 @@ pub struct StackConfig {
     /// default of 1000, `0` = no limit). The benchmark sets 0, like its reference broker, so a
     /// slow page is measured as slow instead of being thinned by the broker.
     pub mosquitto_max_queued: Option<u32>,
+    /// Mosquitto persistence (`MOSQUITTO_PERSISTENCE`: `off`, the default, or `on`): with `on`
+    /// the broker saves its sessions, subscriptions and queued messages in its temporary
+    /// directory after every change, so a `kill -9` (the fault tests' broker kill) loses as
+    /// little as a production broker with persistence would. Off by default: the benchmark
+    /// measures the broker without disk writes.
+    pub mosquitto_persistence: bool,
     /// The RabbitMQ scripts (`RABBITMQ_BIN_DIR`, `/usr/lib/rabbitmq/bin`), for `BROKER=rabbitmq`.
     pub rabbitmq_bin_dir: PathBuf,
     /// How the RabbitMQ cluster keeps MQTT sessions across a node loss (`RABBITMQ_QUEUES`:
@@ -117,6 +123,7 @@ impl Default for StackConfig {
             mosquitto_bin: PathBuf::from(MOSQUITTO_BIN),
             dynsec_plugin: PathBuf::from(DYNSEC_PLUGIN),
             mosquitto_max_queued: None,
+            mosquitto_persistence: false,
             rabbitmq_bin_dir: PathBuf::from(crate::rabbitmq::RABBITMQ_BIN_DIR),
             rabbitmq_queues: crate::rabbitmq::QueueMode::default(),
             state_dir: None,
@@ -236,6 +243,19 @@ impl StackConfig {
         if let Some(v) = get("MOSQUITTO_MAX_QUEUED").filter(|v| !v.trim().is_empty()) {
             c.mosquitto_max_queued = Some(parse("MOSQUITTO_MAX_QUEUED", &v)?);
         }
+        if let Some(v) = get("MOSQUITTO_PERSISTENCE") {
+            c.mosquitto_persistence = match v.trim() {
+                "" | "off" | "0" => false,
+                "on" | "1" => true,
+                _ => {
+                    return Err(ConfigError {
+                        var: "MOSQUITTO_PERSISTENCE",
+                        value: v,
+                        reason: "expected `on` or `off`".into(),
+                    })
+                }
+            };
+        }
         if let Some(v) = get("RABBITMQ_BIN_DIR") {
             c.rabbitmq_bin_dir = PathBuf::from(v);
         }
@@ -332,6 +352,7 @@ mod tests {
         assert!(!c.dev_auth_enabled(), "sign-in is off unless enabled");
         assert_eq!(c.chat_acl, AclMode::Author);
         assert_eq!(c.mosquitto_max_queued, None);
+        assert!(!c.mosquitto_persistence);
         assert_eq!(c.state_dir, None, "no HOME, no STATE_DIR: memory only");
         assert_eq!(c.bind_ip, IpAddr::V4(Ipv4Addr::LOCALHOST));
         assert!(c.check_bind().is_ok());
@@ -428,6 +449,11 @@ mod tests {
         assert_eq!(err.var, "BROKER");
         let err = StackConfig::from_lookup(lookup(&[("CORS_ORIGINS", "a.test")])).unwrap_err();
         assert_eq!(err.var, "CORS_ORIGINS");
+        let on = StackConfig::from_lookup(lookup(&[("MOSQUITTO_PERSISTENCE", "on")])).unwrap();
+        assert!(on.mosquitto_persistence);
+        let err =
+            StackConfig::from_lookup(lookup(&[("MOSQUITTO_PERSISTENCE", "yes")])).unwrap_err();
+        assert_eq!(err.var, "MOSQUITTO_PERSISTENCE");
         let err = StackConfig::from_lookup(lookup(&[("MOSQUITTO_MAX_QUEUED", "-1")])).unwrap_err();
         assert_eq!(err.var, "MOSQUITTO_MAX_QUEUED");
         let err = StackConfig::from_lookup(lookup(&[("RABBITMQ_QUEUES", "ha")])).unwrap_err();

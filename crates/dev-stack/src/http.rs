@@ -48,16 +48,24 @@ pub enum EndpointMode {
     /// 500.
     #[serde(rename = "500")]
     ServerError,
+    /// 403 (signed in, but not allowed to chat).
+    #[serde(rename = "403")]
+    Forbidden,
+    /// 200 with a body that is not JSON.
+    #[serde(rename = "garbage")]
+    Garbage,
 }
 
 impl EndpointMode {
-    const ALL: [Self; 6] = [
+    const ALL: [Self; 8] = [
         Self::Ok,
         Self::Down,
         Self::Hang,
         Self::Unauthorized,
         Self::RateLimited,
         Self::ServerError,
+        Self::Forbidden,
+        Self::Garbage,
     ];
 
     fn name(self) -> &'static str {
@@ -68,6 +76,8 @@ impl EndpointMode {
             Self::Unauthorized => "401",
             Self::RateLimited => "429",
             Self::ServerError => "500",
+            Self::Forbidden => "403",
+            Self::Garbage => "garbage",
         }
     }
 }
@@ -76,7 +86,15 @@ impl EndpointMode {
 pub(crate) struct Controls {
     mode: AtomicU8,
     retry_after_secs: AtomicU64,
+    /// When each token request (`/api/mqtt-token` and its refresh, not preflights) arrived, in
+    /// milliseconds since the Unix epoch; the newest [`REQUEST_LOG_LIMIT`] are kept.
+    requests: std::sync::Mutex<std::collections::VecDeque<u64>>,
+    /// Token requests since the stack started (all of them, also those no longer in the log).
+    request_count: AtomicU64,
 }
+
+/// Token request arrival times kept for `GET /dev/control`.
+const REQUEST_LOG_LIMIT: usize = 200;
 
 impl Controls {
     fn mode(&self) -> EndpointMode {
@@ -88,6 +106,39 @@ impl Controls {
             .position(|m| *m == mode)
             .unwrap_or(0);
         self.mode.store(index as u8, Ordering::Relaxed);
+    }
+    fn new() -> Self {
+        Self {
+            mode: AtomicU8::new(0),
+            retry_after_secs: AtomicU64::new(5),
+            requests: std::sync::Mutex::new(std::collections::VecDeque::new()),
+            request_count: AtomicU64::new(0),
+        }
+    }
+    /// Counts a token request (whatever its answer will be), before any forced failure.
+    fn note_request(&self) {
+        let now = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+        self.request_count.fetch_add(1, Ordering::Relaxed);
+        let mut log = self
+            .requests
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if log.len() == REQUEST_LOG_LIMIT {
+            log.pop_front();
+        }
+        log.push_back(now);
+    }
+    fn request_log(&self) -> (u64, Vec<u64>) {
+        let log = self
+            .requests
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        (
+            self.request_count.load(Ordering::Relaxed),
+            log.iter().copied().collect(),
+        )
     }
 }
 
@@ -116,10 +167,7 @@ impl Shared {
         Self {
             store,
             broker,
-            controls: Controls {
-                mode: AtomicU8::new(0),
-                retry_after_secs: AtomicU64::new(5),
-            },
+            controls: Controls::new(),
             broker_url,
             csp,
             serve_dir: ServeDir::new(dist).append_index_html_on_directories(true),
@@ -210,6 +258,21 @@ async fn forced_failure(state: &Shared) -> Option<Response> {
             "server_error",
             "forced by /dev/control",
         )),
+        EndpointMode::Forbidden => Some(error(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "forced by /dev/control",
+        )),
+        EndpointMode::Garbage => {
+            let mut response = (
+                StatusCode::OK,
+                [(header::CONTENT_TYPE, "application/json")],
+                "<html>not json {\"accessToken\":",
+            )
+                .into_response();
+            stamp(response.headers_mut());
+            Some(response)
+        }
     }
 }
 
@@ -257,6 +320,7 @@ fn foreign_origin(state: &Shared, headers: &HeaderMap) -> bool {
 
 /// Common gates of both token endpoints: forced failure, origin, session, rate limit.
 async fn gate(state: &Shared, headers: &HeaderMap) -> Result<String, Response> {
+    state.controls.note_request();
     if let Some(response) = forced_failure(state).await {
         return Err(response);
     }
@@ -514,6 +578,31 @@ async fn control_restart(State(state): State<AppState>, body: Bytes) -> Response
     }
 }
 
+/// `POST /dev/control/broker/kill {"downMs": N}`: kills the broker abruptly and answers once it
+/// is dead, before it is back: it starts again `downMs` later (default 10 000, at most 600 000)
+/// in the background, so a test can act during the outage.
+async fn control_kill(State(state): State<AppState>, body: Bytes) -> Response {
+    let req: RestartRequest = serde_json::from_slice(&body).unwrap_or_default();
+    let down = Duration::from_millis(req.down_ms.unwrap_or(10_000).min(600_000));
+    tracing::warn!("control: killing the broker (back in {down:?})");
+    state.broker.kill().await;
+    let killed_at = SystemTime::now();
+    let revive = Arc::clone(&state);
+    tokio::spawn(async move {
+        tokio::time::sleep(down).await;
+        match revive.broker.revive().await {
+            Ok(()) => tracing::warn!("control: the killed broker is back"),
+            Err(e) => tracing::error!("control: the killed broker did not start again: {e}"),
+        }
+    });
+    Json(json!({
+        "killed": state.broker.name(),
+        "downMs": u64::try_from(down.as_millis()).unwrap_or(u64::MAX),
+        "killedAt": rfc3339(killed_at),
+    }))
+    .into_response()
+}
+
 #[derive(Deserialize)]
 struct FramingRequest {
     mode: crate::reframe::Framing,
@@ -626,8 +715,11 @@ async fn control_node(
 }
 
 async fn control_state(State(state): State<AppState>) -> Response {
+    let (token_requests, token_request_times) = state.controls.request_log();
     Json(json!({
         "mode": state.controls.mode().name(),
+        "tokenRequests": token_requests,
+        "tokenRequestTimes": token_request_times,
         "ttlSecs": state.store.ttl().as_secs(),
         "framing": state.broker.framing().name(),
         "faults": state.broker.faults().map(|f| f.rule().to_json()),
@@ -736,6 +828,7 @@ pub(crate) fn router(
             .route("/dev/control/token-ttl", post(control_ttl))
             .route("/dev/control/tokens/expire", post(control_expire))
             .route("/dev/control/broker/restart", post(control_restart))
+            .route("/dev/control/broker/kill", post(control_kill))
             .route("/dev/control/framing", post(control_framing))
             .route("/dev/control/faults", post(control_faults))
             .route("/dev/control/broker/nodes", get(control_nodes))
@@ -785,11 +878,13 @@ pub(crate) async fn serve(
                 connections.spawn(async move {
                     let service = hyper::service::service_fn(move |req: Request<hyper::body::Incoming>| {
                         let router = router.clone();
+                        let state_for_count = Arc::clone(&state);
                         let down = state.controls.mode() == EndpointMode::Down
                             && req.uri().path().starts_with("/api/")
                             && req.method() != Method::OPTIONS;
                         async move {
                             if down {
+                                state_for_count.controls.note_request();
                                 return Err(ForcedDown);
                             }
                             let response: Result<Response, Infallible> =
@@ -843,10 +938,7 @@ mod tests {
 
     #[test]
     fn endpoint_modes_round_trip_through_the_atomic() {
-        let controls = Controls {
-            mode: AtomicU8::new(0),
-            retry_after_secs: AtomicU64::new(5),
-        };
+        let controls = Controls::new();
         for mode in EndpointMode::ALL {
             controls.set_mode(mode);
             assert_eq!(controls.mode(), mode);
