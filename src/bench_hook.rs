@@ -3,11 +3,41 @@
 //! The side-by-side benchmark (`bench/`, see `bench/README.md`) defines that object before the
 //! app loads and reads `rendered` to know how many flooded messages the chat has shown. A host
 //! page never defines it, so in production this is one property lookup per render that changed
-//! the count, and nothing is written.
+//! the count (and one per received message, below), and nothing is written.
+//!
+//! The fault tests (`e2e/faults*.test.mjs`) also read `publishesReceived` and
+//! `dupPublishesReceived`: the PUBLISH packets the MQTT session received and those with the DUP
+//! flag (a broker's redelivery), counted before the chat's duplicate detection hides them.
 
 use wasm_bindgen::JsValue;
 
 const HOOK: &str = "__livechatBench";
+
+/// The hook object, when the page defined one.
+fn hook() -> Option<JsValue> {
+    let window = web_sys::window()?;
+    let hook = js_sys::Reflect::get(&window, &JsValue::from_str(HOOK)).ok()?;
+    hook.is_object().then_some(hook)
+}
+
+/// Sets `publishesReceived` and `dupPublishesReceived` on the hook object, if there is one,
+/// from the MQTT driver's totals for this page.
+pub fn report_received() {
+    let Some(hook) = hook() else {
+        return;
+    };
+    let traffic = mqtt_browser::debug_traffic();
+    for (key, value) in [
+        ("publishesReceived", traffic.publishes_received),
+        ("dupPublishesReceived", traffic.dup_publishes_received),
+    ] {
+        let _ = js_sys::Reflect::set(
+            &hook,
+            &JsValue::from_str(key),
+            &JsValue::from_f64(value as f64),
+        );
+    }
+}
 
 /// Sets `window.__livechatBench.rendered = count` when the benchmark hook object exists.
 pub fn report_rendered(count: u64) {

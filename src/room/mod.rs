@@ -152,6 +152,7 @@ fn mqtt_options(
         subscriptions: topics.filters(config.topic_mode),
         on_message: Callback::from(move |m: MqttMessage| {
             let author = match topics.source(&m.topic) {
+            crate::bench_hook::report_received();
                 Some(Source::Author(author)) => Some(author),
                 Some(Source::Shared) => None,
                 None => return,

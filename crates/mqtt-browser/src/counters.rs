@@ -57,12 +57,21 @@ pub struct DebugTraffic {
     pub ws_sends: u64,
     /// Bytes handed to those calls.
     pub ws_bytes_sent: u64,
+    /// PUBLISH packets received from brokers (every QoS, on connected links), counted by the
+    /// session before the application sees them.
+    pub publishes_received: u64,
+    /// Those of them with the DUP flag set: a broker's redelivery of a QoS 1/2 message whose
+    /// acknowledgement it did not get. Counted before any duplicate detection of the
+    /// application, so a test can see redeliveries the UI hides.
+    pub dup_publishes_received: u64,
 }
 
 impl DebugTraffic {
     const ZERO: Self = Self {
         ws_sends: 0,
         ws_bytes_sent: 0,
+        publishes_received: 0,
+        dup_publishes_received: 0,
     };
 }
 
@@ -77,6 +86,16 @@ pub(crate) fn count_send(bytes: usize) {
         let mut traffic = cell.get();
         traffic.ws_sends += 1;
         traffic.ws_bytes_sent += bytes as u64;
+        cell.set(traffic);
+    });
+}
+
+/// Counts `publishes` received PUBLISH packets, `dup` of them with DUP set.
+pub(crate) fn count_received(publishes: u64, dup: u64) {
+    TRAFFIC.with(|cell| {
+        let mut traffic = cell.get();
+        traffic.publishes_received += publishes;
+        traffic.dup_publishes_received += dup;
         cell.set(traffic);
     });
 }

@@ -105,6 +105,9 @@ struct Inner {
     /// A microtask that flushes the links' queued bytes is pending. Shared with that microtask,
     /// which clears it before anything else, so it cannot stay set if the flush fails.
     flush_scheduled: Rc<Cell<bool>>,
+    /// The session's incoming PUBLISH counts (all, DUP set) already added to the page's
+    /// [`crate::debug_traffic`] totals.
+    received_seen: (u64, u64),
     subscriber: Subscriber,
     _counted: Counted,
 }
@@ -180,6 +183,7 @@ impl Driver {
                 outbox: VecDeque::new(),
                 delivering: false,
                 flush_scheduled: Rc::new(Cell::new(false)),
+                received_seen: (0, 0),
                 subscriber,
                 _counted: Counted::new(Kind::Driver),
             })
@@ -437,7 +441,18 @@ impl Inner {
             }
         }
         self.refresh_snapshot();
+        self.count_received();
         self.rearm(now);
+    }
+
+    /// Adds the PUBLISH packets the session received since the last input to the page's totals.
+    fn count_received(&mut self) {
+        let counts = self.supervisor.session().received_publishes();
+        let (publishes, dup) = self.received_seen;
+        if counts.publishes != publishes {
+            crate::counters::count_received(counts.publishes - publishes, counts.dup - dup);
+            self.received_seen = (counts.publishes, counts.dup);
+        }
     }
 
     /// Brings the shared snapshot up to date with the session's subscriptions and the user id,

@@ -101,7 +101,7 @@ pub use event::{
     LinkDownReason, MessageProperties, OutgoingPublish, ProtocolError, PublishId, Refusal,
     RefusalReason, ServerLimits, Transmit,
 };
-pub use session::Session;
+pub use session::{PublishCounts, Session};
 pub use subscriptions::SubscriptionStatus;
 pub use time::Instant;
 

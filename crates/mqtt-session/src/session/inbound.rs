@@ -105,6 +105,7 @@ impl Session {
             Ok(topic) => topic,
             Err(error) => return self.protocol_error(link, error),
         };
+        self.count_received(dup);
         let message = IncomingMessage {
             topic,
             payload,
@@ -122,6 +123,11 @@ impl Session {
             },
         };
         self.deliver_incoming(link, protocol, qos, packet_id, Event::Message(message));
+    }
+
+    fn count_received(&mut self, dup: bool) {
+        self.received.publishes += 1;
+        self.received.dup += u64::from(dup);
     }
 
     /// Reports an incoming publish (`event`: the message, or its being dropped) and
@@ -193,6 +199,7 @@ impl Session {
             Err(error) => return self.protocol_error(link, error),
         };
         self.dropped_oversized += 1;
+        self.count_received(publish.dup);
         let dropped = DroppedMessage {
             topic,
             size,

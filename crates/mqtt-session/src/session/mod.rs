@@ -61,6 +61,22 @@ pub struct Session {
     events: VecDeque<Event>,
     /// Incoming messages skipped for their size, over the session's lifetime.
     dropped_oversized: u64,
+    /// Incoming PUBLISH packets on an active link, and those of them with DUP set (before any
+    /// duplicate detection above the session), over the session's lifetime.
+    received: PublishCounts,
+}
+
+/// How many PUBLISH packets the server sent on connected links over a session's lifetime
+/// (oversized ones included), and how many of them carried the DUP flag: a redelivery of a
+/// QoS 1/2 message the server had sent before without getting its acknowledgement. The
+/// application's own duplicate detection sees them as ordinary messages; this counts them on
+/// the wire, for tests and diagnostics.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PublishCounts {
+    /// Every incoming PUBLISH accepted on an active link.
+    pub publishes: u64,
+    /// Those with DUP set.
+    pub dup: u64,
 }
 
 #[derive(Debug)]
@@ -90,6 +106,7 @@ impl Session {
             transmits: VecDeque::new(),
             events: VecDeque::new(),
             dropped_oversized: 0,
+            received: PublishCounts::default(),
         }
     }
 
@@ -183,6 +200,12 @@ impl Session {
     #[must_use]
     pub fn dropped_oversized(&self) -> u64 {
         self.dropped_oversized
+    }
+
+    /// Incoming PUBLISH packets (and those with DUP set) over the session's lifetime.
+    #[must_use]
+    pub fn received_publishes(&self) -> PublishCounts {
+        self.received
     }
 
     /// Status of one desired filter (`None`: not in the desired set).

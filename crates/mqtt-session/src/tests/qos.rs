@@ -356,3 +356,48 @@ fn publish_properties_reach_the_wire_under_mqtt5() {
         vec![("msg-id".to_owned(), "abc".to_owned())]
     );
 }
+
+#[test]
+fn incoming_publishes_and_their_dup_flags_are_counted_before_any_dedupe() {
+    let mut h = Harness::v5();
+    assert_eq!(
+        h.session.received_publishes(),
+        crate::PublishCounts::default()
+    );
+    h.connect(1, false);
+    h.events();
+    h.reply(1, message("chat/a", b"one", QoS::AtLeastOnce, Some(7)));
+    // The server did not see our PUBACK and sends the same message again, DUP set: the session
+    // delivers it again (QoS 1 is at least once) and counts it as a redelivery.
+    let Packet::Publish(mut again) = message("chat/a", b"one", QoS::AtLeastOnce, Some(7)) else {
+        unreachable!("message() builds a PUBLISH")
+    };
+    again.dup = true;
+    h.reply(1, Packet::Publish(again));
+    h.reply(1, message("chat/a", b"zero", QoS::AtMostOnce, None));
+    assert_eq!(messages(&h.events()).len(), 3);
+    assert_eq!(
+        h.session.received_publishes(),
+        crate::PublishCounts {
+            publishes: 3,
+            dup: 1
+        }
+    );
+    // The counts are the session's, across links.
+    h.close(1);
+    h.events();
+    h.connect(2, true);
+    let Packet::Publish(mut redelivered) = message("chat/a", b"two", QoS::AtLeastOnce, Some(8))
+    else {
+        unreachable!("message() builds a PUBLISH")
+    };
+    redelivered.dup = true;
+    h.reply(2, Packet::Publish(redelivered));
+    assert_eq!(
+        h.session.received_publishes(),
+        crate::PublishCounts {
+            publishes: 4,
+            dup: 2
+        }
+    );
+}
