@@ -145,14 +145,15 @@ fn mqtt_options(
         refresh_url: config.refresh_url.clone(),
         broker_url: config.broker_url.clone(),
         protocol: config.protocol,
+        keep_alive_secs: config.keep_alive_secs,
         default_qos: config.qos,
         // Per-author mode reads the author topics (verified) and the shared one (the
         // quickstart's, unverified); the author filter stays declared after a refusal, so the
         // fallback follows the broker if its ACL changes.
         subscriptions: topics.filters(config.topic_mode),
         on_message: Callback::from(move |m: MqttMessage| {
-            let author = match topics.source(&m.topic) {
             crate::bench_hook::report_received();
+            let author = match topics.source(&m.topic) {
                 Some(Source::Author(author)) => Some(author),
                 Some(Source::Shared) => None,
                 None => return,

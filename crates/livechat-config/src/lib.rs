@@ -138,7 +138,17 @@ pub struct Config {
     /// The dev stack's sign-in page (`/dev/login`), when configuration offers one: the signed-out
     /// screen then has a name field that goes there. Validated like the token URL.
     pub dev_login: Option<String>,
+    /// MQTT keep-alive in seconds ([`MIN_KEEP_ALIVE_SECS`] to [`MAX_KEEP_ALIVE_SECS`]): a link
+    /// that stays silent is declared dead within 1.5 × this.
+    pub keep_alive_secs: u16,
 }
+
+/// Default MQTT keep-alive, seconds.
+pub const DEFAULT_KEEP_ALIVE_SECS: u16 = 30;
+/// Shortest keep-alive a site may configure, seconds.
+pub const MIN_KEEP_ALIVE_SECS: u16 = 2;
+/// Longest keep-alive a site may configure, seconds.
+pub const MAX_KEEP_ALIVE_SECS: u16 = 3600;
 
 impl Default for Config {
     /// Every default: no broker (the token response names it), `/api/mqtt-token`, room `lobby`.
@@ -154,6 +164,7 @@ impl Default for Config {
             user_name: None,
             topic_mode: TopicMode::PerAuthor,
             dev_login: None,
+            keep_alive_secs: DEFAULT_KEEP_ALIVE_SECS,
         }
     }
 }
@@ -271,6 +282,21 @@ impl Config {
                 Some(url.to_owned())
             }
         };
+        let keep_alive_secs = match raw.get(Setting::KeepAlive) {
+            None => defaults.keep_alive_secs,
+            Some(v) => match v.trim().parse::<u16>() {
+                Ok(n) if (MIN_KEEP_ALIVE_SECS..=MAX_KEEP_ALIVE_SECS).contains(&n) => n,
+                _ => {
+                    return Err(ConfigError::invalid(
+                        Setting::KeepAlive,
+                        v,
+                        format!(
+                            "must be a whole number of seconds from {MIN_KEEP_ALIVE_SECS} to {MAX_KEEP_ALIVE_SECS}"
+                        ),
+                    ))
+                }
+            },
+        };
         Ok(Config {
             token_url,
             refresh_url,
@@ -282,6 +308,7 @@ impl Config {
             user_name,
             topic_mode,
             dev_login,
+            keep_alive_secs,
         })
     }
 }

@@ -27,11 +27,13 @@ pub enum Setting {
     TopicMode,
     /// The dev stack's sign-in page, offered on the signed-out screen (never in production).
     DevLogin,
+    /// MQTT keep-alive, seconds: how soon a silent broker link is noticed.
+    KeepAlive,
 }
 
 impl Setting {
     /// Every setting, in documentation order.
-    pub const ALL: [Setting; 10] = [
+    pub const ALL: [Setting; 11] = [
         Setting::BrokerUrl,
         Setting::TokenUrl,
         Setting::RefreshUrl,
@@ -42,6 +44,7 @@ impl Setting {
         Setting::UserName,
         Setting::TopicMode,
         Setting::DevLogin,
+        Setting::KeepAlive,
     ];
 
     /// The key in `config.json`.
@@ -57,6 +60,7 @@ impl Setting {
             Setting::UserName => "userName",
             Setting::TopicMode => "topicMode",
             Setting::DevLogin => "devLogin",
+            Setting::KeepAlive => "keepAlive",
         }
     }
 
@@ -73,6 +77,7 @@ impl Setting {
             Setting::UserName => "data-user-name",
             Setting::TopicMode => "data-topic-mode",
             Setting::DevLogin => "data-dev-login",
+            Setting::KeepAlive => "data-keep-alive",
         }
     }
 
@@ -89,6 +94,7 @@ impl Setting {
             Setting::UserName => &["user_name"],
             Setting::TopicMode => &["topic_mode"],
             Setting::DevLogin => &["dev_login"],
+            Setting::KeepAlive => &["keep_alive"],
         }
     }
 }
@@ -102,7 +108,7 @@ impl fmt::Display for Setting {
 /// Raw values as found, before validation; a setting is absent where a source says nothing.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct RawConfig {
-    /// Indexed by `Setting as usize`: ten slots, no map code in the wasm build.
+    /// Indexed by `Setting as usize`: one slot per setting, no map code in the wasm build.
     values: [Option<String>; Setting::ALL.len()],
 }
 

@@ -332,3 +332,29 @@ fn invalid_values_are_quoted_json_style_in_errors() {
     let error = Config::from_json(r#"{"qos":"9\"\u0001é"}"#).unwrap_err();
     assert!(error.contains(r#"("9\"\u0001é")"#), "{error}");
 }
+
+#[test]
+fn keep_alive_is_seconds_within_bounds_from_the_file_or_the_attribute() {
+    assert_eq!(
+        Config::resolve(&minimal(), None)
+            .expect("valid")
+            .keep_alive_secs,
+        30
+    );
+    let file = RawConfig::from_json(r#"{"keepAlive":5}"#).expect("json");
+    let c = Config::resolve(&minimal().overlaid_with(&file), None).expect("valid");
+    assert_eq!(c.keep_alive_secs, 5);
+    let attr = RawConfig::from_attributes(|n| (n == "data-keep-alive").then(|| "60".into()));
+    let c = Config::resolve(&minimal().overlaid_with(&file).overlaid_with(&attr), None);
+    assert_eq!(c.expect("valid").keep_alive_secs, 60);
+    for bad in ["0", "1", "3601", "-5", "4.5", "soon"] {
+        let r = minimal().overlaid_with(&raw(&[(Setting::KeepAlive, bad)]));
+        assert_eq!(invalid_setting(&r), Setting::KeepAlive, "{bad}");
+    }
+    let e = Config::resolve(
+        &minimal().overlaid_with(&raw(&[(Setting::KeepAlive, "0")])),
+        None,
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("keepAlive (data-keep-alive)"), "{e}");
+}
