@@ -49,7 +49,9 @@ pub fn message_item(props: &MessageItemProps) -> Html {
             <span class={classes!("lc-delivery", format!("lc-delivery-{}", d.label().replace(' ', "-")))}
                   title={title.clone()}>
                 { d.label() }
-                if !title.is_empty() { <span class="lc-visually-hidden">{ format!(": {title}") }</span> }
+                // Why, in words, where everyone sees it (not only in a tooltip): "not
+                // delivered: not authorized (0x87)", "not delivered: the offline queue is full".
+                if !title.is_empty() { <span class="lc-delivery-why">{ format!(": {title}") }</span> }
             </span>
         }
     });
