@@ -4,7 +4,9 @@
 # when the right thing (and version) is already there. Run by dev.sh and test.sh.
 #
 #   apt:    chromium chromium-driver (browser tests, e2e), mosquitto mosquitto-clients (broker
-#           tests), brotli (size checks), a C toolchain; node + npm if missing
+#           tests), rabbitmq-server (BROKER=rabbitmq and its 3-node cluster tests; the package's
+#           own service is never started or touched: the dev stack runs private nodes), brotli
+#           (size checks), a C toolchain; node + npm if missing
 #   rustup: wasm32-unknown-unknown target, rustfmt and clippy components
 #   cargo:  trunk 0.21.14, wasm-bindgen-cli = Cargo.lock's wasm-bindgen (into ~/.cargo/bin)
 #   npm:    project-local node_modules (binaryen 132 for wasm-opt, playwright-core, mqtt + ws + axe-core for the e2e tests) via `npm ci`
@@ -18,7 +20,7 @@ setup_start=$SECONDS
 
 # ---- Debian packages --------------------------------------------------------------------------
 apt_missing=()
-for pkg in chromium chromium-driver mosquitto mosquitto-clients brotli build-essential pkg-config \
+for pkg in chromium chromium-driver mosquitto mosquitto-clients rabbitmq-server brotli build-essential pkg-config \
   ca-certificates curl; do
   if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q '^install ok installed$'; then
     apt_missing+=("$pkg")
@@ -39,7 +41,7 @@ if [ "${#apt_missing[@]}" -gt 0 ]; then
   "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${apt_missing[@]}" ||
     die "apt-get install ${apt_missing[*]} failed"
 else
-  log "apt: chromium, chromium-driver, mosquitto, mosquitto-clients, brotli, build tools, node: present"
+  log "apt: chromium, chromium-driver, mosquitto, mosquitto-clients, rabbitmq-server, brotli, build tools, node: present"
 fi
 [ -x /usr/bin/chromium ] || die "/usr/bin/chromium missing after apt (package chromium)"
 [ -x /usr/bin/chromedriver ] || die "/usr/bin/chromedriver missing after apt (package chromium-driver)"
