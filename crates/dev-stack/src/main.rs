@@ -5,14 +5,16 @@
 
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: dev-stack [--dist DIR] [--bind IP] [--allow-non-loopback] [--chat-acl MODE]
+const USAGE: &str =
+    "usage: dev-stack [--dist DIR] [--bind IP] [--allow-non-loopback] [--chat-acl MODE]
 
 dev-stack is a reference token backend for local use, not a production token service.
 
 Flags: --dist DIR (= DIST_DIR), --bind IP (= BIND_ADDR), --allow-non-loopback
 (= ALLOW_NON_LOOPBACK=1), --chat-acl author|quickstart|mixed (= CHAT_ACL).
 
-Environment: PORT (8080), BROKER_WS_PORT (8083), BROKER (embedded|mosquitto),
+Environment: PORT (8080), BROKER_WS_PORT (8083; rabbitmq: the 3 nodes on it and the next two),
+BROKER (embedded|mosquitto|rabbitmq),
 BIND_ADDR (127.0.0.1; a non-loopback address also needs ALLOW_NON_LOOPBACK=1 and is warned about),
 DEV_AUTH (1 = serve the dev sign-in /dev/login, /dev/logout, /dev/session; off by default, and
   without it nobody can get a token), DEV_CONTROLS (1 = also the test controls /dev/control/*;
@@ -24,7 +26,9 @@ TOKEN_TTL_SECS (3600), TOKEN_RATE_LIMIT (30 per user per minute, 0 = off),
 CORS_ORIGINS (comma list of origins), DIST_DIR (dist),
 MOSQUITTO_BIN (/usr/sbin/mosquitto), MOSQUITTO_DYNSEC_PLUGIN,
 MOSQUITTO_MAX_QUEUED (per-client queue limit; unset = Mosquitto's 1000, 0 = none),
-MOSQUITTO_PERSISTENCE (off; on = sessions saved after every change, survive a kill -9), RUST_LOG (info).";
+MOSQUITTO_PERSISTENCE (off; on = sessions saved after every change, survive a kill -9),
+RABBITMQ_BIN_DIR (/usr/lib/rabbitmq/bin), RABBITMQ_QUEUES (mirrored|quorum|classic: how sessions
+  survive a node loss, see docs/deployment.md), RUST_LOG (info).";
 
 async fn stop_signal() {
     let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
