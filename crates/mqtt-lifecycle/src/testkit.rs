@@ -44,6 +44,11 @@ struct ServerSession {
 pub struct FakeBroker {
     /// Refuse MQTT 5 CONNECTs the way a 3.1.1-only broker does (CONNACK return code 1).
     pub v311_only: bool,
+    /// Close the link without any CONNACK on an MQTT 5 CONNECT, the way RabbitMQ 3.10 does.
+    pub v5_silent_close: bool,
+    /// Close every link without any CONNACK, whatever the protocol (a link fault right after
+    /// CONNECT).
+    pub close_before_connack: bool,
     /// Refuse a CONNECT with a retained Will the way a broker without retain does (v5 CONNACK
     /// 0x9A Retain not supported).
     pub no_retain: bool,
@@ -240,6 +245,10 @@ impl FakeBroker {
         if let Some(conn) = self.conns.get_mut(&link) {
             conn.version = version;
             conn.framer.set_version(version);
+        }
+        if self.close_before_connack || (self.v5_silent_close && version == ProtocolVersion::V5) {
+            self.close(link);
+            return;
         }
         if self.v311_only && version == ProtocolVersion::V5 {
             // A 3.1.1 broker answers with a 3.1.1 CONNACK: return code 1.

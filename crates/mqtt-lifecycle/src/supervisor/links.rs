@@ -110,12 +110,18 @@ impl Supervisor {
         let Some(stage) = self.links.remove(link) else {
             return;
         };
+        // CONNECT went out on it (handed to the session) and the phase is still Connecting:
+        // no CONNACK came. `link_lost` decides whether that is the 3.1.1 fallback.
+        if stage == LinkStage::HandedToSession && self.phase == (Phase::Connecting { link }) {
+            self.closed_before_connack = Some(link);
+        }
         if stage == LinkStage::HandedToSession {
             self.session.handle_link_closed(now, link);
             self.pump(now);
         }
         // No-op if the session already reported it (LinkDown) during the pump above.
         self.link_lost(now, link, Reason::LinkClosed);
+        self.closed_before_connack = None;
         self.pump(now);
     }
 

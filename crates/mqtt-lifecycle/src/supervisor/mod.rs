@@ -49,9 +49,19 @@ pub struct Supervisor {
     backoff: BackoffPolicy,
     wake_drift: Duration,
     rng: Rng,
-    /// The protocol the next link speaks: the configured one until a v5 → 3.1.1 fallback,
-    /// which is taken at most once (nothing sets it back to v5).
+    /// The protocol the next link speaks: the configured one until a v5 → 3.1.1 fallback.
+    /// A fallback on CONNACK "unsupported protocol version" is for good; one on a close
+    /// without CONNACK ([`Self::closed_before_connack`]) is for good once a 3.1.1 CONNACK
+    /// came, and undone if the 3.1.1 attempt is closed the same way (then it was not the
+    /// protocol: a dying broker, a network fault).
     protocol: ProtocolVersion,
+    /// The 3.1.1 fallback was taken on a close without CONNACK and no CONNACK came since.
+    fallback_unconfirmed: bool,
+    /// The link being connected that the server closed after our CONNECT and before any
+    /// CONNACK, while that close is being handled: over MQTT 5 this is how RabbitMQ 3.10 says
+    /// it speaks only 3.1.1, so it leads to the same fallback as CONNACK "unsupported protocol
+    /// version".
+    closed_before_connack: Option<mqtt_session::LinkId>,
     phase: Phase,
     reason: Option<Reason>,
     /// The last status emitted as [`ClientEvent::State`].
@@ -124,6 +134,8 @@ impl Supervisor {
             wake_drift: config.wake_drift,
             rng: Rng::new(config.seed),
             protocol,
+            closed_before_connack: None,
+            fallback_unconfirmed: false,
             phase: Phase::Idle,
             reason: None,
             shown: Status {

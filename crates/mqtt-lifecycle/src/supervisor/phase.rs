@@ -97,6 +97,8 @@ impl Supervisor {
     }
 
     pub(super) fn on_connected(&mut self, now: Instant, link: LinkId, session_present: bool) {
+        // A 3.1.1 fallback taken on a close without CONNACK is confirmed: kept for good.
+        self.fallback_unconfirmed = false;
         let since = match self.phase {
             Phase::Connecting { link: l } if l == link => now,
             Phase::Rotating {

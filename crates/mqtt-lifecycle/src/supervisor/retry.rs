@@ -117,6 +117,33 @@ impl Supervisor {
             Phase::Fetching { early: Some(l) } if l == link => {
                 self.phase = Phase::Fetching { early: None };
             }
+            // Closed by the server after our MQTT 5 CONNECT, no CONNACK: a broker that drops
+            // v5 CONNECTs (RabbitMQ 3.10). Fall back to 3.1.1 at once with the same token,
+            // once for the supervisor's life, as for a CONNACK "unsupported protocol version".
+            Phase::Connecting { link: l }
+                if l == link
+                    && self.closed_before_connack == Some(link)
+                    && self.protocol == ProtocolVersion::V5 =>
+            {
+                self.closed_before_connack = None;
+                self.fallback_unconfirmed = true;
+                self.protocol = ProtocolVersion::V311;
+                self.session.set_protocol(ProtocolVersion::V311);
+                self.reason = Some(Reason::ProtocolFallback);
+                self.open_link(now);
+            }
+            // The 3.1.1 attempt was closed the same way: not the protocol after all. Back to
+            // MQTT 5 and the normal backoff.
+            Phase::Connecting { link: l }
+                if l == link
+                    && self.closed_before_connack == Some(link)
+                    && self.fallback_unconfirmed =>
+            {
+                self.fallback_unconfirmed = false;
+                self.protocol = ProtocolVersion::V5;
+                self.session.set_protocol(ProtocolVersion::V5);
+                self.schedule_retry(now, why, None);
+            }
             Phase::Connecting { link: l } if l == link => self.schedule_retry(now, why, None),
             Phase::Connected { link: l, since, .. } if l == link => {
                 self.reset_if_stable(now, since);

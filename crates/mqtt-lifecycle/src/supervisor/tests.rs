@@ -518,6 +518,79 @@ fn a_broker_without_mqtt5_gets_mqtt311_at_once_with_the_same_token() {
 }
 
 #[test]
+fn a_broker_closing_on_an_mqtt5_connect_without_connack_gets_mqtt311_for_good() {
+    // RabbitMQ 3.10: no CONNACK to an MQTT 5 CONNECT, the socket just closes.
+    let mut h = Harness::new(41);
+    h.broker.v5_silent_close = true;
+    h.start();
+    assert!(is_connected(&h), "{:?}", h.sup.status());
+    let versions: Vec<ProtocolVersion> = h.broker.connects.iter().map(|c| c.protocol).collect();
+    assert_eq!(versions, [ProtocolVersion::V5, ProtocolVersion::V311]);
+    assert_eq!(h.token_requests(), 1, "the same token, no backoff");
+    assert_eq!(h.sup.protocol(), ProtocolVersion::V311);
+    h.subscribe("chat/#");
+    h.inject("chat/x", b"over 3.1.1");
+    assert_eq!(h.messages(), ["over 3.1.1"]);
+    // Remembered: the reconnect after a drop speaks 3.1.1 at once.
+    h.advance(MINUTE);
+    let link = h.broker.connected_links()[0];
+    h.broker.close(link);
+    h.drive();
+    assert!(!is_connected(&h));
+    h.advance_until(Duration::from_secs(120), is_connected);
+    assert!(is_connected(&h));
+    let versions: Vec<ProtocolVersion> = h.broker.connects.iter().map(|c| c.protocol).collect();
+    assert_eq!(
+        versions,
+        [
+            ProtocolVersion::V5,
+            ProtocolVersion::V311,
+            ProtocolVersion::V311
+        ]
+    );
+}
+
+#[test]
+fn a_close_without_connack_on_mqtt311_too_is_not_a_protocol_problem() {
+    // A link fault (or a dying broker) that closes every link right after CONNECT: one 3.1.1
+    // try, then back to MQTT 5 with the normal backoff.
+    let mut h = Harness::new(43);
+    h.broker.close_before_connack = true;
+    h.start();
+    let versions: Vec<ProtocolVersion> = h.broker.connects.iter().map(|c| c.protocol).collect();
+    assert_eq!(versions, [ProtocolVersion::V5, ProtocolVersion::V311]);
+    assert_eq!(h.sup.protocol(), ProtocolVersion::V5);
+    let (attempt, _) = backoff(&h);
+    assert_eq!(attempt, 1);
+    // Once the fault is gone the next attempt connects over MQTT 5.
+    h.broker.close_before_connack = false;
+    h.advance_until(Duration::from_secs(120), is_connected);
+    assert!(is_connected(&h));
+    assert_eq!(
+        h.broker.connects.last().unwrap().protocol,
+        ProtocolVersion::V5
+    );
+}
+
+#[test]
+fn a_link_that_closes_after_connack_is_a_drop_not_a_protocol_fallback() {
+    let mut h = connected(42);
+    h.advance(MINUTE);
+    let link = h.broker.connected_links()[0];
+    h.broker.close(link);
+    h.drive();
+    assert!(!is_connected(&h));
+    h.advance_until(Duration::from_secs(120), is_connected);
+    assert!(is_connected(&h));
+    assert_eq!(h.sup.protocol(), ProtocolVersion::V5);
+    assert!(h
+        .broker
+        .connects
+        .iter()
+        .all(|c| c.protocol == ProtocolVersion::V5));
+}
+
+#[test]
 fn the_online_event_skips_the_backoff_wait() {
     let mut h = Harness::new(19);
     h.replies.extend([Reply::Network, Reply::Network]);
