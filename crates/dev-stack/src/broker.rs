@@ -80,6 +80,15 @@ impl Broker {
         }
     }
 
+    /// The broker URL a new token names: for the RabbitMQ cluster the next running node, in
+    /// turn; `None` for the single brokers (the stack's one URL).
+    pub(crate) async fn assign_url(&self) -> Option<String> {
+        match self {
+            Self::RabbitMq(b) => b.assign_url().await,
+            _ => None,
+        }
+    }
+
     /// Every public WebSocket URL (one per RabbitMQ node).
     pub(crate) fn ws_urls(&self) -> Vec<String> {
         match self {

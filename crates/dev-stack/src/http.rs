@@ -300,8 +300,14 @@ async fn deliver(state: &Shared, token: Token) -> Response {
             "the broker could not register the credentials",
         );
     }
-    tracing::info!(token = %token.token_id, user = %token.user, "token issued");
-    token_body(&token, &state.broker_url)
+    // A cluster's token names one live node, taking turns (the backend spreads the load and
+    // steers reconnects away from a dead node); one broker: its URL.
+    let broker_url = match state.broker.assign_url().await {
+        Some(url) => url,
+        None => state.broker_url.clone(),
+    };
+    tracing::info!(token = %token.token_id, user = %token.user, broker = %broker_url, "token issued");
+    token_body(&token, &broker_url)
 }
 
 /// A browser request from a page that is neither this origin nor on the CORS allow-list

@@ -292,8 +292,14 @@ pub async fn start(config: StackConfig) -> Result<RunningStack, StackError> {
     let store = Arc::new(store);
     let broker = Arc::new(broker::Broker::start(&config, Arc::clone(&store)).await?);
     let ws_origin = format!("ws://{}", broker.ws_addr());
+    // Every node of a cluster may be named by a token: the page may connect to each.
+    let ws_origins: Vec<String> = broker
+        .ws_urls()
+        .iter()
+        .map(|u| u.trim_end_matches("/mqtt").to_owned())
+        .collect();
     let csp = config
-        .csp_header(&ws_origin)
+        .csp_header(&ws_origins.join(" "))
         .map(|csp| {
             HeaderValue::from_str(&csp).map_err(|_| {
                 StackError::Io(std::io::Error::new(

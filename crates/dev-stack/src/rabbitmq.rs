@@ -442,6 +442,8 @@ pub(crate) struct RabbitMq {
     admin_basic: String,
     auth_task: tokio::task::JoinHandle<()>,
     queues: QueueMode,
+    /// The node the next token names ([`Self::assign_url`]).
+    next_node: std::sync::atomic::AtomicUsize,
 }
 
 impl std::fmt::Debug for RabbitMq {
@@ -601,6 +603,7 @@ impl RabbitMq {
             admin_basic,
             auth_task,
             queues,
+            next_node: std::sync::atomic::AtomicUsize::new(0),
         };
         if let Err(e) = cluster.boot().await {
             cluster.shutdown().await;
@@ -852,6 +855,21 @@ impl RabbitMq {
             .iter()
             .map(|n| format!("ws://{}/mqtt", n.ws))
             .collect()
+    }
+
+    /// The Web MQTT URL of the next running node, in turn (`None` when none runs).
+    pub(crate) async fn assign_url(&self) -> Option<String> {
+        for _ in 0..NODES {
+            let i = self
+                .next_node
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+                % NODES;
+            let node = &self.nodes[i];
+            if node.child.lock().await.is_some() {
+                return Some(format!("ws://{}/mqtt", node.ws));
+            }
+        }
+        None
     }
 
     /// The nodes and their state.

@@ -148,6 +148,23 @@ async fn three_nodes_each_with_web_mqtt() {
             "{url}"
         );
     }
+    // Tokens name the nodes in turn (the backend spreads the clients), and the page may
+    // connect to every node (CSP).
+    // (Other tests take tokens meanwhile: a few more than three.)
+    let mut named = std::collections::BTreeSet::new();
+    for _ in 0..12 {
+        let (_, t) = user_token(c, "spread").await;
+        named.insert(t["brokerUrl"].as_str().unwrap().to_owned());
+        if named.len() == 3 {
+            break;
+        }
+    }
+    assert_eq!(named, c.urls.iter().cloned().collect());
+    let page = http(c.http, "GET", "/", &[], "").await;
+    let csp = page.header("content-security-policy").expect("a CSP");
+    for url in &c.urls {
+        assert!(csp.contains(url.trim_end_matches("/mqtt")), "{csp}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -405,6 +422,11 @@ async fn a_node_loss_keeps_the_session_and_loses_only_what_was_in_flight() {
         got.len() - distinct.len(),
         lost.len()
     );
+    // While node 2 is down, new tokens name only the live nodes.
+    for _ in 0..3 {
+        let (_, t) = user_token(c, "loss-spread").await;
+        assert_ne!(t["brokerUrl"], c.urls[1].as_str());
+    }
     let restart = Instant::now();
     // The node boots in ~15 s: ask again while one request's wait runs out.
     let mut attempts = 0;
