@@ -132,7 +132,8 @@ mod testkit;
 pub use backoff::{BackoffPolicy, Rng};
 pub use state::{ConnectionState, Reason, Status};
 pub use supervisor::{
-    Action, ClientEvent, RequestId, Supervisor, SupervisorConfig, USER_ID_PLACEHOLDER,
+    Action, ClientEvent, RequestId, Supervisor, SupervisorConfig, OFFLINE_PROBE,
+    USER_ID_PLACEHOLDER,
 };
 pub use token::{
     check_broker_url, parse_response, Credentials, HttpResponse, Secret, TokenError, TokenOutcome,

@@ -40,6 +40,10 @@ use phase::Phase;
 use retry::Retry;
 use token_flight::TokenFlight;
 
+/// How long a live link has to answer once the browser reports that it is offline
+/// ([`Supervisor::handle_offline`]) before it is declared dead.
+pub const OFFLINE_PROBE: Duration = Duration::from_secs(3);
+
 /// The sans-IO connection supervisor. See the crate docs for the drive loop.
 #[derive(Debug)]
 pub struct Supervisor {
@@ -270,7 +274,11 @@ impl Supervisor {
     }
 
     /// The browser is offline: waiting in `Backoff` becomes `Offline`, and failures while
-    /// offline do not count as attempts. A live link is left alone (it may well survive).
+    /// offline do not count as attempts. A live link is not dropped (it may well survive: a
+    /// loopback or VPN broker, a brief switch) but must prove itself within
+    /// [`OFFLINE_PROBE`]: a PINGREQ goes out and a link from which nothing arrives by then is
+    /// declared dead, so the status says "Offline" in seconds rather than after up to 1.5 × the
+    /// keep-alive of "Connected" on a dead network.
     pub fn handle_offline(&mut self, now: Instant) {
         self.last_now = now;
         self.online = false;
@@ -278,6 +286,7 @@ impl Supervisor {
             self.phase = Phase::Offline;
             self.reason = Some(Reason::Offline);
         }
+        self.session.probe_link(now, OFFLINE_PROBE);
         self.pump(now);
     }
 

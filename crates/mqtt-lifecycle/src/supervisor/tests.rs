@@ -9,7 +9,7 @@ use mqtt_session::{DeliveryStatus, LinkId};
 
 use crate::backoff::BackoffPolicy;
 use crate::testkit::{Harness, Reply, TokenRequest};
-use crate::{ClientEvent, ConnectionState, Reason, TokenError};
+use crate::{ClientEvent, ConnectionState, Reason, TokenError, OFFLINE_PROBE};
 
 const SECOND: Duration = Duration::from_secs(1);
 const MINUTE: Duration = Duration::from_secs(60);
@@ -649,6 +649,36 @@ fn a_drop_while_offline_waits_for_online_without_burning_attempts() {
     h.sup.handle_online(now);
     h.drive();
     assert!(is_connected(&h));
+}
+
+#[test]
+fn offline_makes_a_silent_live_link_prove_itself_within_the_probe_window() {
+    let mut h = connected(23);
+    let link = h.opened[0].1;
+    // The network is gone: nothing from the broker reaches the page any more.
+    h.held.insert(link);
+    let now = h.now();
+    h.sup.handle_offline(now);
+    h.drive();
+    assert!(is_connected(&h), "not dropped on the event alone");
+    h.advance(OFFLINE_PROBE - Duration::from_millis(1));
+    assert!(is_connected(&h));
+    h.advance(Duration::from_millis(1));
+    assert_eq!(
+        h.state(),
+        ConnectionState::Offline,
+        "declared dead after the probe window"
+    );
+}
+
+#[test]
+fn offline_leaves_a_link_that_answers_the_probe_alone() {
+    let mut h = connected(24);
+    let now = h.now();
+    h.sup.handle_offline(now);
+    h.drive();
+    h.advance(OFFLINE_PROBE * 4);
+    assert!(is_connected(&h), "a live link survives an offline event");
 }
 
 #[test]

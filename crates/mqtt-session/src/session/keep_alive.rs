@@ -27,9 +27,10 @@ pub(super) enum KeepAlive {
 #[derive(Debug, Clone, Copy)]
 pub(super) enum Ping {
     Idle,
-    /// PINGREQ written; any packet received before `sent_at + interval / 2` proves the link alive.
+    /// PINGREQ written; any packet received before `due` (`sent_at + interval / 2`, or sooner
+    /// for a probe) proves the link alive.
     Awaiting {
-        sent_at: Instant,
+        due: Instant,
     },
 }
 
@@ -53,10 +54,9 @@ impl KeepAlive {
         match *self {
             KeepAlive::Off => None,
             KeepAlive::On {
-                interval,
-                ping: Ping::Awaiting { sent_at },
+                ping: Ping::Awaiting { due },
                 ..
-            } => Some(sent_at + interval / 2),
+            } => Some(due),
             // Ping when either direction has been quiet for the interval: quiet sending is what
             // the spec requires, quiet receiving catches a half-open link while we keep sending
             // QoS 0 messages into it.
@@ -104,27 +104,62 @@ impl Session {
             let (link, keep_alive) = (active.id, active.keep_alive);
             match keep_alive {
                 KeepAlive::On {
-                    interval,
-                    ping: Ping::Awaiting { sent_at },
+                    ping: Ping::Awaiting { due },
                     ..
-                } if now >= sent_at + interval / 2 => {
+                } if now >= due => {
                     // No DISCONNECT: nothing comes through this link any more.
                     self.fail_link(link, LinkDownReason::KeepAliveTimeout, None);
                 }
                 KeepAlive::On {
-                    ping: Ping::Idle, ..
+                    interval,
+                    ping: Ping::Idle,
+                    ..
                 } if keep_alive.deadline().is_some_and(|due| now >= due) => {
                     self.write_control(link, &Packet::PingReq);
                     if let Some(KeepAlive::On { ping, .. }) =
                         self.active_mut().map(|a| &mut a.keep_alive)
                     {
-                        *ping = Ping::Awaiting { sent_at: now };
+                        *ping = Ping::Awaiting {
+                            due: now + interval / 2,
+                        };
                     }
                 }
                 _ => {}
             }
         }
         self.pump();
+    }
+
+    /// Asks the active link to prove itself alive within `within` (say the browser just
+    /// reported that the network is gone): a PINGREQ goes out now unless one is already
+    /// awaiting its answer, and if nothing at all arrives by then the link is declared dead
+    /// ([`LinkDownReason::KeepAliveTimeout`]) instead of up to 1.5 × the keep-alive later. A
+    /// link that answers carries on untouched. Never lengthens a deadline already running;
+    /// nothing happens without an active link or with keep-alive off. Returns whether a
+    /// probe is running.
+    pub fn probe_link(&mut self, now: Instant, within: Duration) -> bool {
+        self.tick(now);
+        let Some(active) = self.active() else {
+            return false;
+        };
+        let (link, keep_alive) = (active.id, active.keep_alive);
+        let KeepAlive::On { ping, .. } = keep_alive else {
+            return false;
+        };
+        let due = now + within;
+        let write = match ping {
+            Ping::Awaiting { due: running } if running <= due => return true,
+            Ping::Awaiting { .. } => false,
+            Ping::Idle => true,
+        };
+        if write {
+            self.write_control(link, &Packet::PingReq);
+        }
+        if let Some(KeepAlive::On { ping, .. }) = self.active_mut().map(|a| &mut a.keep_alive) {
+            *ping = Ping::Awaiting { due };
+        }
+        self.pump();
+        true
     }
 
     /// Keep-alive in whole seconds as announced in CONNECT (a sub-second value rounds up to 1).

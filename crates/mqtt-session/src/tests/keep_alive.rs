@@ -106,3 +106,59 @@ fn the_deadline_is_exposed_so_the_driver_sleeps_exactly_until_it() {
         Some(h.now + Duration::from_secs(30))
     );
 }
+
+#[test]
+fn a_probe_declares_a_silent_link_dead_within_its_window_not_the_keep_alive() {
+    let mut h = Harness::v5();
+    h.connect(1, false);
+    h.events();
+    h.advance(1_000);
+    assert!(h
+        .session
+        .probe_link(h.now, std::time::Duration::from_millis(3_000)));
+    h.drain();
+    assert_eq!(h.sent(1), vec![Packet::PingReq]);
+    // A second probe while the first is running sends nothing and keeps the earlier deadline.
+    assert!(h
+        .session
+        .probe_link(h.now, std::time::Duration::from_millis(20_000)));
+    h.drain();
+    assert!(h.sent(1).is_empty());
+    assert_eq!(
+        h.session.poll_timeout(),
+        Some(h.now + std::time::Duration::from_millis(3_000))
+    );
+    h.advance(2_999);
+    assert!(h.events().is_empty());
+    h.advance(1);
+    assert_eq!(
+        link_downs(&h.events()),
+        vec![(LinkId(1), LinkDownReason::KeepAliveTimeout)]
+    );
+    // Nothing to probe without a link.
+    assert!(!h
+        .session
+        .probe_link(h.now, std::time::Duration::from_millis(3_000)));
+}
+
+#[test]
+fn a_probe_answered_leaves_the_link_alone_and_the_keep_alive_resumes() {
+    let mut h = Harness::v5();
+    h.connect(1, false);
+    h.events();
+    h.advance(5_000);
+    h.session
+        .probe_link(h.now, std::time::Duration::from_millis(3_000));
+    h.drain();
+    assert_eq!(h.sent(1), vec![Packet::PingReq]);
+    h.advance(200);
+    h.reply(1, Packet::PingResp);
+    h.advance(10_000);
+    assert!(h.session.is_connected());
+    assert!(h.events().is_empty());
+    // The next regular ping is a full interval after the last packet sent (the probe's PINGREQ).
+    h.advance(19_799);
+    assert!(h.sent(1).is_empty());
+    h.advance(1);
+    assert_eq!(h.sent(1), vec![Packet::PingReq]);
+}
