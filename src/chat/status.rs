@@ -94,8 +94,11 @@ pub fn status_view(
             }
         },
         ConnectionState::Idle => StatusView::new(Tone::Busy, "Starting…", None, false),
-        ConnectionState::FetchingToken => StatusView::new(Tone::Busy, "Signing in…", None, false),
-        ConnectionState::Connecting => StatusView::new(Tone::Busy, "Connecting…", None, false),
+        // While trying again, what went wrong last stays in words: a token endpoint that hangs
+        // keeps the page in "Signing in…" for its whole timeout, and the reason would otherwise
+        // show only during the second of backoff between two attempts.
+        ConnectionState::FetchingToken => StatusView::new(Tone::Busy, "Signing in…", reason, false),
+        ConnectionState::Connecting => StatusView::new(Tone::Busy, "Connecting…", reason, false),
         ConnectionState::Backoff { .. } => StatusView::new(
             Tone::Busy,
             match retry_in.map(whole_seconds_up) {
@@ -227,6 +230,22 @@ mod tests {
             let v = status_view(&state, PENDING, None, None);
             assert_eq!(v.text, text);
             assert!(v.can_retry && v.tone == Tone::Bad);
+        }
+    }
+
+    #[test]
+    fn a_retry_in_progress_still_says_what_went_wrong_last() {
+        let why = "could not get credentials: token endpoint did not answer within 15 s";
+        for (state, text) in [
+            (ConnectionState::FetchingToken, "Signing in…"),
+            (ConnectionState::Connecting, "Connecting…"),
+        ] {
+            let first = status_view(&state, PENDING, None, None);
+            assert_eq!((first.text.as_str(), first.detail), (text, None));
+            let again = status_view(&state, PENDING, Some(why), None);
+            assert_eq!(again.text, text);
+            assert_eq!(again.detail.as_deref(), Some(why));
+            assert!(!again.can_retry, "an attempt is already under way");
         }
     }
 
