@@ -4,8 +4,10 @@
 # Ctrl-C stops everything.
 #
 # Env: PORT (8080) and the other dev-stack settings (docs/ARCHITECTURE.md, "Dev stack command line"):
-# BROKER_WS_PORT (8083), BROKER (embedded | mosquitto), CHAT_ACL (author | quickstart | mixed), CSP
-# (strict by default; off), TOKEN_TTL_SECS, TOKEN_RATE_LIMIT, CORS_ORIGINS. The dev sign-in (/dev/login)
+# BROKER_WS_PORT (8083), BROKER (embedded | mosquitto | rabbitmq: a 3-node RabbitMQ cluster, nodes on
+# BROKER_WS_PORT and the next two ports, ~25 s to start; docs/deployment.md), CHAT_ACL (author |
+# quickstart | mixed), CSP (strict by default; off), TOKEN_TTL_SECS, TOKEN_RATE_LIMIT, CORS_ORIGINS.
+# The dev sign-in (/dev/login)
 # is enabled here (DEV_AUTH=1); the stack is a reference for local use, not a production token service.
 # SKIP_SETUP=1 skips setup.sh (when you know everything is installed).
 set -euo pipefail
