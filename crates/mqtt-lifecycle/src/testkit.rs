@@ -456,12 +456,18 @@ impl Harness {
 
     /// [`Harness::new`] with this configured broker URL (empty: none).
     pub fn with_broker_url(seed: u64, broker_url: &str) -> Self {
+        Self::with_broker_urls(seed, broker_url, &[])
+    }
+
+    /// [`Harness::new`] with a list of broker URLs (`broker_url` and `more`).
+    pub fn with_broker_urls(seed: u64, broker_url: &str, more: &[&str]) -> Self {
         let session = SessionConfig {
             client_id: "livechat-test".into(),
             ..SessionConfig::default()
         };
         let mut config = SupervisorConfig::new(broker_url, session);
         config.seed = seed;
+        config.broker_urls = more.iter().map(|u| (*u).to_owned()).collect();
         Harness {
             sup: Supervisor::new(config),
             broker: FakeBroker::default(),

@@ -16,6 +16,12 @@ pub struct SupervisorConfig {
     /// configured, so every token response must name the broker; if one does not, the
     /// supervisor stops with [`Reason::NoBrokerUrl`].
     pub broker_url: String,
+    /// More WebSocket URLs of the same broker cluster (default none). With any, `broker_url`
+    /// and these are one list, shuffled once per supervisor (with [`Self::seed`]) so a
+    /// cluster's clients spread over its nodes; the first is used until a link fails to
+    /// connect or is lost, then the next one, in turn. A token response's `brokerUrl` still
+    /// wins over the list (the token backend may assign a node or name a load balancer).
+    pub broker_urls: Vec<String>,
     /// The MQTT session's settings (client id, keep-alive, protocol...).
     pub session: SessionConfig,
     /// Reconnect backoff (default: 0.5 s base, 30 s cap, reset after 10 s connected).
@@ -36,6 +42,7 @@ impl SupervisorConfig {
     pub fn new(broker_url: impl Into<String>, session: SessionConfig) -> Self {
         SupervisorConfig {
             broker_url: broker_url.into(),
+            broker_urls: Vec::new(),
             session,
             backoff: BackoffPolicy::default(),
             token_timeout: Duration::from_secs(15),

@@ -48,8 +48,12 @@ pub const OFFLINE_PROBE: Duration = Duration::from_secs(3);
 #[derive(Debug)]
 pub struct Supervisor {
     session: Session,
-    /// The configured broker URL (`None`: none configured).
+    /// The configured broker URL in use (`None`: none configured): one of [`Self::brokers`].
     broker_url: Option<String>,
+    /// The configured broker URLs, shuffled once ([`SupervisorConfig::broker_urls`]), and
+    /// the index of the one in use.
+    brokers: Vec<String>,
+    broker_index: usize,
     backoff: BackoffPolicy,
     wake_drift: Duration,
     rng: Rng,
@@ -125,6 +129,19 @@ impl Supervisor {
             .will
             .clone()
             .filter(|w| w.topic.contains(USER_ID_PLACEHOLDER));
+        let mut rng = Rng::new(config.seed);
+        let mut brokers: Vec<String> = Vec::new();
+        for url in std::iter::once(&config.broker_url).chain(&config.broker_urls) {
+            let url = url.trim();
+            if !url.is_empty() && !brokers.iter().any(|b| b == url) {
+                brokers.push(url.to_owned());
+            }
+        }
+        // Fisher-Yates; a single URL draws nothing, so the jitter sequence is unchanged.
+        for i in (1..brokers.len()).rev() {
+            let j = rng.below_inclusive(i as u64) as usize;
+            brokers.swap(i, j);
+        }
         let mut session = Session::new(config.session);
         if will_template.is_some() {
             // No Will until a token says whose it is.
@@ -133,10 +150,12 @@ impl Supervisor {
         Supervisor {
             session,
             will_template,
-            broker_url: Some(config.broker_url.trim().to_owned()).filter(|url| !url.is_empty()),
+            broker_url: brokers.first().cloned(),
+            brokers,
+            broker_index: 0,
             backoff: config.backoff,
             wake_drift: config.wake_drift,
-            rng: Rng::new(config.seed),
+            rng,
             protocol,
             closed_before_connack: None,
             fallback_unconfirmed: false,

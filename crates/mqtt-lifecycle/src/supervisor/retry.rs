@@ -103,9 +103,19 @@ impl Supervisor {
                 if rotating_with_active {
                     self.rotation_failed(now, why, None, true);
                 } else {
+                    self.next_broker();
                     self.schedule_retry(now, why, None);
                 }
             }
+        }
+    }
+
+    /// The next configured broker URL, in turn, after a link to the current one failed or
+    /// was lost (no-op with a single URL).
+    fn next_broker(&mut self) {
+        if self.brokers.len() > 1 {
+            self.broker_index = (self.broker_index + 1) % self.brokers.len();
+            self.broker_url = Some(self.brokers[self.broker_index].clone());
         }
     }
 
@@ -144,9 +154,13 @@ impl Supervisor {
                 self.session.set_protocol(ProtocolVersion::V5);
                 self.schedule_retry(now, why, None);
             }
-            Phase::Connecting { link: l } if l == link => self.schedule_retry(now, why, None),
+            Phase::Connecting { link: l } if l == link => {
+                self.next_broker();
+                self.schedule_retry(now, why, None);
+            }
             Phase::Connected { link: l, since, .. } if l == link => {
                 self.reset_if_stable(now, since);
+                self.next_broker();
                 self.schedule_retry(now, why, None);
             }
             Phase::Rotating {

@@ -590,6 +590,71 @@ fn a_link_that_closes_after_connack_is_a_drop_not_a_protocol_fallback() {
         .all(|c| c.protocol == ProtocolVersion::V5));
 }
 
+const NODES: [&str; 3] = [
+    "ws://n1.test/mqtt",
+    "ws://n2.test/mqtt",
+    "ws://n3.test/mqtt",
+];
+
+#[test]
+fn a_list_of_brokers_is_shuffled_per_client_and_the_next_one_is_tried_after_a_failure() {
+    let mut firsts = std::collections::BTreeSet::new();
+    for seed in 0..12 {
+        let mut h = Harness::with_broker_urls(seed, NODES[0], &NODES[1..]);
+        h.fail_opens = 2;
+        h.start();
+        h.advance_until(MINUTE, is_connected);
+        assert!(is_connected(&h));
+        // Two failures, three different nodes in turn, each within the backoff.
+        let urls = &h.opened_urls;
+        assert_eq!(urls.len(), 3, "{urls:?}");
+        let distinct: std::collections::BTreeSet<&String> = urls.iter().collect();
+        assert_eq!(distinct.len(), 3, "{urls:?}");
+        firsts.insert(urls[0].clone());
+    }
+    assert_eq!(firsts.len(), 3, "clients start on different nodes");
+}
+
+#[test]
+fn a_lost_link_reconnects_to_the_next_broker_of_the_list() {
+    let mut h = Harness::with_broker_urls(7, NODES[0], &NODES[1..]);
+    h.start();
+    assert!(is_connected(&h));
+    let first = h.opened_urls[0].clone();
+    h.advance(MINUTE);
+    let link = h.broker.connected_links()[0];
+    h.broker.close(link);
+    h.drive();
+    h.advance_until(MINUTE, is_connected);
+    assert!(is_connected(&h));
+    assert_ne!(h.opened_urls.last().unwrap(), &first);
+}
+
+#[test]
+fn the_tokens_broker_url_wins_over_the_list() {
+    let mut h = Harness::with_broker_urls(8, NODES[0], &NODES[1..]);
+    h.token_broker_url = Some("ws://localhost:9001/mqtt".into());
+    h.start();
+    assert!(is_connected(&h));
+    assert_eq!(h.opened_urls.last().unwrap(), "ws://localhost:9001/mqtt");
+}
+
+#[test]
+fn one_broker_url_draws_nothing_from_the_jitter_sequence() {
+    // The backoff delays of a single-URL client are what they were before lists existed.
+    let mut a = Harness::new(99);
+    let mut b = Harness::with_broker_urls(
+        99,
+        "ws://127.0.0.1:8083/mqtt",
+        &["ws://127.0.0.1:8083/mqtt"],
+    );
+    for h in [&mut a, &mut b] {
+        h.replies.extend([crate::testkit::Reply::Network]);
+        h.start();
+    }
+    assert_eq!(backoff(&a), backoff(&b));
+}
+
 #[test]
 fn the_online_event_skips_the_backoff_wait() {
     let mut h = Harness::new(19);
