@@ -64,10 +64,13 @@ export async function waitUntil(fn, { timeoutMs = 20000, intervalMs = 100, what 
 /**
  * Starts a dev stack on free ports serving the trunk build. `env` adds or overrides variables
  * (TOKEN_TTL_SECS, CSP, ...), or is a function of the chosen `{ port, wsPort }` returning them.
- * Resolves once /config.json answers.
+ * The second argument may fix the ports. Resolves once /config.json answers; the result's
+ * `port`/`wsPort` are the ports it chose.
  */
-export async function startStack(env = {}) {
-  const [port, wsPort] = [await freePort(), await freePort()];
+export async function startStack(env = {}, { port = null, wsPort = null } = {}) {
+  // `port`/`wsPort` given: start on those (a restart of a stack on the same addresses).
+  port = port || await freePort();
+  wsPort = wsPort || await freePort();
   if (typeof env === 'function') env = env({ port, wsPort });
   const logs = [];
   const child = spawn(devStackBin(), ['--dist', distDir()], {
@@ -96,7 +99,7 @@ export async function startStack(env = {}) {
   child.once('exit', (code, signal) => { exited = { code, signal }; });
   const base = `http://127.0.0.1:${port}`;
   const stack = {
-    base,
+    base, port, wsPort,
     brokerWs: `ws://127.0.0.1:${wsPort}`,
     log: () => logs.join(''),
     async control(route, body = {}) {
