@@ -138,9 +138,10 @@ test('keyboard only: retry, sign in, send and retry again, all with Tab, typing 
   try {
     await stack.control('faults', { mode: 'reset', scope: 'all', healAfterMs: 500 });
     await waitUntil(async () => /Reconnecting/.test(await statusText(u.page)), { timeoutMs: 30000, what: 'status "Reconnecting"' });
+    // Reach the button while the endpoint is still down (it stays offered), then press it.
+    await tabTo(u.page, 'button:Retry now');
     await stack.control('token-endpoint', { mode: 'ok' });
     const before = tokenRequests.length;
-    await tabTo(u.page, 'button:Retry now');
     await u.page.keyboard.press('Enter');
     await waitUntil(() => tokenRequests.length > before, { what: 'a token request after Retry in back-off' });
     await waitConnected(u.page);

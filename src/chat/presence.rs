@@ -201,6 +201,22 @@ impl Presence {
         self.entries.clear();
     }
 
+    /// Whether `author`'s `instance` has an entry (this tab's own, once the broker echoed it).
+    pub fn has_instance(&self, author: &str, instance: &str) -> bool {
+        self.entries
+            .get(author)
+            .is_some_and(|instances| instances.contains_key(instance))
+    }
+
+    /// The name `author` is shown by: the latest claimed name, else the author id.
+    pub fn shown_name(&self, author: &str) -> String {
+        self.entries
+            .get(author)
+            .and_then(|instances| instances.values().max_by_key(|e| e.since))
+            .and_then(|e| e.name.clone())
+            .unwrap_or_else(|| author.to_owned())
+    }
+
     /// How many people are in the room.
     pub fn count(&self) -> usize {
         self.entries.len()
@@ -238,6 +254,108 @@ impl Presence {
             })
         });
         people
+    }
+}
+
+/// An input of [`PresenceView`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PresenceAction {
+    /// A message on a presence topic (retained or live; empty = the instance left).
+    Heard {
+        /// Its topic.
+        topic: String,
+        /// Its payload.
+        payload: Vec<u8>,
+    },
+    /// Who the signed-in user is (the token's `userId`): not announced, listed first.
+    Me(Option<String>),
+}
+
+/// What the UI shows: the room's presence, who "you" are, and the last change in words for a
+/// polite live region (joins and leaves of others only; a republished entry or another tab of
+/// someone already here says nothing).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PresenceView {
+    topics: PresenceTopics,
+    /// This tab's instance: its own entry is never announced, whatever the order in which the
+    /// token's user id and the entry's echo arrive.
+    instance: String,
+    presence: Presence,
+    me: Option<String>,
+    announcement: Option<String>,
+}
+
+impl PresenceView {
+    /// Nobody yet, in the room of `topics`, seen from the tab whose entry is `instance`.
+    pub fn new(topics: PresenceTopics, instance: impl Into<String>) -> Self {
+        Self {
+            topics,
+            instance: instance.into(),
+            presence: Presence::new(),
+            me: None,
+            announcement: None,
+        }
+    }
+
+    /// The presence state.
+    pub fn presence(&self) -> &Presence {
+        &self.presence
+    }
+
+    /// The list, the signed-in user first.
+    pub fn people(&self) -> Vec<Person> {
+        self.presence.people(self.me.as_deref())
+    }
+
+    /// The last join or leave, in words (with the new count), for a live region.
+    pub fn announcement(&self) -> Option<&str> {
+        self.announcement.as_deref()
+    }
+
+    /// Applies one input.
+    pub fn apply(&mut self, action: PresenceAction) {
+        match action {
+            PresenceAction::Me(me) => self.me = me,
+            PresenceAction::Heard { topic, payload } => {
+                let parsed = self.topics.parse(&topic);
+                let mine = parsed.is_some_and(|(_, i)| i == self.instance);
+                let author = parsed.map(|(a, _)| a.to_owned());
+                let before = author.as_deref().map(|a| self.presence.shown_name(a));
+                let change = self.presence.apply(&self.topics, &topic, &payload);
+                let count = self.presence.count();
+                let here = match count {
+                    1 => "1 person here".to_owned(),
+                    n => format!("{n} people here"),
+                };
+                let own = |a: &str| mine || self.me.as_deref() == Some(a);
+                let said = match change {
+                    PresenceChange::Joined(a) if !own(&a) => {
+                        Some(format!("{} joined. {here}.", self.presence.shown_name(&a)))
+                    }
+                    PresenceChange::Left(a) if !own(&a) => {
+                        Some(format!("{} left. {here}.", before.unwrap_or(a)))
+                    }
+                    _ => None,
+                };
+                if said.is_some() {
+                    self.announcement = said;
+                }
+            }
+        }
+    }
+}
+
+impl yew::Reducible for PresenceView {
+    type Action = PresenceAction;
+
+    fn reduce(self: std::rc::Rc<Self>, action: PresenceAction) -> std::rc::Rc<Self> {
+        let mut next = (*self).clone();
+        next.apply(action);
+        if next == *self {
+            self
+        } else {
+            std::rc::Rc::new(next)
+        }
     }
 }
 
@@ -408,6 +526,39 @@ mod tests {
         p.apply(&t, "chat/lobby/presence/alice/1", &entry("Old name", 1));
         p.apply(&t, "chat/lobby/presence/alice/2", &entry("New name", 2));
         assert_eq!(p.people(None)[0].name.as_deref(), Some("New name"));
+    }
+
+    #[test]
+    fn the_view_announces_others_joining_and_leaving_but_not_oneself_or_republishing() {
+        let mut v = PresenceView::new(topics(), "me-tab");
+        let heard = |topic: &str, payload: Vec<u8>| PresenceAction::Heard {
+            topic: topic.into(),
+            payload,
+        };
+        v.apply(PresenceAction::Me(Some("me".into())));
+        v.apply(heard("chat/lobby/presence/me/me-tab", entry("Me", 1)));
+        assert_eq!(v.announcement(), None, "one's own arrival is not announced");
+        v.apply(heard("chat/lobby/presence/bob/1", entry("Bob", 1)));
+        assert_eq!(v.announcement(), Some("Bob joined. 2 people here."));
+        v.apply(heard("chat/lobby/presence/bob/2", entry("Bob", 2)));
+        v.apply(heard("chat/lobby/presence/bob/1", entry("Bob", 1)));
+        assert_eq!(v.announcement(), Some("Bob joined. 2 people here."));
+        v.apply(heard("chat/lobby/presence/bob/1", Vec::new()));
+        v.apply(heard("chat/lobby/presence/bob/2", Vec::new()));
+        assert_eq!(v.announcement(), Some("Bob left. 1 person here."));
+        let people = v.people();
+        assert_eq!(people.len(), 1);
+        assert!(people[0].own);
+    }
+
+    #[test]
+    fn this_tabs_own_entry_is_not_announced_even_before_the_user_id_is_known() {
+        let mut v = PresenceView::new(topics(), "tab7");
+        v.apply(PresenceAction::Heard {
+            topic: "chat/lobby/presence/me/tab7".into(),
+            payload: entry("Me", 1),
+        });
+        assert_eq!(v.announcement(), None);
     }
 
     #[test]

@@ -5,7 +5,7 @@ use std::rc::Rc;
 use livechat_config::Config;
 use yew::prelude::*;
 
-use crate::components::{Composer, DevSignIn, MessageList, StatusBar};
+use crate::components::{Composer, DevSignIn, MessageList, PresenceList, StatusBar};
 use crate::room::use_chat_room;
 
 /// Props of [`LiveChat`].
@@ -24,6 +24,9 @@ pub fn live_chat(props: &LiveChatProps) -> Html {
             <StatusBar view={room.status().clone()} on_retry={room.on_retry()} />
             if let Some(sign_in) = room.dev_sign_in() {
                 <DevSignIn action={sign_in.action.clone()} next={sign_in.next.clone()} />
+            }
+            if let Some(presence) = room.presence() {
+                <PresenceList view={presence.clone()} />
             }
             if let Some(notice) = room.notice() {
                 <p class="lc-notice" role="note">{ notice }</p>

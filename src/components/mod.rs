@@ -6,6 +6,7 @@ mod error_screen;
 mod live_chat;
 mod message_item;
 mod message_list;
+mod presence_list;
 mod status_bar;
 
 pub use composer::{Composer, ComposerProps};
@@ -14,4 +15,5 @@ pub use error_screen::{ErrorScreen, ErrorScreenProps};
 pub use live_chat::{LiveChat, LiveChatProps};
 pub use message_item::{MessageItem, MessageItemProps};
 pub use message_list::{MessageList, MessageListProps};
+pub use presence_list::{PresenceList, PresenceListProps};
 pub use status_bar::{StatusBar, StatusBarProps};

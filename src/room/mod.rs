@@ -8,6 +8,7 @@
 //! natively; the hook only wires them to `use_mqtt`.
 
 mod inbox;
+pub mod presence;
 pub mod route;
 
 use std::rc::Rc;
@@ -15,13 +16,14 @@ use std::rc::Rc;
 use livechat_config::Config;
 use yew::prelude::*;
 use yew_mqtt::{
-    use_mqtt, ConnectionState, DeliveryStatus, MqttMessage, PublishId, SubscriptionStatus,
-    UseMqttOptions,
+    use_mqtt, ConnectionState, DeliveryStatus, LastWill, MqttMessage, PublishId, QoS,
+    SubscriptionStatus, UseMqttOptions,
 };
 
+use crate::chat::presence::{PresenceAction, PresenceEntry, PresenceTopics, PresenceView};
 use crate::chat::{
     setup_failed, status_view, ChatAction, ChatSettings, ChatState, ComposeError, Inbound,
-    RoomTopics, Source, StatusView,
+    RoomTopics, Source, StatusView, TopicMode,
 };
 pub use inbox::{BatchedInbox, BATCH_WINDOW_MS};
 use route::{display_name, Route};
@@ -44,6 +46,7 @@ pub struct ChatRoomHandle {
     notice: Option<&'static str>,
     blocked: Option<AttrValue>,
     dev_sign_in: Option<DevSignIn>,
+    presence: Option<UseReducerHandle<PresenceView>>,
     max_message_length: usize,
     on_send: Callback<String, Result<(), String>>,
     on_retry: Callback<()>,
@@ -75,6 +78,12 @@ impl ChatRoomHandle {
     /// `devLogin` page (the dev stack's `config.json` names it when its sign-in is on).
     pub fn dev_sign_in(&self) -> Option<&DevSignIn> {
         self.dev_sign_in.as_ref()
+    }
+
+    /// Who is in the room: `None` while the room's presence cannot be read (shared topic mode,
+    /// not connected yet, or the broker refused the presence subscription).
+    pub fn presence(&self) -> Option<&UseReducerHandle<PresenceView>> {
+        self.presence.as_ref()
     }
 
     /// Longest message, in characters.
@@ -128,13 +137,22 @@ fn current_page() -> String {
     )
 }
 
+/// What the hook needs for presence: the room's presence topics, this tab's Will, and where
+/// presence messages go.
+struct PresenceWiring {
+    topics: Rc<PresenceTopics>,
+    will: Option<LastWill>,
+    dispatcher: UseReducerDispatcher<PresenceView>,
+}
+
 /// The hook's options for `config`: the connection settings, the room's subscriptions, and
-/// the callbacks that feed the inbox and the reducer.
+/// the callbacks that feed the inbox and the reducer (and presence, when on).
 fn mqtt_options(
     config: &Config,
     topics: Rc<RoomTopics>,
     inbox: BatchedInbox,
     dispatcher: UseReducerDispatcher<ChatState>,
+    presence: Option<PresenceWiring>,
 ) -> UseMqttOptions {
     let on_dropped = {
         let dispatcher = dispatcher.clone();
@@ -150,8 +168,23 @@ fn mqtt_options(
         // Per-author mode reads the author topics (verified) and the shared one (the
         // quickstart's, unverified); the author filter stays declared after a refusal, so the
         // fallback follows the broker if its ACL changes.
-        subscriptions: topics.filters(config.topic_mode),
+        subscriptions: {
+            let mut filters = topics.filters(config.topic_mode);
+            filters.extend(presence.as_ref().map(|p| p.topics.filter().to_owned()));
+            filters
+        },
+        will: presence.as_ref().and_then(|p| p.will.clone()),
         on_message: Callback::from(move |m: MqttMessage| {
+            if let Some(p) = presence
+                .as_ref()
+                .filter(|p| p.topics.parse(&m.topic).is_some())
+            {
+                p.dispatcher.dispatch(PresenceAction::Heard {
+                    topic: m.topic,
+                    payload: m.payload,
+                });
+                return;
+            }
             crate::bench_hook::report_received();
             let author = match topics.source(&m.topic) {
                 Some(Source::Author(author)) => Some(author),
@@ -196,6 +229,16 @@ pub fn use_chat_room(config: Rc<Config>) -> ChatRoomHandle {
         move || ChatState::new(ChatSettings::new(user, max))
     });
     let inbox = inbox::use_batched_inbox(chat.dispatcher());
+    // Presence (per-author mode only: entries need verified authors): this tab's instance id,
+    // random and fixed for the page's life, so rotations and reconnects keep it.
+    let presence_on = config.topic_mode == TopicMode::PerAuthor;
+    let presence_topics = use_memo(config.room.clone(), |room| PresenceTopics::new(room));
+    let instance = use_memo((), |()| client_message_id()[..16].to_owned());
+    let since = *use_memo((), |()| js_sys::Date::now() as u64);
+    let presence = use_reducer({
+        let (topics, instance) = ((*presence_topics).clone(), (*instance).clone());
+        move || PresenceView::new(topics, instance)
+    });
     // After the render that showed them: how many room messages the log has taken in.
     use_effect_with(chat.received(), |count| {
         crate::bench_hook::report_rendered(*count)
@@ -205,6 +248,11 @@ pub fn use_chat_room(config: Rc<Config>) -> ChatRoomHandle {
         topics.clone(),
         inbox,
         chat.dispatcher(),
+        presence_on.then(|| PresenceWiring {
+            topics: presence_topics.clone(),
+            will: presence::will(&presence_topics, &instance),
+            dispatcher: presence.dispatcher(),
+        }),
     ));
     let connected = mqtt.state().is_up();
 
@@ -252,6 +300,47 @@ pub fn use_chat_room(config: Rc<Config>) -> ChatRoomHandle {
     };
     let blocked = matches!(room, Some(SubscriptionStatus::Refused(_)))
         .then(|| AttrValue::from("You can't write in this room."));
+    // This tab's entry: published retained on every (re)connect and whenever it is missing.
+    let presence_ready = presence_on
+        && connected
+        && matches!(
+            mqtt.subscriptions().get(presence_topics.filter()),
+            Some(SubscriptionStatus::Granted(_))
+        );
+    {
+        let d = presence.dispatcher();
+        use_effect_with(me.clone(), move |me| {
+            d.dispatch(PresenceAction::Me(me.clone()))
+        });
+    }
+    let own_listed = me
+        .as_deref()
+        .is_some_and(|m| presence.presence().has_instance(m, &instance));
+    let was_ready = use_mut_ref(|| false);
+    {
+        let (mqtt, topics, instance) = (mqtt.clone(), presence_topics.clone(), instance.clone());
+        let entry = PresenceEntry {
+            name: config.user_name.clone(),
+            since,
+        };
+        use_effect_with(
+            (presence_ready, own_listed, me.clone()),
+            move |(ready, own_listed, me)| {
+                let before = std::mem::replace(&mut *was_ready.borrow_mut(), *ready);
+                if presence::should_publish(*ready, before, *own_listed) {
+                    if let Some(topic) =
+                        me.as_deref().and_then(|m| topics.entry_topic(m, &instance))
+                    {
+                        let _ = mqtt.publish_retained(
+                            &topic,
+                            entry.to_json().into_bytes(),
+                            QoS::AtLeastOnce,
+                        );
+                    }
+                }
+            },
+        );
+    }
     let dev_sign_in = match (&config.dev_login, mqtt.state()) {
         (Some(page), ConnectionState::SignedOut) => Some(DevSignIn {
             action: page.clone().into(),
@@ -297,6 +386,7 @@ pub fn use_chat_room(config: Rc<Config>) -> ChatRoomHandle {
         notice: route.notice,
         blocked,
         dev_sign_in,
+        presence: presence_ready.then_some(presence),
         max_message_length: config.max_message_length,
         on_send,
         on_retry,

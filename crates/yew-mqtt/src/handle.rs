@@ -103,6 +103,20 @@ impl UseMqttHandle {
         self.with_driver(|d| Ok(d.publish(OutgoingPublish::new(topic, payload, qos))?))
     }
 
+    /// Publishes `payload` to `topic` with the RETAIN flag: the broker keeps it for later
+    /// subscribers (an empty payload deletes what it kept). Brokers may refuse retained messages
+    /// (Retain Available 0, or an ACL that allows them only on some topics).
+    pub fn publish_retained(
+        &self,
+        topic: &str,
+        payload: Vec<u8>,
+        qos: QoS,
+    ) -> Result<PublishId, UseMqttError> {
+        let mut message = OutgoingPublish::new(topic, payload, qos);
+        message.retain = true;
+        self.with_driver(|d| Ok(d.publish(message)?))
+    }
+
     /// Publishes `value` serialized as JSON, at the default QoS.
     pub fn publish_json<T: Serialize>(
         &self,

@@ -1,0 +1,127 @@
+// Presence (issue 14 item 1): who is in the room, on MQTT alone (retained entry per verified
+// author and tab, cleared by a Will with a Will Delay Interval). Embedded broker (Mosquitto's
+// dev stack does not carry presence yet: see docs/ARCHITECTURE.md, "Presence").
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startStack, openUser, waitConnected, waitUntil, rawClient, tryPublish, sleep } from './helpers.mjs';
+import { audit, assertNoSeriousViolations } from './a11y.mjs';
+
+// Short tokens: a make-before-break rotation every ~4.5 s.
+const TTL = 5;
+// PRESENCE_WILL_DELAY_SECS in src/chat/presence.rs.
+const WILL_DELAY_S = 15;
+let stack;
+const opened = [];
+const open = async (...args) => { const u = await openUser(...args); opened.push(u); return u; };
+
+before(async () => { stack = await startStack({ TOKEN_TTL_SECS: String(TTL), BROKER: 'embedded' }); });
+after(async () => {
+  for (const u of opened) await u.close();
+  await stack?.stop();
+});
+
+/** The presence list as the page shows it: `[{ author, text, own }]`. */
+const listed = (page) => page.locator('.lc-presence-list li').evaluateAll((lis) => lis.map((li) => ({
+  author: li.getAttribute('data-author'), text: li.textContent.trim(), own: li.classList.contains('lc-person-own'),
+})));
+const authors = async (page) => (await listed(page)).map((p) => p.author).sort();
+
+/** Counts, in the page, every time `author` leaves the list (its item removed) from now on. */
+const countFlips = (page, author) => page.evaluate((author) => {
+  window.__flips = 0;
+  const list = document.querySelector('.lc-presence-list');
+  new MutationObserver((records) => {
+    for (const r of records) {
+      for (const n of r.removedNodes) if (n.nodeType === 1 && n.getAttribute('data-author') === author) window.__flips += 1;
+    }
+  }).observe(list, { childList: true });
+}, author);
+
+test('both users see each other in a labelled list with a count, themselves first as "you"', async () => {
+  const a = await open(stack, 'pres-ann', '/?room=e2e-presence');
+  const b = await open(stack, 'pres-bo', '/?room=e2e-presence');
+  await Promise.all([waitConnected(a.page), waitConnected(b.page)]);
+  for (const u of [a, b]) {
+    await waitUntil(async () => (await authors(u.page)).join() === 'pres-ann,pres-bo', { what: `both listed at ${u.user}` });
+  }
+  const list = a.page.getByRole('list', { name: /Here now/ });
+  assert.equal(await list.count(), 1, 'a list labelled by its heading');
+  assert.match(await a.page.locator('.lc-presence-title').innerText(), /Here now \(2\)/);
+  const first = (await listed(a.page))[0];
+  assert.equal(first.author, 'pres-ann');
+  assert.ok(first.own && /\(you\)/.test(first.text), JSON.stringify(first));
+  assert.deepEqual(a.errors, []);
+  assertNoSeriousViolations('presence list', await audit(a.page, { include: ['.lc-presence'] }));
+  assertNoSeriousViolations('page with the presence list', await audit(a.page));
+});
+
+test('zero presence flips across 10 token rotations (MQTT 5 Will Delay Interval)', async () => {
+  const watcher = await open(stack, 'pres-watch', '/?room=e2e-presence-rot');
+  const rotor = await open(stack, 'pres-rotor', '/?room=e2e-presence-rot');
+  const tokens = [];
+  rotor.page.on('request', (r) => { if (new URL(r.url()).pathname.startsWith('/api/mqtt-token')) tokens.push(Date.now()); });
+  await Promise.all([waitConnected(watcher.page), waitConnected(rotor.page)]);
+  await waitUntil(async () => (await authors(watcher.page)).includes('pres-rotor'), { what: 'the rotor listed at the watcher' });
+  await countFlips(watcher.page, 'pres-rotor');
+  const announcements = [];
+  await watcher.page.exposeFunction('__announced', (t) => announcements.push(t));
+  await watcher.page.evaluate(() => {
+    const status = document.querySelector('.lc-presence-said');
+    new MutationObserver(() => window.__announced(status.textContent)).observe(status, { childList: true, characterData: true, subtree: true });
+  });
+  const start = tokens.length;
+  await waitUntil(() => tokens.length - start >= 10, { timeoutMs: (TTL * 12 + 30) * 1000, intervalMs: 500, what: '10 token rotations of the rotor' });
+  // The last rotation's takeover has had time to finish.
+  await sleep(2000);
+  await waitConnected(rotor.page);
+  const flips = await watcher.page.evaluate(() => window.__flips);
+  console.log(`rotor: ${tokens.length - start} token requests; watcher saw ${flips} presence flips; announcements ${JSON.stringify(announcements)}`);
+  assert.equal(flips, 0, 'the rotor never left the watcher\'s list');
+  assert.deepEqual(announcements.filter((t) => /pres-rotor left/.test(t)), []);
+  assert.ok((await authors(watcher.page)).includes('pres-rotor'));
+});
+
+test('a closed tab disappears within the Will delay, and the others hear it once', async () => {
+  const a = await open(stack, 'pres-stay', '/?room=e2e-presence-close');
+  const b = await open(stack, 'pres-go', '/?room=e2e-presence-close');
+  await Promise.all([waitConnected(a.page), waitConnected(b.page)]);
+  await waitUntil(async () => (await authors(a.page)).includes('pres-go'), { what: 'pres-go listed' });
+  const closedAt = Date.now();
+  await b.page.close();
+  await waitUntil(async () => !(await authors(a.page)).includes('pres-go'),
+    { timeoutMs: (WILL_DELAY_S + 15) * 1000, intervalMs: 250, what: 'pres-go gone from the list' });
+  console.log(`closed tab left the list after ${Date.now() - closedAt} ms (Will delay ${WILL_DELAY_S} s)`);
+  assert.match(await a.page.locator('.lc-presence-said').textContent(), /pres-go left\. 1 person here\./);
+  assert.match(await a.page.locator('.lc-presence-title').innerText(), /\(1\)/);
+});
+
+test('nobody can write another user\'s presence, or retain anything outside their own presence topic', async () => {
+  const watcher = await open(stack, 'pres-eye', '/?room=e2e-presence-acl');
+  await waitConnected(watcher.page);
+  await waitUntil(async () => (await authors(watcher.page)).includes('pres-eye'), { what: 'own entry listed' });
+  const mallory = await rawClient(stack, 'pres-mallory', { version: 5 });
+  try {
+    const forged = await tryPublish(mallory, 'chat/e2e-presence-acl/presence/victim/x1', '{"name":"victim"}', { retain: true });
+    assert.equal(forged.outcome, 'refused', JSON.stringify(forged));
+    // A retained chat message is dropped (not stored, not delivered).
+    await tryPublish(mallory, 'chat/e2e-presence-acl/messages/pres-mallory', JSON.stringify({ id: 'r1', user: 'x', text: 'sticky', timestamp: Date.now() }), { retain: true });
+    const own = await tryPublish(mallory, 'chat/e2e-presence-acl/presence/pres-mallory/x1', '{"name":"Mallory"}', { retain: true });
+    assert.equal(own.outcome, 'ack', JSON.stringify(own));
+    await waitUntil(async () => (await authors(watcher.page)).includes('pres-mallory'), { what: 'mallory listed by her verified id' });
+    assert.ok(!(await authors(watcher.page)).includes('victim'), 'the forged entry is not listed');
+    // A later subscriber gets the presence entries, and no retained chat message.
+    const later = await rawClient(stack, 'pres-later', { version: 5 });
+    await later.subscribe('chat/e2e-presence-acl/presence/+/+');
+    await later.subscribe('chat/e2e-presence-acl/messages/+');
+    await sleep(1000);
+    const retained = later.received.filter((m) => m.retain).map((m) => m.topic).sort();
+    assert.deepEqual(retained.filter((t) => !t.includes('/presence/')), [], 'no retained chat message');
+    assert.ok(retained.includes('chat/e2e-presence-acl/presence/pres-mallory/x1'), JSON.stringify(retained));
+    // Mallory clears her own entry: gone for everyone.
+    await tryPublish(mallory, 'chat/e2e-presence-acl/presence/pres-mallory/x1', '', { retain: true });
+    await waitUntil(async () => !(await authors(watcher.page)).includes('pres-mallory'), { what: 'mallory gone' });
+    await later.end();
+  } finally {
+    await mallory.end();
+  }
+});
