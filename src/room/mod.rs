@@ -162,6 +162,7 @@ fn mqtt_options(
         token_url: config.token_url.clone(),
         refresh_url: config.refresh_url.clone(),
         broker_url: config.broker_url.clone(),
+        broker_urls: config.broker_urls.clone(),
         protocol: config.protocol,
         keep_alive_secs: config.keep_alive_secs,
         default_qos: config.qos,

@@ -123,6 +123,12 @@ pub struct Config {
     /// Broker WebSocket URL; empty when the site configured none, and then the token response
     /// must name the broker (its `brokerUrl` wins over this one anyway).
     pub broker_url: String,
+    /// More WebSocket URLs of the same broker cluster (`brokerUrls`: a JSON array, or a list
+    /// separated by spaces or commas in `data-broker-urls`), each validated like `broker_url`.
+    /// With `broker_url` they form one list the client shuffles once and tries in turn after
+    /// each failed or lost link (`mqtt_lifecycle::SupervisorConfig::broker_urls`); a token
+    /// response's `brokerUrl` still wins. Behind one load-balanced URL this stays empty.
+    pub broker_urls: Vec<String>,
     /// Room name, `[A-Za-z0-9_-]{1,64}`.
     pub room: String,
     /// MQTT version to try first.
@@ -157,6 +163,7 @@ impl Default for Config {
             token_url: DEFAULT_TOKEN_URL.to_owned(),
             refresh_url: default_refresh_url(DEFAULT_TOKEN_URL),
             broker_url: String::new(),
+            broker_urls: Vec::new(),
             room: DEFAULT_ROOM.to_owned(),
             protocol: DEFAULT_PROTOCOL,
             qos: DEFAULT_QOS,
@@ -195,6 +202,23 @@ impl Config {
             Some(url) => validate_broker_url(url.trim())?,
             None => defaults.broker_url,
         };
+        let mut broker_urls = Vec::new();
+        if let Some(list) = raw.get(Setting::BrokerUrls) {
+            for url in list
+                .split(|c: char| c == ',' || c.is_whitespace())
+                .filter(|u| !u.is_empty())
+            {
+                let url = validate_broker_url(url).map_err(|e| match e {
+                    ConfigError::Invalid { value, reason, .. } => ConfigError::Invalid {
+                        setting: Setting::BrokerUrls,
+                        value,
+                        reason,
+                    },
+                    other => other,
+                })?;
+                broker_urls.push(url);
+            }
+        }
         let token_url = raw
             .get(Setting::TokenUrl)
             .map_or(defaults.token_url, |url| url.trim().to_owned());
@@ -301,6 +325,7 @@ impl Config {
             token_url,
             refresh_url,
             broker_url,
+            broker_urls,
             room,
             protocol,
             qos,

@@ -9,6 +9,8 @@ use mqtt_lifecycle::json::{self, Value};
 pub enum Setting {
     /// The broker's WebSocket URL.
     BrokerUrl,
+    /// More WebSocket URLs of the same broker cluster (a list).
+    BrokerUrls,
     /// Where credentials come from.
     TokenUrl,
     /// Where credentials are refreshed.
@@ -33,8 +35,9 @@ pub enum Setting {
 
 impl Setting {
     /// Every setting, in documentation order.
-    pub const ALL: [Setting; 11] = [
+    pub const ALL: [Setting; 12] = [
         Setting::BrokerUrl,
+        Setting::BrokerUrls,
         Setting::TokenUrl,
         Setting::RefreshUrl,
         Setting::Room,
@@ -51,6 +54,7 @@ impl Setting {
     pub fn json_key(self) -> &'static str {
         match self {
             Setting::BrokerUrl => "brokerUrl",
+            Setting::BrokerUrls => "brokerUrls",
             Setting::TokenUrl => "tokenUrl",
             Setting::RefreshUrl => "refreshUrl",
             Setting::Room => "room",
@@ -68,6 +72,7 @@ impl Setting {
     pub fn data_attribute(self) -> &'static str {
         match self {
             Setting::BrokerUrl => "data-broker-url",
+            Setting::BrokerUrls => "data-broker-urls",
             Setting::TokenUrl => "data-token-url",
             Setting::RefreshUrl => "data-refresh-url",
             Setting::Room => "data-room",
@@ -86,6 +91,7 @@ impl Setting {
     fn json_aliases(self) -> &'static [&'static str] {
         match self {
             Setting::BrokerUrl => &["broker_url", "brokerWsUrl", "broker_ws_url"],
+            Setting::BrokerUrls => &["broker_urls"],
             Setting::TokenUrl => &["token_url"],
             Setting::RefreshUrl => &["refresh_url"],
             Setting::Room | Setting::Qos => &[],
@@ -136,8 +142,9 @@ impl RawConfig {
     }
 
     /// Parses `config.json`: an object whose keys are the settings' JSON keys (or their
-    /// aliases); strings, numbers (kept as written) and `null` accepted, unknown keys ignored, the
-    /// last of duplicate keys wins. The error says what is wrong, in words (and at which byte).
+    /// aliases); strings, numbers (kept as written) and `null` accepted (`brokerUrls` also as an
+    /// array of strings, kept space-separated), unknown keys ignored, the last of duplicate keys
+    /// wins. The error says what is wrong, in words (and at which byte).
     pub fn from_json(text: &str) -> Result<Self, String> {
         let value = json::parse(text.as_bytes()).map_err(|e| e.to_string())?;
         let Value::Object(map) = value else {
@@ -152,6 +159,20 @@ impl RawConfig {
                     None | Some(Value::Null) => continue,
                     Some(Value::String(s)) => raw.set(setting, s.clone()),
                     Some(Value::Number(n)) => raw.set(setting, n.to_string()),
+                    Some(Value::Array(items)) if setting == Setting::BrokerUrls => {
+                        let mut urls = Vec::new();
+                        for item in items {
+                            match item {
+                                Value::String(s) => urls.push(s.as_str()),
+                                other => {
+                                    return Err(format!(
+                                        "`{key}` must list strings (URLs), not {other}"
+                                    ))
+                                }
+                            }
+                        }
+                        raw.set(setting, urls.join(" "));
+                    }
                     Some(other) => {
                         return Err(format!("`{key}` must be a string or a number, not {other}"))
                     }

@@ -39,6 +39,40 @@ fn defaults_fill_everything_but_the_broker() {
 }
 
 #[test]
+fn broker_urls_come_as_a_json_array_or_a_list_attribute_and_each_is_validated() {
+    let c = Config::from_json(
+        r#"{"brokerUrl":"wss://a.example/mqtt","brokerUrls":["wss://b.example/mqtt","wss://c.example/mqtt"]}"#,
+    )
+    .expect("valid");
+    assert_eq!(c.broker_url, "wss://a.example/mqtt");
+    assert_eq!(
+        c.broker_urls,
+        ["wss://b.example/mqtt", "wss://c.example/mqtt"]
+    );
+    assert_eq!(Config::default().broker_urls, Vec::<String>::new());
+    let attrs = |name: &str| {
+        (name == "data-broker-urls").then(|| {
+            "ws://127.0.0.1:1/mqtt, ws://127.0.0.1:2/mqtt ws://localhost:3/mqtt".to_owned()
+        })
+    };
+    let c = Config::load(RawConfig::default(), attrs, "").expect("valid");
+    assert_eq!(
+        c.broker_urls,
+        [
+            "ws://127.0.0.1:1/mqtt",
+            "ws://127.0.0.1:2/mqtt",
+            "ws://localhost:3/mqtt"
+        ]
+    );
+    let e = Config::from_json(r#"{"brokerUrls":["wss://ok.example/","ws://far.example/"]}"#)
+        .unwrap_err();
+    assert!(e.contains("brokerUrls (data-broker-urls)"), "{e}");
+    assert!(e.contains("ws://far.example/"), "{e}");
+    let e = Config::from_json(r#"{"brokerUrls":[1]}"#).unwrap_err();
+    assert!(e.contains("must list strings"), "{e}");
+}
+
+#[test]
 fn without_a_broker_url_the_token_response_must_name_one() {
     let c = Config::resolve(&RawConfig::default(), None).expect("valid");
     assert_eq!(c.broker_url, "");

@@ -21,9 +21,14 @@ pub struct UseMqttOptions {
     /// broker (`brokerUrl`, validated, wins). Empty by default: then every token response must
     /// name it, and one that does not stops the client with a "no broker" reason.
     pub broker_url: String,
+    /// More WebSocket URLs of the same broker cluster: with `broker_url` one list, shuffled
+    /// per hook and tried in turn after each failed or lost link (a token's `brokerUrl` still
+    /// wins). Default none.
+    pub broker_urls: Vec<String>,
     /// Client id prefix; a random suffix is added per mounted hook. Default `livechat-`.
     pub client_id_prefix: String,
-    /// MQTT version to try first. Default 5; falls back to 3.1.1 when the broker refuses 5.
+    /// MQTT version to try first. Default 5; falls back to 3.1.1 when the broker refuses 5
+    /// (or closes the socket without a CONNACK, as RabbitMQ 3.10 does).
     pub protocol: ProtocolVersion,
     /// Keep-alive in seconds. Default 30.
     pub keep_alive_secs: u16,
@@ -70,6 +75,7 @@ impl Default for UseMqttOptions {
             token_url,
             refresh_url,
             broker_url: supervisor.broker_url,
+            broker_urls: supervisor.broker_urls,
             client_id_prefix,
             protocol: session.protocol,
             keep_alive_secs: u16::try_from(session.keep_alive.as_secs()).unwrap_or(u16::MAX),
@@ -95,6 +101,8 @@ pub struct ConnectionKey {
     pub refresh_url: String,
     /// See [`UseMqttOptions::broker_url`].
     pub broker_url: String,
+    /// See [`UseMqttOptions::broker_urls`].
+    pub broker_urls: Vec<String>,
     /// See [`UseMqttOptions::client_id_prefix`].
     pub client_id_prefix: String,
     /// See [`UseMqttOptions::protocol`].
@@ -115,6 +123,7 @@ impl From<&UseMqttOptions> for ConnectionKey {
             token_url: o.token_url.clone(),
             refresh_url: o.refresh_url.clone(),
             broker_url: o.broker_url.clone(),
+            broker_urls: o.broker_urls.clone(),
             client_id_prefix: o.client_id_prefix.clone(),
             protocol: o.protocol,
             keep_alive_secs: o.keep_alive_secs,
@@ -129,6 +138,7 @@ impl ConnectionKey {
     /// The driver configuration (the driver adds a random suffix to the client id prefix).
     pub fn driver_config(&self) -> DriverConfig {
         let mut config = DriverConfig::new(self.broker_url.clone());
+        config.supervisor.broker_urls.clone_from(&self.broker_urls);
         config.token_url.clone_from(&self.token_url);
         config.refresh_url.clone_from(&self.refresh_url);
         config.client_id_prefix.clone_from(&self.client_id_prefix);
@@ -224,6 +234,14 @@ mod tests {
         });
         let config = key.driver_config();
         assert_eq!(config.supervisor.broker_url, "ws://127.0.0.1:1/mqtt");
+        assert!(config.supervisor.broker_urls.is_empty());
+        let list = vec!["ws://127.0.0.1:2/mqtt".to_owned()];
+        let listed = ConnectionKey::from(&UseMqttOptions {
+            broker_urls: list.clone(),
+            ..Default::default()
+        })
+        .driver_config();
+        assert_eq!(listed.supervisor.broker_urls, list);
         assert_eq!(config.client_id_prefix, "livechat-");
         assert_eq!(
             config.supervisor.session.keep_alive,
