@@ -1,7 +1,8 @@
 // Loads the livechat app from the directory this file is served from: the app's own page, any
 // sub-path of a static host, or a CDN origin embedded into another site. An external module (no
 // inline script), so it runs under a strict Content-Security-Policy.
-import init from './livechat.js';
+// Only the small early-connect module is a static import: this file runs as soon as the two are
+// here, and livechat.js (the wasm's glue) is imported below, after the downloads have started.
 import { startEarly } from './early.js';
 
 // The app's own folder: its default config.json is read from here, never relative to the host
@@ -12,6 +13,11 @@ Object.defineProperty(globalThis, '__livechatAppBase', {
   writable: false,
   configurable: false,
 });
+
+// The wasm download starts now: on our page it takes the response of Trunk's preload (same URL
+// and mode), on a host page it no longer waits for livechat.js to arrive first. init() below
+// compiles it as it streams in (instantiateStreaming; the server must send application/wasm).
+const wasmResponse = fetch(new URL('livechat_bg.wasm', import.meta.url));
 
 // Connect sooner (static/early.js): the default config.json, then the token request and the
 // WebSocket open, start now, while the wasm downloads and compiles, and the wasm takes them over.
@@ -30,7 +36,8 @@ Object.defineProperty(globalThis, '__livechatAppBase', {
   }
 }
 
-const wasm = await init({ module_or_path: new URL('livechat_bg.wasm', import.meta.url) });
+const { default: init } = await import('./livechat.js');
+const wasm = await init({ module_or_path: wasmResponse });
 // The event Trunk's own loader sends once the module runs (detail.wasm = its exports, memory
 // included): host pages and the benchmark harness can wait for it.
 dispatchEvent(new CustomEvent('TrunkApplicationStarted', { detail: { wasm } }));
