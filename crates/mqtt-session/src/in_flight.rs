@@ -1,6 +1,6 @@
 //! Outgoing QoS 1/2 publishes the server has not finished acknowledging.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::VecDeque;
 
 use mqtt_codec::packet::Publish;
 
@@ -30,16 +30,17 @@ pub(crate) struct InFlight {
     /// server session does not know it (a fresh session): the next write is a new PUBLISH, not
     /// a DUP resend.
     pub(crate) written_on: Option<LinkId>,
-    seq: u64,
+    packet_id: u16,
 }
 
 /// In-flight publishes by packet id, iterable in the order the spec wants them resent:
 /// PUBLISHes in their original order, PUBRELs in the order their PUBREC arrived.
 #[derive(Debug, Default)]
 pub(crate) struct InFlightTable {
-    next_seq: u64,
-    order: BTreeMap<u64, u16>,
-    entries: HashMap<u16, InFlight>,
+    /// In resend order. A queue, not maps by packet id and by sequence number: acknowledgements
+    /// mostly arrive in order, so the one looked for is near the front, and the wasm links no
+    /// `BTreeMap<u64, u16>` and `HashMap<u16, InFlight>` (issue 15).
+    entries: VecDeque<InFlight>,
 }
 
 impl InFlightTable {
@@ -55,73 +56,90 @@ impl InFlightTable {
         link: LinkId,
     ) {
         let packet_id = publish.packet_id.unwrap_or_default();
-        let seq = self.bump();
-        self.order.insert(seq, packet_id);
-        self.entries.insert(
+        self.entries.push_back(InFlight {
+            id,
+            publish,
+            state,
+            written_on: Some(link),
             packet_id,
-            InFlight {
-                id,
-                publish,
-                state,
-                written_on: Some(link),
-                seq,
-            },
-        );
+        });
+    }
+
+    fn position(&self, packet_id: u16) -> Option<usize> {
+        self.entries.iter().position(|e| e.packet_id == packet_id)
     }
 
     pub(crate) fn get(&self, packet_id: u16) -> Option<&InFlight> {
-        self.entries.get(&packet_id)
+        self.entries.iter().find(|e| e.packet_id == packet_id)
     }
 
     pub(crate) fn get_mut(&mut self, packet_id: u16) -> Option<&mut InFlight> {
-        self.entries.get_mut(&packet_id)
+        self.entries.iter_mut().find(|e| e.packet_id == packet_id)
     }
 
     pub(crate) fn remove(&mut self, packet_id: u16) -> Option<InFlight> {
-        let entry = self.entries.remove(&packet_id)?;
-        self.order.remove(&entry.seq);
-        Some(entry)
+        let i = self.position(packet_id)?;
+        self.entries.remove(i)
     }
 
     /// PUBREC arrived: the entry now waits for PUBCOMP and moves to the back of the resend order.
     pub(crate) fn pubrec_received(&mut self, packet_id: u16) {
-        let seq = self.bump();
-        if let Some(entry) = self.entries.get_mut(&packet_id) {
-            self.order.remove(&entry.seq);
-            entry.seq = seq;
+        if let Some(mut entry) = self.remove(packet_id) {
             entry.state = InFlightState::Released;
             entry.publish.payload = Vec::new();
-            self.order.insert(seq, packet_id);
+            self.entries.push_back(entry);
         }
     }
 
     /// Packet ids in resend order.
+    #[cfg(test)]
     pub(crate) fn ordered_ids(&self) -> Vec<u16> {
-        self.order.values().copied().collect()
+        self.entries.iter().map(|e| e.packet_id).collect()
+    }
+
+    /// Packet ids of the entries not written on `link`, in resend order: what a pump writes
+    /// (none in the steady state, so it looks nothing up).
+    pub(crate) fn ids_not_on(&self, link: LinkId) -> Vec<u16> {
+        self.entries
+            .iter()
+            .filter(|e| e.written_on != Some(link))
+            .map(|e| e.packet_id)
+            .collect()
+    }
+
+    /// The server session is new: takes out the entries it had acknowledged with PUBREC (in
+    /// resend order) and marks the others as unknown to it (`written_on = None`), in one pass.
+    pub(crate) fn fresh_session(&mut self) -> Vec<InFlight> {
+        let mut released = Vec::new();
+        let mut kept = VecDeque::with_capacity(self.entries.len());
+        for mut entry in self.entries.drain(..) {
+            if entry.state == InFlightState::Released {
+                released.push(entry);
+            } else {
+                entry.written_on = None;
+                kept.push_back(entry);
+            }
+        }
+        self.entries = kept;
+        released
     }
 
     /// How many entries are written on `link` (they count against its Receive Maximum).
     pub(crate) fn count_on(&self, link: LinkId) -> usize {
         self.entries
-            .values()
+            .iter()
             .filter(|e| e.written_on == Some(link))
             .count()
     }
 
     /// Whether some entry still has to be (re)written on `link`.
     pub(crate) fn any_not_on(&self, link: LinkId) -> bool {
-        self.entries.values().any(|e| e.written_on != Some(link))
+        self.entries.iter().any(|e| e.written_on != Some(link))
     }
 
     /// Takes every entry out, in resend order.
     pub(crate) fn drain(&mut self) -> Vec<InFlight> {
-        let ids = self.ordered_ids();
-        ids.into_iter().filter_map(|id| self.remove(id)).collect()
-    }
-
-    fn bump(&mut self) -> u64 {
-        self.next_seq += 1;
-        self.next_seq
+        self.entries.drain(..).collect()
     }
 }
 

@@ -1,7 +1,5 @@
 //! The desired subscription set and its reconciliation with the server.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
-
 use mqtt_codec::packet::{ProtocolVersion, QoS, SubscribeFilter};
 use mqtt_codec::reason::{SubscribeReason, UnsubscribeReason};
 
@@ -61,11 +59,114 @@ enum Request {
 /// What the application wants subscribed, and what is still to be told to the server.
 #[derive(Debug, Default)]
 pub(crate) struct Subscriptions {
-    desired: BTreeMap<String, Desired>,
+    desired: DesiredSet,
     /// Filters removed from the desired set whose UNSUBSCRIBE is not yet written.
-    to_unsubscribe: BTreeSet<String>,
-    /// Requests in flight on the active link, by packet id.
-    requests: HashMap<u16, Request>,
+    to_unsubscribe: FilterSet,
+    /// Requests in flight on the active link, with their packet ids.
+    requests: Vec<(u16, Request)>,
+}
+
+// Sorted `Vec`s instead of `BTreeMap`/`BTreeSet`/`HashMap`: these sets hold a handful of
+// filters, and every B-tree or hash-table instantiation costs the wasm about a kilobyte (issue 15).
+
+/// The desired filters, sorted by filter (the key is the entry's own `options.filter`).
+#[derive(Debug, Default)]
+struct DesiredSet(Vec<Desired>);
+
+impl DesiredSet {
+    fn find(&self, filter: &str) -> Result<usize, usize> {
+        self.0
+            .binary_search_by(|d| d.options.filter.as_str().cmp(filter))
+    }
+
+    fn get(&self, filter: &str) -> Option<&Desired> {
+        self.find(filter).ok().map(|i| &self.0[i])
+    }
+
+    fn get_mut(&mut self, filter: &str) -> Option<&mut Desired> {
+        match self.find(filter) {
+            Ok(i) => Some(&mut self.0[i]),
+            Err(_) => None,
+        }
+    }
+
+    fn contains_key(&self, filter: &str) -> bool {
+        self.find(filter).is_ok()
+    }
+
+    fn insert(&mut self, desired: Desired) {
+        match self.find(&desired.options.filter) {
+            Ok(i) => self.0[i] = desired,
+            Err(i) => self.0.insert(i, desired),
+        }
+    }
+
+    fn remove(&mut self, filter: &str) {
+        if let Ok(i) = self.find(filter) {
+            self.0.remove(i);
+        }
+    }
+
+    fn values(&self) -> std::slice::Iter<'_, Desired> {
+        self.0.iter()
+    }
+
+    fn values_mut(&mut self) -> std::slice::IterMut<'_, Desired> {
+        self.0.iter_mut()
+    }
+}
+
+/// A set of filters, sorted.
+#[derive(Debug, Default)]
+struct FilterSet(Vec<String>);
+
+impl FilterSet {
+    fn find(&self, filter: &str) -> Result<usize, usize> {
+        self.0.binary_search_by(|f| f.as_str().cmp(filter))
+    }
+
+    fn contains(&self, filter: &str) -> bool {
+        self.find(filter).is_ok()
+    }
+
+    fn insert(&mut self, filter: String) {
+        if let Err(i) = self.find(&filter) {
+            self.0.insert(i, filter);
+        }
+    }
+
+    fn remove(&mut self, filter: &str) {
+        if let Ok(i) = self.find(filter) {
+            self.0.remove(i);
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Every filter, in order; the set is left empty.
+    fn take(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.0)
+    }
+}
+
+/// The request waiting for `packet_id`, if any.
+fn request(requests: &[(u16, Request)], packet_id: u16) -> Option<&Request> {
+    requests
+        .iter()
+        .find(|(id, _)| *id == packet_id)
+        .map(|(_, r)| r)
+}
+
+/// Removes and returns the request waiting for `packet_id`.
+fn take_request(requests: &mut Vec<(u16, Request)>, packet_id: u16) -> Option<Request> {
+    let i = requests.iter().position(|(id, _)| *id == packet_id)?;
+    Some(requests.remove(i).1)
 }
 
 impl Subscriptions {
@@ -100,13 +201,10 @@ impl Subscriptions {
                 return false;
             }
         }
-        self.desired.insert(
-            options.filter.clone(),
-            Desired {
-                options,
-                state: Stage::Pending,
-            },
-        );
+        self.desired.insert(Desired {
+            options,
+            state: Stage::Pending,
+        });
         true
     }
 
@@ -140,20 +238,18 @@ impl Subscriptions {
                 filters.push(d.options.clone());
             }
         }
-        self.requests.insert(
+        self.requests.push((
             packet_id,
             Request::Subscribe(filters.iter().map(|f| f.filter.clone()).collect()),
-        );
+        ));
         filters
     }
 
     /// Moves every pending unsubscribe in flight under `packet_id` and returns the filters.
     pub(crate) fn start_unsubscribe(&mut self, packet_id: u16) -> Vec<String> {
-        let filters: Vec<String> = std::mem::take(&mut self.to_unsubscribe)
-            .into_iter()
-            .collect();
+        let filters = self.to_unsubscribe.take();
         self.requests
-            .insert(packet_id, Request::Unsubscribe(filters.clone()));
+            .push((packet_id, Request::Unsubscribe(filters.clone())));
         filters
     }
 
@@ -165,7 +261,7 @@ impl Subscriptions {
         codes: &[u8],
         reason_string: Option<&String>,
     ) -> Result<Vec<Event>, ProtocolError> {
-        let filters = match self.requests.get(&packet_id) {
+        let filters = match request(&self.requests, packet_id) {
             Some(Request::Subscribe(filters)) => filters,
             _ => {
                 return Err(ProtocolError::UnknownPacketId {
@@ -181,7 +277,7 @@ impl Subscriptions {
                 received: codes.len(),
             });
         }
-        let Some(Request::Subscribe(filters)) = self.requests.remove(&packet_id) else {
+        let Some(Request::Subscribe(filters)) = take_request(&mut self.requests, packet_id) else {
             return Ok(Vec::new());
         };
         let mut events = Vec::with_capacity(filters.len());
@@ -218,7 +314,7 @@ impl Subscriptions {
         codes: &[u8],
         reason_string: Option<&String>,
     ) -> Result<Vec<Event>, ProtocolError> {
-        let filters = match self.requests.get(&packet_id) {
+        let filters = match request(&self.requests, packet_id) {
             Some(Request::Unsubscribe(filters)) => filters,
             _ => {
                 return Err(ProtocolError::UnknownPacketId {
@@ -234,7 +330,8 @@ impl Subscriptions {
                 received: codes.len(),
             });
         }
-        let Some(Request::Unsubscribe(filters)) = self.requests.remove(&packet_id) else {
+        let Some(Request::Unsubscribe(filters)) = take_request(&mut self.requests, packet_id)
+        else {
             return Ok(Vec::new());
         };
         let events = filters
@@ -262,7 +359,7 @@ impl Subscriptions {
     /// packet ids, to be released.
     pub(crate) fn link_lost(&mut self) -> Vec<u16> {
         let mut ids = Vec::with_capacity(self.requests.len());
-        for (packet_id, request) in self.requests.drain() {
+        for (packet_id, request) in std::mem::take(&mut self.requests) {
             ids.push(packet_id);
             match request {
                 Request::Subscribe(filters) => {
@@ -292,7 +389,8 @@ impl Subscriptions {
         for d in self.desired.values_mut() {
             d.state = Stage::Pending;
         }
-        std::mem::take(&mut self.to_unsubscribe)
+        self.to_unsubscribe
+            .take()
             .into_iter()
             .map(|filter| Event::Unsubscribed {
                 filter,
@@ -326,12 +424,12 @@ impl Subscriptions {
     /// Every desired filter with its status.
     pub(crate) fn iter(&self) -> impl Iterator<Item = (&str, SubscriptionStatus)> {
         self.desired
-            .iter()
-            .map(|(f, d)| (f.as_str(), d.state.status()))
+            .values()
+            .map(|d| (d.options.filter.as_str(), d.state.status()))
     }
 
     /// Every desired filter.
     pub(crate) fn filters(&self) -> impl Iterator<Item = &str> {
-        self.desired.keys().map(String::as_str)
+        self.desired.values().map(|d| d.options.filter.as_str())
     }
 }

@@ -6,8 +6,6 @@
 //! only once it is open and the token is there, and only if the token names no other broker:
 //! then the early link is closed unused and a link to that broker opened instead.
 
-use std::collections::BTreeMap;
-
 use mqtt_session::{ConnectCredentials, LinkId};
 
 use super::phase::Phase;
@@ -32,14 +30,16 @@ pub(super) enum LinkStage {
 /// Links asked for and not yet closed, and the id of the next one (ids are never reused).
 #[derive(Debug)]
 pub(super) struct Links {
-    stages: BTreeMap<LinkId, LinkStage>,
+    /// In id order. Two or three links at most: a sorted `Vec`, not a `BTreeMap` (one B-tree
+    /// instantiation less in the wasm, issue 15).
+    stages: Vec<(LinkId, LinkStage)>,
     next_id: u32,
 }
 
 impl Default for Links {
     fn default() -> Self {
         Links {
-            stages: BTreeMap::new(),
+            stages: Vec::new(),
             next_id: 1,
         }
     }
@@ -50,30 +50,38 @@ impl Links {
     fn add(&mut self) -> LinkId {
         let link = LinkId(self.next_id);
         self.next_id += 1;
-        self.stages.insert(link, LinkStage::Opening);
+        self.set(link, LinkStage::Opening);
         link
     }
 
+    fn find(&self, link: LinkId) -> Result<usize, usize> {
+        self.stages.binary_search_by(|(l, _)| l.0.cmp(&link.0))
+    }
+
     fn stage(&self, link: LinkId) -> Option<LinkStage> {
-        self.stages.get(&link).copied()
+        self.find(link).ok().map(|i| self.stages[i].1)
     }
 
     fn set(&mut self, link: LinkId, stage: LinkStage) {
-        self.stages.insert(link, stage);
+        match self.find(link) {
+            Ok(i) => self.stages[i].1 = stage,
+            Err(i) => self.stages.insert(i, (link, stage)),
+        }
     }
 
     /// Forgets `link`, saying at which stage it was (`None`: not held).
     fn remove(&mut self, link: LinkId) -> Option<LinkStage> {
-        self.stages.remove(&link)
+        let i = self.find(link).ok()?;
+        Some(self.stages.remove(i).1)
     }
 
     fn holds(&self, link: LinkId) -> bool {
-        self.stages.contains_key(&link)
+        self.find(link).is_ok()
     }
 
     /// Every link held, in id order.
     pub(super) fn ids(&self) -> Vec<LinkId> {
-        self.stages.keys().copied().collect()
+        self.stages.iter().map(|(l, _)| *l).collect()
     }
 }
 

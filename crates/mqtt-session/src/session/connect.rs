@@ -8,7 +8,6 @@ use mqtt_codec::reason::ConnectReason;
 
 use crate::config::{ConnectCredentials, LinkId};
 use crate::event::{DeliveryStatus, Event, ServerLimits};
-use crate::in_flight::InFlightState;
 use crate::time::Instant;
 
 use super::keep_alive::KeepAlive;
@@ -157,22 +156,13 @@ impl Session {
         self.incoming_qos2.clear();
         let events = self.subs.fresh_session();
         self.events.extend(events);
-        for packet_id in self.in_flight.ordered_ids() {
-            let Some(entry) = self.in_flight.get_mut(packet_id) else {
-                continue;
-            };
-            if entry.state == InFlightState::Released {
-                // PUBREC (success) meant the server had taken ownership of the message; it was
-                // delivered, and resending it would duplicate it. The PUBREL handshake cannot
-                // be finished on a session that no longer exists.
-                if let Some(done) = self.in_flight.remove(packet_id) {
-                    self.ids.release(packet_id);
-                    self.delivery(done.id, DeliveryStatus::Acknowledged);
-                }
-            } else {
-                // Never acknowledged: written again as a new PUBLISH (DUP clear), same id.
-                entry.written_on = None;
-            }
+        // PUBREC (success) meant the server had taken ownership of a message: it was delivered,
+        // and resending it would duplicate it; the PUBREL handshake cannot be finished on a
+        // session that no longer exists. The others were never acknowledged: written again as
+        // new PUBLISHes (DUP clear), same ids.
+        for done in self.in_flight.fresh_session() {
+            self.ids.release(done.publish.packet_id.unwrap_or_default());
+            self.delivery(done.id, DeliveryStatus::Acknowledged);
         }
     }
 }

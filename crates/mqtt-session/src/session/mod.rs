@@ -20,14 +20,14 @@ mod link;
 mod outbound;
 mod subscribe;
 
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::VecDeque;
 
 use mqtt_codec::packet::{Packet, ProtocolVersion, Publish};
 use mqtt_codec::{encode, EncodeError};
 
 use crate::config::{LinkId, SessionConfig};
 use crate::event::{DeliveryStatus, Event, LinkDownReason, PublishId, ServerLimits, Transmit};
-use crate::ids::PacketIds;
+use crate::ids::{IdSet, PacketIds};
 use crate::in_flight::InFlightTable;
 use crate::subscriptions::{SubscriptionStatus, Subscriptions};
 use crate::time::Instant;
@@ -55,7 +55,7 @@ pub struct Session {
     queue: VecDeque<Queued>,
     in_flight: InFlightTable,
     /// Incoming QoS 2 packet ids delivered and PUBREC'd, awaiting PUBREL.
-    incoming_qos2: BTreeSet<u16>,
+    incoming_qos2: IdSet,
     subs: Subscriptions,
     transmits: VecDeque<Transmit>,
     events: VecDeque<Event>,
@@ -101,7 +101,7 @@ impl Session {
             next_publish_id: 1,
             queue: VecDeque::new(),
             in_flight: InFlightTable::default(),
-            incoming_qos2: BTreeSet::new(),
+            incoming_qos2: IdSet::default(),
             subs: Subscriptions::default(),
             transmits: VecDeque::new(),
             events: VecDeque::new(),

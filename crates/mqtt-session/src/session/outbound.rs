@@ -97,7 +97,7 @@ impl Session {
         let quota = usize::from(active.limits.receive_maximum);
         let mut on_link = self.in_flight.count_on(link);
 
-        for packet_id in self.in_flight.ordered_ids() {
+        for packet_id in self.in_flight.ids_not_on(link) {
             if on_link >= quota {
                 break;
             }
