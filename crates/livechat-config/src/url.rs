@@ -4,7 +4,7 @@
 //! or an absolute `https://` URL (`http://` only to this machine); a broker URL is `wss://`
 //! (`ws://` only to this machine). Nothing else, however a browser would read it.
 
-use std::net::{Ipv4Addr, Ipv6Addr};
+use mqtt_lifecycle::net::{ipv4, ipv6};
 
 use crate::{ConfigError, Setting};
 
@@ -34,9 +34,9 @@ pub fn is_loopback_host(host: &str) -> bool {
         return true;
     }
     if let Some(v6) = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
-        return v6.parse::<Ipv6Addr>().is_ok_and(|a| a.is_loopback());
+        return ipv6(v6) == Some([0, 0, 0, 0, 0, 0, 0, 1]);
     }
-    host.parse::<Ipv4Addr>().is_ok_and(|a| a.is_loopback())
+    ipv4(&host).is_some_and(|a| a[0] == 127)
 }
 
 /// `url` if credentials may go there: `wss://`, or `ws://` to a loopback host; no user-info.

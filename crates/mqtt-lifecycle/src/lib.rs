@@ -121,6 +121,7 @@
 
 pub mod backoff;
 pub mod json;
+pub mod net;
 pub mod state;
 pub mod supervisor;
 pub mod token;

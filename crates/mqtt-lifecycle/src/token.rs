@@ -399,7 +399,7 @@ pub fn check_broker_url(url: &str) -> Result<(), &'static str> {
             "" => None,
             p => Some(p.strip_prefix(':').ok_or("junk after the IPv6 address")?),
         };
-        if host.parse::<std::net::Ipv6Addr>().is_err() {
+        if crate::net::ipv6(host).is_none() {
             return Err("not an IPv6 address between brackets");
         }
         (host, port)
@@ -428,12 +428,8 @@ pub fn check_broker_url(url: &str) -> Result<(), &'static str> {
 fn is_loopback_host(host: &str) -> bool {
     let host = host.strip_suffix('.').unwrap_or(host);
     host.eq_ignore_ascii_case("localhost")
-        || host
-            .parse::<std::net::Ipv4Addr>()
-            .is_ok_and(|ip| ip.is_loopback())
-        || host
-            .parse::<std::net::Ipv6Addr>()
-            .is_ok_and(|ip| ip.is_loopback())
+        || crate::net::ipv4(host).is_some_and(|ip| ip[0] == 127)
+        || crate::net::ipv6(host) == Some([0, 0, 0, 0, 0, 0, 0, 1])
 }
 
 struct Lifetime {
