@@ -68,7 +68,9 @@ function startConnect(handover, text, attribute) {
     return;
   }
   if (!file || typeof file !== 'object' || Array.isArray(file)) return;
-  const tokenUrl = setting(file, attribute, 'data-token-url', ['tokenUrl', 'token_url']) ?? '/api/mqtt-token';
+  // Unset: the default; not a string (undefined): not started early.
+  const configured = setting(file, attribute, 'data-token-url', ['tokenUrl', 'token_url']);
+  const tokenUrl = configured === null ? '/api/mqtt-token' : configured;
   const brokerUrl = setting(file, attribute, 'data-broker-url', ['brokerUrl', 'broker_url', 'brokerWsUrl', 'broker_ws_url']);
   if (typeof tokenUrl === 'string' && isPath(tokenUrl)) {
     // Exactly the driver's request (mqtt-browser's TokenFetch::start).
