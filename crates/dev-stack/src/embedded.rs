@@ -129,9 +129,10 @@ impl BrokerEventHandler for RetainOnlyPresence {
         event: ClientPublishEvent,
     ) -> Pin<Box<dyn Future<Output = PublishAction> + Send + 'a>> {
         Box::pin(async move {
-            let allowed = event.user_id.as_deref().is_some_and(|user| {
-                crate::acl::may_retain(self.mode, user, &event.topic)
-            });
+            let allowed = event
+                .user_id
+                .as_deref()
+                .is_some_and(|user| crate::acl::may_retain(self.mode, user, &event.topic));
             if event.retain && !allowed {
                 tracing::info!(topic = %event.topic, "retained publish dropped");
                 PublishAction::Handled
@@ -248,10 +249,7 @@ impl Embedded {
             // resumes them, as a production broker with persistence does.
             Some(dir) => (dir.join(format!("embedded-broker-{port}")), true),
             None => (
-                std::env::temp_dir().join(format!(
-                    "livechat-broker-{}-{port}",
-                    std::process::id()
-                )),
+                std::env::temp_dir().join(format!("livechat-broker-{}-{port}", std::process::id())),
                 false,
             ),
         };
@@ -337,8 +335,20 @@ impl Embedded {
         if running.is_some() {
             return Ok(());
         }
-        let (shutdown, task) =
-            start_broker(&self.store, &self.proxy, self.mode, &self.storage_dir).await?;
+        // The killed broker's connection tasks (spawned by it, not aborted with its main task)
+        // may still hold its storage's directory lock for a moment; a dead process's lock goes
+        // with it, so wait for them (bounded) rather than fail.
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        let (shutdown, task) = loop {
+            match start_broker(&self.store, &self.proxy, self.mode, &self.storage_dir).await {
+                Err(StackError::Broker(e))
+                    if e.contains("already in use") && tokio::time::Instant::now() < deadline =>
+                {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                other => break other?,
+            }
+        };
         self.front.open()?;
         *running = Some(Running { shutdown, task });
         Ok(())
