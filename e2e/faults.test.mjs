@@ -279,7 +279,12 @@ for (const { broker, full } of SUITES) {
       const leftA = await leftConnected(a.page, 15000);
       await sleep(Math.max(0, 10000 - (Date.now() - killAt)));
       phase = 'after';
-      const [backA, backB] = await Promise.all([connectedAt(a.page, 60000), connectedAt(b.page, 60000)]);
+      const [backA, backB] = await Promise.all([connectedAt(a.page, 60000), connectedAt(b.page, 60000)])
+        .catch(async (e) => {
+          stop = true;
+          const tail = stack.log().split('\n').filter((l) => /control|broker|error|warn/i.test(l)).slice(-25).join('\n');
+          throw new Error(`${e.message}; A: ${JSON.stringify(await statusText(a.page))}, B: ${JSON.stringify(await statusText(b.page))}\n--- stack log ---\n${tail}`);
+        });
       await sleep(1000);
       stop = true;
       await Promise.all(typing);
