@@ -206,10 +206,53 @@ async fn the_token_endpoint_control_forces_each_failure_mode() {
     assert_eq!(resp.header("retry-after"), Some("7"));
     set("500").await;
     assert_eq!(post().await.unwrap().status, 500);
+    set("403").await;
+    assert_eq!(post().await.unwrap().status, 403);
+    set("garbage").await;
+    let resp = post().await.unwrap();
+    assert_eq!(resp.status, 200);
+    assert!(serde_json::from_slice::<serde_json::Value>(&resp.body).is_err());
     set("down").await;
     assert!(post().await.is_err(), "no response at all when down");
     set("ok").await;
     assert_eq!(post().await.unwrap().status, 200);
+    // Every token request was counted, forced failures and the dropped one included.
+    let state = http(addr, "GET", "/dev/control", &[], "").await.json();
+    assert_eq!(state["tokenRequests"], 7, "{state}");
+    let times = state["tokenRequestTimes"].as_array().unwrap();
+    assert_eq!(times.len(), 7);
+    assert!(times.windows(2).all(|w| w[0].as_u64() <= w[1].as_u64()));
+    stack.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_kill_control_answers_while_the_broker_is_down_and_it_comes_back() {
+    let (stack, _dist) = stack(BrokerKind::Embedded, |c| c.dev_controls = true).await;
+    let addr = stack.http_addr();
+    let cookie = login(addr, "alice").await;
+    let t = token(addr, &cookie).await;
+    let (mut client, _) = WsMqtt::connect_ok(&stack.broker_url(), &creds_of("k1", &t)).await;
+    let resp = http(
+        addr,
+        "POST",
+        "/dev/control/broker/kill",
+        &[("content-type", "application/json")],
+        r#"{"downMs":1500}"#,
+    )
+    .await;
+    assert_eq!(resp.status, 200);
+    assert_eq!(resp.json()["killed"], "embedded");
+    // The live connection ends without a DISCONNECT, and the broker is not back yet.
+    client.ended(Duration::from_secs(5)).await;
+    assert!(
+        tokio::net::TcpStream::connect(stack.broker_ws_addr())
+            .await
+            .is_err(),
+        "the port refuses connections during the outage"
+    );
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let t = token(addr, &cookie).await;
+    let (_client, _) = WsMqtt::connect_ok(&stack.broker_url(), &creds_of("k2", &t)).await;
     stack.shutdown().await;
 }
 
