@@ -42,7 +42,7 @@ test('both users see each other in a labelled list with a count, themselves firs
   const b = await open(stack, 'pres-bo', '/?room=e2e-presence');
   await Promise.all([waitConnected(a.page), waitConnected(b.page)]);
   for (const u of [a, b]) {
-    await waitUntil(async () => (await authors(u.page)).join() === 'pres-ann,pres-bo', { what: `both listed at ${u.user}` });
+    await waitUntil(async () => (await authors(u.page)).join() === 'pres-ann,pres-bo', { timeoutMs: 30000, what: `both listed at ${u.user}` });
   }
   const list = a.page.getByRole('list', { name: /Here now/ });
   assert.equal(await list.count(), 1, 'a list labelled by its heading');

@@ -302,9 +302,17 @@ impl PresenceView {
         &self.presence
     }
 
-    /// The list, the signed-in user first.
+    /// The list, the signed-in user first: the token's user, or (before it is known here) the
+    /// author of this tab's own entry.
     pub fn people(&self) -> Vec<Person> {
-        self.presence.people(self.me.as_deref())
+        let own = self.me.as_deref().or_else(|| {
+            self.presence
+                .entries
+                .iter()
+                .find(|(_, instances)| instances.contains_key(&self.instance))
+                .map(|(author, _)| author.as_str())
+        });
+        self.presence.people(own)
     }
 
     /// The last join or leave, in words (with the new count), for a live region.
@@ -555,10 +563,20 @@ mod tests {
     fn this_tabs_own_entry_is_not_announced_even_before_the_user_id_is_known() {
         let mut v = PresenceView::new(topics(), "tab7");
         v.apply(PresenceAction::Heard {
-            topic: "chat/lobby/presence/me/tab7".into(),
+            topic: "chat/lobby/presence/zz-me/tab7".into(),
             payload: entry("Me", 1),
         });
-        assert_eq!(v.announcement(), None);
+        v.apply(PresenceAction::Heard {
+            topic: "chat/lobby/presence/anna/1".into(),
+            payload: entry("Anna", 1),
+        });
+        assert_eq!(v.announcement(), Some("Anna joined. 2 people here."));
+        let people = v.people();
+        assert_eq!(
+            people[0].author, "zz-me",
+            "own first, found by this tab's instance"
+        );
+        assert!(people[0].own);
     }
 
     #[test]
