@@ -84,6 +84,9 @@ export async function startStack(env = {}, { port = null, wsPort = null } = {}) 
       // /dev/login|logout|session exist only when enabled (issue 10); the tests sign in through them.
       DEV_AUTH: '1',
       TOKEN_RATE_LIMIT: '600',
+      // Sign-ins and the embedded broker's sessions in memory / a temporary directory, not in
+      // the user's ~/.cache state dir (a test that restarts a stack passes its own STATE_DIR).
+      STATE_DIR: '',
       RUST_LOG: process.env.RUST_LOG || 'info',
       ...env,
     },
