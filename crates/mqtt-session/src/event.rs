@@ -1,5 +1,6 @@
 //! What the session hands back: bytes to send, events, and the errors inside them.
 
+use core::fmt::{self, Write as _};
 use core::time::Duration;
 
 use mqtt_codec::packet::{QoS, UserProperty};
@@ -429,7 +430,7 @@ pub enum CommandError {
         limit: usize,
     },
     /// Not a valid topic name.
-    #[error("invalid topic name {topic:?}: {reason}")]
+    #[error("invalid topic name {}: {reason}", Quoted(.topic))]
     InvalidTopic {
         /// The topic.
         topic: String,
@@ -437,7 +438,7 @@ pub enum CommandError {
         reason: &'static str,
     },
     /// Not a valid topic filter.
-    #[error("invalid topic filter {filter:?}: {reason}")]
+    #[error("invalid topic filter {}: {reason}", Quoted(.filter))]
     InvalidFilter {
         /// The filter.
         filter: String,
@@ -475,4 +476,45 @@ pub enum CommandError {
     /// The message cannot be encoded at all.
     #[error(transparent)]
     Encode(#[from] EncodeError),
+}
+
+/// A topic or filter in an error text: in double quotes, with `"`, `\` and ASCII control characters
+/// escaped as in JSON. Not `{:?}`: `Debug`'s escaping links Unicode tables into the wasm build.
+struct Quoted<'a>(&'a str);
+
+impl fmt::Display for Quoted<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_char('"')?;
+        for c in self.0.chars() {
+            match c {
+                '"' => f.write_str("\\\"")?,
+                '\\' => f.write_str("\\\\")?,
+                c if c.is_ascii_control() => write!(f, "\\u{:04x}", u32::from(c))?,
+                c => f.write_char(c)?,
+            }
+        }
+        f.write_char('"')
+    }
+}
+
+#[cfg(test)]
+mod quoted_tests {
+    use super::CommandError;
+
+    #[test]
+    fn topics_in_error_texts_are_quoted_and_escaped_without_debug() {
+        let error = CommandError::InvalidTopic {
+            topic: "a\"b\\c\u{1}d\u{7f}é".into(),
+            reason: "why",
+        };
+        assert_eq!(
+            error.to_string(),
+            r#"invalid topic name "a\"b\\c\u0001d\u007fé": why"#
+        );
+        let error = CommandError::InvalidFilter {
+            filter: "x/#/y".into(),
+            reason: "why",
+        };
+        assert_eq!(error.to_string(), r#"invalid topic filter "x/#/y": why"#);
+    }
 }
