@@ -85,8 +85,8 @@ struct Inner {
     supervisor: Supervisor,
     token_url: String,
     refresh_url: String,
-    links: BTreeMap<LinkId, WsLink>,
-    fetches: BTreeMap<RequestId, TokenFetch>,
+    links: IdMap<LinkId, WsLink>,
+    fetches: IdMap<RequestId, TokenFetch>,
     /// What the page's loader started for the first connect (the first driver only): used by
     /// the first `FetchToken` and `OpenLink` of [`Driver::new`]'s start, dropped right after.
     handover: Handover,
@@ -174,8 +174,8 @@ impl Driver {
                 supervisor,
                 token_url,
                 refresh_url,
-                links: BTreeMap::new(),
-                fetches: BTreeMap::new(),
+                links: IdMap::new(),
+                fetches: IdMap::new(),
                 handover: Handover::take_for_first_driver(&window),
                 listeners: None,
                 subscriptions_changed: false,
@@ -462,12 +462,11 @@ impl Inner {
             Rc::make_mut(&mut self.snapshot).user_id = self.supervisor.user_id().map(str::to_owned);
         }
         if std::mem::take(&mut self.subscriptions_changed) {
-            let statuses: BTreeMap<String, SubscriptionStatus> = self
-                .supervisor
-                .session()
-                .subscriptions()
-                .map(|(filter, status)| (filter.to_owned(), status))
-                .collect();
+            // Built by insertion, not `collect`: that sorts first, and links a stable sort.
+            let mut statuses = BTreeMap::new();
+            for (filter, status) in self.supervisor.session().subscriptions() {
+                statuses.insert(filter.to_owned(), status);
+            }
             if statuses != self.snapshot.subscriptions {
                 Rc::make_mut(&mut self.snapshot).subscriptions = statuses;
             }
@@ -624,6 +623,54 @@ pub(crate) fn token_result(
             local_time: Some(local_time as i64),
         }),
         Err(error) => TokenResult::NetworkError(error.to_string()),
+    }
+}
+
+/// The few links or fetches the driver holds, by id, in id order: a sorted `Vec`, not a
+/// `BTreeMap` (each B-tree instantiation costs the wasm build about a kilobyte, issue 15).
+/// Same methods as the map it replaces; replacing or removing an entry drops its value.
+struct IdMap<K, V>(Vec<(K, V)>);
+
+impl<K: Ord + Copy, V> IdMap<K, V> {
+    fn new() -> Self {
+        IdMap(Vec::new())
+    }
+
+    fn find(&self, key: &K) -> Result<usize, usize> {
+        self.0.binary_search_by(|(k, _)| k.cmp(key))
+    }
+
+    fn insert(&mut self, key: K, value: V) {
+        match self.find(&key) {
+            Ok(i) => self.0[i].1 = value,
+            Err(i) => self.0.insert(i, (key, value)),
+        }
+    }
+
+    fn get_mut(&mut self, key: &K) -> Option<&mut V> {
+        let i = self.find(key).ok()?;
+        Some(&mut self.0[i].1)
+    }
+
+    fn remove(&mut self, key: &K) -> Option<V> {
+        let i = self.find(key).ok()?;
+        Some(self.0.remove(i).1)
+    }
+
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    fn clear(&mut self) {
+        self.0.clear();
+    }
+
+    fn values(&self) -> impl Iterator<Item = &V> {
+        self.0.iter().map(|(_, v)| v)
+    }
+
+    fn values_mut(&mut self) -> impl Iterator<Item = &mut V> {
+        self.0.iter_mut().map(|(_, v)| v)
     }
 }
 
