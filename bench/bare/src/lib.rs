@@ -35,8 +35,13 @@ pub const CLIENT_ID_PREFIX: &str = "livechat-bench-";
 
 /// The QoS for the harness's number (0, 1 or 2), read as configuration reads it.
 pub fn qos_from_number(n: f64) -> Option<QoS> {
-    // `f64`'s Display writes whole numbers without a fraction: 1.0 is "1", 0.5 stays "0.5".
-    livechat_config::qos_from_number(&n.to_string())
+    // The numbers whose `f64` Display is "0", "1" or "2" (not -0, which is "-0"), compared
+    // bit for bit instead of formatted: `n.to_string()` linked about 6 KB of float formatting.
+    let text = [(0.0f64, "0"), (1.0, "1"), (2.0, "2")]
+        .into_iter()
+        .find(|(q, _)| q.to_bits() == n.to_bits())?
+        .1;
+    livechat_config::qos_from_number(text)
 }
 
 /// The driver configuration for `config`: the driver's defaults (those of the app's hook)
@@ -287,6 +292,8 @@ mod tests {
         assert_eq!(qos_from_number(3.0), None);
         assert_eq!(qos_from_number(0.5), None);
         assert_eq!(qos_from_number(f64::NAN), None);
+        assert_eq!(qos_from_number(-0.0), None, "its Display is \"-0\"");
+        assert_eq!(qos_from_number(1.0 + f64::EPSILON), None);
     }
 
     #[test]
