@@ -307,11 +307,38 @@ impl Embedded {
         let mut running = self.running.lock().await;
         self.stop(&mut running).await;
         tokio::time::sleep(down).await;
-        let (shutdown, task) =
-            start_broker(&self.store, &self.proxy, self.mode, &self.storage_dir).await?;
+        let (shutdown, task) = self.start_when_unlocked().await?;
         self.front.open()?;
         *running = Some(Running { shutdown, task });
         Ok(())
+    }
+
+    /// Starts the broker on its storage. The previous broker's connection tasks (spawned by it,
+    /// not ended with its main task) may still hold the storage's directory lock (mqtt5's flock
+    /// on `.lock`) after a stop or kill — a dead process's lock would go with it. The main task
+    /// has ended, so after a short wait the stale lock file is replaced: the new broker locks a
+    /// fresh one.
+    async fn start_when_unlocked(
+        &self,
+    ) -> Result<(BrokerShutdownHandle, JoinHandle<()>), StackError> {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
+        let mut replaced = false;
+        loop {
+            match start_broker(&self.store, &self.proxy, self.mode, &self.storage_dir).await {
+                Err(StackError::Broker(e)) if e.contains("already in use") && !replaced => {
+                    if tokio::time::Instant::now() >= deadline {
+                        tracing::warn!(
+                            "the stopped broker's tasks still hold its storage lock: replacing it"
+                        );
+                        let _ = std::fs::remove_file(self.storage_dir.join(".lock"));
+                        replaced = true;
+                    } else {
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                    }
+                }
+                other => return other,
+            }
+        }
     }
 
     /// Kills the broker as `kill -9` would: no graceful shutdown, its task aborted mid-work
@@ -335,20 +362,7 @@ impl Embedded {
         if running.is_some() {
             return Ok(());
         }
-        // The killed broker's connection tasks (spawned by it, not aborted with its main task)
-        // may still hold its storage's directory lock for a moment; a dead process's lock goes
-        // with it, so wait for them (bounded) rather than fail.
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-        let (shutdown, task) = loop {
-            match start_broker(&self.store, &self.proxy, self.mode, &self.storage_dir).await {
-                Err(StackError::Broker(e))
-                    if e.contains("already in use") && tokio::time::Instant::now() < deadline =>
-                {
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                }
-                other => break other?,
-            }
-        };
+        let (shutdown, task) = self.start_when_unlocked().await?;
         self.front.open()?;
         *running = Some(Running { shutdown, task });
         Ok(())
