@@ -49,8 +49,8 @@ pub struct FakeBroker {
     /// Close every link without any CONNACK, whatever the protocol (a link fault right after
     /// CONNECT).
     pub close_before_connack: bool,
-    /// Refuse a CONNECT with a retained Will the way a broker without retain does (v5 CONNACK
-    /// 0x9A Retain not supported).
+    /// Refuse a CONNECT with a retained Will the way a broker without retain does (Mosquitto:
+    /// v5 CONNACK 0x9A Retain not supported; over 3.1.1 the link is closed without CONNACK).
     pub no_retain: bool,
     /// Accepted passwords and when (ms on the fake clock) the broker ends links using them.
     passwords: HashMap<Vec<u8>, u64>,
@@ -260,6 +260,13 @@ impl FakeBroker {
             encode(&refusal, ProtocolVersion::V311, &mut bytes).expect("CONNACK encodes");
             self.outbox.entry(link).or_default().push_back(bytes);
             self.close_after_flush(link);
+            return;
+        }
+        if self.no_retain
+            && version == ProtocolVersion::V311
+            && connect.will.as_ref().is_some_and(|w| w.retain)
+        {
+            self.close(link);
             return;
         }
         if self.no_retain && connect.will.as_ref().is_some_and(|w| w.retain) {

@@ -95,6 +95,11 @@ pub struct Supervisor {
     /// The configured Will when its topic names the user ([`USER_ID_PLACEHOLDER`]): filled in
     /// with each token's user before each CONNECT.
     will_template: Option<LastWill>,
+    /// The Will (template, session Will) taken off after a 3.1.1 link with a retained Will was
+    /// closed without CONNACK (how Mosquitto without retain refuses it over 3.1.1; over MQTT 5
+    /// it says 0x9A). Dropped for good once a CONNACK comes; put back if the attempt without
+    /// it is closed the same way (then the Will was not the problem).
+    suspended_will: Option<(Option<LastWill>, Option<LastWill>)>,
 }
 
 /// Written in the topic of [`SessionConfig::will`](mqtt_session::SessionConfig::will), this text
@@ -150,6 +155,7 @@ impl Supervisor {
         Supervisor {
             session,
             will_template,
+            suspended_will: None,
             broker_url: brokers.first().cloned(),
             brokers,
             broker_index: 0,

@@ -99,6 +99,8 @@ impl Supervisor {
     pub(super) fn on_connected(&mut self, now: Instant, link: LinkId, session_present: bool) {
         // A 3.1.1 fallback taken on a close without CONNACK is confirmed: kept for good.
         self.fallback_unconfirmed = false;
+        // A retained Will taken off after a close without CONNACK stays off: that was it.
+        self.suspended_will = None;
         let since = match self.phase {
             Phase::Connecting { link: l } if l == link => now,
             Phase::Rotating {

@@ -110,6 +110,15 @@ impl Supervisor {
         }
     }
 
+    /// Puts back a Will taken off after a close without CONNACK: the attempt without it
+    /// failed too, so the Will was not why.
+    fn restore_suspended_will(&mut self) {
+        if let Some((template, session_will)) = self.suspended_will.take() {
+            self.will_template = template;
+            self.session.set_will(session_will);
+        }
+    }
+
     /// The next configured broker URL, in turn, after a link to the current one failed or
     /// was lost (no-op with a single URL).
     fn next_broker(&mut self) {
@@ -142,6 +151,23 @@ impl Supervisor {
                 self.reason = Some(Reason::ProtocolFallback);
                 self.open_link(now);
             }
+            // Closed after a 3.1.1 CONNECT carrying a retained Will, no CONNACK: how Mosquitto
+            // without retain refuses that Will over 3.1.1 (over MQTT 5 it says 0x9A). Once, at
+            // once: the same CONNECT without the Will.
+            Phase::Connecting { link: l }
+                if l == link
+                    && self.closed_before_connack == Some(link)
+                    && self.protocol == ProtocolVersion::V311
+                    && self.suspended_will.is_none()
+                    && self.session.will().is_some_and(|w| w.retain) =>
+            {
+                self.closed_before_connack = None;
+                let session_will = self.session.will().cloned();
+                self.suspended_will = Some((self.will_template.take(), session_will));
+                self.session.set_will(None);
+                self.reason = Some(why);
+                self.open_link(now);
+            }
             // The 3.1.1 attempt was closed the same way: not the protocol after all. Back to
             // MQTT 5 and the normal backoff.
             Phase::Connecting { link: l }
@@ -149,12 +175,14 @@ impl Supervisor {
                     && self.closed_before_connack == Some(link)
                     && self.fallback_unconfirmed =>
             {
+                self.restore_suspended_will();
                 self.fallback_unconfirmed = false;
                 self.protocol = ProtocolVersion::V5;
                 self.session.set_protocol(ProtocolVersion::V5);
                 self.schedule_retry(now, why, None);
             }
             Phase::Connecting { link: l } if l == link => {
+                self.restore_suspended_will();
                 self.next_broker();
                 self.schedule_retry(now, why, None);
             }

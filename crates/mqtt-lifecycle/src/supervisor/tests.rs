@@ -1460,6 +1460,62 @@ fn a_will_without_the_placeholder_is_sent_as_configured() {
 }
 
 #[test]
+fn a_mqtt311_broker_closing_on_a_retained_will_gets_a_connect_without_one() {
+    // Mosquitto without retain, over 3.1.1: no CONNACK to a CONNECT with a retained Will, the
+    // socket just closes. Reached here through the v5 -> 3.1.1 fallback.
+    let mut h = with_will(65, "chat/r/presence/{userId}/tab1");
+    h.broker.v311_only = true;
+    h.broker.no_retain = true;
+    h.start();
+    assert!(is_connected(&h), "{:?}", h.sup.status());
+    let versions: Vec<ProtocolVersion> = h.broker.connects.iter().map(|c| c.protocol).collect();
+    assert_eq!(
+        versions,
+        [
+            ProtocolVersion::V5,
+            ProtocolVersion::V311,
+            ProtocolVersion::V311
+        ]
+    );
+    assert_eq!(
+        will_topics(&h),
+        vec![
+            Some("chat/r/presence/u1/tab1".to_owned()),
+            Some("chat/r/presence/u1/tab1".to_owned()),
+            None
+        ]
+    );
+    assert_eq!(h.token_requests(), 1, "the same token, no backoff");
+    // Confirmed by the CONNACK: a reconnect goes without the Will at once.
+    let link = h.broker.connected_links()[0];
+    h.broker.close(link);
+    h.drive();
+    h.advance_until(Duration::from_secs(120), is_connected);
+    assert!(is_connected(&h), "{:?}", h.sup.status());
+    let topics = will_topics(&h);
+    assert_eq!(topics.len(), 4, "one reconnect: {topics:?}");
+    assert_eq!(topics[3], None);
+}
+
+#[test]
+fn a_close_without_connack_on_mqtt311_with_a_will_and_without_it_keeps_the_will() {
+    // A link fault closing every CONNECT: the attempt without the Will fails too, so the Will
+    // was not why; it is back for the next attempt.
+    let mut h = with_will(66, "chat/r/presence/{userId}/tab1");
+    h.broker.close_before_connack = true;
+    h.start();
+    h.broker.close_before_connack = false;
+    h.advance_until(Duration::from_secs(120), is_connected);
+    assert!(is_connected(&h), "{:?}", h.sup.status());
+    assert_eq!(
+        will_topics(&h).last().cloned().flatten().as_deref(),
+        Some("chat/r/presence/u1/tab1"),
+        "{:?}",
+        will_topics(&h)
+    );
+}
+
+#[test]
 fn a_broker_refusing_a_retained_will_gets_a_connect_without_one() {
     let mut h = with_will(64, "chat/r/presence/{userId}/tab1");
     h.broker.no_retain = true;
