@@ -3,7 +3,8 @@
 // (mqtt-browser's handover module). These tests count who made each token request and each
 // WebSocket (the loader or the wasm, from the caller's stack) and prove:
 // - first load: exactly one token request and one WebSocket before "Connected", both the
-//   loader's (so the driver used them instead of making its own); the handover global is gone;
+//   loader's (the app's page runs it as a classic <head> script; a host page embedding only
+//   boot.js gets it imported by boot.js) (so the driver used them instead of making its own); the handover global is gone;
 //   a reconnect (the broker link cut by the dev stack's fault control) makes its own;
 // - the token endpoint answering 500 to the loader's request: that answer is the first token
 //   response (the error in words, no second request at once), and the retry connects;
@@ -64,8 +65,8 @@ const RECORDER = () => {
 
 const connectLog = (page) => page.evaluate(() => window.__connectLog);
 
-async function open(user, path, initScript = RECORDER) {
-  const u = await openUser(stack, user, path, { initScript });
+async function open(user, path, initScript = RECORDER, extraArgs = []) {
+  const u = await openUser(stack, user, path, { initScript, extraArgs });
   opened.push(u);
   return u;
 }
@@ -91,6 +92,28 @@ test('first load: one token request and one WebSocket before Connected, both the
   assert.equal(later.tokens.filter((t) => t.loader).length, 1, 'the loader made no further token request');
   assert.equal(later.sockets.filter((s) => s.loader).length, 1, 'the loader opened no further WebSocket');
   assert.ok(later.sockets.slice(1).every((s) => !s.loader), 'the reconnect opened its own WebSocket');
+});
+
+test('a host page that embeds only boot.js: boot.js imports the loader, which starts the token request and the socket', async () => {
+  // As in hosting.test.mjs: the host page is fulfilled by Playwright, so Local Network Access
+  // checks must not treat it as public.
+  const u = await open('early-host', null, RECORDER, ['--disable-features=LocalNetworkAccessChecks']);
+  const csp = (await u.page.request.get(`${stack.base}/`)).headers()['content-security-policy'];
+  await u.page.route(`${stack.base}/host-early.html`, (route) => route.fulfill({
+    status: 200,
+    headers: { 'content-type': 'text/html', 'content-security-policy': csp },
+    body: `<!doctype html><html><head><link rel="stylesheet" href="/app/livechat.css"></head><body>
+      <main><h1>Host site</h1><div data-livechat data-room="e2e-early-host"></div></main>
+      <script type="module" src="/app/boot.js"></script></body></html>`,
+  }));
+  await u.page.goto(`${stack.base}/host-early.html`);
+  await waitConnected(u.page);
+  const log = await connectLog(u.page);
+  console.log(`[connect sooner] host page, boot.js only: ${JSON.stringify(log)}`);
+  assert.deepEqual(log.tokens, [{ loader: true, afterError: false }], 'one token request, the loader\'s');
+  assert.equal(log.sockets.length, 1, 'one WebSocket');
+  assert.equal(log.sockets[0].loader, true, 'the loader\'s WebSocket');
+  assert.deepEqual(u.errors, []);
 });
 
 test('the loader\'s token request answered 500: the error in words, no second request at once, then connected after the retry', async () => {

@@ -1,11 +1,11 @@
 // Connect sooner (issue 15): the first connect's requests start here, while the wasm downloads
-// and compiles, and are handed over to it. Used by the app's boot.js and the bench's bare page.
+// and compiles, and are handed over to it. Used by the app (index.html loads it as a classic
+// script in <head>; boot.js imports it when a host page did not) and the bench's bare page.
 //
-// startEarly(configUrl, attribute) fetches the configuration file, and once it is there reads the
-// token endpoint and the broker from it (attribute(name) overlays the mount element's data-*
-// settings, as the app does) and starts the token request and the WebSocket open (not when
-// `attribute` is null). What it started waits in one global, read once by the wasm
-// (docs/ARCHITECTURE.md, "Connect sooner: the loader's handover"):
+// It fetches the configuration file, and once it is there and the page is parsed reads the token
+// endpoint and the broker from it (the mount element's data-* settings overlay the file, as in the
+// app) and starts the token request and the WebSocket open. What it started waits in one global,
+// read once by the wasm (docs/ARCHITECTURE.md, "Connect sooner: the loader's handover"):
 //   __livechatHandover = {
 //     config: { url, response },   // the file: taken by the app (src/boot.rs) or the bare page
 //     token:  { url, response },   // the token request: taken by the driver's first FetchToken
@@ -17,9 +17,23 @@
 // a WebSocket to exactly its broker URL; anything else is ignored and the wasm does its own
 // request. The rules here are a strict subset of the app's (livechat-config): what they do not
 // cover (an absolute token URL, a URL with non-ASCII characters, several mount elements, a
-// named config file) is simply not started early.
+// mount that names its own file) is simply not started early.
+//
+// Why a classic script: a module script runs only once the page is parsed and its imports are
+// loaded; a classic `async` script runs as soon as it arrives, so the configuration request, and
+// after it the token request and the WebSocket open, start tens of ms sooner (BENCHMARKS.md).
+// It is written to run either way (no import/export, strict mode): as a classic script it finds
+// its folder from its own URL; imported as a module by boot.js, from `__livechatAppBase`. It
+// runs once per page, whichever comes first.
+//
+// <script async src="early.js" data-config-url="/config.json" data-no-mount></script> (the bare
+// page only): fetch that file (relative to the page) instead of config.json beside early.js, and
+// start from the file alone, with no mount element.
+(() => {
+'use strict';
 
-export const HANDOVER = '__livechatHandover';
+const HANDOVER = '__livechatHandover';
+const STARTED = '__livechatEarlyStarted';
 // What nobody took after this long is closed and forgotten: a handed-over token is never older
 // than this when the driver reads it (its deadlines are measured from when it is read).
 const KEEP_MS = 10000;
@@ -72,17 +86,8 @@ function startConnect(handover, text, attribute) {
   const configured = setting(file, attribute, 'data-token-url', ['tokenUrl', 'token_url']);
   const tokenUrl = configured === null ? '/api/mqtt-token' : configured;
   const brokerUrl = setting(file, attribute, 'data-broker-url', ['brokerUrl', 'broker_url', 'brokerWsUrl', 'broker_ws_url']);
-  if (typeof tokenUrl === 'string' && isPath(tokenUrl)) {
-    // Exactly the driver's request (mqtt-browser's TokenFetch::start).
-    const response = fetch(tokenUrl, {
-      method: 'POST',
-      credentials: 'include',
-      headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
-      body: '{}',
-    });
-    response.catch(() => {}); // a failure is the driver's to see, not an unhandled rejection
-    handover.token = { url: tokenUrl, response };
-  }
+  // The socket first: its handshake (Mosquitto serves new WebSocket connections only between
+  // waits of up to 100 ms) is the longer of the two.
   if (typeof brokerUrl === 'string' && isBrokerUrl(brokerUrl)) {
     let socket = null;
     try {
@@ -97,6 +102,17 @@ function startConnect(handover, text, attribute) {
       handover.socket = { url: brokerUrl, socket };
     }
   }
+  if (typeof tokenUrl === 'string' && isPath(tokenUrl)) {
+    // Exactly the driver's request (mqtt-browser's TokenFetch::start).
+    const response = fetch(tokenUrl, {
+      method: 'POST',
+      credentials: 'include',
+      headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
+      body: '{}',
+    });
+    response.catch(() => {}); // a failure is the driver's to see, not an unhandled rejection
+    handover.token = { url: tokenUrl, response };
+  }
   setTimeout(() => {
     handover.socket?.socket.close();
     delete handover.token;
@@ -105,12 +121,28 @@ function startConnect(handover, text, attribute) {
   }, KEEP_MS);
 }
 
+// Resolves once the page is parsed (the mount element, if the markup has one, is there).
+const parsed = () =>
+  document.readyState !== 'loading'
+    ? Promise.resolve()
+    : new Promise((resolve) => document.addEventListener('readystatechange', resolve, { once: true }));
+
+// The mount element's attribute reader, decided once the page is parsed: `null` = start nothing
+// but the file (several mounts, or one that names its own file, are the app's to sort out; a page
+// with none yet gets the file only, since the attributes that may change the endpoints are not
+// there to read).
+function mountAttributes() {
+  const mounts = document.querySelectorAll('[data-livechat], #livechat');
+  if (mounts.length !== 1 || mounts[0].getAttribute('data-config-url')?.trim()) return null;
+  return (name) => mounts[0].getAttribute(name);
+}
+
 /**
- * Starts the configuration request for `configUrl` (absolute) and, once it answered, the token
- * request and the WebSocket open; `attribute(name)` gives the mount element's attribute or null
- * (`attribute` null: the configuration file only).
+ * Starts the configuration request for `configUrl` (absolute) and, once it answered and the page
+ * is parsed, the token request and the WebSocket open; `attributes()` then gives the reader of
+ * the mount element's attributes, or null for "start nothing more".
  */
-export function startEarly(configUrl, attribute) {
+function startEarly(configUrl, attributes) {
   const handover = {};
   // Own, read-only and not enumerable: an element with this id or name (markup injected into the
   // page) cannot stand in for it, and only a script can take it away (the wasm does, once). If a
@@ -124,9 +156,30 @@ export function startEarly(configUrl, attribute) {
   const response = fetch(configUrl).then(async (r) => {
     // A missing file counts as empty, as in the app: the attributes may be enough.
     const text = r.ok ? await r.clone().text() : r.status === 404 ? '{}' : null;
+    await parsed();
+    const attribute = attributes();
     if (text !== null && attribute) startConnect(handover, text, attribute);
     return r;
   });
   response.catch(() => {});
   handover.config = { url: configUrl, response };
 }
+
+// Once per page: the classic <script> and boot.js's import may both run this file.
+if (Object.prototype.hasOwnProperty.call(globalThis, STARTED)) return;
+try {
+  Object.defineProperty(globalThis, STARTED, { value: true });
+} catch {
+  return;
+}
+const script = document.currentScript;
+if (script && script.src) {
+  const own = script.getAttribute('data-config-url');
+  const configUrl = new URL(own || 'config.json', own ? location.href : script.src).href;
+  const noMount = script.hasAttribute('data-no-mount');
+  startEarly(configUrl, noMount ? () => () => null : mountAttributes);
+} else if (typeof globalThis.__livechatAppBase === 'string') {
+  // Imported by boot.js (a host page that embeds only boot.js): the app's own folder.
+  startEarly(new URL('config.json', globalThis.__livechatAppBase).href, mountAttributes);
+}
+})();

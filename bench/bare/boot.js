@@ -1,15 +1,20 @@
 // Loads the bare-client bench page's wasm from the directory this file is served from. An
 // external module (no inline script), so it runs under a strict Content-Security-Policy. Built
-// like the app's static/boot.js: only early.js is a static import, the wasm download starts at
-// once, and the glue (livechat-bench-bare.js) is imported once the early requests are started.
-import { startEarly } from './early.js';
-
+// like the app's static/boot.js: the wasm download starts at once; the page's classic early.js
+// (static/early.js, in index.html) has started /config.json, the token request and the WebSocket
+// open, which the wasm takes over.
 const wasmResponse = fetch(new URL('livechat-bench-bare_bg.wasm', import.meta.url));
 
-// As the app's loader does (static/early.js): /config.json, then the token request and the
-// WebSocket open, start while the wasm downloads and compiles; the wasm takes them over. This
-// page has no mount element, so no attributes: the file alone, as the page reads it.
-startEarly(new URL('/config.json', location.href).href, () => null);
+// The wasm reads the loader's handover once: if early.js (async) is still on its way, wait for it.
+if (!globalThis.__livechatEarlyStarted) {
+  const tag = [...document.scripts].find((s) => s.src === new URL('early.js', import.meta.url).href);
+  if (tag) {
+    await new Promise((done) => {
+      tag.addEventListener('load', done, { once: true });
+      tag.addEventListener('error', done, { once: true });
+    });
+  }
+}
 
 const { default: init } = await import('./livechat-bench-bare.js');
 await init({ module_or_path: wasmResponse });

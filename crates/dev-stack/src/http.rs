@@ -720,6 +720,25 @@ async fn control_node(
     }
 }
 
+/// `GET /dev/control/broker/nodes/{n}/log`: the last 40 lines of RabbitMQ node `n`'s (1-based)
+/// console output and log, as text: what a failing test prints to say why a node refused it.
+async fn control_node_log(
+    State(state): State<AppState>,
+    axum::extract::Path(n): axum::extract::Path<usize>,
+) -> Response {
+    let Some(cluster) = state.broker.rabbitmq() else {
+        return error(
+            StatusCode::CONFLICT,
+            "unsupported",
+            "only the RabbitMQ cluster has nodes (BROKER=rabbitmq)",
+        );
+    };
+    if !(1..=crate::rabbitmq::NODES).contains(&n) {
+        return error(StatusCode::NOT_FOUND, "not_found", "no such node");
+    }
+    cluster.log_tail_lines(n - 1, 40).into_response()
+}
+
 async fn control_state(State(state): State<AppState>) -> Response {
     let (token_requests, token_request_times) = state.controls.request_log();
     Json(json!({
@@ -838,6 +857,7 @@ pub(crate) fn router(
             .route("/dev/control/framing", post(control_framing))
             .route("/dev/control/faults", post(control_faults))
             .route("/dev/control/broker/nodes", get(control_nodes))
+            .route("/dev/control/broker/nodes/{n}/log", get(control_node_log))
             .route("/dev/control/broker/nodes/{n}/{action}", post(control_node))
             .layer(cors(cors_origins));
         app = app.merge(controls);

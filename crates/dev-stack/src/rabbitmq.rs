@@ -729,7 +729,9 @@ impl RabbitMq {
         Ok(())
     }
 
-    fn log_tail(&self, i: usize) -> String {
+    /// The last `lines` lines of node `i`'s (0-based) console output and RabbitMQ log, each
+    /// under a `--- path` header: what a test prints when a node misbehaves.
+    pub fn log_tail_lines(&self, i: usize, lines: usize) -> String {
         let node = &self.nodes[i];
         let mut text = String::new();
         for path in [
@@ -737,12 +739,16 @@ impl RabbitMq {
             node.dir.join("log").join(format!("{}.log", node.name)),
         ] {
             let log = std::fs::read_to_string(&path).unwrap_or_default();
-            let lines: Vec<&str> = log.lines().collect();
             text.push_str(&format!("--- {}\n", path.display()));
-            text.push_str(&lines[lines.len().saturating_sub(10)..].join("\n"));
+            let all: Vec<&str> = log.lines().collect();
+            text.push_str(&all[all.len().saturating_sub(lines)..].join("\n"));
             text.push('\n');
         }
         text
+    }
+
+    fn log_tail(&self, i: usize) -> String {
+        self.log_tail_lines(i, 10)
     }
 
     /// Names of the running cluster members as seen by the first node that answers.

@@ -98,18 +98,26 @@ fn opts(t: &serde_json::Value, id: &str) -> ConnectOptions {
 }
 
 async fn on_node(c: &Cluster, node: usize, t: &serde_json::Value, id: &str) -> WsMqtt {
-    let (client, connack) = WsMqtt::try_connect(&c.urls[node], &opts(t, id))
-        .await
-        .unwrap_or_else(|e| {
-            panic!(
-                "{id} on node {}: link ended before CONNACK: {e:?}",
-                node + 1
-            )
-        });
-    match connack {
-        Incoming::ConnAck { reason: 0, .. } => client,
-        other => panic!("{id} on node {}: {other:?}", node + 1),
-    }
+    let failure = match WsMqtt::try_connect(&c.urls[node], &opts(t, id)).await {
+        Ok((client, Incoming::ConnAck { reason: 0, .. })) => return client,
+        Ok((_, other)) => format!("{other:?}"),
+        Err(e) => format!("link ended before CONNACK: {e:?}"),
+    };
+    // Say why: the node's own account of the refusal (auth backend timeouts, a node still
+    // starting, a closed listener) is in its log.
+    let log = http(
+        c.http,
+        "GET",
+        &format!("/dev/control/broker/nodes/{}/log", node + 1),
+        &[],
+        "",
+    )
+    .await;
+    panic!(
+        "{id} on node {}: {failure}\nthe node's log tail:\n{}",
+        node + 1,
+        String::from_utf8_lossy(&log.body)
+    );
 }
 
 fn payloads(got: &[(String, Vec<u8>)]) -> Vec<String> {
