@@ -91,6 +91,9 @@ pub(crate) struct Controls {
     requests: std::sync::Mutex<std::collections::VecDeque<u64>>,
     /// Token requests since the stack started (all of them, also those no longer in the log).
     request_count: AtomicU64,
+    /// Set by `POST /dev/control/broker-urls`: `config.json` lists these as `brokerUrls` (no
+    /// `brokerUrl`) and tokens name no broker, so the client picks from the configured list.
+    broker_urls: std::sync::Mutex<Option<Vec<String>>>,
 }
 
 /// Token request arrival times kept for `GET /dev/control`.
@@ -113,7 +116,15 @@ impl Controls {
             retry_after_secs: AtomicU64::new(5),
             requests: std::sync::Mutex::new(std::collections::VecDeque::new()),
             request_count: AtomicU64::new(0),
+            broker_urls: std::sync::Mutex::new(None),
         }
+    }
+    /// The configured broker list of `POST /dev/control/broker-urls`, if one is set.
+    fn broker_urls(&self) -> Option<Vec<String>> {
+        self.broker_urls
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
     }
     /// Counts a token request (whatever its answer will be), before any forced failure.
     fn note_request(&self) {
@@ -276,17 +287,20 @@ async fn forced_failure(state: &Shared) -> Option<Response> {
     }
 }
 
-fn token_body(token: &Token, broker_url: &str) -> Response {
-    let mut response = Json(json!({
-        "brokerUrl": broker_url,
+/// A token response; `broker_url` `None`: no `brokerUrl` (the client uses its configuration).
+fn token_body(token: &Token, broker_url: Option<&str>) -> Response {
+    let mut body = json!({
         "accessToken": token.password,
         "tokenId": token.token_id,
         "expiresAt": rfc3339(token.expires_at),
         "refreshAt": rfc3339(token.refresh_at),
         "username": token.username,
         "userId": token.user,
-    }))
-    .into_response();
+    });
+    if let Some(url) = broker_url {
+        body["brokerUrl"] = json!(url);
+    }
+    let mut response = Json(body).into_response();
     stamp(response.headers_mut());
     response
 }
@@ -300,6 +314,12 @@ async fn deliver(state: &Shared, token: Token) -> Response {
             "the broker could not register the credentials",
         );
     }
+    // With a configured broker list (the control below) the token names no broker: the client
+    // picks from its configuration.
+    if state.controls.broker_urls().is_some() {
+        tracing::info!(token = %token.token_id, user = %token.user, "token issued (no brokerUrl)");
+        return token_body(&token, None);
+    }
     // A cluster's token names one live node, taking turns (the backend spreads the load and
     // steers reconnects away from a dead node); one broker: its URL.
     let broker_url = match state.broker.assign_url().await {
@@ -307,7 +327,7 @@ async fn deliver(state: &Shared, token: Token) -> Response {
         None => state.broker_url.clone(),
     };
     tracing::info!(token = %token.token_id, user = %token.user, broker = %broker_url, "token issued");
-    token_body(&token, &broker_url)
+    token_body(&token, Some(&broker_url))
 }
 
 /// A browser request from a page that is neither this origin nor on the CORS allow-list
@@ -430,6 +450,10 @@ async fn config_json(State(state): State<AppState>, dev_auth: bool) -> Response 
         "tokenUrl": "/api/mqtt-token",
         "refreshUrl": "/api/mqtt-token/refresh",
     });
+    if let Some(urls) = state.controls.broker_urls() {
+        config.as_object_mut().map(|c| c.remove("brokerUrl"));
+        config["brokerUrls"] = json!(urls);
+    }
     if dev_auth {
         config["devLogin"] = json!("/dev/login");
     }
@@ -750,8 +774,47 @@ async fn control_state(State(state): State<AppState>) -> Response {
         "faults": state.broker.faults().map(|f| f.rule().to_json()),
         "broker": state.broker.name(),
         "brokerUrl": state.broker_url,
+        "brokerUrls": state.controls.broker_urls(),
     }))
     .into_response()
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BrokerUrlsRequest {
+    urls: Option<Vec<String>>,
+}
+
+/// `POST /dev/control/broker-urls` `{"urls": ["ws://…", …]}`: from now on `config.json` lists
+/// these as `brokerUrls` (no `brokerUrl`) and token responses name no broker, so clients pick from
+/// the configured list (shuffled per page, tried in turn), as behind a host whose token endpoint
+/// does not steer; `{"urls": null}` or `[]` restores the default (the stack's own URL, tokens name
+/// it). 1–8 URLs, each `ws://` or `wss://`; anything else is a 400.
+async fn control_broker_urls(
+    State(state): State<AppState>,
+    Json(req): Json<BrokerUrlsRequest>,
+) -> Response {
+    let urls = req.urls.filter(|u| !u.is_empty());
+    if let Some(urls) = &urls {
+        if urls.len() > 8
+            || !urls
+                .iter()
+                .all(|u| u.starts_with("ws://") || u.starts_with("wss://"))
+        {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                "urls: 1 to 8 ws:// or wss:// URLs, or null",
+            );
+        }
+    }
+    tracing::warn!(?urls, "control: configured broker list");
+    *state
+        .controls
+        .broker_urls
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner) = urls.clone();
+    Json(json!({ "brokerUrls": urls })).into_response()
 }
 
 async fn serve_static(state: &Shared, req: Request) -> Response {
@@ -781,12 +844,36 @@ async fn app_root(State(state): State<AppState>, req: Request) -> Response {
 
 async fn add_csp(State(state): State<AppState>, mut response: Response) -> Response {
     if let Some(csp) = &state.csp {
+        let csp = with_configured_brokers(csp, state.controls.broker_urls().as_deref());
         response
             .headers_mut()
             .entry(header::CONTENT_SECURITY_POLICY)
-            .or_insert_with(|| csp.clone());
+            .or_insert(csp);
     }
     response
+}
+
+/// `csp` with the origins of a configured broker list (`POST /dev/control/broker-urls`) added to
+/// its `connect-src`, as a host must list every broker its pages may connect to.
+fn with_configured_brokers(csp: &HeaderValue, urls: Option<&[String]>) -> HeaderValue {
+    let (Some(urls), Ok(text)) = (urls, csp.to_str()) else {
+        return csp.clone();
+    };
+    let origins: Vec<&str> = urls
+        .iter()
+        .map(|u| {
+            let host_at = u.find("://").map_or(0, |i| i + 3);
+            u[host_at..]
+                .find('/')
+                .map_or(u.as_str(), |i| &u[..host_at + i])
+        })
+        .collect();
+    let text = text.replacen(
+        "connect-src ",
+        &format!("connect-src {} ", origins.join(" ")),
+        1,
+    );
+    HeaderValue::from_str(&text).unwrap_or_else(|_| csp.clone())
 }
 
 fn cors(origins: &[String]) -> CorsLayer {
@@ -856,6 +943,7 @@ pub(crate) fn router(
             .route("/dev/control/broker/kill", post(control_kill))
             .route("/dev/control/framing", post(control_framing))
             .route("/dev/control/faults", post(control_faults))
+            .route("/dev/control/broker-urls", post(control_broker_urls))
             .route("/dev/control/broker/nodes", get(control_nodes))
             .route("/dev/control/broker/nodes/{n}/log", get(control_node_log))
             .route("/dev/control/broker/nodes/{n}/{action}", post(control_node))

@@ -114,6 +114,9 @@ pub enum Reason {
     LinkDown(LinkDownReason),
     /// The transport closed (or failed to open) without a word from MQTT.
     LinkClosed,
+    /// The WebSocket did not open within the connect timeout (no handshake answer, and no
+    /// failure either: a black-holed address, a blocked socket).
+    LinkOpenTimeout,
     /// The token expired while the tab slept; the link was presumed dead and replaced.
     TokenExpired,
     /// The broker does not speak MQTT 5: retrying with 3.1.1.
@@ -156,6 +159,7 @@ impl fmt::Display for Reason {
             }
             Reason::LinkDown(reason) => write!(f, "connection lost: {reason}"),
             Reason::LinkClosed => f.write_str("connection to the broker closed"),
+            Reason::LinkOpenTimeout => f.write_str("the broker did not answer the connection"),
             Reason::TokenExpired => f.write_str("credentials expired while the page slept"),
             Reason::ProtocolFallback => {
                 f.write_str("the broker does not support MQTT 5; using MQTT 3.1.1")

@@ -444,6 +444,9 @@ pub struct Harness {
     deferred: Vec<LinkId>,
     /// The next this many `OpenLink`s fail (broker unreachable).
     pub fail_opens: usize,
+    /// The next this many `OpenLink`s are never answered (neither opened nor closed), like a
+    /// black-holed address or a socket the page's CSP blocked.
+    pub hang_opens: usize,
     /// Every client event, in order.
     pub events: Vec<ClientEvent>,
     /// `brokerUrl` put in minted tokens (`None`: the field is absent).
@@ -491,6 +494,7 @@ impl Harness {
             lose_held_on_close: true,
             deferred: Vec::new(),
             fail_opens: 0,
+            hang_opens: 0,
             events: Vec::new(),
             token_broker_url: None,
             opened_urls: Vec::new(),
@@ -647,7 +651,9 @@ impl Harness {
                 assert!(url.starts_with("ws://") || url.starts_with("wss://"));
                 self.opened_urls.push(url);
                 self.opened.push((self.now_ms, link));
-                if self.fail_opens > 0 {
+                if self.hang_opens > 0 {
+                    self.hang_opens -= 1;
+                } else if self.fail_opens > 0 {
                     self.fail_opens -= 1;
                     self.sup.handle_link_closed(now, link);
                 } else {

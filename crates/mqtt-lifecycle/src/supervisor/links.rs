@@ -6,6 +6,8 @@
 //! only once it is open and the token is there, and only if the token names no other broker:
 //! then the early link is closed unused and a link to that broker opened instead.
 
+use std::time::Duration;
+
 use mqtt_session::{ConnectCredentials, LinkId};
 
 use super::phase::Phase;
@@ -30,9 +32,9 @@ pub(super) enum LinkStage {
 /// Links asked for and not yet closed, and the id of the next one (ids are never reused).
 #[derive(Debug)]
 pub(super) struct Links {
-    /// In id order. Two or three links at most: a sorted `Vec`, not a `BTreeMap` (one B-tree
-    /// instantiation less in the wasm, issue 15).
-    stages: Vec<(LinkId, LinkStage)>,
+    /// In id order, with when each was asked for. Two or three links at most: a sorted `Vec`,
+    /// not a `BTreeMap` (one B-tree instantiation less in the wasm, issue 15).
+    stages: Vec<(LinkId, LinkStage, Instant)>,
     next_id: u32,
 }
 
@@ -46,27 +48,46 @@ impl Default for Links {
 }
 
 impl Links {
-    /// A new link id, held at [`LinkStage::Opening`].
-    fn add(&mut self) -> LinkId {
+    /// A new link id, held at [`LinkStage::Opening`] since `now`.
+    fn add(&mut self, now: Instant) -> LinkId {
         let link = LinkId(self.next_id);
         self.next_id += 1;
-        self.set(link, LinkStage::Opening);
+        // Ids only grow: the new one goes last.
+        self.stages.push((link, LinkStage::Opening, now));
         link
     }
 
     fn find(&self, link: LinkId) -> Result<usize, usize> {
-        self.stages.binary_search_by(|(l, _)| l.0.cmp(&link.0))
+        self.stages.binary_search_by(|(l, _, _)| l.0.cmp(&link.0))
     }
 
     fn stage(&self, link: LinkId) -> Option<LinkStage> {
         self.find(link).ok().map(|i| self.stages[i].1)
     }
 
+    /// Moves a held link to `stage` (nothing if it is not held).
     fn set(&mut self, link: LinkId, stage: LinkStage) {
-        match self.find(link) {
-            Ok(i) => self.stages[i].1 = stage,
-            Err(i) => self.stages.insert(i, (link, stage)),
+        if let Ok(i) = self.find(link) {
+            self.stages[i].1 = stage;
         }
+    }
+
+    /// The links still [`LinkStage::Opening`] asked for `timeout` or longer before `now`.
+    fn opening_overdue(&self, now: Instant, timeout: Duration) -> Vec<LinkId> {
+        self.stages
+            .iter()
+            .filter(|(_, stage, since)| *stage == LinkStage::Opening && *since + timeout <= now)
+            .map(|(l, _, _)| *l)
+            .collect()
+    }
+
+    /// When the oldest link still [`LinkStage::Opening`] was asked for.
+    pub(super) fn oldest_opening(&self) -> Option<Instant> {
+        self.stages
+            .iter()
+            .filter(|(_, stage, _)| *stage == LinkStage::Opening)
+            .map(|(_, _, since)| *since)
+            .min()
     }
 
     /// Forgets `link`, saying at which stage it was (`None`: not held).
@@ -81,7 +102,7 @@ impl Links {
 
     /// Every link held, in id order.
     pub(super) fn ids(&self) -> Vec<LinkId> {
-        self.stages.iter().map(|(l, _)| *l).collect()
+        self.stages.iter().map(|(l, _, _)| *l).collect()
     }
 }
 
@@ -109,6 +130,17 @@ impl Supervisor {
             None => {}
         }
         self.pump(now);
+    }
+
+    /// Gives up the links the browser has not opened within [`Supervisor::open_timeout`]: a
+    /// WebSocket whose handshake never completes and never fails (a black-holed address, a
+    /// proxy that holds the upgrade, a socket the page's CSP blocked, which Chromium neither
+    /// opens nor closes) would otherwise hold the connect forever. Closed like a failed open.
+    pub(super) fn check_open_deadlines(&mut self, now: Instant) {
+        for link in self.links.opening_overdue(now, self.open_timeout) {
+            self.close_link(now, link, false);
+            self.link_lost(now, link, Reason::LinkOpenTimeout);
+        }
     }
 
     /// A link closed (by the server, the network, or failing to open). Links the supervisor
@@ -145,14 +177,14 @@ impl Supervisor {
     /// Opens the early link of `Phase::Fetching`: to the configured broker, while the token
     /// request is in flight. Without a configured broker only the token can name one, so the
     /// link waits for it.
-    pub(super) fn open_early_link(&mut self) {
+    pub(super) fn open_early_link(&mut self, now: Instant) {
         let Phase::Fetching { early: None } = self.phase else {
             return;
         };
         let Some(url) = self.broker_url.clone() else {
             return;
         };
-        let link = self.links.add();
+        let link = self.links.add(now);
         self.actions.push_back(Action::OpenLink { link, url });
         self.phase = Phase::Fetching { early: Some(link) };
     }
@@ -182,7 +214,7 @@ impl Supervisor {
             }
             self.close_link(now, early, true);
         }
-        let link = self.links.add();
+        let link = self.links.add(now);
         self.actions.push_back(Action::OpenLink { link, url });
         match &mut self.phase {
             Phase::Rotating { next, .. } => *next = Some(link),

@@ -89,6 +89,9 @@ pub struct Supervisor {
     /// The one token request in flight (single-flight: every need shares it).
     tokens: TokenFlight,
     links: Links,
+    /// A link the browser has not opened this long after [`Action::OpenLink`] is given up
+    /// (the session's `connect_timeout`, which then bounds the wait for CONNACK too).
+    open_timeout: Duration,
     actions: VecDeque<Action>,
     events: VecDeque<ClientEvent>,
     last_now: Instant,
@@ -129,6 +132,7 @@ impl Supervisor {
     #[must_use]
     pub fn new(config: SupervisorConfig) -> Self {
         let protocol = config.session.protocol;
+        let open_timeout = config.session.connect_timeout;
         let will_template = config
             .session
             .will
@@ -177,6 +181,7 @@ impl Supervisor {
             user_id: None,
             tokens: TokenFlight::new(config.token_timeout),
             links: Links::default(),
+            open_timeout,
             actions: VecDeque::new(),
             events: VecDeque::new(),
             last_now: Instant::default(),
@@ -376,10 +381,19 @@ impl Supervisor {
             Phase::Connected { rotate_at, .. } => rotate_at,
             _ => None,
         };
-        [self.session.poll_timeout(), self.tokens.deadline(), own]
-            .into_iter()
-            .flatten()
-            .min()
+        let open_due = self
+            .links
+            .oldest_opening()
+            .map(|since| since + self.open_timeout);
+        [
+            self.session.poll_timeout(),
+            self.tokens.deadline(),
+            own,
+            open_due,
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     // ----- Getters --------------------------------------------------------------------------
@@ -482,6 +496,7 @@ impl Supervisor {
 
     fn check_deadlines(&mut self, now: Instant) {
         self.check_token_deadline(now);
+        self.check_open_deadlines(now);
         match self.phase {
             Phase::Backoff { retry_at } if retry_at <= now => self.begin_connect(now),
             Phase::Connected {

@@ -93,7 +93,7 @@ impl Supervisor {
     pub(super) fn fetch_with_early_link(&mut self, now: Instant) {
         self.phase = Phase::Fetching { early: None };
         self.request_token(now, TokenKind::Fetch);
-        self.open_early_link();
+        self.open_early_link(now);
     }
 
     pub(super) fn on_connected(&mut self, now: Instant, link: LinkId, session_present: bool) {

@@ -134,6 +134,9 @@ impl Supervisor {
             // Not an attempt of its own: the token's arrival opens a new link, and only that
             // one's failure counts.
             Phase::Fetching { early: Some(l) } if l == link => {
+                // The link the token's arrival opens goes to the next URL of the list: a
+                // refused socket fails long before the token answers.
+                self.next_broker();
                 self.phase = Phase::Fetching { early: None };
             }
             // Closed by the server after our MQTT 5 CONNECT, no CONNACK: a broker that drops

@@ -616,6 +616,66 @@ fn a_list_of_brokers_is_shuffled_per_client_and_the_next_one_is_tried_after_a_fa
 }
 
 #[test]
+fn an_early_link_that_fails_before_the_token_arrives_moves_on_to_the_next_broker() {
+    // In a browser a refused socket fails within a millisecond, long before the token answers:
+    // the link opened with the token request is lost while still fetching.
+    for seed in 0..8 {
+        let mut h = Harness::with_broker_urls(seed, NODES[0], &NODES[1..]);
+        h.auto_answer = false;
+        h.fail_opens = 1;
+        h.start();
+        h.drive();
+        assert_eq!(h.opened_urls.len(), 1, "the early link");
+        h.answer();
+        h.auto_answer = true;
+        h.advance_until(MINUTE, is_connected);
+        assert!(
+            is_connected(&h),
+            "seed {seed}: {:?} {:?}",
+            h.states(),
+            h.opened_urls
+        );
+        let urls = &h.opened_urls;
+        assert_ne!(
+            urls[1], urls[0],
+            "seed {seed}: the next link goes to the next URL: {urls:?}"
+        );
+    }
+}
+
+#[test]
+fn a_link_that_never_opens_is_given_up_after_the_connect_timeout() {
+    // One broker: the hung socket is closed at the connect timeout, the reason said, and the
+    // retry after the backoff connects.
+    let mut h = Harness::new(3);
+    h.hang_opens = 1;
+    h.start();
+    let first = h.opened[0];
+    assert!(!is_connected(&h));
+    h.advance(Duration::from_secs(9));
+    assert!(
+        matches!(h.state(), ConnectionState::Connecting),
+        "{:?}",
+        h.states()
+    );
+    h.advance(Duration::from_secs(1));
+    assert_eq!(h.reason(), Some(Reason::LinkOpenTimeout));
+    assert!(
+        h.closed_by_client.contains(&first.1),
+        "the hung socket is closed"
+    );
+    h.advance_until(MINUTE, is_connected);
+    assert!(is_connected(&h));
+    // A list: the next URL, once the hung one timed out.
+    let mut h = Harness::with_broker_urls(5, NODES[0], &NODES[1..]);
+    h.hang_opens = 1;
+    h.start();
+    h.advance_until(MINUTE, is_connected);
+    assert!(is_connected(&h));
+    assert_ne!(h.opened_urls[0], *h.opened_urls.last().unwrap());
+}
+
+#[test]
 fn a_lost_link_reconnects_to_the_next_broker_of_the_list() {
     let mut h = Harness::with_broker_urls(7, NODES[0], &NODES[1..]);
     h.start();
