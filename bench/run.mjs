@@ -34,6 +34,7 @@ const cfg = {
   mqttVersion: int('BENCH_MQTT_VERSION', 4), // reference clients: 4 = MQTT 3.1.1, 5 = MQTT 5 (MQTT.js only)
   clients: (env.BENCH_CLIENTS || 'ws-floor,mqttjs,paho,mqtt5-wasm,ours-bare,ours-ui').split(',').map((s) => s.trim()).filter(Boolean),
   write: process.argv.includes('--write') || env.BENCH_WRITE === '1',
+  profile: env.BENCH_PROFILE === '1',
   chromium: env.CHROMIUM || '/usr/bin/chromium',
   mosquitto: env.MOSQUITTO || '/usr/sbin/mosquitto',
   totalTimeoutMs: int('BENCH_TOTAL_TIMEOUT_SECS', 1800) * 1000,
@@ -253,7 +254,8 @@ async function startDevStack(tmp) {
       BROKER_WS_PORT: String(wsPort),
       BROKER: 'mosquitto',
       DIST_DIR: serveDir,
-      DEV_CONTROLS: '1',
+      // No DEV_CONTROLS: with it the dev stack puts its fault proxy (a relay in the stack's
+      // process) in front of Mosquitto, a hop the reference clients do not pay. Sign-in only.
       DEV_AUTH: '1',
       // The bench measures transport, not identity: the bare page and the flood publisher use the
       // shared topic, which `mixed` allows beside the per-author topics (docs/token-contract.md).
@@ -397,6 +399,43 @@ async function heap(cdp) {
   return { used: usedSize, total: totalSize };
 }
 
+// BENCH_PROFILE=1: a V8 CPU profile (CDP Profiler, 100 µs sampling) from the flood's first
+// publish to its last arrival. Self time is summed per function; the summary (busy vs idle, GC,
+// wasm / JS / browser, the top functions) goes into the run and bench/results/profile-*.json.
+// The profiler slows the page: profiled runs are for attribution, not for the table. Wasm
+// functions have names only in a build that keeps the name section (see bench/README.md).
+async function startProfile(cdp) {
+  await cdp.send('Profiler.enable');
+  await cdp.send('Profiler.setSamplingInterval', { interval: 100 });
+  await cdp.send('Profiler.start');
+}
+
+async function stopProfile(cdp, name) {
+  const { profile } = await cdp.send('Profiler.stop');
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const self = new Map();
+  const cats = { idle: 0, gc: 0, program: 0, wasm: 0, js: 0 };
+  let total = 0;
+  (profile.samples || []).forEach((id, i) => {
+    const ms = ((profile.timeDeltas && profile.timeDeltas[i + 1]) || 0) / 1000;
+    const { functionName, url } = byId.get(id).callFrame;
+    total += ms;
+    const cat = functionName === '(idle)' ? 'idle' : functionName === '(garbage collector)' ? 'gc'
+      : functionName === '(program)' || functionName === '(root)' ? 'program'
+        : /\.wasm$/.test(url) || url.startsWith('wasm://') || /^(wasm-function|\$)/.test(functionName) ? 'wasm' : 'js';
+    cats[cat] += ms;
+    const key = `${cat}\t${functionName || '(anonymous)'}\t${url.split('/').pop()}`;
+    self.set(key, (self.get(key) || 0) + ms);
+  });
+  const top = [...self.entries()].filter(([k]) => !k.startsWith('idle')).sort((a, b) => b[1] - a[1]).slice(0, 40)
+    .map(([k, ms]) => { const [cat, fn, file] = k.split('\t'); return { cat, fn, file, ms: Math.round(ms * 10) / 10 }; });
+  const summary = { totalMs: Math.round(total), categoriesMs: Object.fromEntries(Object.entries(cats).map(([k, v]) => [k, Math.round(v)])), top };
+  fs.mkdirSync(path.join(here, 'results'), { recursive: true });
+  fs.writeFileSync(path.join(here, 'results', `profile-${name}.json`), JSON.stringify(summary, null, 2));
+  log(`profile ${name}: ${JSON.stringify(summary.categoriesMs)}; top: ${top.slice(0, 8).map((t) => `${t.fn} ${t.ms}`).join(', ')}`);
+  return summary;
+}
+
 async function measureOnce(browser, client, env2, runIndex) {
   // A fresh context per measurement: empty HTTP cache, no state carried between clients.
   const context = await browser.newContext();
@@ -464,8 +503,10 @@ async function measureOnce(browser, client, env2, runIndex) {
     }
     if (floodSpec) {
       const creds = env2.publisherCreds ? await env2.publisherCreds() : {};
+      if (cfg.profile) await startProfile(cdp);
       const pub = await publishFlood({ url: env2.publishUrl, ...creds, topic: floodSpec.topic, count: cfg.floodCount, size: cfg.size, template: floodSpec.template });
       const f = await page.evaluate(([to]) => window.__benchCore.awaitFlood(to, 15000), [cfg.floodTimeoutMs]);
+      if (cfg.profile) r.profile = await stopProfile(cdp, `${client}-${runIndex}`);
       const span = f.last !== null && f.first !== null ? f.last - f.first : null;
       r.flood = {
         expected: cfg.floodCount,
