@@ -263,32 +263,22 @@ pub enum ChatAction {
     },
 }
 
-/// A stable 64-bit digest of a payload (FNV-1a; dedupe of unverified messages only).
-fn digest(bytes: &[u8]) -> u64 {
-    struct Fnv(u64);
-    impl Hasher for Fnv {
-        fn finish(&self) -> u64 {
-            self.0
-        }
-        fn write(&mut self, bytes: &[u8]) {
-            for b in bytes {
-                self.0 = (self.0 ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3);
-            }
-        }
-    }
-    let mut h = Fnv(0xcbf2_9ce4_8422_2325);
-    bytes.hash(&mut h);
-    h.finish()
-}
-
-/// The dedupe key of a message: (verified author, id) when the author is verified, else the
-/// payload itself. The separators cannot occur in an author id (no control characters).
-fn dedupe_key(author: Option<&str>, id: Option<&str>, payload: &[u8]) -> String {
+/// The dedupe key of a message: a 64-bit hash (SipHash-1-3) of (verified author, id) when the
+/// author is verified, else of the payload itself (with the author when verified). The parts are
+/// hashed with their lengths or terminators, so no two different tuples hash the same input; a
+/// chance collision between two of the 4,096 keys remembered is about 1 in 10^12. Nobody can
+/// make one on purpose with another author's message: a verified key needs that author's id
+/// before it is sent (128 random bits), and a message already shown is not hidden by a later
+/// copy. Keys rather than the strings: 4,096 `author + id` strings, twice each, were most of the
+/// chat's memory after a flood (BENCHMARKS.md, "Memory after the flood").
+fn dedupe_key(author: Option<&str>, id: Option<&str>, payload: &[u8]) -> u64 {
+    let mut h = std::hash::DefaultHasher::new();
     match (author, id) {
-        (Some(author), Some(id)) => format!("v\u{1f}{author}\u{1f}{id}"),
-        (Some(author), None) => format!("v\u{1f}{author}\u{1e}{:016x}", digest(payload)),
-        (None, _) => format!("u\u{1f}{:016x}", digest(payload)),
+        (Some(author), Some(id)) => (0u8, author, id).hash(&mut h),
+        (Some(author), None) => (1u8, author, payload).hash(&mut h),
+        (None, _) => (2u8, payload).hash(&mut h),
     }
+    h.finish()
 }
 
 impl ChatState {
@@ -451,7 +441,7 @@ impl ChatState {
         };
         let author = inbound.author.as_deref();
         let key = dedupe_key(author, wire.id.as_deref(), &inbound.payload);
-        let fresh = self.log.borrow_mut().seen.insert(&key);
+        let fresh = self.log.borrow_mut().seen.insert(key);
         if !fresh {
             // A duplicate. Only the echo on the user's own author topic proves the room has
             // one of this page's messages.
@@ -485,7 +475,7 @@ impl ChatState {
     ) {
         let payload = message.to_json();
         let key = dedupe_key(author.as_deref(), message.id.as_deref(), &payload);
-        if !self.log.borrow_mut().seen.insert(&key) {
+        if !self.log.borrow_mut().seen.insert(key) {
             return;
         }
         let (delivery, publish) = match (publish, &message.id) {

@@ -1,8 +1,8 @@
-//! A bounded least-recently-used set of message ids, used to drop duplicates.
+//! A bounded least-recently-used set of message keys (64-bit hashes), used to drop duplicates.
 
 use std::collections::{HashMap, VecDeque};
 
-/// Remembers the most recently seen `capacity` ids; older ones are forgotten.
+/// Remembers the most recently seen `capacity` keys; older ones are forgotten.
 ///
 /// Seeing an id again refreshes it. The order queue may hold stale entries for refreshed ids (each
 /// refresh pushes a new one); they are skipped on eviction and compacted away when the queue grows
@@ -10,8 +10,8 @@ use std::collections::{HashMap, VecDeque};
 #[derive(Clone, Debug)]
 pub struct RecentIds {
     capacity: usize,
-    stamps: HashMap<String, u64>,
-    order: VecDeque<(String, u64)>,
+    stamps: HashMap<u64, u64>,
+    order: VecDeque<(u64, u64)>,
     clock: u64,
 }
 
@@ -27,11 +27,11 @@ impl RecentIds {
     }
 
     /// Records `id`; returns `true` when it was not in the set (the first sighting).
-    pub fn insert(&mut self, id: &str) -> bool {
+    pub fn insert(&mut self, id: u64) -> bool {
         self.clock += 1;
         let stamp = self.clock;
-        let fresh = self.stamps.insert(id.to_owned(), stamp).is_none();
-        self.order.push_back((id.to_owned(), stamp));
+        let fresh = self.stamps.insert(id, stamp).is_none();
+        self.order.push_back((id, stamp));
         while self.stamps.len() > self.capacity {
             self.evict_oldest();
         }
@@ -43,8 +43,8 @@ impl RecentIds {
     }
 
     /// Whether `id` is currently remembered.
-    pub fn contains(&self, id: &str) -> bool {
-        self.stamps.contains_key(id)
+    pub fn contains(&self, id: u64) -> bool {
+        self.stamps.contains_key(&id)
     }
 
     /// How many ids are remembered.
@@ -74,38 +74,38 @@ mod tests {
     #[test]
     fn a_second_sighting_is_reported_as_a_duplicate() {
         let mut ids = RecentIds::new(4);
-        assert!(ids.insert("a"));
-        assert!(!ids.insert("a"));
+        assert!(ids.insert(1));
+        assert!(!ids.insert(1));
         assert_eq!(ids.len(), 1);
     }
 
     #[test]
     fn the_oldest_id_is_forgotten_past_capacity() {
         let mut ids = RecentIds::new(2);
-        ids.insert("a");
-        ids.insert("b");
-        ids.insert("c");
-        assert!(!ids.contains("a"));
-        assert!(ids.contains("b") && ids.contains("c"));
+        ids.insert(1);
+        ids.insert(2);
+        ids.insert(3);
+        assert!(!ids.contains(1));
+        assert!(ids.contains(2) && ids.contains(3));
     }
 
     #[test]
     fn seeing_an_id_again_keeps_it_longer() {
         let mut ids = RecentIds::new(2);
-        ids.insert("a");
-        ids.insert("b");
-        ids.insert("a");
-        ids.insert("c");
-        assert!(ids.contains("a"));
-        assert!(!ids.contains("b"));
+        ids.insert(1);
+        ids.insert(2);
+        ids.insert(1);
+        ids.insert(3);
+        assert!(ids.contains(1));
+        assert!(!ids.contains(2));
     }
 
     #[test]
     fn memory_stays_bounded_under_repeated_refreshes() {
         let mut ids = RecentIds::new(3);
         for i in 0..1000 {
-            ids.insert("hot");
-            ids.insert(&format!("cold-{i}"));
+            ids.insert(0);
+            ids.insert(1000 + i);
         }
         assert_eq!(ids.len(), 3);
         assert!(ids.order.len() <= 6 + 1);
