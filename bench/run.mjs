@@ -642,6 +642,11 @@ function markdown({ meta, sizes, results, summary, clients }) {
   L.push('| target | result |', '|---|---|');
   for (const row of targets(sizes, summary, present)) L.push(`| ${row[0]} | ${row[1]} |`);
   L.push('');
+  L.push('### Targets (issue 15)', '');
+  L.push('Ratios are of medians of this run. Sizes in KB = 1,000 bytes, as the issue states them.', '');
+  L.push('| metric | target (stretch) | measured | |', '|---|---|---|---|');
+  for (const row of targets15(sizes, summary, present)) L.push(`| ${row.join(' | ')} |`);
+  L.push('');
 
   L.push('### Raw runs', '');
   L.push('| run | client | connect ms | RTT0 p50 / p99 | RTT1 p50 / p99 | flood recv | flood msg/s | stall ms | heap idle KiB | wasm idle KiB | heap flood KiB | error / note |');
@@ -653,6 +658,42 @@ function markdown({ meta, sizes, results, summary, clients }) {
   }
   L.push('');
   return L.join('\n');
+}
+
+// Issue 15's table: each row [metric, target (stretch), measured (ratio), verdict].
+function targets15(sizes, s, present) {
+  const have = (c) => present.includes(c) && s[c] && s[c].okRuns > 0;
+  const ui = s['ours-ui'], bare = s['ours-bare'], mj = s.mqttjs, pa = s.paho;
+  const KB = (b) => (b / 1000).toFixed(1);
+  const r = (a, b) => (a && b ? `${(a / b).toFixed(2)}×` : '—');
+  const verdict = (ok, stretch) => (ok === null ? 'not measured' : stretch ? '**stretch met**' : ok ? '**met**' : 'missed');
+  const rows = [];
+  const size = (label, got, target, stretch) => rows.push([label, `≤ ${target} KB (≤ ${stretch} KB)`,
+    got ? `${KB(got.brotli)} KB` : '—', verdict(got ? got.brotli <= target * 1000 : null, got && got.brotli <= stretch * 1000)]);
+  size('whole app (wasm + js + css + html), brotli', sizes.app, 120, 90);
+  size('bare client page, brotli', sizes.bare, 60, 45);
+  for (const [label, c] of [['time to connected, app (token fetch included)', 'ours-ui'], ['time to connected, bare client', 'ours-bare']]) {
+    const ok = have(c) && have('paho') ? s[c].connectMs <= pa.connectMs : null;
+    rows.push([label, '≤ Paho\'s (≤ 0.8 × Paho\'s)', have(c) && have('paho') ? `${fmt(s[c].connectMs)} vs ${fmt(pa.connectMs)} ms (${r(s[c].connectMs, pa.connectMs)})` : '—',
+      verdict(ok, ok && s[c].connectMs <= 0.8 * pa.connectMs)]);
+  }
+  rows.push(['bare client flood throughput', '≥ 1.1 × Paho\'s', have('ours-bare') && have('paho') ? `${fmt(bare.floodRate, 0)} vs ${fmt(pa.floodRate, 0)} msg/s (${r(bare.floodRate, pa.floodRate)})` : '—',
+    verdict(have('ours-bare') && have('paho') ? bare.floodRate >= 1.1 * pa.floodRate : null)]);
+  const uiAll = have('ours-ui') ? ui.floodAllArrivedRuns === ui.floodRuns && ui.floodRuns > 0 : null;
+  rows.push([`chat UI flood throughput, all ${cfg.floodCount.toLocaleString('en')} rendered`, '≥ Paho\'s bare', have('ours-ui') && have('paho') ? `${fmt(ui.floodRate, 0)} vs ${fmt(pa.floodRate, 0)} msg/s (${r(ui.floodRate, pa.floodRate)}), ${ui.floodAllArrivedRuns}/${ui.floodRuns} runs complete` : '—',
+    verdict(have('ours-ui') && have('paho') ? uiAll && ui.floodRate >= pa.floodRate : null)]);
+  const stallOk = have('ours-ui') && have('paho') ? ui.floodGap <= pa.floodGap : null;
+  rows.push(['longest main-thread stall during the UI flood', '≤ Paho\'s bare (≤ 100 ms)', have('ours-ui') && have('paho') ? `${fmt(ui.floodGap, 0)} vs ${fmt(pa.floodGap, 0)} ms` : '—',
+    verdict(stallOk, stallOk && ui.floodGap <= 100)]);
+  rows.push(['QoS 1 round trip p99 (bare client)', '≤ MQTT.js\'s', have('ours-bare') && have('mqttjs') ? `${fmt(bare.rtt1p99, 2)} vs ${fmt(mj.rtt1p99, 2)} ms` : '—',
+    verdict(have('ours-bare') && have('mqttjs') ? bare.rtt1p99 <= mj.rtt1p99 : null)]);
+  for (const [label, c] of [['JS heap idle, app', 'ours-ui'], ['JS heap idle, bare client', 'ours-bare']]) {
+    rows.push([label, '≤ Paho\'s', have(c) && have('paho') ? `${kb(s[c].heapIdle)} vs ${kb(pa.heapIdle)} KiB (${r(s[c].heapIdle, pa.heapIdle)})` : '—',
+      verdict(have(c) && have('paho') ? s[c].heapIdle <= pa.heapIdle : null)]);
+  }
+  rows.push([`wasm memory after the ${cfg.floodCount / 1000}k flood, app`, '≤ 2 MB', have('ours-ui') ? `${kb(ui.wasmFlood)} KiB` : '—',
+    verdict(have('ours-ui') ? ui.wasmFlood <= 2 * 1000 * 1000 : null)]);
+  return rows;
 }
 
 function targets(sizes, s, present) {
@@ -775,6 +816,7 @@ async function main() {
   const sizes = {};
   for (const c of [...clients, ...Object.keys(skipped)]) sizes[c] = sizesFor(c);
   sizes.app = sizesFor('ours-ui'); // the whole app, for the size target, whichever of ours ran
+  sizes.bare = sizesFor('ours-bare'); // the bare-client page, for issue 15's size row
   for (const c of Object.keys(LIBS)) sizes[c] = sizes[c] || sizesFor(c); // the peers' sizes for the targets
 
   const browser = await chromium.launch({
