@@ -26,10 +26,10 @@ export function figure(what, values) {
  * object (`window.__livechatBench`), through which the app reports its protocol counters.
  * `display` runs Chromium headed on that X display (see `openUser`).
  */
-export async function openConfigured(stack, user, pagePath, config = {}, { display = null } = {}) {
+export async function openConfigured(stack, user, pagePath, config = {}, { display = null, extraArgs = [] } = {}) {
   const u = await openUser(stack, user, null, {
     initScript: () => { window.__livechatBench = { rendered: 0 }; },
-    display,
+    display, extraArgs,
   });
   await u.context.route('**/config.json', async (route) => {
     const res = await route.fetch();
