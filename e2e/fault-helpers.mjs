@@ -24,10 +24,12 @@ export function figure(what, values) {
  * Opens `user` at `pagePath` with the site's config.json extended by `config` (e.g.
  * `{ keepAlive: 3 }`), the way a site sets a `data-*` attribute. The page defines the test hook
  * object (`window.__livechatBench`), through which the app reports its protocol counters.
+ * `display` runs Chromium headed on that X display (see `openUser`).
  */
-export async function openConfigured(stack, user, pagePath, config = {}) {
+export async function openConfigured(stack, user, pagePath, config = {}, { display = null, extraArgs = [] } = {}) {
   const u = await openUser(stack, user, null, {
     initScript: () => { window.__livechatBench = { rendered: 0 }; },
+    display, extraArgs,
   });
   await u.context.route('**/config.json', async (route) => {
     const res = await route.fetch();

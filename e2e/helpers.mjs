@@ -2,7 +2,7 @@
 // Chromium contexts, publish from a bot, raw MQTT clients (npm `mqtt`) holding their own valid
 // tokens, message records as the DOM lists them, bounded waits. Every wait has a deadline.
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -144,10 +144,15 @@ const LAUNCH_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-fi
 /**
  * A fresh Chromium profile signed in as `user` (through /dev/login), with one page opened at
  * `pagePath` (relative to the stack). Console errors and page errors are collected.
+ *
+ * `display` (an X display such as `:5`, from `startXvfb`) runs Chromium headed there, behaving
+ * as in a user's hands (see `launchHeaded`): headless Chromium keeps every page visible,
+ * unthrottled and never frozen.
  */
-export async function openUser(stack, user, pagePath = '/', { viewport = { width: 480, height: 640 }, extraArgs = [], initScript = null } = {}) {
+export async function openUser(stack, user, pagePath = '/', { viewport = { width: 480, height: 640 }, extraArgs = [], initScript = null, display = null } = {}) {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'livechat-e2e-'));
-  const context = await chromium.launchPersistentContext(dir, {
+  const headed = display ? await launchHeaded(dir, display, viewport, extraArgs) : null;
+  const context = headed ? headed.context : await chromium.launchPersistentContext(dir, {
     executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
     headless: true,
     args: [...LAUNCH_ARGS, ...extraArgs],
@@ -166,9 +171,89 @@ export async function openUser(stack, user, pagePath = '/', { viewport = { width
     user, context, page, errors,
     async close() {
       await context.close().catch(() => {});
+      await headed?.stop();
       await rm(dir, { recursive: true, force: true }).catch(() => {});
     },
   };
+}
+
+/**
+ * Starts a private Xvfb X server for a headed Chromium. Xvfb picks a free display number itself
+ * (`-displayfd`, race-free between parallel runs through its lock files) and reports it once it
+ * accepts connections. Resolves to `{ display: ':N', stop() }`; `stop()` must always be called.
+ */
+export async function startXvfb() {
+  const child = spawn('Xvfb', ['-displayfd', '1', '-screen', '0', '1280x800x24', '-nolisten', 'tcp'],
+    { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stderr.on('data', (d) => { err = (err + d).slice(-2000); });
+  const stop = async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGTERM');
+    if (!await Promise.race([exited.then(() => true), sleep(3000).then(() => false)])) child.kill('SIGKILL');
+  };
+  try {
+    const display = await withTimeout(new Promise((resolve, reject) => {
+      child.once('error', (e) => reject(new Error(`cannot start Xvfb (${e.message}): apt-get install xvfb (scripts/setup.sh does)`)));
+      child.once('exit', (code, signal) => reject(new Error(`Xvfb exited (${code ?? signal}): ${err.trim()}`)));
+      child.stdout.on('data', (d) => {
+        out += d;
+        const m = out.match(/^(\d+)\n/);
+        if (m) resolve(`:${m[1]}`);
+      });
+    }), 15000, 'Xvfb to report its display');
+    return { display, stop };
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+}
+
+/**
+ * Starts Chromium headed on the X `display` with the profile `dir` and connects Playwright to it.
+ * A tab there behaves as in a user's browser: in the background it is hidden
+ * (`visibilitychange`), its timers run about once a second, and CDP `Page.setWebLifecycleState`
+ * really freezes it. Playwright's own launch prevents all three (its default switches stop
+ * background throttling, and the focus emulation it turns on for every page counts as a capture
+ * that keeps the page visible), so Chromium is started here and Playwright attaches over CDP
+ * without its page defaults (`noDefaults`, no viewport emulation: the window has `viewport`'s
+ * size). Resolves to `{ context, stop() }`, the profile's default context.
+ */
+async function launchHeaded(dir, display, viewport, extraArgs) {
+  const child = spawn(process.env.CHROMIUM || '/usr/bin/chromium', [...LAUNCH_ARGS, '--ozone-platform=x11',
+    `--window-size=${viewport.width},${viewport.height}`, '--password-store=basic', `--user-data-dir=${dir}`,
+    '--remote-debugging-port=0', ...extraArgs, 'about:blank'], {
+    env: { ...process.env, DISPLAY: display }, stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let err = '';
+  child.stderr.on('data', (d) => { err = (err + d).slice(-4000); });
+  const exited = new Promise((r) => child.once('exit', () => r(true)));
+  const stop = async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    child.kill('SIGTERM');
+    if (!await Promise.race([exited, sleep(5000).then(() => false)])) child.kill('SIGKILL');
+  };
+  try {
+    // Chromium writes the port it chose (and the browser target's path) into the profile.
+    const [port, wsPath] = await waitUntil(async () => {
+      if (child.exitCode !== null || child.signalCode !== null) throw new Error(`chromium exited: ${err.trim()}`);
+      const lines = (await readFile(path.join(dir, 'DevToolsActivePort'), 'utf8')).split('\n');
+      return lines.length >= 2 && lines[1] ? lines : false;
+    }, { timeoutMs: 20000, intervalMs: 100, what: `headed chromium on ${display}` });
+    const browser = await chromium.connectOverCDP(`ws://127.0.0.1:${port.trim()}${wsPath.trim()}`, { noDefaults: true, timeout: 20000 });
+    return {
+      context: browser.contexts()[0],
+      async stop() {
+        await browser.close().catch(() => {});
+        await stop();
+      },
+    };
+  } catch (e) {
+    await stop();
+    throw e;
+  }
 }
 
 /** The status line's text. */

@@ -3,7 +3,8 @@
 # only the package registries are reachable. Idempotent: each step checks first and does nothing
 # when the right thing (and version) is already there. Run by dev.sh and test.sh.
 #
-#   apt:    chromium chromium-driver (browser tests, e2e), mosquitto mosquitto-clients (broker
+#   apt:    chromium chromium-driver (browser tests, e2e), xvfb (the e2e tests that need a headed
+#           Chromium: a hidden, frozen tab), mosquitto mosquitto-clients (broker
 #           tests), rabbitmq-server (BROKER=rabbitmq and its 3-node cluster tests; the package's
 #           own service is never started or touched: the dev stack runs private nodes), brotli
 #           (size checks), a C toolchain; node + npm if missing
@@ -20,7 +21,7 @@ setup_start=$SECONDS
 
 # ---- Debian packages --------------------------------------------------------------------------
 apt_missing=()
-for pkg in chromium chromium-driver mosquitto mosquitto-clients rabbitmq-server brotli build-essential pkg-config \
+for pkg in chromium chromium-driver xvfb mosquitto mosquitto-clients rabbitmq-server brotli build-essential pkg-config \
   ca-certificates curl; do
   if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q '^install ok installed$'; then
     apt_missing+=("$pkg")
@@ -41,10 +42,11 @@ if [ "${#apt_missing[@]}" -gt 0 ]; then
   "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${apt_missing[@]}" ||
     die "apt-get install ${apt_missing[*]} failed"
 else
-  log "apt: chromium, chromium-driver, mosquitto, mosquitto-clients, rabbitmq-server, brotli, build tools, node: present"
+  log "apt: chromium, chromium-driver, xvfb, mosquitto, mosquitto-clients, rabbitmq-server, brotli, build tools, node: present"
 fi
 [ -x /usr/bin/chromium ] || die "/usr/bin/chromium missing after apt (package chromium)"
 [ -x /usr/bin/chromedriver ] || die "/usr/bin/chromedriver missing after apt (package chromium-driver)"
+command -v Xvfb >/dev/null || die "Xvfb missing after apt (package xvfb)"
 chromium_major="$(/usr/bin/chromium --version 2>/dev/null | grep -oE '[0-9]+' | head -1)"
 driver_major="$(/usr/bin/chromedriver --version | grep -oE '[0-9]+' | head -1)"
 [ "$chromium_major" = "$driver_major" ] ||

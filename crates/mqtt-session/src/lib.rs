@@ -15,8 +15,9 @@
 //! broker, deterministically and without sleeping.
 //!
 //! Per link there is a small state machine: awaiting CONNACK (due within `connect_timeout`),
-//! then connected (keep-alive: PINGREQ when the link has been quiet for the keep-alive, dead
-//! when nothing answers within half of it). A second link opened while one is connected is a
+//! then connected (keep-alive: PINGREQ when the link has been quiet for a second less than the
+//! keep-alive, so that a background tab's timer a second late still pings within it; dead when
+//! nothing answers within half of it). A second link opened while one is connected is a
 //! make-before-break takeover (token rotation): commands keep flowing on the old link until the
 //! new CONNACK, then the session moves and the old link is retired. On every new link the
 //! session resends what the server has not acknowledged (as the spec requires for a resumed

@@ -6,10 +6,10 @@ use super::*;
 use crate::LinkDownReason;
 
 #[test]
-fn an_idle_link_sends_pingreq_after_the_keep_alive() {
+fn an_idle_link_sends_pingreq_a_second_before_the_keep_alive_runs_out() {
     let mut h = Harness::v5();
     h.connect(1, false);
-    h.advance(29_999);
+    h.advance(28_999);
     assert!(h.sent(1).is_empty());
     h.advance(1);
     assert_eq!(h.sent(1), vec![Packet::PingReq]);
@@ -18,8 +18,8 @@ fn an_idle_link_sends_pingreq_after_the_keep_alive() {
         .events()
         .iter()
         .all(|e| matches!(e, Event::Connected { .. })));
-    // The next ping is a full interval after the last one.
-    h.advance(29_999);
+    // The next ping is a second short of a full interval after the last one.
+    h.advance(28_999);
     assert!(h.sent(1).is_empty());
     h.advance(1);
     assert_eq!(h.sent(1), vec![Packet::PingReq]);
@@ -80,7 +80,9 @@ fn server_keep_alive_replaces_ours() {
     let mut h = Harness::v5();
     h.open(1);
     h.reply(1, connack_with(|a| a.server_keep_alive = Some(5)));
-    h.advance(5_000);
+    h.advance(3_999);
+    assert!(h.sent(1).is_empty());
+    h.advance(1);
     assert_eq!(h.sent(1), vec![Packet::PingReq]);
 }
 
@@ -103,7 +105,7 @@ fn the_deadline_is_exposed_so_the_driver_sleeps_exactly_until_it() {
     h.reply(1, connack(false));
     assert_eq!(
         h.session.poll_timeout(),
-        Some(h.now + Duration::from_secs(30))
+        Some(h.now + Duration::from_secs(29))
     );
 }
 
@@ -156,8 +158,54 @@ fn a_probe_answered_leaves_the_link_alone_and_the_keep_alive_resumes() {
     h.advance(10_000);
     assert!(h.session.is_connected());
     assert!(h.events().is_empty());
-    // The next regular ping is a full interval after the last packet sent (the probe's PINGREQ).
-    h.advance(19_799);
+    // The next regular ping is a second short of a full interval after the last packet sent
+    // (the probe's PINGREQ).
+    h.advance(18_799);
+    assert!(h.sent(1).is_empty());
+    h.advance(1);
+    assert_eq!(h.sent(1), vec![Packet::PingReq]);
+}
+
+/// A tab in the background runs its timers up to about a second late: the PINGREQs of an idle
+/// link still leave within the keep-alive, each of them a second late, for 3 s and 30 s.
+#[test]
+fn pings_a_second_late_still_keep_within_the_keep_alive() {
+    for keep_alive in [3_u64, 30] {
+        let mut h = Harness::new(SessionConfig {
+            keep_alive: Duration::from_secs(keep_alive),
+            ..config(ProtocolVersion::V5)
+        });
+        h.connect(1, false);
+        h.events();
+        let mut last_sent = h.now;
+        for _ in 0..5 {
+            let due = h.session.poll_timeout().expect("a ping is due");
+            // The throttled timer fires a second after the deadline.
+            h.now = due + Duration::from_secs(1);
+            h.session.handle_timeout(h.now);
+            h.drain();
+            assert_eq!(h.sent(1), vec![Packet::PingReq]);
+            let gap = h.now.saturating_duration_since(last_sent);
+            assert!(
+                gap <= Duration::from_secs(keep_alive),
+                "keep-alive {keep_alive} s: a PINGREQ {gap:?} after the last packet sent"
+            );
+            last_sent = h.now;
+            h.reply(1, Packet::PingResp);
+        }
+        assert!(h.session.is_connected());
+    }
+}
+
+/// Under 2 s the ping is due at half the keep-alive (a second before it would be no wait at all).
+#[test]
+fn a_short_keep_alive_pings_at_its_half() {
+    let mut h = Harness::new(SessionConfig {
+        keep_alive: Duration::from_secs(1),
+        ..config(ProtocolVersion::V5)
+    });
+    h.connect(1, false);
+    h.advance(499);
     assert!(h.sent(1).is_empty());
     h.advance(1);
     assert_eq!(h.sent(1), vec![Packet::PingReq]);
