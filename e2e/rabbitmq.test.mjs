@@ -136,6 +136,14 @@ test('a node SIGKILLed while both send: its user is back and what it sent arrive
       await sleep(150);
     }
   };
+  // Dave's status line, each change with its wall-clock time: the failover gap is measured from
+  // the kill to "Connected" again, not to the end of the typing.
+  await dave.page.evaluate(() => {
+    const el = document.querySelector('[role="status"]');
+    window.__statusLog = [[Date.now(), el.textContent]];
+    new MutationObserver(() => window.__statusLog.push([Date.now(), el.textContent]))
+      .observe(el, { subtree: true, childList: true, characterData: true });
+  });
   const flows = [sender(carol, 'carol'), sender(dave, 'dave')];
   await sleep(1500);
   const killedAt = Date.now();
@@ -157,6 +165,12 @@ test('a node SIGKILLed while both send: its user is back and what it sent arrive
   const lostAtDave = sent.carol.filter((t) => !atDave.includes(t));
   const dupAtDave = sent.carol.filter((t) => count(atDave, t) > 1).length;
   const dupAtCarol = sent.dave.filter((t) => count(atCarol, t) > 1).length;
+  const statusLog = await dave.page.evaluate(() => window.__statusLog);
+  const isConnected = (t) => t.trim() === 'Connected';
+  const left = statusLog.find(([at, t]) => at >= killedAt && !isConnected(t));
+  const back = left && statusLog.find(([at, t]) => at >= left[0] && isConnected(t));
+  console.log(`# node ${daveNode} killed: dave's status left "Connected" ${left ? left[0] - killedAt : '?'} ms after the kill, "Connected" again ${back ? back[0] - killedAt : '?'} ms after it (failover gap); statuses ${JSON.stringify(statusLog.filter(([at]) => at >= killedAt).map(([at, t]) => [at - killedAt, t.trim().slice(0, 60)]))}`);
+  assert.ok(left && back, 'dave saw the loss and came back');
   console.log(`# node ${daveNode} killed: dave back in ${backMs} ms; carol→dave lost ${lostAtDave.length} ${JSON.stringify(lostAtDave)}, duplicates shown: ${dupAtDave} at dave, ${dupAtCarol} at carol`);
   assert.ok(lostAtDave.length <= 10, `at most the prefetch window is lost: ${lostAtDave}`);
   await stack.post(`broker/nodes/${daveNode}/start`, {}, 120000);
