@@ -19,6 +19,7 @@
 //! the user's own messages followed from "queued" to "delivered" (or "refused"). Components only
 //! render this state and dispatch actions.
 
+pub mod history;
 pub mod presence;
 mod recent;
 mod status;
@@ -33,6 +34,7 @@ use std::rc::Rc;
 use yew::Reducible;
 use yew_mqtt::{DeliveryStatus, PublishId};
 
+pub use history::{Stored, StoredMessage};
 pub use recent::RecentIds;
 pub use status::{setup_failed, status_view, whole_seconds_up, StatusView, Tone};
 pub use topics::{RoomTopics, Source, TopicMode};
@@ -122,6 +124,9 @@ impl Inbound {
 pub struct ChatMessage {
     /// Local, strictly increasing number; the list's render key.
     pub seq: u64,
+    /// The key duplicates are recognised by: the digest of (verified author, id), else of the
+    /// payload.
+    pub key: u64,
     /// The sender's message id (absent in the quickstart's messages).
     pub id: Option<String>,
     /// Who sent it, as the broker verified (the author topic); `None` when unverifiable.
@@ -208,6 +213,9 @@ impl ChatSettings {
 /// The parts of the state that grow with the conversation.
 #[derive(Debug)]
 struct Log {
+    /// Restored from storage (shown above the live list, marked as earlier, never announced),
+    /// oldest first, with this page's restored outbox at the end.
+    earlier: VecDeque<Rc<ChatMessage>>,
     messages: VecDeque<Rc<ChatMessage>>,
     seen: RecentIds,
     following: HashMap<PublishId, String>,
@@ -229,6 +237,8 @@ pub struct ChatState {
     received: u64,
     at_bottom: bool,
     unread: usize,
+    changes: u64,
+    outbox_changes: u64,
 }
 
 /// What can happen to the chat.
@@ -254,6 +264,17 @@ pub enum ChatAction {
     },
     /// The client dropped an incoming message too large to take (acknowledged, never shown).
     Dropped,
+    /// The room's record was read from storage: its messages are listed as earlier ones
+    /// (those already listed are skipped), its outbox as own messages again, each followed by
+    /// the publish `resent` has for its id (the hook sent them again, with the same ids).
+    Restored {
+        /// What storage held.
+        stored: Stored,
+        /// For each outbox id sent again: the publish to follow, or the refusal in words.
+        resent: Vec<(String, Result<PublishId, String>)>,
+    },
+    /// The user signed out: the earlier (restored) messages are no longer shown.
+    Forget,
     /// The connection layer learned who the user is.
     Identified {
         /// The token's user id, when it gave one: the verified author of own messages.
@@ -281,11 +302,92 @@ fn dedupe_key(author: Option<&str>, id: Option<&str>, payload: &[u8]) -> u64 {
     h.finish()
 }
 
+/// The dedupe key of a restored message, computed again where it can be (a new build's digest may
+/// differ from the one that wrote the record): from (verified author, id), or for an own
+/// shared-topic message from the payload this page sends (again) for it; else the stored key
+/// (a payload that is not kept: a message without id, or another author's on the shared topic).
+fn restored_key(m: &StoredMessage) -> u64 {
+    match (&m.author, &m.id) {
+        (Some(author), Some(id)) => dedupe_key(Some(author), Some(id), &[]),
+        (None, Some(_)) if m.own => {
+            let wire = WireMessage {
+                id: m.id.clone(),
+                user: m.user.clone(),
+                text: m.text.clone(),
+                timestamp: m.timestamp,
+            };
+            dedupe_key(None, None, &wire.to_json())
+        }
+        _ => m.key,
+    }
+}
+
+/// Reads a host's room history (the `historyUrl` answer): `{"messages":[{"id", "author", "user",
+/// "text", "timestamp"}, …]}`, oldest first, `id` and `author` optional (`author`: the verified
+/// author the host received the message from, the author topic's last level; absent for the
+/// shared topic). Each entry is checked like an incoming payload and keyed like one, so it merges
+/// with what this browser kept and with live copies; an entry that does not check out is skipped.
+pub fn host_history(text: &str) -> Result<Stored, String> {
+    use mqtt_lifecycle::json::{self, Value};
+    let value = json::parse(text.as_bytes()).map_err(|e| e.to_string())?;
+    let Some(Value::Array(items)) = (match &value {
+        Value::Object(o) => o.get("messages"),
+        _ => None,
+    }) else {
+        return Err("not an object with a `messages` list".to_owned());
+    };
+    let mut stored = Stored::default();
+    for item in items {
+        let Value::Object(o) = item else { continue };
+        let text = |k: &str| match o.get(k) {
+            Some(Value::String(s)) => Some(s.clone()),
+            _ => None,
+        };
+        let author = text("author");
+        if author
+            .as_deref()
+            .is_some_and(|a| !topics::is_valid_author(a))
+        {
+            continue;
+        }
+        let (Some(user), Some(body), Some(Value::Number(n))) =
+            (text("user"), text("text"), o.get("timestamp"))
+        else {
+            continue;
+        };
+        let Some(timestamp) = n.as_u64() else {
+            continue;
+        };
+        let wire = WireMessage {
+            id: text("id"),
+            user,
+            text: body,
+            timestamp,
+        };
+        if wire.check().is_err() {
+            continue;
+        }
+        let key = dedupe_key(author.as_deref(), wire.id.as_deref(), &wire.to_json());
+        stored.messages.push(StoredMessage {
+            key,
+            id: wire.id,
+            author,
+            user: wire.user,
+            text: wire.text,
+            timestamp: wire.timestamp,
+            own: false,
+            delivered: false,
+        });
+    }
+    Ok(stored)
+}
+
 impl ChatState {
     /// An empty chat.
     pub fn new(settings: ChatSettings) -> Self {
         Self {
             log: Rc::new(RefCell::new(Log {
+                earlier: VecDeque::new(),
                 messages: VecDeque::new(),
                 seen: RecentIds::new(settings.dedupe_capacity),
                 following: HashMap::new(),
@@ -296,7 +398,67 @@ impl ChatState {
             received: 0,
             at_bottom: true,
             unread: 0,
+            changes: 0,
+            outbox_changes: 0,
         }
+    }
+
+    /// The messages restored from storage, oldest first (shown above the live ones, marked as
+    /// earlier). A borrow of the shared log: drop it before dispatching.
+    pub fn earlier(&self) -> Ref<'_, VecDeque<Rc<ChatMessage>>> {
+        Ref::map(self.log.borrow(), |log| &log.earlier)
+    }
+
+    /// Counts the changes worth saving (a message listed, restored, or its delivery advanced).
+    pub fn changes(&self) -> u64 {
+        self.changes
+    }
+
+    /// Counts the changes of the outbox (an own message sent, acknowledged, refused or
+    /// restored): saved at once, not on the history's slower schedule.
+    pub fn outbox_changes(&self) -> u64 {
+        self.outbox_changes
+    }
+
+    /// What to save: the newest `max_messages` messages (earlier ones first, then live ones)
+    /// and the outbox: own messages with an id whose delivery is not final. Refused messages
+    /// never reached the room and are not kept. Bounded to [`history::MAX_RECORD_BYTES`].
+    pub fn snapshot(&self, max_messages: usize) -> Stored {
+        let log = self.log.borrow();
+        let mut stored = Stored::default();
+        for m in log.earlier.iter().chain(log.messages.iter()) {
+            let pending = m.delivery.as_ref().map(Delivery::is_final) == Some(false);
+            if matches!(m.delivery, Some(Delivery::Refused(_))) || (pending && m.id.is_none()) {
+                continue;
+            }
+            let entry = StoredMessage {
+                key: m.key,
+                id: m.id.clone(),
+                author: m.author.as_deref().map(str::to_owned),
+                user: m.user.clone(),
+                text: m.text.clone(),
+                timestamp: m.timestamp,
+                own: m.own,
+                delivered: m.delivery == Some(Delivery::Delivered),
+            };
+            if pending {
+                stored.outbox.push(entry);
+            } else {
+                stored.messages.push(entry);
+            }
+        }
+        stored.bounded(max_messages, history::MAX_RECORD_BYTES)
+    }
+
+    /// The outbox entries of `stored` that this page has not listed yet: the ones to send
+    /// again (a message already listed, e.g. its echo arrived first, is in the room already).
+    pub fn to_resend<'a>(&self, stored: &'a Stored) -> Vec<&'a StoredMessage> {
+        let log = self.log.borrow();
+        stored
+            .outbox
+            .iter()
+            .filter(|m| !log.seen.contains(restored_key(m)))
+            .collect()
     }
 
     /// The messages, oldest first (at most the history limit). A borrow of the shared log:
@@ -310,9 +472,10 @@ impl ChatState {
         self.log.borrow().messages.len()
     }
 
-    /// Whether there are no messages.
+    /// Whether there are no messages, live or earlier.
     pub fn is_empty(&self) -> bool {
-        self.log.borrow().messages.is_empty()
+        let log = self.log.borrow();
+        log.messages.is_empty() && log.earlier.is_empty()
     }
 
     /// Payloads skipped because they were not chat messages (or were retained).
@@ -371,6 +534,7 @@ impl ChatState {
     }
 
     fn push(&mut self, message: ChatMessage) {
+        self.changes += 1;
         let mut log = self.log.borrow_mut();
         log.messages.push_back(Rc::new(message));
         while log.messages.len() > self.settings.history_limit {
@@ -389,18 +553,21 @@ impl ChatState {
 
     /// Updates this page's own message `id` (one with a delivery state).
     fn update_own(&mut self, id: &str, f: impl FnOnce(&mut ChatMessage)) {
-        // Own messages are recent, so search from the newest end.
+        // Own messages are recent, so search from the newest end (restored ones last).
         let mut log = self.log.borrow_mut();
+        let log = &mut *log;
         if let Some(slot) = log
             .messages
             .iter_mut()
             .rev()
+            .chain(log.earlier.iter_mut().rev())
             .find(|m| m.delivery.is_some() && m.id.as_deref() == Some(id))
         {
             let mut updated = (**slot).clone();
             f(&mut updated);
             if updated != **slot {
                 *slot = Rc::new(updated);
+                self.changes += 1;
             }
         }
     }
@@ -410,14 +577,17 @@ impl ChatState {
         self.update_own(id, |m| match &m.delivery {
             Some(current) if current.rank() < to.rank() => {
                 if to.is_final() {
-                    finished = m.publish.take();
+                    finished = Some(m.publish.take());
                 }
                 m.delivery = Some(to);
             }
             _ => {}
         });
-        if let Some(key) = finished {
-            self.log.borrow_mut().following.remove(&key);
+        if let Some(publish) = finished {
+            self.outbox_changes += 1;
+            if let Some(key) = publish {
+                self.log.borrow_mut().following.remove(&key);
+            }
         }
     }
 
@@ -455,6 +625,7 @@ impl ChatState {
         self.received += 1;
         self.push(ChatMessage {
             seq,
+            key,
             id: wire.id,
             author: inbound.author.clone(),
             user: wire.user,
@@ -479,16 +650,18 @@ impl ChatState {
             return;
         }
         let (delivery, publish) = match (publish, &message.id) {
-            (Ok(key), Some(id)) => {
-                self.log.borrow_mut().following.insert(key, id.clone());
-                (Delivery::Queued, Some(key))
+            (Ok(pid), Some(id)) => {
+                self.log.borrow_mut().following.insert(pid, id.clone());
+                (Delivery::Queued, Some(pid))
             }
             (Ok(_), None) => (Delivery::Queued, None),
             (Err(why), _) => (Delivery::Refused(why), None),
         };
         let seq = self.next_seq();
+        self.outbox_changes += 1;
         self.push(ChatMessage {
             seq,
+            key,
             id: message.id,
             author,
             user: message.user,
@@ -501,6 +674,88 @@ impl ChatState {
         // Sending means the user wants to see the conversation's end.
         self.at_bottom = true;
         self.unread = 0;
+    }
+
+    /// Lists a stored room record as earlier messages: history first (skipping what is listed
+    /// already: the live copy wins), then the outbox as own messages followed by the publish
+    /// the hook sent them again with.
+    fn restore(&mut self, stored: Stored, mut resent: Vec<(String, Result<PublishId, String>)>) {
+        let mut restored = Vec::new();
+        {
+            let mut log = self.log.borrow_mut();
+            for mut m in stored.messages {
+                m.key = restored_key(&m);
+                if log.seen.insert(m.key) {
+                    let delivered = m.delivered.then_some((Delivery::Delivered, None));
+                    restored.push((m, delivered));
+                }
+            }
+            for mut m in stored.outbox {
+                let Some(id) = m.id.clone() else { continue };
+                m.key = restored_key(&m);
+                if !log.seen.insert(m.key) {
+                    continue;
+                }
+                // A short list (the outbox): searched, not hashed.
+                let sent = resent.iter().position(|(i, _)| *i == id);
+                let delivery = match sent.map(|at| resent.swap_remove(at).1) {
+                    Some(Ok(pid)) => {
+                        log.following.insert(pid, id);
+                        (Delivery::Queued, Some(pid))
+                    }
+                    Some(Err(why)) => (Delivery::Refused(why), None),
+                    // Not sent again (the hook could not): kept queued, saved again.
+                    None => (Delivery::Queued, None),
+                };
+                restored.push((m, Some(delivery)));
+            }
+        }
+        if restored.is_empty() {
+            return;
+        }
+        // Into an empty list in the stored order; into a list already restored (the host's
+        // history after this browser's), each by its time, the others left as they are.
+        let by_time = !self.log.borrow().earlier.is_empty();
+        for (m, delivery) in restored {
+            let seq = self.next_seq();
+            let (delivery, publish) = match delivery {
+                Some((d, p)) => (Some(d), p),
+                None => (None, None),
+            };
+            let own = m.own || (m.author.is_some() && self.is_me(m.author.as_deref()));
+            let mut log = self.log.borrow_mut();
+            let at = match by_time {
+                true => log
+                    .earlier
+                    .iter()
+                    .position(|e| e.timestamp > m.timestamp)
+                    .unwrap_or(log.earlier.len()),
+                false => log.earlier.len(),
+            };
+            log.earlier.insert(
+                at,
+                Rc::new(ChatMessage {
+                    seq,
+                    key: m.key,
+                    id: m.id,
+                    author: m.author.map(Rc::from),
+                    user: m.user,
+                    text: m.text,
+                    timestamp: m.timestamp,
+                    own,
+                    delivery,
+                    publish,
+                }),
+            );
+        }
+        let mut log = self.log.borrow_mut();
+        while log.earlier.len() > self.settings.history_limit {
+            if let Some(key) = log.earlier.pop_front().and_then(|old| old.publish) {
+                log.following.remove(&key);
+            }
+        }
+        self.changes += 1;
+        self.outbox_changes += 1;
     }
 }
 
@@ -525,6 +780,16 @@ impl Reducible for ChatState {
                 let id = state.log.borrow().following.get(&key).cloned();
                 if let Some(id) = id {
                     state.advance(&id, Delivery::from(&status));
+                }
+            }
+            ChatAction::Restored { stored, resent } => state.restore(stored, resent),
+            ChatAction::Forget => {
+                let mut log = state.log.borrow_mut();
+                let log = &mut *log;
+                for m in log.earlier.drain(..) {
+                    if let Some(key) = m.publish {
+                        log.following.remove(&key);
+                    }
                 }
             }
             ChatAction::Dropped => state.skipped += 1,
@@ -965,5 +1230,317 @@ mod tests {
         }
         assert_eq!(s.len(), 5);
         assert_eq!(s.log.borrow().following.len(), 5);
+    }
+
+    // History and outbox across reloads (issue 14 item 2).
+
+    fn texts(list: &VecDeque<Rc<ChatMessage>>) -> Vec<String> {
+        list.iter().map(|m| m.text.clone()).collect()
+    }
+
+    /// What `s` saves, read back into a fresh page's state by `Restored`, the outbox sent again
+    /// with publishes numbered from `first_publish`.
+    fn reload(s: &ChatState, max: usize, first_publish: u64) -> Rc<ChatState> {
+        let stored = Stored::from_json(&s.snapshot(max).to_json()).expect("readable");
+        let fresh = state();
+        let resent = fresh
+            .to_resend(&stored)
+            .iter()
+            .zip(first_publish..)
+            .map(|(m, n)| (m.id.clone().expect("id"), Ok(PublishId(n))))
+            .collect();
+        fresh.reduce(ChatAction::Restored { stored, resent })
+    }
+
+    fn received_texts(s: Rc<ChatState>, items: &[(&str, &str, &str)]) -> Rc<ChatState> {
+        let batch = items
+            .iter()
+            .map(|(id, user, text)| Inbound::new(Some(user), payload(id, user, text)))
+            .collect();
+        s.reduce(ChatAction::Received(batch))
+    }
+
+    #[test]
+    fn restored_messages_are_listed_as_earlier_in_order_and_not_as_live() {
+        let s = received_texts(state(), &[("a", "ann", "one"), ("b", "bob", "two")]);
+        let s = reload(&s, 200, 1);
+        assert_eq!(texts(&s.earlier()), ["one", "two"]);
+        assert!(s.messages().is_empty());
+        assert!(!s.is_empty());
+        assert_eq!(s.received(), 0, "restored messages are not received ones");
+        let authors: Vec<_> = s.earlier().iter().map(|m| m.author.clone()).collect();
+        assert_eq!(authors, [Some("ann".into()), Some("bob".into())]);
+    }
+
+    #[test]
+    fn a_live_copy_of_a_restored_message_is_not_listed_again() {
+        let s = received_texts(state(), &[("a", "ann", "one")]);
+        let s = reload(&s, 200, 1);
+        let s = received_texts(s, &[("a", "ann", "one"), ("c", "ann", "three")]);
+        assert_eq!(texts(&s.earlier()), ["one"]);
+        assert_eq!(texts(&s.messages()), ["three"]);
+    }
+
+    #[test]
+    fn a_stored_message_that_arrived_live_before_the_restore_is_not_listed_again() {
+        let before = received_texts(state(), &[("a", "ann", "one"), ("b", "ann", "two")]);
+        let stored = before.snapshot(200);
+        let s = received_texts(state(), &[("b", "ann", "two")]);
+        let s = s.reduce(ChatAction::Restored {
+            stored,
+            resent: vec![],
+        });
+        assert_eq!(texts(&s.earlier()), ["one"]);
+        assert_eq!(texts(&s.messages()), ["two"]);
+    }
+
+    #[test]
+    fn the_same_id_by_another_author_is_not_hidden_by_a_restored_message() {
+        let s = received_texts(state(), &[("a", "ann", "ann's")]);
+        let s = reload(&s, 200, 1);
+        let s = received_texts(s, &[("a", "mallory", "mallory's")]);
+        assert_eq!(texts(&s.messages()), ["mallory's"]);
+    }
+
+    #[test]
+    fn unacknowledged_own_messages_are_saved_in_the_outbox_and_acknowledged_ones_in_the_history() {
+        let s = send(state(), "m1", Ok(1));
+        let s = send(s, "m2", Ok(2));
+        let s = report(s, 1, DeliveryStatus::Sent);
+        let s = report(s, 1, DeliveryStatus::Acknowledged);
+        let s = report(s, 2, DeliveryStatus::Sent);
+        let stored = s.snapshot(200);
+        let ids = |v: &[StoredMessage]| v.iter().map(|m| m.id.clone().unwrap()).collect::<Vec<_>>();
+        assert_eq!(ids(&stored.messages), ["m1"]);
+        assert_eq!(
+            ids(&stored.outbox),
+            ["m2"],
+            "sent but not acknowledged: still in the outbox"
+        );
+        assert!(stored.messages[0].delivered && stored.messages[0].own);
+        // After a reload the acknowledged one is still shown as delivered, the other as queued.
+        let again = reload(&s, 200, 5);
+        assert_eq!(delivery_in_earlier(&again, "m1"), Some(Delivery::Delivered));
+        assert_eq!(delivery_in_earlier(&again, "m2"), Some(Delivery::Queued));
+        // A refused message never reached the room: not kept at all.
+        let s = send(s, "m3", Err("offline queue full".into()));
+        let stored = s.snapshot(200);
+        assert_eq!((stored.messages.len(), stored.outbox.len()), (1, 1));
+    }
+
+    #[test]
+    fn the_outbox_changes_when_a_message_is_typed_and_when_it_is_acknowledged() {
+        let s = state();
+        let c0 = s.outbox_changes();
+        let s = send(s, "m1", Ok(1));
+        let c1 = s.outbox_changes();
+        let s = report(s, 1, DeliveryStatus::Sent);
+        assert_eq!(
+            s.outbox_changes(),
+            c1,
+            "written, not acknowledged: the outbox is the same"
+        );
+        let s = report(s, 1, DeliveryStatus::Acknowledged);
+        assert!(c0 < c1 && c1 < s.outbox_changes());
+        let before = s.changes();
+        let s = received(s, &[("x", "ann")]);
+        assert!(s.changes() > before);
+    }
+
+    #[test]
+    fn a_restored_outbox_message_is_sent_again_with_its_id_shown_once_and_delivered() {
+        let s = send(state(), "m1", Ok(1));
+        let s = reload(&s, 200, 7);
+        let listed: Vec<_> = s
+            .earlier()
+            .iter()
+            .map(|m| (m.id.clone(), m.own, m.delivery.clone()))
+            .collect();
+        assert_eq!(listed, [(Some("m1".into()), true, Some(Delivery::Queued))]);
+        let s = report(s, 7, DeliveryStatus::Sent);
+        assert_eq!(delivery_in_earlier(&s, "m1"), Some(Delivery::Sent));
+        let s = report(s, 7, DeliveryStatus::Acknowledged);
+        assert_eq!(delivery_in_earlier(&s, "m1"), Some(Delivery::Delivered));
+        // Its echo on the own author topic is the same message: not listed again.
+        let s = received(s, &[("m1", "me")]);
+        assert!(s.messages().is_empty());
+        assert_eq!(s.earlier().len(), 1);
+        // Acknowledged: the next save moves it from the outbox to the history.
+        let stored = s.snapshot(200);
+        assert_eq!((stored.messages.len(), stored.outbox.len()), (1, 0));
+    }
+
+    fn delivery_in_earlier(s: &ChatState, id: &str) -> Option<Delivery> {
+        s.earlier()
+            .iter()
+            .find(|m| m.id.as_deref() == Some(id))
+            .and_then(|m| m.delivery.clone())
+    }
+
+    #[test]
+    fn an_acknowledged_message_whose_removal_was_not_saved_is_shown_once_everywhere() {
+        // The sender: the record still has m1 in its outbox (the save after the PUBACK was lost).
+        let sender = send(state(), "m1", Ok(1));
+        let stale = sender.snapshot(200);
+        // A receiver saw it live, saved it, and reloaded.
+        let receiver = received_texts(state(), &[("m1", "me", "hi")]);
+        let receiver = reload(&receiver, 200, 1);
+        // The sender's page comes back: m1 is sent again with its id, its echo arrives.
+        let fresh = state();
+        let resend: Vec<_> = fresh
+            .to_resend(&stale)
+            .iter()
+            .map(|m| m.id.clone().unwrap())
+            .collect();
+        assert_eq!(resend, ["m1"], "same id");
+        let sender = fresh.reduce(ChatAction::Restored {
+            stored: stale,
+            resent: vec![("m1".into(), Ok(PublishId(9)))],
+        });
+        let sender = received(sender, &[("m1", "me")]);
+        assert_eq!(sender.earlier().len() + sender.messages().len(), 1);
+        assert_eq!(
+            delivery_in_earlier(&sender, "m1"),
+            Some(Delivery::Delivered)
+        );
+        // The receiver gets the second copy: dropped by (author, id).
+        let receiver = received_texts(receiver, &[("m1", "me", "hi")]);
+        assert_eq!(receiver.earlier().len() + receiver.messages().len(), 1);
+    }
+
+    #[test]
+    fn an_outbox_message_already_listed_is_not_sent_again() {
+        let stale = send(state(), "m1", Ok(1)).snapshot(200);
+        let s = received(state(), &[("m1", "me")]);
+        assert!(s.to_resend(&stale).is_empty());
+        let s = s.reduce(ChatAction::Restored {
+            stored: stale,
+            resent: vec![],
+        });
+        assert!(s.earlier().is_empty());
+        assert_eq!(s.messages().len(), 1);
+    }
+
+    #[test]
+    fn a_refused_resend_shows_the_reason_and_leaves_the_outbox() {
+        let stale = send(state(), "m1", Ok(1)).snapshot(200);
+        let s = state().reduce(ChatAction::Restored {
+            stored: stale,
+            resent: vec![("m1".into(), Err("offline queue full".into()))],
+        });
+        assert_eq!(
+            delivery_in_earlier(&s, "m1"),
+            Some(Delivery::Refused("offline queue full".into()))
+        );
+        assert_eq!(s.snapshot(200).outbox.len(), 0);
+    }
+
+    #[test]
+    fn the_saved_history_is_capped_at_n_newest_first_and_the_outbox_kept_whole() {
+        let mut s = state();
+        // (Within the test's list of 5: an own message still unacknowledged after 500 newer
+        // ones would have left the list, and the outbox with it.)
+        for i in 0..2u64 {
+            s = send(s, &format!("o{i}"), Ok(i));
+        }
+        let s = received_texts(
+            s,
+            &[("a", "ann", "1"), ("b", "ann", "2"), ("c", "ann", "3")],
+        );
+        let stored = s.snapshot(2);
+        assert_eq!(
+            stored
+                .messages
+                .iter()
+                .map(|m| m.text.as_str())
+                .collect::<Vec<_>>(),
+            ["2", "3"]
+        );
+        assert_eq!(stored.outbox.len(), 2);
+        // Restored earlier messages are saved again (a second reload still shows them).
+        let s = reload(&s, 2, 10);
+        let again = s.snapshot(200);
+        assert_eq!(again.messages.len(), 2);
+        assert_eq!(again.outbox.len(), 2);
+    }
+
+    #[test]
+    fn shared_topic_messages_survive_a_reload_and_their_repeat_is_dropped() {
+        let quick = br#"{ "user": "q", "text": "from the quickstart", "timestamp": 3 }"#;
+        let s = receive_one(state(), Inbound::new(None, &quick[..]));
+        let s = reload(&s, 200, 1);
+        assert_eq!(texts(&s.earlier()), ["from the quickstart"]);
+        assert!(!s.earlier()[0].verified());
+        let s = receive_one(s, Inbound::new(None, &quick[..]));
+        assert!(s.messages().is_empty());
+    }
+
+    #[test]
+    fn signing_out_forgets_the_earlier_messages() {
+        let s = reload(&received(state(), &[("a", "ann")]), 200, 1);
+        let s = s.reduce(ChatAction::Forget);
+        assert!(s.earlier().is_empty() && s.is_empty());
+    }
+
+    #[test]
+    fn a_hosts_history_is_checked_keyed_like_live_messages_and_merged_by_time() {
+        let text = r#"{"messages":[
+            {"id":"h1","author":"ann","user":"Ann","text":"before you came","timestamp":0},
+            {"id":"a","author":"ann","user":"Ann","text":"one","timestamp":10},
+            {"author":"a/b","user":"x","text":"bad author","timestamp":2},
+            {"id":"h2","author":"bob","user":"Bob","text":"  ","timestamp":3},
+            {"user":"q","text":"shared","timestamp":4},
+            {"id":"h3","author":"bob","user":"Bob","text":"no time"}]}"#;
+        let host = host_history(text).expect("readable");
+        let texts_of = |st: &Stored| {
+            st.messages
+                .iter()
+                .map(|m| m.text.clone())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(texts_of(&host), ["before you came", "one", "shared"]);
+        assert!(host_history("[]").is_err() && host_history("{}").is_err());
+        // This browser kept "one" (same author and id) and "two", both at time 1: the host's copy of "one" is
+        // not listed again, the older message goes first, by time.
+        let mine = received_texts(state(), &[("a", "ann", "one"), ("b", "bob", "two")]);
+        let s = reload(&mine, 200, 1);
+        let s = s.reduce(ChatAction::Restored {
+            stored: host,
+            resent: vec![],
+        });
+        assert_eq!(
+            texts(&s.earlier()),
+            ["before you came", "one", "two", "shared"]
+        );
+        // A live copy of a message the host gave is dropped too.
+        let again = payload("h1", "ann", "before you came");
+        let s = receive_one(s, Inbound::new(Some("ann"), again));
+        assert!(s.messages().is_empty());
+    }
+
+    #[test]
+    fn keys_are_computed_again_on_restore_so_a_build_with_another_digest_still_dedupes() {
+        let s = received_texts(state(), &[("a", "ann", "one")]);
+        let s = send(s, "m1", Ok(1));
+        let mut stored = s.snapshot(200);
+        // As if written by a build whose digest differs.
+        for m in stored.messages.iter_mut().chain(stored.outbox.iter_mut()) {
+            m.key ^= 0x5555;
+        }
+        let fresh = state();
+        let resend: Vec<_> = fresh
+            .to_resend(&stored)
+            .iter()
+            .map(|m| m.id.clone())
+            .collect();
+        assert_eq!(resend, [Some("m1".to_owned())]);
+        let s = fresh.reduce(ChatAction::Restored {
+            stored,
+            resent: vec![("m1".into(), Ok(PublishId(3)))],
+        });
+        let s = received_texts(s, &[("a", "ann", "one")]);
+        let s = received(s, &[("m1", "me")]);
+        assert!(s.messages().is_empty(), "both recognised");
+        assert_eq!(delivery_in_earlier(&s, "m1"), Some(Delivery::Delivered));
     }
 }

@@ -120,7 +120,8 @@ impl WireMessage {
         out.into_bytes()
     }
 
-    fn check(&self) -> Result<(), PayloadError> {
+    /// Checks the fields as [`WireMessage::parse`] does (non-empty, within the limits).
+    pub(crate) fn check(&self) -> Result<(), PayloadError> {
         let field = |field, limit| PayloadError::Field { field, limit };
         if self
             .id

@@ -30,7 +30,10 @@ fn is_at_bottom(el: &Element) -> bool {
     el.scroll_height() - el.scroll_top() - el.client_height() <= BOTTOM_SLACK_PX
 }
 
-/// The log (`role="log"`, polite live region) and the "new messages" button.
+/// The scrolling conversation (a focusable group labelled "Messages"): the earlier messages
+/// restored from storage, under an "Earlier messages" heading and outside any live region (so
+/// restoring them is never announced), then the log of this visit (`role="log"`, polite live
+/// region), and the "new messages" button.
 ///
 /// The log announces additions only (`aria-relevant="additions"`): a new message is read once,
 /// when its item is added (items are keyed, so the others are never re-inserted); the delivery
@@ -43,7 +46,11 @@ pub fn message_list(props: &MessageListProps) -> Html {
     // After every render that changed the list: follow the end if the user is there.
     {
         let scroller = scroller.clone();
-        let last = chat.messages().back().map(|m| m.seq);
+        let last = chat
+            .messages()
+            .back()
+            .or(chat.earlier().back())
+            .map(|m| m.seq);
         use_effect_with((last, chat.at_bottom()), move |(_, at_bottom)| {
             if *at_bottom {
                 if let Some(el) = scroller.cast::<Element>() {
@@ -67,15 +74,25 @@ pub fn message_list(props: &MessageListProps) -> Html {
 
     html! {
         <div class="lc-list-wrap">
-            <div ref={scroller} class="lc-list" role="log" aria-live="polite" aria-relevant="additions"
-                 aria-label="Messages"
+            <div ref={scroller} class="lc-list" role="group" aria-label="Messages"
                  tabindex="0" {onscroll}>
-                if chat.is_empty() {
-                    <p class="lc-empty">{ "No messages yet. Say hello!" }</p>
+                if !chat.earlier().is_empty() {
+                    <section class="lc-earlier" aria-labelledby="lc-earlier-title">
+                        <h2 id="lc-earlier-title" class="lc-earlier-title">{ "Earlier messages" }</h2>
+                        <ol class="lc-messages">
+                            { for chat.earlier().iter().map(|m| html! { <MessageItem key={m.seq} message={m.clone()} /> }) }
+                        </ol>
+                    </section>
                 }
-                <ol class="lc-messages">
-                    { for chat.messages().iter().map(|m| html! { <MessageItem key={m.seq} message={m.clone()} /> }) }
-                </ol>
+                <div class="lc-live" role="log" aria-live="polite" aria-relevant="additions"
+                     aria-label="New messages">
+                    if chat.is_empty() {
+                        <p class="lc-empty">{ "No messages yet. Say hello!" }</p>
+                    }
+                    <ol class="lc-messages">
+                        { for chat.messages().iter().map(|m| html! { <MessageItem key={m.seq} message={m.clone()} /> }) }
+                    </ol>
+                </div>
             </div>
             if chat.skipped() > 0 {
                 <p class="lc-skipped">

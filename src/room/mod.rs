@@ -7,6 +7,7 @@
 //! left comes from the driver's clock, `retry_in()`), and the dev sign-in offer. Its decisions are pure functions ([`route`], [`crate::chat::status_view`]) tested
 //! natively; the hook only wires them to `use_mqtt`.
 
+pub mod history;
 mod inbox;
 pub mod presence;
 pub mod route;
@@ -273,6 +274,20 @@ pub fn use_chat_room(config: Rc<Config>) -> ChatRoomHandle {
             }
         });
     }
+
+    // The room's history and outbox across reloads, per verified user.
+    history::use_history(
+        history::HistoryWiring {
+            room: config.room.clone(),
+            topics: topics.clone(),
+            max_messages: config.stored_messages,
+            qos: config.qos,
+            me: me.clone(),
+            history_url: config.history_url.clone(),
+        },
+        chat.clone(),
+        mqtt.clone(),
+    );
 
     // Sticky for the page's life: after a reconnect to a broker that lost the session the
     // author filter is Pending again until its SUBACK, and the room must not flip back to

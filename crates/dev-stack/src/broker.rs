@@ -72,6 +72,14 @@ impl Broker {
         }
     }
 
+    /// The room history (`/api/history`): kept by the embedded broker only.
+    pub(crate) fn history(&self) -> Option<&crate::room_history::RoomHistory> {
+        match self {
+            Self::Embedded(b) => Some(b.history()),
+            _ => None,
+        }
+    }
+
     /// The RabbitMQ cluster, when that is the broker.
     pub(crate) fn rabbitmq(&self) -> Option<&RabbitMq> {
         match self {

@@ -38,6 +38,7 @@ use tokio::task::JoinHandle;
 
 use crate::acl::AclMode;
 use crate::proxy::{Front, Proxy};
+use crate::room_history::RoomHistory;
 use crate::tokens::TokenStore;
 use crate::StackError;
 
@@ -118,9 +119,11 @@ impl AuthProvider for TokenAuth {
 
 /// Lets a retained publish through only on the sender's own presence topic
 /// ([`crate::acl::may_retain`]); every other retained publish that got past the broker's
-/// retained-size limit (see [`start_broker`]) is dropped: never stored nor delivered.
+/// retained-size limit (see [`start_broker`]) is dropped: never stored nor delivered. A live
+/// chat message (the event comes after the broker's ACL) goes into the room history.
 struct RetainOnlyPresence {
     mode: AclMode,
+    history: Arc<RoomHistory>,
 }
 
 impl BrokerEventHandler for RetainOnlyPresence {
@@ -137,6 +140,8 @@ impl BrokerEventHandler for RetainOnlyPresence {
                 tracing::info!(topic = %event.topic, "retained publish dropped");
                 PublishAction::Handled
             } else {
+                self.history
+                    .record(&event.topic, &event.payload, event.retain);
                 PublishAction::Continue
             }
         })
@@ -160,6 +165,8 @@ pub(crate) struct Embedded {
     storage_dir: std::path::PathBuf,
     /// The storage is in the state dir and outlives the stack (not removed at shutdown).
     kept: bool,
+    /// The rooms' last messages (`/api/history`), kept across broker restarts (not the stack's).
+    history: Arc<RoomHistory>,
     running: tokio::sync::Mutex<Option<Running>>,
 }
 
@@ -168,6 +175,7 @@ async fn start_broker(
     proxy: &Arc<Proxy>,
     mode: AclMode,
     storage_dir: &std::path::Path,
+    history: &Arc<RoomHistory>,
 ) -> Result<(BrokerShutdownHandle, JoinHandle<()>), StackError> {
     let private = SocketAddr::new(proxy.public().ip(), 0);
     let config = BrokerConfig::default()
@@ -194,7 +202,10 @@ async fn start_broker(
         // `AuthProvider` does not see the retain flag of a PUBLISH, so a drop is all it can do.
         .with_retain_available(true)
         .with_max_retained_message_size(MAX_RETAINED_BYTES)
-        .with_event_handler(Arc::new(RetainOnlyPresence { mode }));
+        .with_event_handler(Arc::new(RetainOnlyPresence {
+            mode,
+            history: Arc::clone(history),
+        }));
     let auth = TokenAuth {
         store: Arc::clone(store),
         proxy: Arc::clone(proxy),
@@ -258,7 +269,8 @@ impl Embedded {
             let _ = std::fs::remove_dir_all(&storage_dir);
         }
         std::fs::create_dir_all(&storage_dir)?;
-        let (shutdown, task) = start_broker(&store, &proxy, mode, &storage_dir).await?;
+        let history = Arc::new(RoomHistory::new(mode));
+        let (shutdown, task) = start_broker(&store, &proxy, mode, &storage_dir, &history).await?;
         front.open()?;
         Ok(Self {
             front,
@@ -267,11 +279,17 @@ impl Embedded {
             mode,
             storage_dir,
             kept,
+            history,
             running: tokio::sync::Mutex::new(Some(Running { shutdown, task })),
         })
     }
 
     /// The public WebSocket address.
+    /// The rooms' last messages.
+    pub(crate) fn history(&self) -> &RoomHistory {
+        &self.history
+    }
+
     pub(crate) fn ws_addr(&self) -> SocketAddr {
         self.proxy.public()
     }
@@ -324,7 +342,15 @@ impl Embedded {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
         let mut replaced = false;
         loop {
-            match start_broker(&self.store, &self.proxy, self.mode, &self.storage_dir).await {
+            match start_broker(
+                &self.store,
+                &self.proxy,
+                self.mode,
+                &self.storage_dir,
+                &self.history,
+            )
+            .await
+            {
                 Err(StackError::Broker(e)) if e.contains("already in use") && !replaced => {
                     if tokio::time::Instant::now() >= deadline {
                         tracing::warn!(

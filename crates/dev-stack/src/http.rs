@@ -457,10 +457,65 @@ async fn config_json(State(state): State<AppState>, dev_auth: bool) -> Response 
     if dev_auth {
         config["devLogin"] = json!("/dev/login");
     }
+    if state.broker.history().is_some() {
+        config["historyUrl"] = json!("/api/history");
+    }
     let mut response = Json(config).into_response();
     response
         .headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    response
+}
+
+#[derive(Deserialize)]
+struct HistoryQuery {
+    room: Option<String>,
+}
+
+/// `GET /api/history?room=R`: the room's last messages as the embedded broker accepted them
+/// (`{"messages":[{id?, author?, user, text, timestamp}]}`, oldest first), for a signed-in user
+/// who may read the room. Same origin rule as the token endpoint; not rate limited.
+async fn room_history(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(query): Query<HistoryQuery>,
+) -> Response {
+    let Some(history) = state.broker.history() else {
+        return error(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "the room history is kept by the embedded broker only",
+        );
+    };
+    if foreign_origin(&state, &headers) {
+        return error(
+            StatusCode::FORBIDDEN,
+            "forbidden_origin",
+            "this origin may not read room history",
+        );
+    }
+    let Some(user) = session_user(&state, &headers) else {
+        return error(StatusCode::UNAUTHORIZED, "unauthorized", "not signed in");
+    };
+    let room = query.room.unwrap_or_default();
+    if crate::acl::room_of(&format!("chat/{room}/messages")).is_none() {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "room must be 1 to 64 letters, digits, '_' or '-'",
+        );
+    }
+    if !history.may_read(&user, &room) {
+        return error(
+            StatusCode::FORBIDDEN,
+            "forbidden_room",
+            "you may not read this room",
+        );
+    }
+    let mut response = Json(json!({ "messages": history.messages(&room) })).into_response();
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
 }
 
@@ -900,6 +955,7 @@ pub(crate) fn router(
     let api = Router::new()
         .route("/api/mqtt-token", post(issue_token))
         .route("/api/mqtt-token/refresh", post(refresh_token))
+        .route("/api/history", get(room_history))
         .layer(cors(cors_origins));
     let mut app = Router::new()
         .route("/config.json", get(move |s| config_json(s, dev_auth)))

@@ -69,6 +69,7 @@ pub mod probe;
 mod proxy;
 pub mod rabbitmq;
 pub mod reframe;
+mod room_history;
 mod sessions;
 pub mod timefmt;
 pub mod tokens;

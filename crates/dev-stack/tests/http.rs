@@ -44,7 +44,14 @@ async fn config_json_points_at_the_broker_and_the_token_endpoints() {
             config["devLogin"], "/dev/login",
             "the test stacks run with DEV_AUTH"
         );
+        assert_eq!(
+            config["historyUrl"], "/api/history",
+            "the embedded broker keeps it"
+        );
     }
+    // The room history answers signed-in users only.
+    let resp = http(stack.http_addr(), "GET", "/api/history?room=lobby", &[], "").await;
+    assert_eq!(resp.status, 401);
     assert!(stack.broker_url().starts_with("ws://127.0.0.1:"));
     assert!(stack.broker_url().ends_with("/mqtt"));
     stack.shutdown().await;

@@ -147,7 +147,19 @@ pub struct Config {
     /// MQTT keep-alive in seconds ([`MIN_KEEP_ALIVE_SECS`] to [`MAX_KEEP_ALIVE_SECS`]): a link
     /// that stays silent is declared dead within 1.5 × this.
     pub keep_alive_secs: u16,
+    /// Messages of each room this browser keeps across reloads (IndexedDB), per signed-in user;
+    /// 0 keeps nothing (neither history nor unsent messages). At most [`MAX_STORED_MESSAGES`].
+    pub stored_messages: usize,
+    /// Where the host serves a room's history (`GET {historyUrl}?room={room}`, cookies
+    /// included), merged by id with what this browser kept; validated like the token URL.
+    /// `None`: the browser's own history only.
+    pub history_url: Option<String>,
 }
+
+/// Default number of messages kept per room across reloads.
+pub const DEFAULT_STORED_MESSAGES: usize = 200;
+/// The most messages per room a site may have kept across reloads (the chat lists 500).
+pub const MAX_STORED_MESSAGES: usize = 500;
 
 /// Default MQTT keep-alive, seconds.
 pub const DEFAULT_KEEP_ALIVE_SECS: u16 = 30;
@@ -172,6 +184,8 @@ impl Default for Config {
             topic_mode: TopicMode::PerAuthor,
             dev_login: None,
             keep_alive_secs: DEFAULT_KEEP_ALIVE_SECS,
+            stored_messages: DEFAULT_STORED_MESSAGES,
+            history_url: None,
         }
     }
 }
@@ -321,6 +335,28 @@ impl Config {
                 }
             },
         };
+        let stored_messages = match raw.get(Setting::StoredMessages) {
+            None => defaults.stored_messages,
+            Some(v) => match v.trim().parse::<usize>() {
+                Ok(n) if n <= MAX_STORED_MESSAGES => n,
+                _ => {
+                    return Err(ConfigError::invalid(
+                        Setting::StoredMessages,
+                        v,
+                        format!(
+                            "must be a whole number of messages from 0 (keep nothing) to {MAX_STORED_MESSAGES}"
+                        ),
+                    ))
+                }
+            },
+        };
+        let history_url = match raw.get(Setting::HistoryUrl).map(str::trim) {
+            None => defaults.history_url,
+            Some(url) => {
+                validate_http_url(Setting::HistoryUrl, url)?;
+                Some(url.to_owned())
+            }
+        };
         Ok(Config {
             token_url,
             refresh_url,
@@ -334,6 +370,8 @@ impl Config {
             topic_mode,
             dev_login,
             keep_alive_secs,
+            stored_messages,
+            history_url,
         })
     }
 }

@@ -31,11 +31,15 @@ pub enum Setting {
     DevLogin,
     /// MQTT keep-alive, seconds: how soon a silent broker link is noticed.
     KeepAlive,
+    /// How many messages of each room this browser keeps across reloads.
+    StoredMessages,
+    /// Where the host serves a room's history (optional).
+    HistoryUrl,
 }
 
 impl Setting {
     /// Every setting, in documentation order.
-    pub const ALL: [Setting; 12] = [
+    pub const ALL: [Setting; 14] = [
         Setting::BrokerUrl,
         Setting::BrokerUrls,
         Setting::TokenUrl,
@@ -48,6 +52,8 @@ impl Setting {
         Setting::TopicMode,
         Setting::DevLogin,
         Setting::KeepAlive,
+        Setting::StoredMessages,
+        Setting::HistoryUrl,
     ];
 
     /// The key in `config.json`.
@@ -65,6 +71,8 @@ impl Setting {
             Setting::TopicMode => "topicMode",
             Setting::DevLogin => "devLogin",
             Setting::KeepAlive => "keepAlive",
+            Setting::StoredMessages => "storedMessages",
+            Setting::HistoryUrl => "historyUrl",
         }
     }
 
@@ -83,6 +91,8 @@ impl Setting {
             Setting::TopicMode => "data-topic-mode",
             Setting::DevLogin => "data-dev-login",
             Setting::KeepAlive => "data-keep-alive",
+            Setting::StoredMessages => "data-stored-messages",
+            Setting::HistoryUrl => "data-history-url",
         }
     }
 
@@ -101,6 +111,8 @@ impl Setting {
             Setting::TopicMode => &["topic_mode"],
             Setting::DevLogin => &["dev_login"],
             Setting::KeepAlive => &["keep_alive"],
+            Setting::StoredMessages => &["stored_messages"],
+            Setting::HistoryUrl => &["history_url"],
         }
     }
 }

@@ -392,3 +392,63 @@ fn keep_alive_is_seconds_within_bounds_from_the_file_or_the_attribute() {
     .unwrap_err();
     assert!(e.to_string().contains("keepAlive (data-keep-alive)"), "{e}");
 }
+
+#[test]
+fn stored_messages_default_to_200_take_0_to_500_and_name_the_setting_when_wrong() {
+    let c = Config::resolve(&minimal(), None).expect("valid");
+    assert_eq!(c.stored_messages, DEFAULT_STORED_MESSAGES);
+    assert_eq!(DEFAULT_STORED_MESSAGES, 200);
+    let file = RawConfig::from_json(r#"{"storedMessages":0}"#).expect("json");
+    let c = Config::resolve(&minimal().overlaid_with(&file), None).expect("valid");
+    assert_eq!(c.stored_messages, 0, "0 keeps nothing");
+    let attr = RawConfig::from_attributes(|n| (n == "data-stored-messages").then(|| "500".into()));
+    let c = Config::resolve(&minimal().overlaid_with(&file).overlaid_with(&attr), None);
+    assert_eq!(c.expect("valid").stored_messages, 500);
+    let snake = RawConfig::from_json(r#"{"stored_messages":"7"}"#).expect("json");
+    let c = Config::resolve(&minimal().overlaid_with(&snake), None).expect("valid");
+    assert_eq!(c.stored_messages, 7);
+    for bad in ["501", "-1", "2.5", "lots", "1e3"] {
+        let r = minimal().overlaid_with(&raw(&[(Setting::StoredMessages, bad)]));
+        assert_eq!(invalid_setting(&r), Setting::StoredMessages, "{bad}");
+    }
+    let e = Config::resolve(
+        &minimal().overlaid_with(&raw(&[(Setting::StoredMessages, "9000")])),
+        None,
+    )
+    .unwrap_err();
+    let text = e.to_string();
+    assert!(
+        text.contains("storedMessages (data-stored-messages)")
+            && text.contains("0 (keep nothing) to 500"),
+        "{text}"
+    );
+}
+
+#[test]
+fn the_history_url_is_optional_and_checked_like_the_token_url() {
+    assert_eq!(
+        Config::resolve(&minimal(), None)
+            .expect("valid")
+            .history_url,
+        None
+    );
+    let file = RawConfig::from_json(r#"{"historyUrl":"/api/history"}"#).expect("json");
+    let c = Config::resolve(&minimal().overlaid_with(&file), None).expect("valid");
+    assert_eq!(c.history_url.as_deref(), Some("/api/history"));
+    let attr = RawConfig::from_attributes(|n| {
+        (n == "data-history-url").then(|| "https://www.example.com/history".into())
+    });
+    let c = Config::resolve(&minimal().overlaid_with(&attr), None).expect("valid");
+    assert_eq!(
+        c.history_url.as_deref(),
+        Some("https://www.example.com/history")
+    );
+    for bad in [
+        "//evil.example/h",
+        "javascript:alert(1)",
+        "http://example.com/h",
+    ] {
+        let r = minimal().overlaid_with(&raw(&[(Setting::HistoryUrl, bad)]));
+        assert_eq!(invalid_setting(&r), Setting::HistoryUrl, "{bad}");
+    }
+}
