@@ -143,7 +143,7 @@ impl Broker {
                 Ok(()) => tracing::info!(
                     token = %token.token_id,
                     user = %token.user,
-                    "token expired: dynsec client deleted (live connection kicked)"
+                    "token expired: dynsec client disabled (live connection kicked)"
                 ),
                 Err(e) => tracing::warn!(token = %token.token_id, "revoking failed: {e}"),
             },

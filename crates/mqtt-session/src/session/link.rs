@@ -206,6 +206,7 @@ impl Session {
         self.incoming_qos2.clear();
         self.subs.session_ended();
         self.resume = false;
+        self.ended = true;
     }
 
     pub(super) fn on_server_disconnect(&mut self, link: LinkId, disconnect: Disconnect) {
