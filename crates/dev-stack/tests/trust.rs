@@ -130,7 +130,7 @@ async fn mixed_mode_adds_the_shared_topic(kind: BrokerKind, v311: bool) {
 /// the link stays. Mosquitto (dynsec cannot refuse the retain flag per topic): accepted and
 /// delivered live like any publish, then deleted by the stack's retain janitor (its empty
 /// retained publish reaches live subscribers too); a presence entry over 512 bytes is deleted.
-async fn retained_chat_messages_are_refused(kind: BrokerKind, v311: bool) {
+async fn retained_messages_stay_only_for_presence_entries(kind: BrokerKind, v311: bool) {
     let r = room(kind, AclMode::Author).await;
     let url = r.stack.broker_url();
     let (mut live, _) = WsMqtt::connect_ok(&url, &opts(&r.bob, "bob-live", v311)).await;
@@ -350,7 +350,7 @@ on_both_brokers!(
         author_mode_ties_the_last_level_to_the_credential,
         quickstart_mode_has_only_the_shared_topic,
         mixed_mode_adds_the_shared_topic,
-        retained_chat_messages_are_refused,
+        retained_messages_stay_only_for_presence_entries,
         an_oversized_publish_is_refused;
     plain:
         sign_out_revokes_live_credentials,
