@@ -131,6 +131,18 @@ for (const broker of BROKERS) {
       }
     });
 
+    test('signing out takes the user off everybody\'s list (Mosquitto: the stack deletes the entries, since the revocation kick discards the Will)', async () => {
+      const a = await open(stack, 'pres-out-stay', '/?room=e2e-presence-out');
+      const b = await open(stack, 'pres-out-go', '/?room=e2e-presence-out');
+      await Promise.all([waitConnected(a.page), waitConnected(b.page)]);
+      await waitUntil(async () => (await authors(a.page)).includes('pres-out-go'), { timeoutMs: 30000, what: 'pres-out-go listed' });
+      const at = Date.now();
+      await b.page.evaluate(async () => { await fetch('/dev/logout', { credentials: 'include', redirect: 'manual' }); });
+      await waitUntil(async () => !(await authors(a.page)).includes('pres-out-go'),
+        { timeoutMs: (WILL_DELAY_S + 15) * 1000, intervalMs: 100, what: 'the signed-out user gone from the list' });
+      figure(`sign-out on ${broker}`, { goneFromListMs: Date.now() - at, willDelayS: WILL_DELAY_S });
+    });
+
     test('MQTT 3.1.1 degrades honestly: listed, rotations counted (no Will Delay to hide a flip), a closed tab gone at once', async () => {
       // The 3.1.1 tab: the site forces the protocol (`mqttVersion`), as for a 3.1.1-only broker.
       const watcher = await open(stack, 'p311-watch', '/?room=e2e-presence-311');

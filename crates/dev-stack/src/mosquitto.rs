@@ -194,11 +194,16 @@ fn dynsec_config(admin_password: &str, mode: AclMode) -> Value {
 /// Subscription option Retain As Published: a retained publish reaches the janitor flagged.
 const RETAIN_AS_PUBLISHED: u8 = 0x08;
 
+/// The presence entries the janitor has seen stored, by author: what a sign-out deletes.
+type Entries = std::collections::HashMap<String, HashSet<String>>;
+
 /// Deletes `packet` from the broker's retained store if it is a retained message that may not
 /// stay there ([`crate::acl::retained_may_stay`]): an empty retained publish on its topic.
+/// Keeps `entries` up to date with the presence entries that stay.
 async fn sweep(
     client: &mut TcpClient,
     mode: AclMode,
+    entries: &mut Entries,
     packet: Incoming,
 ) -> Result<(), probe::ProbeError> {
     if let Incoming::Publish {
@@ -208,7 +213,14 @@ async fn sweep(
         ..
     } = packet
     {
-        if !payload.is_empty() && !crate::acl::retained_may_stay(mode, &topic, payload.len()) {
+        let author = topic.split('/').nth(3).unwrap_or_default().to_owned();
+        if payload.is_empty() {
+            if let Some(topics) = entries.get_mut(&author) {
+                topics.remove(&topic);
+            }
+        } else if crate::acl::retained_may_stay(mode, &topic, payload.len()) {
+            entries.entry(author).or_default().insert(topic);
+        } else {
             tracing::info!(
                 topic,
                 bytes = payload.len(),
@@ -222,16 +234,45 @@ async fn sweep(
     Ok(())
 }
 
+/// Deletes every presence entry of `user` (a sign-out: dynsec's kick discards the Will).
+async fn clear_user(
+    client: &mut TcpClient,
+    entries: &mut Entries,
+    user: &str,
+) -> Result<(), probe::ProbeError> {
+    for topic in entries.remove(user).unwrap_or_default() {
+        tracing::info!(
+            topic,
+            "mosquitto retain janitor: signed out, presence entry deleted"
+        );
+        client
+            .send(&probe::encode_publish_with(&topic, &[], 0, 0, true, false))
+            .await?;
+    }
+    Ok(())
+}
+
 /// The retain janitor: Mosquitto's dynsec cannot refuse the retain flag per topic, so every
 /// retained message a user leaves outside their presence entries (or a presence entry over 512
-/// bytes) is deleted as soon as the broker routes it. Runs until the link ends (the broker
-/// stopped or was killed; the next start runs a new one).
-async fn janitor(mut client: TcpClient, mode: AclMode) {
+/// bytes) is deleted as soon as the broker routes it. It also deletes a user's presence entries
+/// when the user signs out (`signed_out`), since the kick that revocation does discards the
+/// Will that would have deleted them. Runs until the link ends (the broker stopped or was killed;
+/// the next start runs a new one).
+async fn janitor(
+    mut client: TcpClient,
+    mode: AclMode,
+    mut entries: Entries,
+    mut signed_out: tokio::sync::mpsc::UnboundedReceiver<String>,
+) {
     loop {
-        let result = match client.recv(Duration::from_secs(3600)).await {
-            Ok(packet) => sweep(&mut client, mode, packet).await,
-            Err(probe::ProbeError::Timeout(_)) => Ok(()),
-            Err(e) => Err(e),
+        // `recv` is cancel-safe: bytes are only taken from the socket when a read completes.
+        let result = tokio::select! {
+            packet = client.recv(Duration::from_secs(3600)) => match packet {
+                Ok(packet) => sweep(&mut client, mode, &mut entries, packet).await,
+                Err(probe::ProbeError::Timeout(_)) => Ok(()),
+                Err(e) => Err(e),
+            },
+            Some(user) = signed_out.recv() => clear_user(&mut client, &mut entries, &user).await,
         };
         if let Err(e) = result {
             tracing::debug!("mosquitto retain janitor: link ended: {e}");
@@ -326,8 +367,10 @@ pub(crate) struct Mosquitto {
     admin: tokio::sync::Mutex<Option<TcpClient>>,
     /// Per-user author roles already created (never deleted).
     author_roles: tokio::sync::Mutex<HashSet<String>>,
-    /// The retain janitor's task (see [`janitor`]), one per Mosquitto process.
+    /// The retain janitor's task (see [`janitor`]), one per Mosquitto process, and where to tell
+    /// it a user signed out.
     janitor: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
+    janitor_signed_out: std::sync::Mutex<Option<tokio::sync::mpsc::UnboundedSender<String>>>,
     /// Disabled dynsec clients and when to delete them ([`SESSION_GRACE`]), oldest first.
     disabled: tokio::sync::Mutex<std::collections::VecDeque<(tokio::time::Instant, String)>>,
 }
@@ -417,6 +460,7 @@ impl Mosquitto {
             admin: tokio::sync::Mutex::new(None),
             author_roles: tokio::sync::Mutex::new(HashSet::new()),
             janitor: std::sync::Mutex::new(None),
+            janitor_signed_out: std::sync::Mutex::new(None),
             disabled: tokio::sync::Mutex::new(std::collections::VecDeque::new()),
         };
         broker.spawn().await?;
@@ -494,8 +538,18 @@ impl Mosquitto {
         *self.admin.lock().await = Some(admin);
         // Its subscriptions replay what a restart restored (swept at once), and with the proxy in
         // front (DEV_CONTROLS) they are in place before any client can connect.
-        let janitor_link = self.connect_janitor().await?;
-        self.set_janitor(Some(tokio::spawn(janitor(janitor_link, self.mode))));
+        let (janitor_link, entries) = self.connect_janitor().await?;
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        *self
+            .janitor_signed_out
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(tx);
+        self.set_janitor(Some(tokio::spawn(janitor(
+            janitor_link,
+            self.mode,
+            entries,
+            rx,
+        ))));
         if let Some(front) = &self.front {
             front.open()?;
         }
@@ -532,7 +586,7 @@ impl Mosquitto {
 
     /// The retain janitor's connection: the admin account under its own client id, subscribed
     /// to every chat topic with Retain As Published (QoS 0).
-    async fn connect_janitor(&self) -> Result<TcpClient, StackError> {
+    async fn connect_janitor(&self) -> Result<(TcpClient, Entries), StackError> {
         let options = ConnectOptions {
             client_id: format!("dev-stack-janitor-{}", std::process::id()),
             username: Some(ADMIN_USER.into()),
@@ -546,6 +600,7 @@ impl Mosquitto {
         let mut client = TcpClient::connect(self.admin_addr, &options, WAIT)
             .await
             .map_err(fail)?;
+        let mut entries = Entries::new();
         for filter in JANITOR_FILTERS {
             let id = client.packet_id();
             client
@@ -569,11 +624,24 @@ impl Mosquitto {
                             "retain janitor: subscribing to {filter} refused: {reasons:?}"
                         )))
                     }
-                    packet => sweep(&mut client, self.mode, packet).await.map_err(fail)?,
+                    packet => sweep(&mut client, self.mode, &mut entries, packet)
+                        .await
+                        .map_err(fail)?,
                 }
             }
         }
-        Ok(client)
+        Ok((client, entries))
+    }
+
+    /// A user signed out: the janitor deletes their presence entries (see [`janitor`]).
+    pub(crate) fn signed_out(&self, user: &str) {
+        let tx = self
+            .janitor_signed_out
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(tx) = tx.as_ref() {
+            let _ = tx.send(user.to_owned());
+        }
     }
 
     fn set_janitor(&self, task: Option<tokio::task::JoinHandle<()>>) {
@@ -896,6 +964,7 @@ mod tests {
             admin: tokio::sync::Mutex::new(None),
             author_roles: tokio::sync::Mutex::new(HashSet::new()),
             janitor: std::sync::Mutex::new(None),
+            janitor_signed_out: std::sync::Mutex::new(None),
             disabled: tokio::sync::Mutex::new(std::collections::VecDeque::new()),
         };
         let shown = format!("{broker:?}");
