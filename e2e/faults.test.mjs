@@ -264,7 +264,7 @@ for (const { broker, full } of SUITES) {
         typedDuringOutage: all.filter((t) => t.includes('-outage-')).length,
         leftConnectedMsA: leftA.at - killAt, statusA: JSON.stringify(leftA.text),
         connectedMsAfterKillA: backA - killAt, connectedMsAfterKillB: backB - killAt,
-        lost: lost.size, lostExamples: JSON.stringify([...lost].slice(0, 5)), shownTwice: doubled.a.length + doubled.b.length,
+        lost: lost.size, lostTypedBeforeKill: [...lost].filter((t) => t.includes('-before-')).length, lostExamples: JSON.stringify([...lost].slice(0, 5)), shownTwice: doubled.a.length + doubled.b.length,
         ownNotDelivered: ownNotDelivered.length, settledMs: Date.now() - settledAt,
         publishesReceivedA: received.a, publishesReceivedB: received.b, unique: all.length,
         protocolDuplicatesA: received.a - all.length + missing.a.length, protocolDuplicatesB: received.b - all.length + missing.b.length,
@@ -274,20 +274,26 @@ for (const { broker, full } of SUITES) {
     }
 
     if (broker === 'mosquitto') {
-      // Mosquitto 2.0.11 loses messages across a kill -9 (measured here, reported as "lost"):
-      // without persistence every session is gone, so whatever one side sends before the other
-      // has subscribed again is never delivered; with persistence (on in this stack) a session
-      // restored from its file gets nothing queued until its client is back (a raw MQTT client
-      // shows the same). No client can recover what the broker dropped after acknowledging it,
-      // so here the client's own guarantees are asserted and zero loss is a TODO on the broker.
+      // Mosquitto 2.0.11 with persistence (MOSQUITTO_PERSISTENCE=on: saved after every change)
+      // keeps sessions and what it queued for them across a kill -9, since the client asks for
+      // its session with Clean Start 0 from the first CONNECT (2.0 writes to disk only sessions
+      // whose connection began with Clean Start 0; before, ~100 of ~230 messages were lost: all
+      // the other side sent before this side was back). What it cannot keep: a message it has
+      // acknowledged to its publisher and sent to an online subscriber that has not yet
+      // acknowledged it (a delivery to an online client is not a "change", so it is in memory
+      // only until the next save). So every message typed during the outage and after it must
+      // arrive (asserted); those typed before the kill may be lost only if they were in flight
+      // at that instant (counted; zero loss there is the TODO, see docs/deployment.md, "Mosquitto").
       let result = null;
-      test('broker SIGKILL on mosquitto mid-conversation, down 10 s, QoS 1 in flight both ways: every message acknowledged, none shown twice, duplicates counted', async () => {
+      test('broker SIGKILL on mosquitto mid-conversation, down 10 s, QoS 1 in flight both ways: nothing typed during or after the outage lost, none shown twice, duplicates counted', async () => {
         result = await killConversation();
+        const lostAfter = [...result.lost].filter((t) => !t.includes('-before-'));
+        assert.deepEqual(lostAfter, [], 'nothing typed during or after the outage is lost');
         assert.equal(result.doubled.a.length + result.doubled.b.length, 0, `shown twice: ${JSON.stringify(result.doubled)}`);
         assert.deepEqual(result.ownNotDelivered, [], 'every message typed was acknowledged by the broker');
         assert.equal(result.reloads, 0, 'no reload');
       });
-      test('broker SIGKILL on mosquitto: zero loss at the receivers', { todo: 'Mosquitto 2.0.11 drops what it queued for sessions across a kill -9 (see the figures\' lost count)' }, () => {
+      test('broker SIGKILL on mosquitto: zero loss at the receivers, including what was in flight at the kill', { todo: 'Mosquitto 2.0.11 does not save a delivery in flight to an online subscriber before a kill -9 (see the figures\' lost count)' }, () => {
         assert.ok(result, 'the SIGKILL test ran');
         assert.deepEqual([...result.lost], [], 'no message lost');
       });

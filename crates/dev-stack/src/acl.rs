@@ -162,6 +162,16 @@ pub fn may_retain(mode: AclMode, user: &str, topic: &str) -> bool {
     presence_parts(topic).is_some() && may_publish(mode, user, topic)
 }
 
+/// Whether a retained message of `len` bytes on `topic` may stay retained at the broker: a
+/// presence entry on a topic its author level may retain on (the broker has already checked
+/// that level is the publisher's) of at most 512 bytes (the embedded broker's retained limit). Anything
+/// else retained is deleted (Mosquitto's retain janitor; the embedded broker never stores it).
+#[must_use]
+pub fn retained_may_stay(mode: AclMode, topic: &str, len: usize) -> bool {
+    len <= crate::embedded::MAX_RETAINED_BYTES
+        && presence_parts(topic).is_some_and(|(_, author, _)| may_retain(mode, author, topic))
+}
+
 /// Whether `topic` is a presence topic (`chat/{room}/presence/{author}/{instance}` in shape).
 #[must_use]
 pub fn is_presence_topic(topic: &str) -> bool {
@@ -215,6 +225,38 @@ mod tests {
         assert!(may_subscribe(Author, "alice", "chat/lobby/messages/+"));
         assert!(may_subscribe(Author, "alice", "chat/lobby/messages"));
         assert!(may_subscribe(Author, "alice", "chat/lobby/messages/bob"));
+    }
+
+    #[test]
+    fn only_small_presence_entries_may_stay_retained() {
+        let entry = "chat/lobby/presence/alice/0af3";
+        assert!(retained_may_stay(Author, entry, 0));
+        assert!(retained_may_stay(Mixed, entry, 512));
+        assert!(
+            !retained_may_stay(Author, entry, 513),
+            "over the entry size"
+        );
+        assert!(
+            !retained_may_stay(Quickstart, entry, 10),
+            "no presence in quickstart mode"
+        );
+        assert!(!retained_may_stay(
+            Author,
+            "chat/lobby/presence/alice/a.b",
+            10
+        ));
+        assert!(!retained_may_stay(Author, "chat/lobby/messages/alice", 10));
+        assert!(!retained_may_stay(Mixed, "chat/lobby/messages", 10));
+        assert!(!retained_may_stay(
+            Author,
+            "chat/admin/presence/bob/0af3",
+            10
+        ));
+        assert!(retained_may_stay(
+            Author,
+            "chat/admin/presence/admin/0af3",
+            10
+        ));
     }
 
     #[test]

@@ -135,6 +135,15 @@ impl Broker {
         }
     }
 
+    /// A user signed out (after their tokens were revoked). Mosquitto: their presence entries
+    /// are deleted, since dynsec's kick discards the Will that would have done it; the embedded
+    /// broker's proxy just drops the sockets, so the Wills fire by themselves.
+    pub(crate) fn signed_out(&self, user: &str) {
+        if let Self::Mosquitto(b) = self {
+            b.signed_out(user);
+        }
+    }
+
     /// Revokes an expired token and closes every connection that used it.
     pub(crate) async fn revoke(&self, token: &Token) {
         match self {
@@ -151,7 +160,7 @@ impl Broker {
                 Ok(()) => tracing::info!(
                     token = %token.token_id,
                     user = %token.user,
-                    "token expired: dynsec client deleted (live connection kicked)"
+                    "token expired: dynsec client disabled (live connection kicked)"
                 ),
                 Err(e) => tracing::warn!(token = %token.token_id, "revoking failed: {e}"),
             },

@@ -572,6 +572,7 @@ async fn logout(
             // closes their broker connections before this response is sent.
             let revoked = state.store.expire_now(Some(&user), SystemTime::now());
             state.sweep().await;
+            state.broker.signed_out(&user);
             tracing::info!(user = %user, revoked, "dev logout: session ended, tokens revoked");
         }
     }

@@ -6,27 +6,42 @@
 //! Mosquitto never runs as root: when the stack runs as root, the configuration says
 //! `user mosquitto` and the directory and its files are handed to that user (dynsec rewrites its
 //! JSON file there); without that user the stack refuses to start Mosquitto.
-//! `max_packet_size 65536` and `retain_available false` (a retained PUBLISH closes the
-//! connection; MQTT 5 clients get DISCONNECT 0x9A first).
+//! `max_packet_size 65536`; retained messages are available (presence entries need them).
 //!
 //! The chat ACL ([`crate::acl`], per [`AclMode`]) as dynsec roles — `%u` patterns do not fit,
 //! since the MQTT user name is `{user}@{tokenId}`:
 //! - `chat-user` / `chat-admin`, fixed at start (see [`dynsec_config`]): subscribing to
-//!   `chat/{room}/messages` (and in `author`/`mixed` mode `chat/{room}/messages/+`), publishing on
-//!   `chat/{room}/messages` in `quickstart`/`mixed` mode, and for non-admins denials of room
-//!   `admin` that outrank the rest;
+//!   `chat/{room}/messages` (and in `author`/`mixed` mode `chat/{room}/messages/+` and the
+//!   presence entries `chat/{room}/presence/+/+`), publishing on `chat/{room}/messages` in
+//!   `quickstart`/`mixed` mode, and for non-admins denials of room `admin` that outrank the rest;
 //! - `chat-author-{user}` (`author`/`mixed` mode), created when the user's first token is issued
-//!   and never deleted: `publishClientSend chat/+/messages/{user}`.
+//!   and never deleted: `publishClientSend chat/+/messages/{user}` and
+//!   `chat/+/presence/{user}/+` (the user's own presence entries and Will).
 //!
 //! Each issued token becomes a dynsec client (`createClient` with those roles); at expiry the
-//! client is deleted (`deleteClient`), which kicks its live connection (v5 clients get DISCONNECT
-//! 0x98). Roles are never deleted: deleting a role still held by a connected client and then the
-//! client crashes 2.0.11 (upstream issue 2660).
+//! client is **disabled** (`disableClient`), which kicks its live connection (v5 clients get
+//! DISCONNECT 0x98) and refuses its password from then on, and deleted ([`SESSION_GRACE`]) later.
+//! Not deleted at once: Mosquitto checks the ACL of a disconnected session's user name when it
+//! queues a message for it and when it publishes its delayed Will, and dynsec denies everything
+//! to a user name it does not know, so deleting the client of a session whose tab was closed (or
+//! is offline) would drop the presence Will (a ghost entry) and every message queued for the
+//! session until it comes back. Roles are never deleted: deleting a role still held by a
+//! connected client and then the client crashes 2.0.11 (upstream issue 2660).
 //!
 //! Dynsec patterns cannot express the room-name rule (a `+` in an ACL pattern also matches a `+`
-//! in a subscription): literal denials refuse `chat/+/messages` and `chat/+/messages/+` as
-//! subscriptions, but on Mosquitto a subscription such as `chat/+/messages/bob` (one author in
-//! every room) or a room name outside `[A-Za-z0-9_-]{1,64}` is granted; publishing is exact.
+//! in a subscription): literal denials refuse `chat/+/messages`, `chat/+/messages/+` and
+//! `chat/+/presence/+/+` as subscriptions, but on Mosquitto a subscription such as
+//! `chat/+/messages/bob` (one author in every room) or a room name outside `[A-Za-z0-9_-]{1,64}`
+//! is granted; publishing is exact except that the presence instance level is not checked.
+//!
+//! **Retain.** Dynsec cannot tie the retain flag to a topic: whoever may publish on a topic may
+//! leave a retained message there (their own author topic, the shared topic in `quickstart` /
+//! `mixed` mode, a presence entry of any size). The stack's **retain janitor** (a second admin
+//! connection, see [`janitor`]) subscribes to every chat topic with Retain As Published and
+//! deletes, with an empty retained publish, every retained message that is not a presence
+//! entry of at most 512 bytes ([`crate::acl::retained_may_stay`]); it also sweeps what a
+//! restart restored. A subscriber that arrives in the milliseconds between the store and the
+//! delete gets the message with the retain flag, which the chat ignores.
 
 use std::collections::HashSet;
 use std::net::SocketAddr;
@@ -46,7 +61,18 @@ use crate::{reserve_port, StackError};
 const CONTROL_TOPIC: &str = "$CONTROL/dynamic-security/v1";
 const RESPONSE_TOPIC: &str = "$CONTROL/dynamic-security/v1/response";
 const ADMIN_USER: &str = "dev-stack-admin";
+/// What the retain janitor subscribes to (with Retain As Published): every chat topic a user may
+/// publish on.
+const JANITOR_FILTERS: [&str; 3] = [
+    "chat/+/messages",
+    "chat/+/messages/+",
+    "chat/+/presence/+/+",
+];
 const WAIT: Duration = Duration::from_secs(5);
+/// How long a disabled (expired or signed-out) dynsec client is kept before it is deleted: the
+/// longest a session last connected with it can outlive it (the chat's Session Expiry, 600 s,
+/// `mqtt_session::SessionConfig::session_expiry`) plus its presence Will Delay (15 s).
+const SESSION_GRACE: Duration = Duration::from_secs(600 + 15);
 
 /// PBKDF2-HMAC-SHA512 as the dynamic-security plugin stores passwords: 101 iterations over the
 /// raw salt bytes, both base64 in the JSON file.
@@ -71,11 +97,15 @@ fn chat_role_acls(mode: AclMode) -> (Vec<Value>, Vec<Value>) {
         acl("subscribePattern", shared, true, 0),
         acl("unsubscribePattern", shared, true, 0),
     ];
+    let presence = "chat/+/presence/+/+";
     if mode.author_topics() {
         acls.extend([
             acl("subscribeLiteral", authors, false, 10),
             acl("subscribePattern", authors, true, 0),
             acl("unsubscribePattern", authors, true, 0),
+            acl("subscribeLiteral", presence, false, 10),
+            acl("subscribePattern", presence, true, 0),
+            acl("unsubscribePattern", presence, true, 0),
         ]);
     }
     if mode.shared_publish() {
@@ -83,6 +113,7 @@ fn chat_role_acls(mode: AclMode) -> (Vec<Value>, Vec<Value>) {
     }
     let admin_acls = acls.clone();
     let admin_room = "chat/admin/messages";
+    let admin_presence = "chat/admin/presence/#";
     acls.extend([
         acl("publishClientSend", &format!("{admin_room}/#"), false, 20),
         acl("subscribeLiteral", admin_room, false, 20),
@@ -93,20 +124,32 @@ fn chat_role_acls(mode: AclMode) -> (Vec<Value>, Vec<Value>) {
             false,
             20,
         ),
+        acl("publishClientSend", admin_presence, false, 20),
+        acl("subscribePattern", admin_presence, false, 20),
+        acl("publishClientReceive", admin_presence, false, 20),
     ]);
     (acls, admin_acls)
 }
 
-/// The per-user role of `author`/`mixed` mode: publishing on one's own author topic only.
+/// The per-user role of `author`/`mixed` mode: publishing on one's own author topic and
+/// presence entries only.
 fn author_role(user: &str) -> (String, Vec<Value>) {
     (
         format!("chat-author-{user}"),
-        vec![acl(
-            "publishClientSend",
-            &format!("chat/+/messages/{user}"),
-            true,
-            0,
-        )],
+        vec![
+            acl(
+                "publishClientSend",
+                &format!("chat/+/messages/{user}"),
+                true,
+                0,
+            ),
+            acl(
+                "publishClientSend",
+                &format!("chat/+/presence/{user}/+"),
+                true,
+                0,
+            ),
+        ],
     )
 }
 
@@ -131,6 +174,9 @@ fn dynsec_config(admin_password: &str, mode: AclMode) -> Value {
                     acl("publishClientSend", "$CONTROL/dynamic-security/#", true, 0),
                     acl("publishClientReceive", "$CONTROL/dynamic-security/#", true, 0),
                     acl("subscribePattern", "$CONTROL/dynamic-security/#", true, 0),
+                    // The retain janitor: reads every chat topic, deletes retained messages.
+                    acl("subscribePattern", "chat/#", true, 0),
+                    acl("publishClientSend", "chat/#", true, 0),
                 ]
             },
             { "rolename": "chat-user", "acls": user_acls },
@@ -143,6 +189,96 @@ fn dynsec_config(admin_password: &str, mode: AclMode) -> Value {
             "unsubscribe": true
         }
     })
+}
+
+/// Subscription option Retain As Published: a retained publish reaches the janitor flagged.
+const RETAIN_AS_PUBLISHED: u8 = 0x08;
+
+/// The presence entries the janitor has seen stored, by author: what a sign-out deletes.
+type Entries = std::collections::HashMap<String, HashSet<String>>;
+
+/// Deletes `packet` from the broker's retained store if it is a retained message that may not
+/// stay there ([`crate::acl::retained_may_stay`]): an empty retained publish on its topic.
+/// Keeps `entries` up to date with the presence entries that stay.
+async fn sweep(
+    client: &mut TcpClient,
+    mode: AclMode,
+    entries: &mut Entries,
+    packet: Incoming,
+) -> Result<(), probe::ProbeError> {
+    if let Incoming::Publish {
+        topic,
+        payload,
+        retain: true,
+        ..
+    } = packet
+    {
+        let author = topic.split('/').nth(3).unwrap_or_default().to_owned();
+        if payload.is_empty() {
+            if let Some(topics) = entries.get_mut(&author) {
+                topics.remove(&topic);
+            }
+        } else if crate::acl::retained_may_stay(mode, &topic, payload.len()) {
+            entries.entry(author).or_default().insert(topic);
+        } else {
+            tracing::info!(
+                topic,
+                bytes = payload.len(),
+                "mosquitto retain janitor: deleted a retained message"
+            );
+            client
+                .send(&probe::encode_publish_with(&topic, &[], 0, 0, true, false))
+                .await?;
+        }
+    }
+    Ok(())
+}
+
+/// Deletes every presence entry of `user` (a sign-out: dynsec's kick discards the Will).
+async fn clear_user(
+    client: &mut TcpClient,
+    entries: &mut Entries,
+    user: &str,
+) -> Result<(), probe::ProbeError> {
+    for topic in entries.remove(user).unwrap_or_default() {
+        tracing::info!(
+            topic,
+            "mosquitto retain janitor: signed out, presence entry deleted"
+        );
+        client
+            .send(&probe::encode_publish_with(&topic, &[], 0, 0, true, false))
+            .await?;
+    }
+    Ok(())
+}
+
+/// The retain janitor: Mosquitto's dynsec cannot refuse the retain flag per topic, so every
+/// retained message a user leaves outside their presence entries (or a presence entry over 512
+/// bytes) is deleted as soon as the broker routes it. It also deletes a user's presence entries
+/// when the user signs out (`signed_out`), since the kick that revocation does discards the
+/// Will that would have deleted them. Runs until the link ends (the broker stopped or was killed;
+/// the next start runs a new one).
+async fn janitor(
+    mut client: TcpClient,
+    mode: AclMode,
+    mut entries: Entries,
+    mut signed_out: tokio::sync::mpsc::UnboundedReceiver<String>,
+) {
+    loop {
+        // `recv` is cancel-safe: bytes are only taken from the socket when a read completes.
+        let result = tokio::select! {
+            packet = client.recv(Duration::from_secs(3600)) => match packet {
+                Ok(packet) => sweep(&mut client, mode, &mut entries, packet).await,
+                Err(probe::ProbeError::Timeout(_)) => Ok(()),
+                Err(e) => Err(e),
+            },
+            Some(user) = signed_out.recv() => clear_user(&mut client, &mut entries, &user).await,
+        };
+        if let Err(e) = result {
+            tracing::debug!("mosquitto retain janitor: link ended: {e}");
+            return;
+        }
+    }
 }
 
 /// The account Mosquitto runs as when the stack runs as root.
@@ -194,7 +330,6 @@ fn mosquitto_conf(
          max_packet_size {max_packet}\n\
          # 2.0.11 does not apply max_packet_size to WebSocket clients: also limit the payload.\n\
          message_size_limit {max_packet}\n\
-         retain_available false\n\
          {max_queued}\
          log_dest file {log}\n\
          plugin {plugin}\n\
@@ -232,6 +367,12 @@ pub(crate) struct Mosquitto {
     admin: tokio::sync::Mutex<Option<TcpClient>>,
     /// Per-user author roles already created (never deleted).
     author_roles: tokio::sync::Mutex<HashSet<String>>,
+    /// The retain janitor's task (see [`janitor`]), one per Mosquitto process, and where to tell
+    /// it a user signed out.
+    janitor: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
+    janitor_signed_out: std::sync::Mutex<Option<tokio::sync::mpsc::UnboundedSender<String>>>,
+    /// Disabled dynsec clients and when to delete them ([`SESSION_GRACE`]), oldest first.
+    disabled: tokio::sync::Mutex<std::collections::VecDeque<(tokio::time::Instant, String)>>,
 }
 
 impl std::fmt::Debug for Mosquitto {
@@ -318,6 +459,9 @@ impl Mosquitto {
             child: tokio::sync::Mutex::new(None),
             admin: tokio::sync::Mutex::new(None),
             author_roles: tokio::sync::Mutex::new(HashSet::new()),
+            janitor: std::sync::Mutex::new(None),
+            janitor_signed_out: std::sync::Mutex::new(None),
+            disabled: tokio::sync::Mutex::new(std::collections::VecDeque::new()),
         };
         broker.spawn().await?;
         Ok(broker)
@@ -392,6 +536,20 @@ impl Mosquitto {
         *self.child.lock().await = Some(child);
         let admin = self.connect_admin().await?;
         *self.admin.lock().await = Some(admin);
+        // Its subscriptions replay what a restart restored (swept at once), and with the proxy in
+        // front (DEV_CONTROLS) they are in place before any client can connect.
+        let (janitor_link, entries) = self.connect_janitor().await?;
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        *self
+            .janitor_signed_out
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(tx);
+        self.set_janitor(Some(tokio::spawn(janitor(
+            janitor_link,
+            self.mode,
+            entries,
+            rx,
+        ))));
         if let Some(front) = &self.front {
             front.open()?;
         }
@@ -423,6 +581,76 @@ impl Mosquitto {
             other => Err(StackError::Mosquitto(format!(
                 "admin link: subscribe to the dynsec responses failed: {other:?}"
             ))),
+        }
+    }
+
+    /// The retain janitor's connection: the admin account under its own client id, subscribed
+    /// to every chat topic with Retain As Published (QoS 0).
+    async fn connect_janitor(&self) -> Result<(TcpClient, Entries), StackError> {
+        let options = ConnectOptions {
+            client_id: format!("dev-stack-janitor-{}", std::process::id()),
+            username: Some(ADMIN_USER.into()),
+            password: Some(self.admin_password.clone().into_bytes()),
+            keep_alive: 0,
+            clean_start: true,
+            session_expiry: 0,
+            v311: false,
+        };
+        let fail = |e: probe::ProbeError| StackError::Mosquitto(format!("retain janitor: {e}"));
+        let mut client = TcpClient::connect(self.admin_addr, &options, WAIT)
+            .await
+            .map_err(fail)?;
+        let mut entries = Entries::new();
+        for filter in JANITOR_FILTERS {
+            let id = client.packet_id();
+            client
+                .send(&probe::encode_subscribe_options(
+                    id,
+                    filter,
+                    RETAIN_AS_PUBLISHED,
+                ))
+                .await
+                .map_err(fail)?;
+            // Retained replays may come before the SUBACK: sweep them as they come.
+            loop {
+                match client.recv(WAIT).await.map_err(fail)? {
+                    Incoming::SubAck { reasons, .. }
+                        if reasons.first().is_some_and(|r| *r < 0x80) =>
+                    {
+                        break
+                    }
+                    Incoming::SubAck { reasons, .. } => {
+                        return Err(StackError::Mosquitto(format!(
+                            "retain janitor: subscribing to {filter} refused: {reasons:?}"
+                        )))
+                    }
+                    packet => sweep(&mut client, self.mode, &mut entries, packet)
+                        .await
+                        .map_err(fail)?,
+                }
+            }
+        }
+        Ok((client, entries))
+    }
+
+    /// A user signed out: the janitor deletes their presence entries (see [`janitor`]).
+    pub(crate) fn signed_out(&self, user: &str) {
+        let tx = self
+            .janitor_signed_out
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(tx) = tx.as_ref() {
+            let _ = tx.send(user.to_owned());
+        }
+    }
+
+    fn set_janitor(&self, task: Option<tokio::task::JoinHandle<()>>) {
+        let mut slot = self
+            .janitor
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(old) = std::mem::replace(&mut *slot, task) {
+            old.abort();
         }
     }
 
@@ -528,10 +756,27 @@ impl Mosquitto {
         .await
     }
 
-    /// Deletes the dynsec client of an expired token, which kicks its live connection.
+    /// Disables the dynsec client of an expired token, which kicks its live connection and
+    /// refuses its password; deletes the clients disabled more than [`SESSION_GRACE`] ago.
     pub(crate) async fn revoke(&self, username: &str) -> Result<(), String> {
-        self.command(json!({ "command": "deleteClient", "username": username }))
-            .await
+        self.command(json!({ "command": "disableClient", "username": username }))
+            .await?;
+        let now = tokio::time::Instant::now();
+        let due: Vec<String> = {
+            let mut disabled = self.disabled.lock().await;
+            disabled.push_back((now + SESSION_GRACE, username.to_owned()));
+            let n = disabled.iter().take_while(|(at, _)| *at <= now).count();
+            disabled.drain(..n).map(|(_, name)| name).collect()
+        };
+        for name in due {
+            if let Err(e) = self
+                .command(json!({ "command": "deleteClient", "username": name }))
+                .await
+            {
+                tracing::warn!("deleting the disabled dynsec client {name} failed: {e}");
+            }
+        }
+        Ok(())
     }
 
     async fn stop_child(&self) {
@@ -539,6 +784,7 @@ impl Mosquitto {
             front.close().await;
         }
         *self.admin.lock().await = None;
+        self.set_janitor(None);
         let Some(mut child) = self.child.lock().await.take() else {
             return;
         };
@@ -566,6 +812,7 @@ impl Mosquitto {
     /// if any, stops accepting so the port refuses connections until [`Self::revive`].
     pub(crate) async fn kill(&self) {
         *self.admin.lock().await = None;
+        self.set_janitor(None);
         if let Some(mut child) = self.child.lock().await.take() {
             if let Some(pid) = child.id() {
                 let pid = nix::unistd::Pid::from_raw(pid as i32);
@@ -629,7 +876,10 @@ mod tests {
         assert!(conf.contains("\nuser mosquitto\n"));
         assert!(conf.contains("\nmax_packet_size 65536\n"));
         assert!(conf.contains("\nmessage_size_limit 65536\n"));
-        assert!(conf.contains("\nretain_available false\n"));
+        assert!(
+            !conf.contains("retain_available"),
+            "retained presence entries need it"
+        );
     }
 
     fn topics_of(acls: &[Value], kind: &str, allow: bool) -> Vec<String> {
@@ -645,20 +895,38 @@ mod tests {
         assert!(topics_of(&user, "publishClientSend", true).is_empty());
         assert_eq!(
             topics_of(&user, "subscribePattern", true),
-            ["chat/+/messages", "chat/+/messages/+"]
+            [
+                "chat/+/messages",
+                "chat/+/messages/+",
+                "chat/+/presence/+/+"
+            ]
         );
         assert_eq!(
             topics_of(&user, "subscribeLiteral", false),
             [
                 "chat/+/messages",
                 "chat/+/messages/+",
+                "chat/+/presence/+/+",
                 "chat/admin/messages"
             ]
         );
         assert_eq!(
-            topics_of(&admin, "subscribeLiteral", false),
-            ["chat/+/messages", "chat/+/messages/+"]
+            topics_of(&user, "subscribePattern", false),
+            ["chat/admin/messages/#", "chat/admin/presence/#"]
         );
+        assert_eq!(
+            topics_of(&user, "publishClientSend", false),
+            ["chat/admin/messages/#", "chat/admin/presence/#"]
+        );
+        assert_eq!(
+            topics_of(&admin, "subscribeLiteral", false),
+            [
+                "chat/+/messages",
+                "chat/+/messages/+",
+                "chat/+/presence/+/+"
+            ]
+        );
+        assert!(topics_of(&admin, "publishClientSend", false).is_empty());
         let (user, _) = chat_role_acls(AclMode::Quickstart);
         assert_eq!(
             topics_of(&user, "publishClientSend", true),
@@ -666,7 +934,8 @@ mod tests {
         );
         assert_eq!(
             topics_of(&user, "subscribePattern", true),
-            ["chat/+/messages"]
+            ["chat/+/messages"],
+            "no presence without author topics"
         );
         let (user, _) = chat_role_acls(AclMode::Mixed);
         assert_eq!(
@@ -677,7 +946,7 @@ mod tests {
         assert_eq!(name, "chat-author-alice");
         assert_eq!(
             topics_of(&acls, "publishClientSend", true),
-            ["chat/+/messages/alice"]
+            ["chat/+/messages/alice", "chat/+/presence/alice/+"]
         );
     }
 
@@ -694,6 +963,9 @@ mod tests {
             child: tokio::sync::Mutex::new(None),
             admin: tokio::sync::Mutex::new(None),
             author_roles: tokio::sync::Mutex::new(HashSet::new()),
+            janitor: std::sync::Mutex::new(None),
+            janitor_signed_out: std::sync::Mutex::new(None),
+            disabled: tokio::sync::Mutex::new(std::collections::VecDeque::new()),
         };
         let shown = format!("{broker:?}");
         assert!(!shown.contains("admin-secret-pw"), "{shown}");

@@ -89,6 +89,8 @@ pub enum Incoming {
         qos: u8,
         /// Packet id (QoS > 0).
         packet_id: Option<u16>,
+        /// The RETAIN flag (a retained replay, or with Retain As Published a retained publish).
+        retain: bool,
     },
     /// PUBACK.
     PubAck {
@@ -199,6 +201,17 @@ pub fn encode_subscribe_for(packet_id: u16, filter: &str, qos: u8, v311: bool) -
     }
     put_str(&mut body, filter.as_bytes());
     body.push(qos & 0x03);
+    frame(0x82, &body)
+}
+
+/// Encodes an MQTT 5 SUBSCRIBE for one filter with the whole subscription options byte
+/// (QoS in bits 0-1, No Local 0x04, Retain As Published 0x08, Retain Handling in bits 4-5).
+#[must_use]
+pub fn encode_subscribe_options(packet_id: u16, filter: &str, options: u8) -> Vec<u8> {
+    let mut body = packet_id.to_be_bytes().to_vec();
+    body.push(0);
+    put_str(&mut body, filter.as_bytes());
+    body.push(options & 0x3F);
     frame(0x82, &body)
 }
 
@@ -371,6 +384,7 @@ fn parse(first: u8, body: &[u8], v311: bool) -> Result<Incoming, ProbeError> {
                 payload: r.bytes.to_vec(),
                 qos,
                 packet_id,
+                retain: first & 1 == 1,
             }
         }
         4 => {
@@ -542,7 +556,8 @@ mod tests {
                 topic: "t".into(),
                 payload: b"y".to_vec(),
                 qos: 1,
-                packet_id: Some(9)
+                packet_id: Some(9),
+                retain: false
             })
         );
     }
@@ -575,8 +590,30 @@ mod tests {
                 topic: "chat/a/messages".into(),
                 payload: b"hi".to_vec(),
                 qos: 1,
-                packet_id: Some(9)
+                packet_id: Some(9),
+                retain: false
             })
+        );
+    }
+
+    #[test]
+    fn the_retain_flag_and_subscription_options_are_on_the_wire() {
+        let mut d = Decoder::new();
+        d.push(&encode_publish_with("t/r", b"x", 0, 0, true, false));
+        assert_eq!(
+            d.next_packet().unwrap(),
+            Some(Incoming::Publish {
+                topic: "t/r".into(),
+                payload: b"x".to_vec(),
+                qos: 0,
+                packet_id: None,
+                retain: true
+            })
+        );
+        // Packet id 5, no properties, filter "a/+", options: QoS 0 + Retain As Published.
+        assert_eq!(
+            encode_subscribe_options(5, "a/+", 0x08),
+            [0x82, 9, 0, 5, 0, 0, 3, b'a', b'/', b'+', 0x08]
         );
     }
 

@@ -124,12 +124,13 @@ async fn mixed_mode_adds_the_shared_topic(kind: BrokerKind, v311: bool) {
     r.stack.shutdown().await;
 }
 
-/// A retained chat message is refused and never reaches a later subscriber. Embedded (retain
-/// is for presence entries only): dropped unrouted (PUBACK 0), and over the 512-byte retained
-/// limit PUBACK 0x97 (mqtt5 0.49 puts the reason byte into 3.1.1 PUBACKs too), the link stays;
-/// Mosquitto (`retain_available false`): the connection is closed, MQTT 5 clients get
-/// DISCONNECT 0x9A.
-async fn retained_chat_messages_are_refused(kind: BrokerKind, v311: bool) {
+/// A retained chat message never reaches a later subscriber; a small presence entry does.
+/// Embedded (retain is for presence entries only): dropped unrouted (PUBACK 0), and over the
+/// 512-byte retained limit PUBACK 0x97 (mqtt5 0.49 puts the reason byte into 3.1.1 PUBACKs too),
+/// the link stays. Mosquitto (dynsec cannot refuse the retain flag per topic): accepted and
+/// delivered live like any publish, then deleted by the stack's retain janitor (its empty
+/// retained publish reaches live subscribers too); a presence entry over 512 bytes is deleted.
+async fn retained_messages_stay_only_for_presence_entries(kind: BrokerKind, v311: bool) {
     let r = room(kind, AclMode::Author).await;
     let url = r.stack.broker_url();
     let (mut live, _) = WsMqtt::connect_ok(&url, &opts(&r.bob, "bob-live", v311)).await;
@@ -138,28 +139,58 @@ async fn retained_chat_messages_are_refused(kind: BrokerKind, v311: bool) {
     let outcome = alice
         .try_publish("chat/lobby/messages/alice", b"sticky", true)
         .await;
-    match (kind, v311) {
-        (BrokerKind::Embedded, _) => assert_eq!(outcome, Ok(0), "dropped, not stored"),
-        (BrokerKind::Mosquitto, false) => assert_eq!(outcome, Err(Ended::Disconnect(0x9A))),
-        (BrokerKind::Mosquitto, true) => assert_eq!(outcome, Err(Ended::Closed)),
-        (BrokerKind::RabbitMq, _) => unreachable!("RabbitMQ has its own tests (rabbitmq.rs)"),
-    }
-    if kind == BrokerKind::Embedded {
-        // Over the retained-size limit the embedded broker refuses it outright.
-        let outcome = alice
-            .try_publish("chat/lobby/messages/alice", &[b'x'; 600], true)
-            .await;
-        assert_eq!(outcome, Ok(0x97));
-    }
-    assert!(
-        live.publishes_within(QUIET).await.is_empty(),
-        "a refused retained message is not delivered live either"
+    assert_eq!(
+        outcome,
+        Ok(0),
+        "dropped (embedded) or accepted (Mosquitto), the link stays"
     );
+    let entry = "chat/lobby/presence/alice/t1";
+    assert_eq!(alice.try_publish(entry, b"{}", true).await, Ok(0));
+    // Over the retained-size limit: the embedded broker refuses it outright; Mosquitto takes it
+    // and the janitor deletes it.
+    let big = alice
+        .try_publish("chat/lobby/presence/alice/t2", &[b'x'; 600], true)
+        .await;
+    match kind {
+        BrokerKind::Embedded => assert_eq!(big, Ok(0x97)),
+        BrokerKind::Mosquitto => assert_eq!(big, Ok(0)),
+        BrokerKind::RabbitMq => unreachable!("RabbitMQ has its own tests (rabbitmq.rs)"),
+    }
+    let live_got: Vec<Vec<u8>> = live
+        .publishes_within(QUIET)
+        .await
+        .into_iter()
+        .map(|(_, payload)| payload)
+        .filter(|payload| !payload.is_empty())
+        .collect();
+    match kind {
+        BrokerKind::Embedded => assert!(
+            live_got.is_empty(),
+            "a refused retained message is not delivered live either"
+        ),
+        _ => assert_eq!(
+            live_got,
+            [b"sticky".to_vec()],
+            "delivered live once, as any publish"
+        ),
+    }
     let (mut later, _) = WsMqtt::connect_ok(&url, &opts(&r.bob, "bob-later", v311)).await;
     assert_eq!(later.subscribe("chat/lobby/messages/+").await, 1);
     assert!(
         later.publishes_within(QUIET).await.is_empty(),
         "no retained chat message for a later subscriber"
+    );
+    assert_eq!(later.subscribe("chat/lobby/presence/+/+").await, 1);
+    let kept: Vec<String> = later
+        .publishes_within(QUIET)
+        .await
+        .into_iter()
+        .map(|(topic, _)| topic)
+        .collect();
+    assert_eq!(
+        kept,
+        [entry],
+        "only the small presence entry stays retained"
     );
     r.stack.shutdown().await;
 }
@@ -319,7 +350,7 @@ on_both_brokers!(
         author_mode_ties_the_last_level_to_the_credential,
         quickstart_mode_has_only_the_shared_topic,
         mixed_mode_adds_the_shared_topic,
-        retained_chat_messages_are_refused,
+        retained_messages_stay_only_for_presence_entries,
         an_oversized_publish_is_refused;
     plain:
         sign_out_revokes_live_credentials,

@@ -48,7 +48,9 @@ pub struct SessionConfig {
     /// How long CONNACK may take after the link opened (default 10 s).
     pub connect_timeout: Duration,
     /// v5 Session Expiry Interval in seconds (default 600). Must be above zero for a session to
-    /// survive a reconnect; a takeover CONNECT always announces at least 1.
+    /// survive a reconnect; a takeover CONNECT always announces at least 1. Above zero, the
+    /// first CONNECT already says Clean Start 0 (as 3.1.1 says Clean Session 0): use a fresh
+    /// `client_id` for a new session.
     pub session_expiry: u32,
     /// v5 Receive Maximum we announce: incoming QoS 2 messages awaiting PUBREL (default 64).
     pub receive_maximum: u16,

@@ -81,8 +81,10 @@
 //!   sent again as new publishes, with DUP clear.
 //! - 3.1.1 sessions are persistent from the first CONNECT (Clean Session 0): 3.1.1 has no
 //!   session expiry, and without it a reconnect or a takeover would lose messages. Use a
-//!   unique client id. v5 uses Clean Start 1 on the first CONNECT and Session Expiry to
-//!   persist.
+//!   unique client id. v5 persists with Session Expiry, and asks for such a session with
+//!   Clean Start 0 from the first CONNECT too (a fresh client id has no session to resume,
+//!   and Mosquitto 2.0 writes to disk only sessions whose connection began with Clean Start
+//!   0); Clean Start 1 only with Session Expiry 0 and after [`Session::disconnect`].
 
 mod config;
 mod event;

@@ -35,10 +35,15 @@ impl Session {
 
     pub(super) fn connect_packet(&mut self, creds: ConnectCredentials, takeover: bool) -> Connect {
         let v5 = self.protocol == ProtocolVersion::V5;
-        // v5: Clean Start only for a brand-new session; Session Expiry keeps it alive across
-        // links. 3.1.1 has no expiry, so its session is persistent from the first CONNECT
-        // (Clean Session 0): that is what makes a reconnect resume and a takeover lossless.
-        let clean_start = v5 && !takeover && !self.resume;
+        // v5: Session Expiry keeps the session alive across links. Clean Start 1 only for a
+        // session that is not to outlive its link (expiry 0) and after `disconnect` ended the
+        // previous one; otherwise Clean Start 0 from the first CONNECT, like 3.1.1's Clean
+        // Session 0 (which is what makes a reconnect resume and a takeover lossless there).
+        // With a fresh client id that is still a new session, but one Mosquitto 2.0 writes to
+        // disk: it persists only sessions whose connection began with Clean Start 0, so one
+        // started with Clean Start 1 is lost in a crash until its first reconnect.
+        let clean_start =
+            v5 && !takeover && !self.resume && (self.ended || self.config.session_expiry == 0);
         let expiry = if takeover {
             self.config.session_expiry.max(1)
         } else {
@@ -131,6 +136,7 @@ impl Session {
             }
         };
         self.resume = true;
+        self.ended = false;
         self.events.push_back(Event::Connected {
             link,
             session_present: ack.session_present,

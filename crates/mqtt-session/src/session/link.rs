@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use mqtt_codec::packet::{Disconnect, Packet, ProtocolVersion};
+use mqtt_codec::packet::{Disconnect, Packet, ProtocolVersion, Publish, QoS};
 use mqtt_codec::reason::DisconnectReason;
 use mqtt_codec::{DecodeError, Frame, Framer};
 
@@ -166,7 +166,9 @@ impl Session {
     /// With a Will configured, a v5 DISCONNECT says 0x04 (Disconnect with Will Message): the
     /// server publishes the Will (at once, since the session ends now) instead of discarding it,
     /// so a Will that says "gone" (presence) goes out on a graceful stop too. 3.1.1 has no such
-    /// code: its DISCONNECT discards the Will.
+    /// code and its DISCONNECT discards the Will, so there the Will's message is published
+    /// first, as a QoS 0 PUBLISH with the Will's retain flag (the link closes right after; the
+    /// server reads it before the DISCONNECT).
     pub fn disconnect(&mut self, now: Instant) {
         self.tick(now);
         let links: Vec<(LinkId, ProtocolVersion)> = match &self.phase {
@@ -178,6 +180,16 @@ impl Session {
             }
         };
         for (link, protocol) in links {
+            if let (ProtocolVersion::V311, Some(will)) = (protocol, &self.config.will) {
+                let publish = Publish {
+                    qos: QoS::AtMostOnce,
+                    retain: will.retain,
+                    topic: will.topic.clone(),
+                    payload: will.payload.clone(),
+                    ..Publish::default()
+                };
+                self.write_control(link, &Packet::Publish(Box::new(publish)));
+            }
             let reason = if self.config.will.is_some() && protocol == ProtocolVersion::V5 {
                 DisconnectReason::DisconnectWithWillMessage
             } else {
@@ -206,6 +218,7 @@ impl Session {
         self.incoming_qos2.clear();
         self.subs.session_ended();
         self.resume = false;
+        self.ended = true;
     }
 
     pub(super) fn on_server_disconnect(&mut self, link: LinkId, disconnect: Disconnect) {

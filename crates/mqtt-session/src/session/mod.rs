@@ -47,6 +47,10 @@ pub struct Session {
     /// A server-side session may exist for us (some CONNACK succeeded since the start or the
     /// last `disconnect`): a v5 CONNECT then asks to resume it (Clean Start 0).
     resume: bool,
+    /// `disconnect` ended the previous session and no CONNACK came since: the next v5 CONNECT
+    /// asks for a new session (Clean Start 1). Before the first CONNACK a persistent session
+    /// (Session Expiry > 0) is asked for with Clean Start 0 instead: see `connect_packet`.
+    ended: bool,
     /// The latest `now` seen; commands without a `now` argument use it.
     clock: Instant,
     ids: PacketIds,
@@ -96,6 +100,7 @@ impl Session {
             config,
             phase: Phase::Offline,
             resume: false,
+            ended: false,
             clock: Instant::default(),
             ids: PacketIds::default(),
             next_publish_id: 1,

@@ -11,7 +11,10 @@ fn mqtt5_connect_announces_our_limits_and_a_clean_start() {
     let connect = h.open(1);
     assert_eq!(connect.protocol, ProtocolVersion::V5);
     assert_eq!(connect.client_id, "test-client");
-    assert!(connect.clean_start, "a brand-new session starts clean");
+    assert!(
+        !connect.clean_start,
+        "a persistent session is asked for with Clean Start 0 from the first CONNECT"
+    );
     assert_eq!(connect.keep_alive, 30);
     assert_eq!(connect.username.as_deref(), Some("alice"));
     assert_eq!(connect.password.as_deref(), Some(&b"token-1"[..]));
@@ -21,6 +24,17 @@ fn mqtt5_connect_announces_our_limits_and_a_clean_start() {
     assert_eq!(connect.topic_alias_maximum, Some(16));
     assert!(!h.session.is_connected());
     assert_eq!(h.session.connecting_link(), Some(LinkId(1)));
+}
+
+#[test]
+fn mqtt5_without_session_expiry_starts_clean() {
+    let mut h = Harness::new(crate::SessionConfig {
+        session_expiry: 0,
+        ..config(ProtocolVersion::V5)
+    });
+    let connect = h.open(1);
+    assert!(connect.clean_start);
+    assert_eq!(connect.session_expiry_interval, None);
 }
 
 #[test]

@@ -1,5 +1,6 @@
 //! The Will: carried in every CONNECT (first link, takeover, reconnect) with its v5 properties,
-//! and published by the server on a graceful stop (v5 DISCONNECT 0x04) when one is set.
+//! and published by the server on a graceful stop (v5 DISCONNECT 0x04) when one is set; over
+//! 3.1.1, which has no such code, the session publishes the Will's message itself first.
 
 use mqtt_codec::packet::{LastWill, Packet, ProtocolVersion, QoS};
 
@@ -87,8 +88,28 @@ fn a_graceful_stop_without_a_will_stays_a_normal_disconnect() {
 }
 
 #[test]
-fn mqtt311_has_no_code_for_it_and_sends_the_plain_disconnect() {
+fn mqtt311_has_no_code_for_it_so_the_will_is_published_before_the_plain_disconnect() {
     let mut h = with_will(ProtocolVersion::V311);
+    h.connect(1, false);
+    h.session.disconnect(h.now);
+    h.drain();
+    match h.sent(1).as_slice() {
+        [Packet::Publish(p), Packet::Disconnect(d)] => {
+            assert_eq!(p.topic, will().topic);
+            assert!(
+                p.payload.is_empty() && p.retain,
+                "the Will's message, retained"
+            );
+            assert_eq!(p.qos, QoS::AtMostOnce);
+            assert_eq!((d.reason, d.session_expiry_interval), (0x00, None));
+        }
+        other => panic!("expected PUBLISH then DISCONNECT, got {other:?}"),
+    }
+}
+
+#[test]
+fn mqtt311_without_a_will_sends_only_the_disconnect() {
+    let mut h = Harness::v311();
     h.connect(1, false);
     assert_eq!(disconnect_reason(&mut h, 1), (0x00, None));
 }
