@@ -74,7 +74,33 @@ function setting(file, attribute, attr, keys) {
   return null;
 }
 
-function startConnect(handover, text, attribute) {
+// Tabs sharing one connection (the app's `shareTabs`, on unless `false`): the same group name as
+// mqtt-browser's tabs::group_name. A tab that finds the group's lock held follows the tab that
+// holds it and asks for no token and opens no socket of its own, so nothing is started for it.
+const TABS_PROTOCOL = 'livechat-tabs/1';
+
+function sharesTabs(file, attribute) {
+  const a = attribute('data-share-tabs');
+  let v = a != null && a.trim() ? a.trim() : null;
+  for (const key of ['shareTabs', 'share_tabs']) {
+    if (v !== null) break;
+    if (file[key] !== undefined && file[key] !== null) v = String(file[key]).trim() || null;
+  }
+  return !(v === 'false' || v === 'off' || v === '0');
+}
+
+async function groupLeads(tokenUrl, brokerUrl) {
+  try {
+    if (typeof BroadcastChannel !== 'function' || !navigator.locks?.query) return false;
+    const name = `${TABS_PROTOCOL}|${new URL(tokenUrl, document.baseURI).href}|${brokerUrl || ''}`;
+    const { held } = await navigator.locks.query();
+    return held.some((lock) => lock.name === name);
+  } catch {
+    return false;
+  }
+}
+
+async function startConnect(handover, text, attribute) {
   let file;
   try {
     file = JSON.parse(text);
@@ -86,6 +112,8 @@ function startConnect(handover, text, attribute) {
   const configured = setting(file, attribute, 'data-token-url', ['tokenUrl', 'token_url']);
   const tokenUrl = configured === null ? '/api/mqtt-token' : configured;
   const brokerUrl = setting(file, attribute, 'data-broker-url', ['brokerUrl', 'broker_url', 'brokerWsUrl', 'broker_ws_url']);
+  if (typeof tokenUrl === 'string' && sharesTabs(file, attribute)
+    && await groupLeads(tokenUrl, typeof brokerUrl === 'string' ? brokerUrl : '')) return;
   // The socket first: its handshake (Mosquitto serves new WebSocket connections only between
   // waits of up to 100 ms) is the longer of the two.
   if (typeof brokerUrl === 'string' && isBrokerUrl(brokerUrl)) {
@@ -158,7 +186,7 @@ function startEarly(configUrl, attributes) {
     const text = r.ok ? await r.clone().text() : r.status === 404 ? '{}' : null;
     await parsed();
     const attribute = attributes();
-    if (text !== null && attribute) startConnect(handover, text, attribute);
+    if (text !== null && attribute) await startConnect(handover, text, attribute);
     return r;
   });
   response.catch(() => {});

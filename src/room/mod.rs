@@ -166,6 +166,7 @@ fn mqtt_options(
         broker_urls: config.broker_urls.clone(),
         protocol: config.protocol,
         keep_alive_secs: config.keep_alive_secs,
+        share_tabs: config.share_tabs,
         default_qos: config.qos,
         // Per-author mode reads the author topics (verified) and the shared one (the
         // quickstart's, unverified); the author filter stays declared after a refusal, so the
@@ -235,7 +236,10 @@ pub fn use_chat_room(config: Rc<Config>) -> ChatRoomHandle {
     // random and fixed for the page's life, so rotations and reconnects keep it.
     let presence_on = config.topic_mode == TopicMode::PerAuthor;
     let presence_topics = use_memo(config.room.clone(), |room| PresenceTopics::new(room));
-    let instance = use_memo((), |()| client_message_id()[..16].to_owned());
+    let instance = use_memo((), {
+        let share = config.share_tabs;
+        move |()| presence::instance(share, || client_message_id()[..16].to_owned())
+    });
     let since = *use_memo((), |()| js_sys::Date::now() as u64);
     let presence = use_reducer({
         let (topics, instance) = ((*presence_topics).clone(), (*instance).clone());

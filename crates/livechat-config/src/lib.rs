@@ -154,6 +154,11 @@ pub struct Config {
     /// included), merged by id with what this browser kept; validated like the token URL.
     /// `None`: the browser's own history only.
     pub history_url: Option<String>,
+    /// Whether the browser's tabs of this origin share one broker connection (one token
+    /// lifecycle, one leader tab elected with a Web Lock; see `mqtt_browser::DriverConfig`).
+    /// Default `true`; `false` gives each tab its own connection. A browser without Web Locks
+    /// or `BroadcastChannel` runs one connection per tab either way.
+    pub share_tabs: bool,
 }
 
 /// Default number of messages kept per room across reloads.
@@ -186,6 +191,7 @@ impl Default for Config {
             keep_alive_secs: DEFAULT_KEEP_ALIVE_SECS,
             stored_messages: DEFAULT_STORED_MESSAGES,
             history_url: None,
+            share_tabs: true,
         }
     }
 }
@@ -357,6 +363,18 @@ impl Config {
                 Some(url.to_owned())
             }
         };
+        let share_tabs = match raw.get(Setting::ShareTabs).map(str::trim) {
+            None => defaults.share_tabs,
+            Some("true" | "on" | "1") => true,
+            Some("false" | "off" | "0") => false,
+            Some(other) => {
+                return Err(ConfigError::invalid(
+                    Setting::ShareTabs,
+                    other,
+                    "must be true or false",
+                ))
+            }
+        };
         Ok(Config {
             token_url,
             refresh_url,
@@ -372,6 +390,7 @@ impl Config {
             keep_alive_secs,
             stored_messages,
             history_url,
+            share_tabs,
         })
     }
 }

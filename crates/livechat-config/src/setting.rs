@@ -35,11 +35,13 @@ pub enum Setting {
     StoredMessages,
     /// Where the host serves a room's history (optional).
     HistoryUrl,
+    /// Whether the browser's tabs share one broker connection.
+    ShareTabs,
 }
 
 impl Setting {
     /// Every setting, in documentation order.
-    pub const ALL: [Setting; 14] = [
+    pub const ALL: [Setting; 15] = [
         Setting::BrokerUrl,
         Setting::BrokerUrls,
         Setting::TokenUrl,
@@ -54,6 +56,7 @@ impl Setting {
         Setting::KeepAlive,
         Setting::StoredMessages,
         Setting::HistoryUrl,
+        Setting::ShareTabs,
     ];
 
     /// The key in `config.json`.
@@ -73,6 +76,7 @@ impl Setting {
             Setting::KeepAlive => "keepAlive",
             Setting::StoredMessages => "storedMessages",
             Setting::HistoryUrl => "historyUrl",
+            Setting::ShareTabs => "shareTabs",
         }
     }
 
@@ -93,6 +97,7 @@ impl Setting {
             Setting::KeepAlive => "data-keep-alive",
             Setting::StoredMessages => "data-stored-messages",
             Setting::HistoryUrl => "data-history-url",
+            Setting::ShareTabs => "data-share-tabs",
         }
     }
 
@@ -113,6 +118,7 @@ impl Setting {
             Setting::KeepAlive => &["keep_alive"],
             Setting::StoredMessages => &["stored_messages"],
             Setting::HistoryUrl => &["history_url"],
+            Setting::ShareTabs => &["share_tabs"],
         }
     }
 }
@@ -155,7 +161,7 @@ impl RawConfig {
 
     /// Parses `config.json`: an object whose keys are the settings' JSON keys (or their
     /// aliases); strings, numbers (kept as written) and `null` accepted (`brokerUrls` also as an
-    /// array of strings, kept space-separated), unknown keys ignored, the last of duplicate keys
+    /// array of strings, kept space-separated; `shareTabs` also as `true` / `false`), unknown keys ignored, the last of duplicate keys
     /// wins. The error says what is wrong, in words (and at which byte).
     pub fn from_json(text: &str) -> Result<Self, String> {
         let value = json::parse(text.as_bytes()).map_err(|e| e.to_string())?;
@@ -171,6 +177,9 @@ impl RawConfig {
                     None | Some(Value::Null) => continue,
                     Some(Value::String(s)) => raw.set(setting, s.clone()),
                     Some(Value::Number(n)) => raw.set(setting, n.to_string()),
+                    Some(Value::Bool(b)) if setting == Setting::ShareTabs => {
+                        raw.set(setting, b.to_string());
+                    }
                     Some(Value::Array(items)) if setting == Setting::BrokerUrls => {
                         let mut urls = Vec::new();
                         for item in items {

@@ -452,3 +452,23 @@ fn the_history_url_is_optional_and_checked_like_the_token_url() {
         assert_eq!(invalid_setting(&r), Setting::HistoryUrl, "{bad}");
     }
 }
+
+#[test]
+fn sharing_tabs_is_on_by_default_and_switched_off_by_the_file_or_the_attribute() {
+    let share = |r: &RawConfig| Config::resolve(r, None).expect("valid").share_tabs;
+    assert!(share(&minimal()));
+    let off = RawConfig::from_json(r#"{"shareTabs":false}"#).expect("json");
+    assert!(!share(&minimal().overlaid_with(&off)));
+    let snake = RawConfig::from_json(r#"{"share_tabs":"off"}"#).expect("json");
+    assert!(!share(&minimal().overlaid_with(&snake)));
+    let attr = RawConfig::from_attributes(|n| (n == "data-share-tabs").then(|| "true".into()));
+    assert!(share(&minimal().overlaid_with(&off).overlaid_with(&attr)));
+    for bad in ["yes please", "2", "False!"] {
+        let r = minimal().overlaid_with(&raw(&[(Setting::ShareTabs, bad)]));
+        assert_eq!(invalid_setting(&r), Setting::ShareTabs, "{bad}");
+    }
+    assert!(
+        RawConfig::from_json(r#"{"keepAlive":true}"#).is_err(),
+        "booleans: shareTabs only"
+    );
+}

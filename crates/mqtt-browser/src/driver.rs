@@ -6,8 +6,8 @@ use std::rc::{Rc, Weak};
 
 use mqtt_lifecycle::{
     subscription, Action, ClientEvent, CommandError, HttpResponse, Instant, LinkId,
-    OutgoingPublish, PublishId, QoS, RequestId, Secret, SessionConfig, Status, SubscriptionStatus,
-    Supervisor, SupervisorConfig, TokenResult,
+    OutgoingPublish, PublishId, QoS, RequestId, Secret, SessionConfig, Status, SubscribeFilter,
+    SubscriptionStatus, Supervisor, SupervisorConfig, TokenResult,
 };
 use web_sys::Window;
 
@@ -32,6 +32,14 @@ pub struct DriverConfig {
     /// this prefix and 12 random hex digits, so two tabs never take each other's session
     /// over. Default `livechat-`.
     pub client_id_prefix: String,
+    /// Share one connection among the page's tabs (same origin, token endpoint and broker
+    /// URL): one tab, elected with a Web Lock, holds the connection and the token lifecycle;
+    /// the others publish, subscribe and receive through it over a `BroadcastChannel`, and one
+    /// of them takes over (same client id, resumed session) when it closes. Where the browser
+    /// has no Web Locks or no `BroadcastChannel`, each tab runs its own connection as without
+    /// it. The client id is then made once and shared by the tabs. See the `tabs` section of
+    /// the crate docs. Default `false`.
+    pub share_tabs: bool,
     /// The supervisor's settings: the configured broker URL (may be empty when the token
     /// response names the broker with `brokerUrl`, which wins anyway), the session (its
     /// `maximum_packet_size`, default 65 536, is announced in CONNECT and enforced both ways)
@@ -50,6 +58,7 @@ impl DriverConfig {
             token_url: "/api/mqtt-token".into(),
             refresh_url: "/api/mqtt-token/refresh".into(),
             client_id_prefix: "livechat-".into(),
+            share_tabs: false,
             supervisor: SupervisorConfig::new(broker_url, SessionConfig::default()),
         }
     }
@@ -72,11 +81,12 @@ pub struct Snapshot {
 /// events that change nothing in it (messages, deliveries) all carry the same `Rc`.
 pub type Subscriber = Rc<dyn Fn(ClientEvent, Rc<Snapshot>)>;
 
-/// Runs one MQTT client in the page. Not `Clone`: it is the single owner of its sockets, timer,
-/// listeners and fetches, and dropping it ends the session (DISCONNECT if connected) and
-/// releases all of them.
-pub struct Driver {
+/// The client itself: runs a [`Supervisor`] with its own sockets, timer, listeners and fetches.
+/// [`Driver`] runs one directly, or, for tabs sharing one connection, in the tab that leads.
+pub(crate) struct Engine {
     inner: Rc<RefCell<Inner>>,
+    /// Dropped without ending the session (see [`Engine::abandon`]).
+    quiet: Cell<bool>,
 }
 
 struct Inner {
@@ -119,7 +129,7 @@ struct Now {
     instant: Instant,
 }
 
-impl Driver {
+impl Engine {
     /// Creates the driver and starts connecting at once (the token request and the WebSocket
     /// open together). Every supervisor event goes to `subscriber`, never after the driver is
     /// dropped.
@@ -136,6 +146,7 @@ impl Driver {
             token_url,
             refresh_url,
             client_id_prefix,
+            share_tabs: _,
             mut supervisor,
         } = config;
         supervisor.seed = random_seed(&window);
@@ -198,7 +209,10 @@ impl Driver {
         });
         inner.borrow_mut().listeners = Some(PageListeners::new(&window, &document, on_page)?);
 
-        let driver = Driver { inner };
+        let driver = Engine {
+            inner,
+            quiet: Cell::new(false),
+        };
         let online = window.navigator().on_line();
         driver.command(|inner, now| {
             inner.supervisor.start(now.instant);
@@ -242,28 +256,25 @@ impl Driver {
         })
     }
 
-    /// Makes `filters` the whole subscription set, at `qos`: the session subscribes the new
-    /// ones and unsubscribes the ones no longer listed (any filter subscribed with
-    /// [`Driver::subscribe`] included). Declaring the same set again does nothing.
-    pub fn declare_subscriptions<S: AsRef<str>>(
-        &self,
-        filters: &[S],
-        qos: QoS,
-    ) -> Result<(), CommandError> {
-        let filters: Vec<_> = filters
-            .iter()
-            .map(|filter| subscription(filter.as_ref(), qos))
-            .collect();
-        self.command(|inner, _| {
-            inner.subscriptions_changed = true;
-            inner.supervisor.declare_subscriptions(&filters)
-        })
-    }
-
     /// Publishes `message`. `Ok(id)` means queued; progress arrives as
     /// [`ClientEvent::Delivery`] with that id.
     pub fn publish(&self, message: OutgoingPublish) -> Result<PublishId, CommandError> {
         self.command(|inner, now| inner.supervisor.publish(now.instant, message))
+    }
+
+    /// Makes `filters` (each with its own options) the whole subscription set.
+    pub(crate) fn declare_filters(&self, filters: &[SubscribeFilter]) -> Result<(), CommandError> {
+        self.command(|inner, _| {
+            inner.subscriptions_changed = true;
+            inner.supervisor.declare_subscriptions(filters)
+        })
+    }
+
+    /// Makes the engine's drop leave the session alone: no DISCONNECT, the sockets are closed as
+    /// a closing page closes them, so the broker keeps the session (and its Will, with its
+    /// delay) for the tab that takes it over.
+    pub(crate) fn abandon(&self) {
+        self.quiet.set(true);
     }
 
     /// Tries again at once (after signed-out, auth failure, backoff or offline).
@@ -298,7 +309,7 @@ impl Driver {
     }
 }
 
-impl Drop for Driver {
+impl Drop for Engine {
     fn drop(&mut self) {
         let Ok(mut inner) = self.inner.try_borrow_mut() else {
             // Unreachable: no borrow outlives a driver method. Dropping `inner` below still
@@ -308,10 +319,13 @@ impl Drop for Driver {
         // A graceful end: DISCONNECT goes out on the active link before it is closed, so the
         // broker does not publish the will or keep waiting for a keep-alive. Each link sends
         // what is queued on it (the DISCONNECT last) as it is dropped; a flush still scheduled
-        // finds no driver and does nothing.
-        let now = inner.now();
-        inner.supervisor.stop(now.instant);
-        inner.perform_all(&Rc::downgrade(&self.inner), now);
+        // finds no driver and does nothing. Abandoned (another tab takes the session over):
+        // the links are closed as a closed page closes them, and the session stays.
+        if !self.quiet.get() {
+            let now = inner.now();
+            inner.supervisor.stop(now.instant);
+            inner.perform_all(&Rc::downgrade(&self.inner), now);
+        }
         inner.outbox.clear();
         inner.links.clear();
         inner.fetches.clear();
@@ -685,6 +699,7 @@ mod tests {
         assert_eq!(config.token_url, "/api/mqtt-token");
         assert_eq!(config.refresh_url, "/api/mqtt-token/refresh");
         assert_eq!(config.client_id_prefix, "livechat-");
+        assert!(!config.share_tabs, "one connection per driver unless asked");
         assert_eq!(config.supervisor.broker_url, "wss://chat.example/mqtt");
         let session = &config.supervisor.session;
         assert_eq!(session.client_id, "", "made per driver from the prefix");

@@ -67,10 +67,25 @@
 //! # }
 //! ```
 //!
+//! # Tabs sharing one connection
+//! With [`DriverConfig::share_tabs`], the drivers of one browser's tabs (same origin, token
+//! endpoint and broker URL: [`tabs::group_name`]) share one connection. The tab holding a Web
+//! Lock of that name leads: it runs the only client (socket, tokens, session) and subscribes the
+//! union of every tab's filters; the others send their filters and publishes to it over a
+//! `BroadcastChannel` and get their messages, delivery reports and the state back. When the
+//! leader's page closes or crashes, the browser hands the lock to a waiting tab, which takes the
+//! session over with the same client id and Clean Start 0 (the broker delivers what it queued
+//! meanwhile); followers resend every publish not yet acknowledged, with the same id. The API
+//! does not change; [`Driver::is_leader`] says which role a tab has. Without Web Locks or
+//! `BroadcastChannel` each driver runs its own connection. The pure parts (the wire format, the
+//! union of filters, the outboxes) are in [`tabs`] with native tests; the lock and channel are a
+//! few lines of `inline_js`.
+//!
 //! In a Yew app, use the `yew-mqtt` crate's `use_mqtt` hook instead: it owns a driver per
 //! component and turns the snapshot into renders.
 
 mod buffers;
+mod client;
 mod clock;
 mod counters;
 mod driver;
@@ -79,10 +94,12 @@ mod fetch;
 mod handover;
 mod link;
 mod listeners;
+pub mod tabs;
 mod timer;
 
+pub use client::Driver;
 pub use counters::{debug_counts, debug_traffic, DebugCounts, DebugTraffic};
-pub use driver::{Driver, DriverConfig, Snapshot, Subscriber};
+pub use driver::{DriverConfig, Snapshot, Subscriber};
 pub use error::{BrowserError, JsError};
 pub use handover::{take_handed_over_response, HANDOVER_GLOBAL};
 

@@ -143,13 +143,14 @@ pub use token::{
 pub use wallclock::EpochMillis;
 
 // The session's vocabulary, re-exported so the driver and the hook need only this crate.
-pub use mqtt_session::subscription;
+pub use mqtt_session::{check_filter, check_topic, subscription};
 pub use mqtt_session::{
     CommandError, ConnectReason, DeliveryStatus, DropReason, DroppedMessage, IncomingMessage,
     Instant, LastWill, LinkDownReason, LinkId, MessageProperties, OutgoingPublish, ProtocolVersion,
     PublishId, QoS, Refusal, RefusalReason, RetainHandling, SessionConfig, SubscribeFilter,
     SubscriptionStatus,
 };
+pub use mqtt_session::{PubAckReason, SubscribeReason, UnsubscribeReason};
 
 // The README's examples are compiled with the doc tests.
 #[cfg(doctest)]

@@ -130,6 +130,9 @@ pub enum Reason {
     /// Neither the token response (`brokerUrl`) nor the configuration names a broker: nothing
     /// to connect to. Permanent: the supervisor stops (`Closed`) until `retry_now`.
     NoBrokerUrl,
+    /// The reason, in words, as another instance that runs the connection for this one said it
+    /// (the browser tab that holds the connection tabs share).
+    Relayed(String),
 }
 
 impl fmt::Display for Reason {
@@ -170,6 +173,7 @@ impl fmt::Display for Reason {
             Reason::NoBrokerUrl => f.write_str(
                 "no broker to connect to: the token response names none and none is configured",
             ),
+            Reason::Relayed(text) => f.write_str(text),
         }
     }
 }

@@ -72,6 +72,13 @@ pub struct SessionConfig {
     pub queue_limit: usize,
     /// Will message (default none).
     pub will: Option<LastWill>,
+    /// Whether the first CONNECT must ask to resume a session the server may already hold for
+    /// this client id (v5 Clean Start 0) whatever the session expiry (default `false`; with a
+    /// session expiry above zero the first CONNECT asks to resume anyway). For a
+    /// client that takes over a session another instance left, e.g. the browser tab that takes
+    /// over the connection tabs share when the tab that held it closes: the QoS 1 messages the
+    /// server queued for the session meanwhile are then delivered.
+    pub resume: bool,
 }
 
 impl Default for SessionConfig {
@@ -87,6 +94,7 @@ impl Default for SessionConfig {
             topic_alias_maximum: 16,
             queue_limit: 256,
             will: None,
+            resume: false,
         }
     }
 }

@@ -162,6 +162,10 @@ pub enum DropReason {
     /// [`Session::disconnect`](crate::Session::disconnect) ended the session first.
     #[error("the session was ended before the server acknowledged the message")]
     SessionEnded,
+    /// Relayed from another instance that runs the session for this one (the browser tab that
+    /// holds the connection tabs share) and did not accept the publish: its reason in words.
+    #[error("{0}")]
+    NotAccepted(String),
 }
 
 /// A refusal from the server: the typed reason, the raw code and the v5 reason string.

@@ -107,6 +107,7 @@ pub use event::{
 pub use session::{PublishCounts, Session};
 pub use subscriptions::SubscriptionStatus;
 pub use time::Instant;
+pub use topic::{check_filter, check_topic};
 
 /// The codec types that appear in this crate's API, re-exported so callers need not depend on
 /// `mqtt-codec` themselves.

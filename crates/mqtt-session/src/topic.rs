@@ -3,7 +3,7 @@
 use crate::CommandError;
 
 /// Checks a topic name for PUBLISH: non-empty, no wildcards, no NUL, at most 65 535 bytes.
-pub(crate) fn check_topic(topic: &str) -> Result<(), CommandError> {
+pub fn check_topic(topic: &str) -> Result<(), CommandError> {
     let fail = |reason| {
         Err(CommandError::InvalidTopic {
             topic: topic.to_owned(),
@@ -26,7 +26,7 @@ pub(crate) fn check_topic(topic: &str) -> Result<(), CommandError> {
 }
 
 /// Checks a topic filter: non-empty, `+` and `#` only as whole levels, `#` only last.
-pub(crate) fn check_filter(filter: &str) -> Result<(), CommandError> {
+pub fn check_filter(filter: &str) -> Result<(), CommandError> {
     let fail = |reason| {
         Err(CommandError::InvalidFilter {
             filter: filter.to_owned(),

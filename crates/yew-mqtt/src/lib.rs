@@ -14,6 +14,9 @@
 //!   reconnect, and diffed when the list changes.
 //! - Unmounting drops the driver: DISCONNECT, sockets closed, timer cleared, listeners removed,
 //!   token fetches aborted.
+//! - With `share_tabs`, the hooks of a browser's tabs share one connection (one tab leads and
+//!   holds it, another takes over when it closes; see `mqtt_browser`'s "Tabs sharing one
+//!   connection"): the handle works the same in every tab.
 //! - [`UseMqttHandle::setup_error`] says when the client could not start or a subscription
 //!   was refused by the session; [`UseMqttHandle::retry_in`] counts down a backoff.
 //!

@@ -25,8 +25,15 @@ pub struct UseMqttOptions {
     /// per hook and tried in turn after each failed or lost link (a token's `brokerUrl` still
     /// wins). Default none.
     pub broker_urls: Vec<String>,
-    /// Client id prefix; a random suffix is added per mounted hook. Default `livechat-`.
+    /// Client id prefix; a random suffix is added per mounted hook (per group of tabs with
+    /// `share_tabs`). Default `livechat-`.
     pub client_id_prefix: String,
+    /// Share one broker connection among the browser's tabs of this origin that use the same
+    /// token endpoint and broker URL: one tab (elected with a Web Lock) holds the connection
+    /// and the token lifecycle, the others go through it, and another takes over when it
+    /// closes. Falls back to one connection per hook where the browser lacks Web Locks or
+    /// `BroadcastChannel`. See `mqtt_browser::DriverConfig::share_tabs`. Default `false`.
+    pub share_tabs: bool,
     /// MQTT version to try first. Default 5; falls back to 3.1.1 when the broker refuses 5
     /// (or closes the socket without a CONNACK, as RabbitMQ 3.10 does).
     pub protocol: ProtocolVersion,
@@ -68,6 +75,7 @@ impl Default for UseMqttOptions {
             token_url,
             refresh_url,
             client_id_prefix,
+            share_tabs,
             supervisor,
         } = DriverConfig::new("");
         let session = supervisor.session;
@@ -77,6 +85,7 @@ impl Default for UseMqttOptions {
             broker_url: supervisor.broker_url,
             broker_urls: supervisor.broker_urls,
             client_id_prefix,
+            share_tabs,
             protocol: session.protocol,
             keep_alive_secs: u16::try_from(session.keep_alive.as_secs()).unwrap_or(u16::MAX),
             default_qos: QoS::AtLeastOnce,
@@ -105,6 +114,8 @@ pub struct ConnectionKey {
     pub broker_urls: Vec<String>,
     /// See [`UseMqttOptions::client_id_prefix`].
     pub client_id_prefix: String,
+    /// See [`UseMqttOptions::share_tabs`].
+    pub share_tabs: bool,
     /// See [`UseMqttOptions::protocol`].
     pub protocol: ProtocolVersion,
     /// See [`UseMqttOptions::keep_alive_secs`].
@@ -125,6 +136,7 @@ impl From<&UseMqttOptions> for ConnectionKey {
             broker_url: o.broker_url.clone(),
             broker_urls: o.broker_urls.clone(),
             client_id_prefix: o.client_id_prefix.clone(),
+            share_tabs: o.share_tabs,
             protocol: o.protocol,
             keep_alive_secs: o.keep_alive_secs,
             queue_limit: o.queue_limit,
@@ -142,6 +154,7 @@ impl ConnectionKey {
         config.token_url.clone_from(&self.token_url);
         config.refresh_url.clone_from(&self.refresh_url);
         config.client_id_prefix.clone_from(&self.client_id_prefix);
+        config.share_tabs = self.share_tabs;
         let session = &mut config.supervisor.session;
         session.protocol = self.protocol;
         session.keep_alive = Duration::from_secs(u64::from(self.keep_alive_secs));
@@ -169,6 +182,18 @@ mod tests {
         assert_eq!(o.maximum_packet_size, 65_536);
         assert!(o.subscriptions.is_empty());
         assert_eq!(o.will, None);
+        assert!(!o.share_tabs);
+    }
+
+    #[test]
+    fn sharing_tabs_is_part_of_the_connection_and_reaches_the_driver() {
+        let a = UseMqttOptions::default();
+        let b = UseMqttOptions {
+            share_tabs: true,
+            ..a.clone()
+        };
+        assert_ne!(ConnectionKey::from(&a), ConnectionKey::from(&b));
+        assert!(ConnectionKey::from(&b).driver_config().share_tabs);
     }
 
     #[test]

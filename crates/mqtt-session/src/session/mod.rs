@@ -97,9 +97,9 @@ impl Session {
         Self {
             protocol: config.protocol,
             client_id: config.client_id.clone(),
+            resume: config.resume,
             config,
             phase: Phase::Offline,
-            resume: false,
             ended: false,
             clock: Instant::default(),
             ids: PacketIds::default(),

@@ -104,6 +104,25 @@ fn reconnecting_asks_to_resume_the_session() {
 }
 
 #[test]
+fn a_session_configured_to_resume_asks_for_it_on_its_first_connect() {
+    let mut h = Harness::new(SessionConfig {
+        resume: true,
+        ..config(ProtocolVersion::V5)
+    });
+    let connect = h.open(1);
+    assert!(
+        !connect.clean_start,
+        "Clean Start 0: take over what the server holds"
+    );
+    assert_eq!(connect.session_expiry_interval, Some(600));
+    let mut fresh = Harness::v5();
+    assert!(
+        fresh.open(1).clean_start,
+        "the default starts a new session"
+    );
+}
+
+#[test]
 fn connack_refusals_are_typed_alike_for_both_versions() {
     let cases = [
         (

@@ -1,0 +1,96 @@
+//! The browser side of tab sharing: one Web Lock and one `BroadcastChannel`, in a few lines of
+//! JavaScript bound with `inline_js` (web-sys has `LockManager` only behind its unstable-API
+//! flag, and these lines are smaller than the bindings would be).
+
+use js_sys::Uint8Array;
+use wasm_bindgen::prelude::*;
+
+#[wasm_bindgen(inline_js = r#"
+export function tabs_supported() {
+  return typeof BroadcastChannel === 'function' && typeof navigator === 'object'
+    && !!navigator.locks && typeof navigator.locks.request === 'function';
+}
+export function tabs_open(name, leave, onMessage, onLeader) {
+  const h = { channel: new BroadcastChannel(name), abort: new AbortController(), release: null, closed: false };
+  h.channel.onmessage = (e) => { if (e.data instanceof Uint8Array) onMessage(e.data); };
+  // The lock is held until `release` (or the page goes away): whoever waits gets it then.
+  navigator.locks.request(name, { signal: h.abort.signal }, () => h.closed ? null : new Promise((resolve) => {
+    h.release = resolve;
+    onLeader();
+  })).catch(() => {});
+  // A closing page says it leaves (a crashed one cannot: its filters stay subscribed).
+  const bye = leave.slice(); // a copy: the argument is a view of the wasm memory
+  h.hide = () => h.channel.postMessage(bye);
+  addEventListener('pagehide', h.hide);
+  return h;
+}
+export function tabs_post(h, bytes) {
+  h.channel.postMessage(bytes.slice());
+}
+export function tabs_close(h) {
+  h.closed = true;
+  removeEventListener('pagehide', h.hide);
+  h.channel.onmessage = null;
+  h.channel.close();
+  h.abort.abort();
+  if (h.release) h.release();
+}
+"#)]
+extern "C" {
+    fn tabs_supported() -> bool;
+    fn tabs_open(
+        name: &str,
+        leave: &[u8],
+        on_message: &Closure<dyn FnMut(Uint8Array)>,
+        on_leader: &Closure<dyn FnMut()>,
+    ) -> JsValue;
+    fn tabs_post(handle: &JsValue, bytes: &[u8]);
+    fn tabs_close(handle: &JsValue);
+}
+
+/// Whether the page has Web Locks and `BroadcastChannel`.
+pub fn supported() -> bool {
+    tabs_supported()
+}
+
+/// The lock request (held once granted) and the channel. Dropping it closes the channel and
+/// releases the lock, or withdraws the request.
+pub struct Glue {
+    handle: JsValue,
+    _on_message: Closure<dyn FnMut(Uint8Array)>,
+    _on_leader: Closure<dyn FnMut()>,
+}
+
+impl Glue {
+    /// Opens the channel `name` and asks for the lock `name`: `on_message` gets every message
+    /// of other tabs on the channel, `on_leader` runs once the lock is granted. `leave` is
+    /// posted when the page is hidden for good (`pagehide`).
+    pub fn open(
+        name: &str,
+        leave: &[u8],
+        on_message: impl FnMut(Vec<u8>) + 'static,
+        on_leader: impl FnMut() + 'static,
+    ) -> Self {
+        let mut on_message = on_message;
+        let on_message: Closure<dyn FnMut(Uint8Array)> =
+            Closure::new(move |bytes: Uint8Array| on_message(bytes.to_vec()));
+        let on_leader: Closure<dyn FnMut()> = Closure::new(on_leader);
+        let handle = tabs_open(name, leave, &on_message, &on_leader);
+        Self {
+            handle,
+            _on_message: on_message,
+            _on_leader: on_leader,
+        }
+    }
+
+    /// Posts `bytes` to the other tabs (copied; the channel's structured clone takes the copy).
+    pub fn post(&self, bytes: &[u8]) {
+        tabs_post(&self.handle, bytes);
+    }
+}
+
+impl Drop for Glue {
+    fn drop(&mut self) {
+        tabs_close(&self.handle);
+    }
+}
