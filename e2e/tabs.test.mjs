@@ -29,7 +29,7 @@ async function openTab(context, url, log, name) {
   const page = await context.newPage();
   const tab = { page, name, sockets: [], errors: [], closed: false };
   page.on('websocket', (ws) => {
-    const entry = { url: ws.url(), openedAt: Date.now(), closedAt: null };
+    const entry = { url: ws.url(), tab: name, openedAt: Date.now(), closedAt: null };
     tab.sockets.push(entry);
     log.sockets.push(entry);
     ws.on('close', () => { entry.closedAt = Date.now(); });
@@ -96,8 +96,12 @@ for (const broker of BROKERS) {
     for (const t of tabs) await waitConnected(t.page);
     await sleep(1000); // anything a tab would open or ask for late shows by now
     const afterOpen = await tokenRequests(stack);
-    console.log(`figures: ${broker}: ${TABS} tabs: ${log.sockets.length} WebSocket(s) opened, ${log.tokens.length} token request(s) from the tabs, ${afterOpen - before} at the token endpoint`);
-    assert.equal(log.sockets.length, 1, 'one broker connection for five tabs');
+    const live = () => log.sockets.filter((s) => s.closedAt === null);
+    console.log(`figures: ${broker}: ${TABS} tabs: ${live().length} broker connection(s) open, ${log.sockets.length} WebSocket(s) opened in all (by ${[...new Set(log.sockets.map((s) => s.tab))]}), ${log.tokens.length} token request(s) from the tabs, ${afterOpen - before} at the token endpoint`);
+    // One connection; on Mosquitto (retain_available false) the leader's first CONNECT carries
+    // the presence Will, is refused (0x9A) and is made again without it on a new socket.
+    assert.equal(live().length, 1, 'one broker connection for five tabs');
+    assert.deepEqual([...new Set(log.sockets.map((s) => s.tab))], ['tab1'], 'opened by the leading tab only');
     assert.equal(afterOpen - before, 1, 'one token request for five tabs');
     assert.equal(log.tokens.length, 1);
 
@@ -164,10 +168,12 @@ for (const broker of BROKERS) {
       const wireDup = bob.received.length - new Set(bob.received.map((r) => r.text)).size;
       const tokensAfter = await tokenRequests(stack);
       const newSockets = log.sockets.length - socketsBefore;
-      console.log(`figures: ${broker}: leader ${how}: new leader's socket after ${socketAt - t0} ms, every tab connected after ${connectedAt - t0} ms; ${texts.length} messages from bob and ${mine.length} from the tabs, none lost, none shown twice; ${tokensAfter - tokensBefore} token request(s), ${newSockets} new socket(s); bob received ${wireDup} duplicate publish(es) on the wire so far (dropped by id)`);
+      console.log(`figures: ${broker}: leader ${how}: new leader's socket after ${socketAt - t0} ms, every tab connected after ${connectedAt - t0} ms; ${texts.length} messages from bob and ${mine.length} from the tabs, none lost, none shown twice; ${tokensAfter - tokensBefore} token request(s), ${newSockets} socket(s) opened by the new leader; bob received ${wireDup} duplicate publish(es) on the wire so far (dropped by id)`);
       assert.equal(tokensAfter - tokensBefore, 1, 'one token request for the handover');
-      assert.equal(newSockets, 1, 'one new connection');
-      assert.equal(rest.filter((t) => liveSockets(t) > 0).length, 1, 'one tab holds it');
+      const openers = new Set(log.sockets.slice(socketsBefore).map((s) => s.tab));
+      assert.equal(openers.size, 1, 'only the new leader opens sockets');
+      assert.equal(rest.filter((t) => liveSockets(t) > 0).length, 1, 'one tab holds the connection');
+      assert.equal(rest.reduce((n, t) => n + liveSockets(t), 0), 1, 'one connection');
       for (const t of rest) assert.deepEqual(t.errors, [], `no page errors in ${t.name}`);
     }
   });
