@@ -7,8 +7,9 @@
 //! - [`LeaderBook`]: the leader's view of every tab: the union of their filters (a filter stays
 //!   subscribed while at least one tab wants it, at the highest QoS any of them asked for), and
 //!   which tab and number each of the session's publish ids belongs to.
-
-use std::collections::{BTreeMap, HashMap, HashSet};
+//!
+//! A handful of tabs and of publishes in flight: plain `Vec`s, searched linearly (each map
+//! type instantiated costs the wasm build a kilobyte or more).
 
 use mqtt_lifecycle::{
     check_filter, check_topic, subscription, CommandError, DeliveryStatus, OutgoingPublish,
@@ -94,7 +95,8 @@ impl Filters {
 pub struct Outbox {
     next: u64,
     limit: usize,
-    pending: BTreeMap<u64, OutgoingPublish>,
+    /// By number, ascending (numbers only grow).
+    pending: Vec<(u64, OutgoingPublish)>,
 }
 
 impl Outbox {
@@ -103,7 +105,7 @@ impl Outbox {
         Self {
             next: 1,
             limit,
-            pending: BTreeMap::new(),
+            pending: Vec::new(),
         }
     }
 
@@ -116,7 +118,7 @@ impl Outbox {
         }
         let seq = self.next;
         self.next += 1;
-        self.pending.insert(seq, message.clone());
+        self.pending.push((seq, message.clone()));
         Ok(seq)
     }
 
@@ -124,15 +126,15 @@ impl Outbox {
     /// sent at QoS 0) lets the publish go. Returns whether `seq` was waiting: a status for a
     /// publish already settled (the old leader's, arriving late) is not reported twice.
     pub fn settle(&mut self, seq: u64, status: &DeliveryStatus) -> bool {
-        let Some(message) = self.pending.get(&seq) else {
+        let Some(i) = self.pending.iter().position(|(s, _)| *s == seq) else {
             return false;
         };
         let done = match status {
-            DeliveryStatus::Sent => message.qos == QoS::AtMostOnce,
+            DeliveryStatus::Sent => self.pending[i].1.qos == QoS::AtMostOnce,
             _ => true,
         };
         if done {
-            self.pending.remove(&seq);
+            self.pending.remove(i);
         }
         true
     }
@@ -156,89 +158,96 @@ impl Outbox {
 /// The leader's view of the tabs it serves.
 #[derive(Debug, Default)]
 pub struct LeaderBook {
-    tabs: BTreeMap<u64, Vec<(String, QoS)>>,
-    /// The session's publish id → (tab, that tab's number, its QoS).
-    publishes: HashMap<PublishId, (u64, u64, QoS)>,
+    /// Each tab's filters, in the order the tabs joined.
+    tabs: Vec<(u64, Vec<(String, QoS)>)>,
+    /// The session's publish id, and the tab, that tab's number and the QoS it stands for.
+    publishes: Vec<(PublishId, u64, u64, QoS)>,
     /// (tab, number) published through this leader and not final yet: a resend is not
     /// published twice.
-    in_flight: HashSet<(u64, u64)>,
+    in_flight: Vec<(u64, u64)>,
 }
 
 impl LeaderBook {
     /// Sets `tab`'s whole filter set. Returns whether the union changed.
     pub fn join(&mut self, tab: u64, filters: &[(String, QoS)]) -> bool {
         let before = self.union();
-        self.tabs.insert(tab, filters.to_vec());
+        match self.tabs.iter_mut().find(|(t, _)| *t == tab) {
+            Some(entry) => entry.1 = filters.to_vec(),
+            None => self.tabs.push((tab, filters.to_vec())),
+        }
         self.union() != before
     }
 
     /// Forgets `tab`. Returns whether the union changed.
     pub fn leave(&mut self, tab: u64) -> bool {
         let before = self.union();
-        self.tabs.remove(&tab);
+        self.tabs.retain(|(t, _)| *t != tab);
         self.in_flight.retain(|(t, _)| *t != tab);
-        self.publishes.retain(|_, (t, _, _)| *t != tab);
+        self.publishes.retain(|(_, t, _, _)| *t != tab);
         self.union() != before
     }
 
     /// Whether `tab` has joined.
     pub fn knows(&self, tab: u64) -> bool {
-        self.tabs.contains_key(&tab)
+        self.tabs.iter().any(|(t, _)| *t == tab)
     }
 
     /// Tabs other than `me` that joined.
     pub fn others(&self, me: u64) -> usize {
-        self.tabs.keys().filter(|t| **t != me).count()
+        self.tabs.iter().filter(|(t, _)| *t != me).count()
     }
 
     /// How many tabs want `filter`.
     pub fn refcount(&self, filter: &str) -> usize {
         self.tabs
-            .values()
-            .filter(|list| list.iter().any(|(f, _)| f == filter))
+            .iter()
+            .filter(|(_, list)| list.iter().any(|(f, _)| f == filter))
             .count()
     }
 
     /// The session's subscription set: every filter some tab wants, at the highest QoS asked
-    /// for, sorted by filter.
+    /// for, in the order first asked for.
     pub fn union(&self) -> Vec<SubscribeFilter> {
-        let mut union: BTreeMap<&str, QoS> = BTreeMap::new();
-        for (filter, qos) in self.tabs.values().flatten() {
-            let entry = union.entry(filter.as_str()).or_insert(*qos);
-            if (*qos as u8) > (*entry as u8) {
-                *entry = *qos;
+        let mut union: Vec<SubscribeFilter> = Vec::new();
+        for (filter, qos) in self.tabs.iter().flat_map(|(_, list)| list) {
+            match union.iter_mut().find(|s| s.filter == *filter) {
+                Some(s) if (*qos as u8) > (s.qos as u8) => s.qos = *qos,
+                Some(_) => {}
+                None => union.push(subscription(filter.as_str(), *qos)),
             }
         }
         union
-            .into_iter()
-            .map(|(filter, qos)| subscription(filter, qos))
-            .collect()
     }
 
     /// Whether (`tab`, `seq`) should be published now: false when it already was through this
     /// leader and is not final yet (a resend).
     pub fn start_publish(&mut self, tab: u64, seq: u64) -> bool {
-        self.in_flight.insert((tab, seq))
+        if self.in_flight.contains(&(tab, seq)) {
+            return false;
+        }
+        self.in_flight.push((tab, seq));
+        true
     }
 
     /// The session took (`tab`, `seq`), a publish at `qos`, as `id`.
     pub fn published(&mut self, id: PublishId, tab: u64, seq: u64, qos: QoS) {
-        self.publishes.insert(id, (tab, seq, qos));
+        self.publishes.push((id, tab, seq, qos));
     }
 
     /// The session did not take (`tab`, `seq`): forget it.
     pub fn not_published(&mut self, tab: u64, seq: u64) {
-        self.in_flight.remove(&(tab, seq));
+        self.in_flight.retain(|e| *e != (tab, seq));
     }
 
     /// Whose publish `id` is, forgetting it once `status` is final (acknowledged, refused,
     /// dropped; at QoS 0 sent). `None` for an id this book does not know (not mapped yet, or its
     /// tab left).
     pub fn delivery(&mut self, id: PublishId, status: &DeliveryStatus) -> Option<(u64, u64)> {
-        let (tab, seq, qos) = *self.publishes.get(&id)?;
+        let i = self.publishes.iter().position(|(p, ..)| *p == id)?;
+        let (_, tab, seq, qos) = self.publishes[i];
         if !matches!(status, DeliveryStatus::Sent) || qos == QoS::AtMostOnce {
-            self.publishes.remove(&id);
-            self.in_flight.remove(&(tab, seq));
+            self.publishes.remove(i);
+            self.in_flight.retain(|e| *e != (tab, seq));
         }
         Some((tab, seq))
     }
