@@ -51,10 +51,14 @@ async function counts(page) {
 /** Checks that every text in `texts` is listed exactly once in every tab of `tabs`. */
 async function assertEachOnce(tabs, texts, what) {
   for (const tab of tabs) {
+    let missing = [];
     await waitUntil(async () => {
       const c = await counts(tab.page);
-      return texts.every((t) => c.get(t) >= 1);
-    }, { timeoutMs: 30000, what: `${what}: all ${texts.length} messages in ${tab.name}` });
+      missing = texts.filter((t) => !(c.get(t) >= 1));
+      return missing.length === 0;
+    }, { timeoutMs: 30000, what: `${what}: all ${texts.length} messages in ${tab.name}` }).catch((e) => {
+      throw new Error(`${e.message}; missing: ${JSON.stringify(missing)}`);
+    });
     // Anything shown twice would show by now (the duplicate follows its original at once).
     await sleep(300);
     const c = await counts(tab.page);
@@ -163,8 +167,9 @@ for (const broker of BROKERS) {
       flowing = false;
       await bobFlow;
 
+      await waitUntil(() => mine.every((t) => bobHeard().has(t)), { timeoutMs: 30000, what: `bob hears every tab's messages across the ${how}` })
+        .catch((e) => { throw new Error(`${e.message}; bob misses ${JSON.stringify(mine.filter((t) => !bobHeard().has(t)))}`); });
       await assertEachOnce(rest, [...texts, ...mine], `${how} of the leader`);
-      await waitUntil(() => mine.every((t) => bobHeard().has(t)), { timeoutMs: 30000, what: `bob hears every tab's messages across the ${how}` });
       const wireDup = bob.received.length - new Set(bob.received.map((r) => r.text)).size;
       const tokensAfter = await tokenRequests(stack);
       const newSockets = log.sockets.length - socketsBefore;
