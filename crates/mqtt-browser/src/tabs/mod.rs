@@ -559,10 +559,15 @@ fn on_message(weak: &Weak<RefCell<State>>, bytes: &[u8]) {
         return; // not ours to read: ignored whole
     };
     let leading = shared.borrow().leading();
-    if leading {
-        on_command(&shared, wire);
-    } else {
-        on_event(&shared, wire);
+    match wire {
+        Wire::Join { .. } | Wire::Publish { .. } | Wire::Leave { .. } | Wire::Retry => {
+            if leading {
+                on_command(&shared, wire);
+            }
+        }
+        // Also once this tab leads: what the old leader posted just before it went (a message
+        // it received, a delivery report) may be read only after the lock changed hands.
+        _ => on_event(&shared, wire, leading),
     }
     deliver(&shared);
 }
@@ -609,10 +614,12 @@ fn on_command(shared: &Rc<RefCell<State>>, wire: Wire) {
     }
 }
 
-/// A follower hears the leader.
-fn on_event(shared: &Rc<RefCell<State>>, wire: Wire) {
+/// A follower hears the leader (or a new leader the old one's last words).
+fn on_event(shared: &Rc<RefCell<State>>, wire: Wire, leading: bool) {
     let mut state = shared.borrow_mut();
     match wire {
+        // Stale once this tab leads: its own engine's state and client id count.
+        Wire::Leader { .. } | Wire::State(_) if leading => {}
         Wire::Leader { tab, client_id } => {
             if !client_id.is_empty() {
                 state.client_id = Some(client_id);
