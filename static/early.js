@@ -92,7 +92,7 @@ function sharesTabs(file, attribute) {
 async function groupLeads(tokenUrl, brokerUrl) {
   try {
     if (typeof BroadcastChannel !== 'function' || !navigator.locks?.query) return false;
-    const name = `${TABS_PROTOCOL}|${new URL(tokenUrl, document.baseURI).href}|${brokerUrl || ''}`;
+    const name = TABS_PROTOCOL + '|' + new URL(tokenUrl, document.baseURI).href + '|' + (brokerUrl || '');
     const { held } = await navigator.locks.query();
     return held.some((lock) => lock.name === name);
   } catch {
