@@ -36,7 +36,7 @@ async function openTab(context, url, log, name) {
     log.sockets.push(entry);
     ws.on('close', () => { entry.closedAt = Date.now(); });
   });
-  page.on('request', (r) => { if (new URL(r.url()).pathname === '/api/mqtt-token') log.tokens.push({ at: Date.now(), tab: name }); });
+  page.on('request', (r) => { if (new URL(r.url()).pathname.startsWith('/api/mqtt-token')) log.tokens.push({ at: Date.now(), tab: name, path: new URL(r.url()).pathname }); });
   page.on('pageerror', (e) => tab.errors.push(String(e)));
   await page.goto(url, { timeout: 20000 });
   return tab;
@@ -232,4 +232,28 @@ test('without Web Locks each tab runs its own connection (the fallback)', { time
   assert.equal(liveSockets(a) + liveSockets(b), 2, 'one connection per tab');
   assert.equal(log.tokens.length, 2);
   assert.match(await statusText(b.page), /Connected/);
+});
+
+test('embedded: with short tokens only the leading tab asks for them, once per refresh period', { timeout: 120000 }, async () => {
+  const TTL = 6;
+  const stack = await startStack({ BROKER: 'embedded', TOKEN_TTL_SECS: String(TTL) });
+  stacks.push(stack);
+  const u = await openUser(stack, 'dora', null);
+  opened.push(u);
+  const log = { sockets: [], tokens: [] };
+  const url = `${stack.base}/?room=tabs-refresh`;
+  const tabs = [await openTab(u.context, url, log, 'tab1')];
+  await waitConnected(tabs[0].page);
+  for (let i = 2; i <= TABS; i++) tabs.push(await openTab(u.context, url, log, `tab${i}`));
+  for (const t of tabs) await waitConnected(t.page);
+  const start = log.tokens.length;
+  const t0 = Date.now();
+  await sleep(4 * TTL * 1000);
+  const asked = log.tokens.slice(start);
+  const seconds = (Date.now() - t0) / 1000;
+  const periods = seconds / (0.9 * TTL);
+  console.log(`figures: embedded: ${TABS} tabs, token TTL ${TTL} s (refresh at 90 %): ${asked.length} token requests in ${seconds.toFixed(1)} s (${periods.toFixed(1)} refresh periods), from ${JSON.stringify([...new Set(asked.map((a) => a.tab))])}; ${log.sockets.filter((s) => s.closedAt === null).length} connection(s) open at the end`);
+  assert.deepEqual([...new Set(asked.map((a) => a.tab))], ['tab1'], 'only the leading tab asks');
+  assert.ok(asked.length >= 1, 'the leader refreshed');
+  for (const t of tabs) assert.match(await statusText(t.page), /Connected/);
 });
