@@ -130,10 +130,17 @@ impl State {
                 .unwrap_or(SubscriptionStatus::Pending);
             subscriptions.insert(filter.clone(), status);
         }
+        // A new leader knows the user only once its first token came; the tabs of a group are
+        // one user (one cookie), so the user stays meanwhile, unless the leader says signed out.
+        let user_id = match (&leader.user_id, &leader.status.state) {
+            (Some(user), _) => Some(user.clone()),
+            (None, ConnectionState::SignedOut | ConnectionState::AuthFailed) => None,
+            (None, _) => self.view.user_id.clone(),
+        };
         let next = Snapshot {
             status: leader.status.clone(),
             subscriptions,
-            user_id: leader.user_id.clone(),
+            user_id,
         };
         if next == *self.view {
             return;
