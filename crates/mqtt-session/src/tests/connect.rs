@@ -115,10 +115,20 @@ fn a_session_configured_to_resume_asks_for_it_on_its_first_connect() {
         "Clean Start 0: take over what the server holds"
     );
     assert_eq!(connect.session_expiry_interval, Some(600));
-    let mut fresh = Harness::v5();
+    // Even a session that is not to outlive its link asks to resume what the server holds.
+    let mut short = Harness::new(SessionConfig {
+        resume: true,
+        session_expiry: 0,
+        ..config(ProtocolVersion::V5)
+    });
+    assert!(!short.open(1).clean_start);
+    let mut fresh = Harness::new(SessionConfig {
+        session_expiry: 0,
+        ..config(ProtocolVersion::V5)
+    });
     assert!(
         fresh.open(1).clean_start,
-        "the default starts a new session"
+        "without it, such a session starts anew"
     );
 }
 
