@@ -118,8 +118,8 @@ for (const broker of BROKERS) {
     const afterOpen = await tokenRequests(stack);
     const live = () => log.sockets.filter((s) => s.closedAt === null);
     console.log(`figures: ${broker}: ${TABS} tabs: ${live().length} broker connection(s) open, ${log.sockets.length} WebSocket(s) opened in all (by ${[...new Set(log.sockets.map((s) => s.tab))]}), ${log.tokens.length} token request(s) from the tabs, ${afterOpen - before} at the token endpoint`);
-    // One connection; on Mosquitto (retain_available false) the leader's first CONNECT carries
-    // the presence Will, is refused (0x9A) and is made again without it on a new socket.
+    // One connection at a time, all opened by the leading tab (a refused first CONNECT, as a
+    // broker without retained Wills gives, is made again on a new socket).
     assert.equal(live().length, 1, 'one broker connection for five tabs');
     assert.deepEqual([...new Set(log.sockets.map((s) => s.tab))], ['tab1'], 'opened by the leading tab only');
     assert.equal(afterOpen - before, 1, 'one token request for five tabs');
