@@ -20,7 +20,16 @@ const PAGES = 8;
 
 // Chromium logs "WebSocket connection to '<url>' failed" for a socket to a dead URL: expected
 // here for the dead URLs only; any other console error is the app's and fails the test.
-const unexpected = (errors, ...deadUrls) => errors.filter((e) => !deadUrls.some((url) => e.includes(`WebSocket connection to '${url}' failed`)));
+// A URL outside the page's CSP is blocked instead ("Connecting to '<url>' violates ...").
+const unexpected = (errors, ...deadUrls) => errors.filter((e) => !deadUrls.some((url) =>
+  e.includes(`WebSocket connection to '${url}' failed`) || e.includes(`Connecting to '${url}' violates`)));
+
+// Each page must run its own client (its own shuffle): the tabs of one browser would otherwise
+// share one connection (shareTabs, on by default), so the pages are host pages that turn it off,
+// under the stack's CSP. The file's brokerUrls apply (config.json beside /app/boot.js).
+const hostPage = (attrs) => `<!doctype html><html><head><link rel="stylesheet" href="/app/livechat.css"></head><body>
+  <main><h1>Host site</h1><div data-livechat data-room="e2e-urls" data-share-tabs="false" ${attrs}></div></main>
+  <script type="module" src="/app/boot.js"></script></body></html>`;
 
 // Runs before the page's scripts: the URL of every WebSocket the page opens, in order.
 const RECORDER = () => {
@@ -56,11 +65,20 @@ for (const broker of ['embedded', 'mosquitto']) {
       const config = await (await fetch(`${stack.base}/config.json`)).json();
       assert.deepEqual(config.brokerUrls, [dead, live], 'config.json lists the URLs');
       assert.equal(config.brokerUrl, undefined, 'and names no single broker');
-      const u = await openUser(stack, `urls-${broker}`, null, { initScript: RECORDER });
+      const u = await openUser(stack, `urls-${broker}`, null, {
+        initScript: RECORDER,
+        extraArgs: ['--disable-features=LocalNetworkAccessChecks'],
+      });
       opened.push(u);
+      const csp = (await u.page.request.get(`${stack.base}/`)).headers()['content-security-policy'];
+      await u.context.route(`${stack.base}/urls-page.html`, (route) => route.fulfill({
+        status: 200,
+        headers: { 'content-type': 'text/html', 'content-security-policy': csp },
+        body: hostPage(''),
+      }));
       const pages = [u.page];
       for (let i = 1; i < PAGES; i++) pages.push(await u.context.newPage());
-      await Promise.all(pages.map((p) => p.goto(`${stack.base}/?room=e2e-urls`, { timeout: 20000 })));
+      await Promise.all(pages.map((p) => p.goto(`${stack.base}/urls-page.html`, { timeout: 20000 })));
       await Promise.all(pages.map((p) => waitConnected(p, 45000))).catch(async (e) => {
         const seen = await Promise.all(pages.map(async (p) => ({
           status: await p.locator('[role="status"]').innerText().catch(() => '?'),
@@ -97,9 +115,7 @@ for (const broker of ['embedded', 'mosquitto']) {
       await u.page.route(`${stack.base}/urls-host.html`, (route) => route.fulfill({
         status: 200,
         headers: { 'content-type': 'text/html', 'content-security-policy': csp },
-        body: `<!doctype html><html><head><link rel="stylesheet" href="/app/livechat.css"></head><body>
-          <main><h1>Host site</h1><div data-livechat data-room="e2e-urls" data-broker-urls="${dead2} ${live}"></div></main>
-          <script type="module" src="/app/boot.js"></script></body></html>`,
+        body: hostPage(`data-broker-urls="${dead2} ${live}"`),
       }));
       await u.page.goto(`${stack.base}/urls-host.html`);
       await waitConnected(u.page, 45000);
