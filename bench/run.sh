@@ -32,6 +32,9 @@ fi
 build_errors=()
 if [ "${BENCH_BUILD:-1}" = 1 ] && [[ "$clients" == *ours* ]]; then
   mkdir -p bench/results
+  # Trunk's wasm-bindgen output directory is shared by the two builds below: clear it so one
+  # build's snippets/ (JS modules of wasm_bindgen(module = ...)) never land in the other's dist.
+  rm -rf "$CARGO_TARGET_DIR/wasm-bindgen/release"
   banner "trunk build --release"
   if ! trunk build --release >bench/results/build-app.log 2>&1; then
     build_errors+=("trunk build --release failed (bench/results/build-app.log)")
@@ -39,6 +42,7 @@ if [ "${BENCH_BUILD:-1}" = 1 ] && [[ "$clients" == *ours* ]]; then
   fi
   if [ -f bench/bare/index.html ]; then
     # Its own Trunk.toml (own loader boot.js, dist bench/bare/dist/); paths in it are relative to it.
+    rm -rf "$CARGO_TARGET_DIR/wasm-bindgen/release"
     banner "trunk --config bench/bare/Trunk.toml build --release"
     trunk --config bench/bare/Trunk.toml build --release >bench/results/build-bare.log 2>&1 \
       || build_errors+=("the bare-client page did not build (bench/results/build-bare.log)")
