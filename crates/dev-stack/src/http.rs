@@ -767,22 +767,36 @@ async fn control_nodes(State(state): State<AppState>) -> Response {
     }
 }
 
+/// The RabbitMQ cluster if node `n` (1-based) is one of its nodes; else the 409 (another
+/// broker) or 404 (no such node) to answer.
+fn cluster_node(state: &Shared, n: usize) -> Result<&crate::rabbitmq::RabbitMq, Box<Response>> {
+    let Some(cluster) = state.broker.rabbitmq() else {
+        return Err(Box::new(error(
+            StatusCode::CONFLICT,
+            "unsupported",
+            "only the RabbitMQ cluster has nodes (BROKER=rabbitmq)",
+        )));
+    };
+    if !(1..=crate::rabbitmq::NODES).contains(&n) {
+        return Err(Box::new(error(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "no such node",
+        )));
+    }
+    Ok(cluster)
+}
+
 /// `POST /dev/control/broker/nodes/{n}/kill` SIGKILLs RabbitMQ node `n` (1-based; answers once
 /// it is dead) and `…/start` starts it again (answers once it is back in the cluster).
 async fn control_node(
     State(state): State<AppState>,
     axum::extract::Path((n, action)): axum::extract::Path<(usize, String)>,
 ) -> Response {
-    let Some(cluster) = state.broker.rabbitmq() else {
-        return error(
-            StatusCode::CONFLICT,
-            "unsupported",
-            "only the RabbitMQ cluster has nodes (BROKER=rabbitmq)",
-        );
+    let cluster = match cluster_node(&state, n) {
+        Ok(cluster) => cluster,
+        Err(refused) => return *refused,
     };
-    if !(1..=crate::rabbitmq::NODES).contains(&n) {
-        return error(StatusCode::NOT_FOUND, "not_found", "no such node");
-    }
     tracing::warn!("control: RabbitMQ node {n}: {action}");
     let done = match action.as_str() {
         "kill" => cluster.kill_node(n - 1).await,
@@ -806,16 +820,10 @@ async fn control_node_log(
     State(state): State<AppState>,
     axum::extract::Path(n): axum::extract::Path<usize>,
 ) -> Response {
-    let Some(cluster) = state.broker.rabbitmq() else {
-        return error(
-            StatusCode::CONFLICT,
-            "unsupported",
-            "only the RabbitMQ cluster has nodes (BROKER=rabbitmq)",
-        );
+    let cluster = match cluster_node(&state, n) {
+        Ok(cluster) => cluster,
+        Err(refused) => return *refused,
     };
-    if !(1..=crate::rabbitmq::NODES).contains(&n) {
-        return error(StatusCode::NOT_FOUND, "not_found", "no such node");
-    }
     cluster.log_tail_lines(n - 1, 40).into_response()
 }
 
