@@ -27,7 +27,7 @@ pub mod topics;
 mod wire;
 
 use std::cell::{Ref, RefCell};
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::hash::{Hash, Hasher};
 use std::rc::Rc;
 
@@ -219,6 +219,9 @@ struct Log {
     messages: VecDeque<Rc<ChatMessage>>,
     seen: RecentIds,
     following: HashMap<PublishId, String>,
+    /// Keys of the earlier messages that came from the host's history: a live copy of one of
+    /// them moves it to the live list (see [`ChatAction::HostHistory`]).
+    from_host: HashSet<u64>,
 }
 
 /// Everything the chat shows.
@@ -273,6 +276,12 @@ pub enum ChatAction {
         /// For each outbox id sent again: the publish to follow, or the refusal in words.
         resent: Vec<(String, Result<PublishId, String>)>,
     },
+    /// The host's room history (`historyUrl`) was read: listed as earlier messages like
+    /// [`ChatAction::Restored`], with no outbox. It is a snapshot taken while the room
+    /// subscription may already be live, so it can hold a message whose live copy is still on
+    /// its way: when that copy arrives, the message moves from the earlier ones to the live
+    /// list (once, announced like any new message) instead of being dropped as a duplicate.
+    HostHistory(Stored),
     /// The user signed out: the earlier (restored) messages are no longer shown.
     Forget,
     /// The connection layer learned who the user is.
@@ -391,6 +400,7 @@ impl ChatState {
                 messages: VecDeque::new(),
                 seen: RecentIds::new(settings.dedupe_capacity),
                 following: HashMap::new(),
+                from_host: HashSet::new(),
             })),
             settings,
             next_seq: 0,
@@ -611,7 +621,7 @@ impl ChatState {
         };
         let author = inbound.author.as_deref();
         let key = dedupe_key(author, wire.id.as_deref(), &inbound.payload);
-        let fresh = self.log.borrow_mut().seen.insert(key);
+        let fresh = self.log.borrow_mut().seen.insert(key) || self.promote(key);
         if !fresh {
             // A duplicate. Only the echo on the user's own author topic proves the room has
             // one of this page's messages.
@@ -636,6 +646,23 @@ impl ChatState {
             publish: None,
         });
         !own
+    }
+
+    /// Takes the earlier message with `key` out of the list when it came from the host's
+    /// history, so that its live copy is listed instead; whether it did.
+    fn promote(&mut self, key: u64) -> bool {
+        let mut log = self.log.borrow_mut();
+        if !log.from_host.remove(&key) {
+            return false;
+        }
+        match log.earlier.iter().position(|m| m.key == key) {
+            Some(at) => {
+                log.earlier.remove(at);
+                self.changes += 1;
+                true
+            }
+            None => false,
+        }
     }
 
     fn sent(
@@ -679,13 +706,21 @@ impl ChatState {
     /// Lists a stored room record as earlier messages: history first (skipping what is listed
     /// already: the live copy wins), then the outbox as own messages followed by the publish
     /// the hook sent them again with.
-    fn restore(&mut self, stored: Stored, mut resent: Vec<(String, Result<PublishId, String>)>) {
+    fn restore(
+        &mut self,
+        stored: Stored,
+        mut resent: Vec<(String, Result<PublishId, String>)>,
+        from_host: bool,
+    ) {
         let mut restored = Vec::new();
         {
             let mut log = self.log.borrow_mut();
             for mut m in stored.messages {
                 m.key = restored_key(&m);
                 if log.seen.insert(m.key) {
+                    if from_host {
+                        log.from_host.insert(m.key);
+                    }
                     let delivered = m.delivered.then_some((Delivery::Delivered, None));
                     restored.push((m, delivered));
                 }
@@ -750,7 +785,11 @@ impl ChatState {
         }
         let mut log = self.log.borrow_mut();
         while log.earlier.len() > self.settings.history_limit {
-            if let Some(key) = log.earlier.pop_front().and_then(|old| old.publish) {
+            let Some(old) = log.earlier.pop_front() else {
+                break;
+            };
+            log.from_host.remove(&old.key);
+            if let Some(key) = old.publish {
                 log.following.remove(&key);
             }
         }
@@ -782,10 +821,12 @@ impl Reducible for ChatState {
                     state.advance(&id, Delivery::from(&status));
                 }
             }
-            ChatAction::Restored { stored, resent } => state.restore(stored, resent),
+            ChatAction::Restored { stored, resent } => state.restore(stored, resent, false),
+            ChatAction::HostHistory(stored) => state.restore(stored, Vec::new(), true),
             ChatAction::Forget => {
                 let mut log = state.log.borrow_mut();
                 let log = &mut *log;
+                log.from_host.clear();
                 for m in log.earlier.drain(..) {
                     if let Some(key) = m.publish {
                         log.following.remove(&key);
@@ -1279,6 +1320,32 @@ mod tests {
         let s = received_texts(s, &[("a", "ann", "one"), ("c", "ann", "three")]);
         assert_eq!(texts(&s.earlier()), ["one"]);
         assert_eq!(texts(&s.messages()), ["three"]);
+    }
+
+    #[test]
+    fn a_live_copy_of_a_message_from_the_host_history_moves_it_to_the_live_list_once() {
+        // The host's snapshot was taken after Ann's message reached it, and read before its
+        // live copy reached this page (seen in CI under load: the live copy was dropped as a
+        // duplicate, so the message sat among the earlier ones and was never announced).
+        let host = received_texts(state(), &[("a", "ann", "before"), ("b", "ann", "raced")]);
+        let s = state().reduce(ChatAction::HostHistory(host.snapshot(200)));
+        assert_eq!(texts(&s.earlier()), ["before", "raced"]);
+        let s = received_texts(s, &[("b", "ann", "raced")]);
+        assert_eq!(texts(&s.earlier()), ["before"]);
+        assert_eq!(texts(&s.messages()), ["raced"]);
+        assert_eq!(s.received(), 1, "counted as a new message");
+        // A second copy is a duplicate again, and a live copy of a message this browser kept
+        // (restored, not from the host) stays where it is.
+        let s = received_texts(s, &[("b", "ann", "raced")]);
+        assert_eq!(texts(&s.messages()), ["raced"]);
+        let kept = received_texts(state(), &[("c", "ann", "kept")]);
+        let s = s.reduce(ChatAction::Restored {
+            stored: kept.snapshot(200),
+            resent: vec![],
+        });
+        let s = received_texts(s, &[("c", "ann", "kept")]);
+        assert_eq!(texts(&s.earlier()), ["before", "kept"]);
+        assert_eq!(texts(&s.messages()), ["raced"]);
     }
 
     #[test]

@@ -307,10 +307,7 @@ pub fn use_history(wiring: HistoryWiring, chat: UseReducerHandle<ChatState>, mqt
                         Err(e) => Err(e.as_string().unwrap_or_default()),
                     };
                     match read {
-                        Ok(stored) if current() => chat.dispatch(ChatAction::Restored {
-                            stored,
-                            resent: Vec::new(),
-                        }),
+                        Ok(stored) if current() => chat.dispatch(ChatAction::HostHistory(stored)),
                         Ok(_) => {}
                         Err(why) => warn(
                             &[
