@@ -72,9 +72,48 @@ pub fn display_name(me: Option<&str>, connected: bool, guest_tag: &str) -> Optio
         .or_else(|| connected.then(|| format!("Guest {guest_tag}")))
 }
 
+/// Who the user is, as far as the page knows: the token's user id when the connection layer
+/// has one; the last one it had while it has none but the user did not sign out (a tab taking
+/// over a shared connection runs a new engine that learns the id only from its first token,
+/// and the chat, its history writer and the host's history must not see a sign-out and a new
+/// sign-in in that gap); `None` after a sign-out. `known` is the page's memory of it.
+pub fn sticky_identity(
+    known: &mut Option<String>,
+    now: Option<&str>,
+    signed_out: bool,
+) -> Option<String> {
+    match (now, signed_out) {
+        (_, true) => *known = None,
+        (Some(id), false) if known.as_deref() != Some(id) => *known = Some(id.to_owned()),
+        _ => {}
+    }
+    known.clone()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_user_stays_known_until_a_sign_out_or_another_user() {
+        let mut known = None;
+        assert_eq!(sticky_identity(&mut known, None, false), None);
+        assert_eq!(
+            sticky_identity(&mut known, Some("ann"), false).as_deref(),
+            Some("ann")
+        );
+        // A new leader's engine before its first token: still Ann.
+        assert_eq!(
+            sticky_identity(&mut known, None, false).as_deref(),
+            Some("ann")
+        );
+        assert_eq!(
+            sticky_identity(&mut known, Some("bob"), false).as_deref(),
+            Some("bob")
+        );
+        assert_eq!(sticky_identity(&mut known, None, true), None);
+        assert_eq!(sticky_identity(&mut known, None, false), None);
+    }
 
     fn topics() -> RoomTopics {
         RoomTopics::new("r")
