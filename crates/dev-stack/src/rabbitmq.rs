@@ -440,6 +440,8 @@ pub(crate) struct RabbitMq {
     epmd: tokio::sync::Mutex<Option<Child>>,
     watchdog: tokio::sync::Mutex<Option<(Child, ChildStdin)>>,
     admin_basic: String,
+    /// The administrator's password (also accepted at MQTT CONNECT: the readiness probe).
+    admin_password: String,
     auth_task: tokio::task::JoinHandle<()>,
     queues: QueueMode,
     /// The node the next token names ([`Self::assign_url`]).
@@ -552,7 +554,7 @@ impl RabbitMq {
         let auth = Arc::new(AuthState {
             store,
             mode,
-            admin_password,
+            admin_password: admin_password.clone(),
             client_users: Mutex::new(HashMap::new()),
         });
         let auth_task = tokio::spawn(async move {
@@ -601,6 +603,7 @@ impl RabbitMq {
             epmd: tokio::sync::Mutex::new(None),
             watchdog: tokio::sync::Mutex::new(Some((watchdog, pipe))),
             admin_basic,
+            admin_password,
             auth_task,
             queues,
             next_node: std::sync::atomic::AtomicUsize::new(0),
@@ -806,13 +809,25 @@ impl RabbitMq {
                 Ok(running) => {
                     let mut ready = true;
                     for node in &expected {
-                        ready &= running.contains(&node.name)
-                            && TcpStream::connect(node.ws).await.is_ok();
+                        ready &= running.contains(&node.name);
+                    }
+                    last = format!("running: {running:?}");
+                    // Running is not yet serving MQTT: each node's MQTT client-id tracker (the
+                    // `mqtt_node` Raft cluster) elects its leader after the nodes report
+                    // running, and until then every CONNECT there is closed without a CONNACK
+                    // ("client ID registration timed out"; seen in CI for over 30 s).
+                    for node in &expected {
+                        if !ready {
+                            break;
+                        }
+                        if let Err(e) = self.takes_mqtt(node).await {
+                            ready = false;
+                            last = format!("{} takes no MQTT connection yet: {e}", node.name);
+                        }
                     }
                     if ready {
                         return Ok(());
                     }
-                    last = format!("running: {running:?}");
                 }
                 Err(e) => last = e,
             }
@@ -823,6 +838,60 @@ impl RabbitMq {
                 )));
             }
             tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
+
+    /// Whether `node` answers an MQTT CONNECT (3.1.1, the stack's administrator) over its Web
+    /// MQTT listener with a successful CONNACK; the link is then closed with DISCONNECT.
+    async fn takes_mqtt(&self, node: &Node) -> Result<(), String> {
+        use futures_util::{SinkExt as _, StreamExt as _};
+        use tokio_tungstenite::tungstenite::Message;
+        let stream = TcpStream::connect(node.ws)
+            .await
+            .map_err(|e| e.to_string())?;
+        let mut ws = crate::reframe::connect_broker(stream, "/mqtt")
+            .await
+            .ok_or("no WebSocket handshake")?;
+        let options = crate::probe::ConnectOptions {
+            client_id: "dev-stack-ready".into(),
+            username: Some(ADMIN_USER.into()),
+            password: Some(self.admin_password.clone().into_bytes()),
+            keep_alive: 10,
+            clean_start: true,
+            v311: true,
+            ..Default::default()
+        };
+        let connect = crate::probe::encode_connect(&options);
+        ws.send(Message::Binary(connect.into()))
+            .await
+            .map_err(|e| e.to_string())?;
+        let mut decoder = crate::probe::Decoder::for_version(true);
+        let answer = tokio::time::timeout(HTTP_WAIT, async {
+            while let Some(frame) = ws.next().await {
+                match frame.map_err(|e| e.to_string())? {
+                    Message::Binary(bytes) => {
+                        decoder.push(&bytes);
+                        if let Some(packet) = decoder.next_packet().map_err(|e| e.to_string())? {
+                            return Ok(packet);
+                        }
+                    }
+                    Message::Close(close) => {
+                        return Err(format!("closed before CONNACK ({close:?})"))
+                    }
+                    _ => {}
+                }
+            }
+            Err("closed before CONNACK".to_owned())
+        })
+        .await
+        .map_err(|_| format!("no CONNACK within {HTTP_WAIT:?}"))??;
+        let _ = ws
+            .send(Message::Binary(crate::probe::encode_disconnect().into()))
+            .await;
+        let _ = ws.close(None).await;
+        match answer {
+            crate::probe::Incoming::ConnAck { reason: 0, .. } => Ok(()),
+            other => Err(format!("answered {other:?}")),
         }
     }
 
