@@ -112,6 +112,18 @@ impl State {
     }
 
     /// Takes the leader's snapshot and refreshes the view.
+    /// Queues a message from the broker (or the news of one dropped) for the application when
+    /// this tab's own filters match its topic; anything else is ignored.
+    fn keep(&mut self, wire: Wire) {
+        let event = match wire {
+            Wire::Message(m) if self.filters.wants(&m.topic) => ClientEvent::Message(m),
+            Wire::Dropped(d) if self.filters.wants(&d.topic) => ClientEvent::MessageDropped(d),
+            _ => return,
+        };
+        let view = self.view.clone();
+        self.events.push_back((event, view));
+    }
+
     fn take_view(&mut self, leader: &Rc<Snapshot>) {
         self.last = leader.clone();
         self.refresh_view();
@@ -523,29 +535,13 @@ fn on_engine_event(weak: &Weak<RefCell<State>>, event: ClientEvent, snapshot: &R
             ClientEvent::Message(message) => {
                 let wire = Wire::Message(message);
                 state.post(&wire);
-                let Wire::Message(message) = wire else {
-                    unreachable!()
-                };
-                if state.filters.wants(&message.topic) {
-                    let view = state.view.clone();
-                    state
-                        .events
-                        .push_back((ClientEvent::Message(message), view));
-                }
+                state.keep(wire);
             }
             ClientEvent::Delivery { id, status } => route_delivery(&mut state, id, status),
             ClientEvent::MessageDropped(dropped) => {
                 let wire = Wire::Dropped(dropped);
                 state.post(&wire);
-                let Wire::Dropped(dropped) = wire else {
-                    unreachable!()
-                };
-                if state.filters.wants(&dropped.topic) {
-                    let view = state.view.clone();
-                    state
-                        .events
-                        .push_back((ClientEvent::MessageDropped(dropped), view));
-                }
+                state.keep(wire);
             }
             _ => {
                 state.post(&Wire::State((**snapshot).clone()));
@@ -652,25 +648,10 @@ fn on_event(shared: &Rc<RefCell<State>>, wire: Wire, leading: bool) {
             }
         }
         Wire::State(snapshot) => state.take_view(&Rc::new(snapshot)),
-        Wire::Message(message) => {
-            if state.filters.wants(&message.topic) {
-                let view = state.view.clone();
-                state
-                    .events
-                    .push_back((ClientEvent::Message(message), view));
-            }
-        }
+        wire @ (Wire::Message(_) | Wire::Dropped(_)) => state.keep(wire),
         Wire::Delivery { tab, seq, status } => {
             if tab == state.me {
                 state.own_delivery(seq, status);
-            }
-        }
-        Wire::Dropped(dropped) => {
-            if state.filters.wants(&dropped.topic) {
-                let view = state.view.clone();
-                state
-                    .events
-                    .push_back((ClientEvent::MessageDropped(dropped), view));
             }
         }
         // Commands are for the leader.
