@@ -100,6 +100,45 @@ for (const broker of BROKERS) {
       assert.match(await a.page.locator('.lc-presence-title').innerText(), /\(1\)/);
     });
 
+    test('a crashed browser (its link silent, never closed) disappears within 1.5 × keep-alive + the Will delay', async () => {
+      // A crash that leaves no FIN (power cut, network gone): the proxy black-holes the user's
+      // link, so the broker hears nothing more and never sees it close, then the page goes.
+      // The broker ends the session after 1.5 × keep-alive of silence (MQTT), then publishes
+      // the Will after its delay.
+      // A stack of its own, with tokens that outlive the detection: on Mosquitto the kick at a
+      // token's expiry discards the Will (dynsec), so a crashed link whose token expires before
+      // the broker notices the silence leaves its entry standing. With this suite's 5 s tokens
+      // it would; in production the link's token always has the last 10 % of its lifetime
+      // (6 min of an hour) left, far more than 1.5 × keep-alive (docs/deployment.md).
+      const KEEPALIVE_S = 4;
+      const bound = (1.5 * KEEPALIVE_S + WILL_DELAY_S) * 1000;
+      const own = await startStack({ TOKEN_TTL_SECS: '120', BROKER: broker });
+      const a = await open(own, 'pres-watch', '/?room=e2e-presence-crash');
+      const b = await openConfigured(own, 'pres-crash', '/?room=e2e-presence-crash', { keepAlive: KEEPALIVE_S });
+      opened.push(b);
+      await Promise.all([waitConnected(a.page), waitConnected(b.page)]);
+      await waitUntil(async () => (await authors(a.page)).includes('pres-crash'), { what: 'pres-crash listed' });
+      try {
+        await own.control('faults', { mode: 'blackhole', scope: `user:${b.user}` });
+        const silentAt = Date.now();
+        await b.page.close();
+        await waitUntil(async () => !(await authors(a.page)).includes('pres-crash'),
+          { timeoutMs: bound + 15000, intervalMs: 250, what: 'pres-crash gone from the list' });
+        const goneMs = Date.now() - silentAt;
+        figure(`crashed browser on ${broker}`, { goneFromListMs: goneMs, keepAliveS: KEEPALIVE_S, willDelayS: WILL_DELAY_S, boundMs: bound });
+        // Not sooner than the Will delay (the broker waited for the session to come back), and
+        // within the bound plus 4 s: Mosquitto checks keep-alive and Will delay once a second
+        // on whole-second clocks with strict comparisons (each up to ~2 s late; measured
+        // 23.1–23.6 s against the 21 s bound), plus polling.
+        assert.ok(goneMs >= WILL_DELAY_S * 1000, `gone after ${goneMs} ms, before the Will delay`);
+        assert.ok(goneMs <= bound + 4000, `gone after ${goneMs} ms, bound ${bound} ms + 4 s`);
+      } finally {
+        await a.close();
+        await b.close();
+        await own.stop();
+      }
+    });
+
     test('nobody can write another user\'s presence, or retain anything outside their own presence topic', async () => {
       const watcher = await open(stack, 'pres-eye', '/?room=e2e-presence-acl');
       await waitConnected(watcher.page);

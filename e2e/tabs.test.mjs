@@ -3,8 +3,8 @@
 // messages go from and to every tab; then the leading tab is closed, and the next leader is
 // crashed (CDP Page.crash), while messages flow both ways: another tab takes over with one
 // token request and one connection, every tab takes what is typed, nothing shows twice, and
-// everything sent once the new leader is up arrives. Loss across the handover is measured, not
-// asserted (rarely one message, see docs/ARCHITECTURE.md). The handover's gap is printed as a
+// nothing is lost across the handover: every message of bob's and of the tabs, sent before,
+// during and after it, reaches every remaining tab and bob. The handover's gap is printed as a
 // `figures:` line (measured, not asserted). Also: a browser without Web Locks runs one
 // connection per tab.
 import { test, before, after } from 'node:test';
@@ -84,7 +84,7 @@ async function checkEachOnce(tabs, texts, what, { strict = true, timeoutMs = 300
 }
 
 for (const broker of BROKERS) {
-  test(`${broker}: five tabs share one connection and one token; a closed and a crashed leader hand over (loss measured)`, { timeout: 240000 }, async () => {
+  test(`${broker}: five tabs share one connection and one token; a closed and a crashed leader hand over, nothing lost`, { timeout: 240000 }, async () => {
     const stack = await startStack({ BROKER: broker, TOKEN_TTL_SECS: '3600' });
     stacks.push(stack);
     const room = `tabs-${broker}`;
@@ -183,10 +183,10 @@ for (const broker of BROKERS) {
       flowing = false;
       await bobFlow;
 
-      // Loss across the handover is measured, not asserted: rarely (about one run in ten) one
-      // message the old leader held when it went is missing (see docs/ARCHITECTURE.md, "Tabs
-      // sharing one connection", what is open). What is sent once the new leader is up must
-      // arrive everywhere, and nothing may show twice.
+      // Nothing is lost and nothing shows twice. (Until 2026-11-29 about one run in ten lost
+      // one of bob's messages in the new leader's tab: its engine knew no user until its first
+      // token, so the app took the handover for a sign-in, fetched the host's history again,
+      // and the history's copy of the message hid the live one. Both parts are fixed.)
       let bobMisses = [];
       await waitUntil(() => {
         bobMisses = mine.filter((t) => !bobHeard().has(t));
@@ -201,15 +201,14 @@ for (const broker of BROKERS) {
           const why = `${e.message}; bob misses ${JSON.stringify(bobMisses)}; the tabs show ${shown.join('; ')}`;
           console.log(`figures: ${broker}: leader ${how}: ${why}`);
         });
-      assert.deepEqual(bobMisses.filter((t) => t.includes(' after ')), [], 'bob hears what the tabs send once the new leader is up');
       const lost = await checkEachOnce(rest, [...texts, ...mine], `${how} of the leader`, { strict: false, timeoutMs: 10000 });
       const lostTexts = new Set(Object.values(lost).flat());
-      const after = [...texts.filter((t, i) => i >= texts.length - 5), ...mine.filter((t) => t.includes(' after '))];
-      assert.deepEqual(after.filter((t) => lostTexts.has(t)), [], 'what is sent once the new leader is up arrives everywhere');
       const wireDup = bob.received.length - new Set(bob.received.map((r) => r.text)).size;
       const tokensAfter = await tokenRequests(stack);
       const newSockets = log.sockets.length - socketsBefore;
       console.log(`figures: ${broker}: leader ${how}: new leader's socket after ${socketAt - t0} ms, every tab connected after ${connectedAt - t0} ms; ${texts.length} messages from bob and ${mine.length} from the tabs, ${lostTexts.size} lost in the tabs (${JSON.stringify(lost)}) and ${bobMisses.length} at bob, none shown twice; ${tokensAfter - tokensBefore} token request(s), ${newSockets} socket(s) opened by the new leader; bob received ${wireDup} duplicate publish(es) on the wire so far (dropped by id)`);
+      assert.deepEqual(bobMisses, [], `bob hears every tab's messages across the ${how}`);
+      assert.deepEqual(lost, {}, `every tab lists every message across the ${how}`);
       assert.equal(tokensAfter - tokensBefore, 1, 'one token request for the handover');
       const openers = new Set(log.sockets.slice(socketsBefore).map((s) => s.tab));
       assert.equal(openers.size, 1, 'only the new leader opens sockets');
