@@ -26,6 +26,9 @@ if [ "${SKIP_SETUP:-0}" = 1 ]; then
 else
   stage "setup (install what is missing)" "$ROOT/scripts/setup.sh"
 fi
+# Trunk's wasm-bindgen output directory is in the shared target directory: cleared so no other
+# build's snippet lands in dist/.
+rm -rf "$CARGO_TARGET_DIR/wasm-bindgen/release"
 stage "trunk build --release" trunk build --release
 report_dist_sizes
 # The release profile's fat LTO and single codegen unit are for the wasm app's size; for this native

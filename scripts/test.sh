@@ -50,6 +50,9 @@ stage "fuzz drivers (cargo check fuzz/)" \
   cargo check --manifest-path fuzz/Cargo.toml --no-default-features --bins --locked
 
 build_dist() {
+  # Trunk's wasm-bindgen output directory lives in the shared target directory: clear it so a
+  # snippet (JS module) of another checkout's or the bench's build never lands in dist/.
+  rm -rf "$CARGO_TARGET_DIR/wasm-bindgen/release"
   trunk build --release || return
   report_dist_sizes
 }
