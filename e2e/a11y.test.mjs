@@ -4,7 +4,7 @@
 // once, politely, and the rest of the log is not announced again.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startStack, openUser, waitConnected, waitUntil, send, messageTexts, statusText } from './helpers.mjs';
+import { startStack, openUser, waitConnected, waitUntil, send, messageTexts, statusText, routeHostPage } from './helpers.mjs';
 import { audit, assertNoSeriousViolations, recordLiveRegions, takeAnnouncements } from './a11y.mjs';
 
 let stack;
@@ -48,19 +48,14 @@ test('axe: the app embedded in a host page (mount element + boot.js) has no seri
   const extraArgs = ['--disable-features=LocalNetworkAccessChecks'];
   const a = await open(stack, 'axe-host-a', null, { extraArgs });
   const b = await open(stack, 'axe-host-b', null, { extraArgs });
-  const csp = (await a.page.request.get(`${stack.base}/`)).headers()['content-security-policy'];
   for (const u of [a, b]) {
-    await u.page.route(`${stack.base}/host-page.html`, (route) => route.fulfill({
-      status: 200,
-      headers: { 'content-type': 'text/html', 'content-security-policy': csp },
-      body: `<!doctype html><html lang="en"><head><title>Host site</title>
+    await routeHostPage(u.page, stack, '/host-page.html', `<!doctype html><html lang="en"><head><title>Host site</title>
         <link rel="stylesheet" href="/app/livechat.css"></head><body>
         <header><p>Host site</p></header>
         <main><h1>Support</h1><p>Ask us anything.</p>
           <div id="support-chat" data-livechat data-config-url="/app/config.json" data-room="e2e-axe-embed"></div>
         </main>
-        <script type="module" src="/app/boot.js"></script></body></html>`,
-    }));
+        <script type="module" src="/app/boot.js"></script></body></html>`);
     await u.page.goto(`${stack.base}/host-page.html`);
   }
   await conversation(a, b, 'e2e-axe-embed');

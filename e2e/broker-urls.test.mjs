@@ -14,7 +14,7 @@
 // No timing is asserted.
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { startStack, openUser, waitConnected, waitUntil, freePort, send, messageTexts } from './helpers.mjs';
+import { startStack, openUser, waitConnected, waitUntil, freePort, send, messageTexts, routeHostPage } from './helpers.mjs';
 
 const PAGES = 8;
 
@@ -70,12 +70,7 @@ for (const broker of ['embedded', 'mosquitto']) {
         extraArgs: ['--disable-features=LocalNetworkAccessChecks'],
       });
       opened.push(u);
-      const csp = (await u.page.request.get(`${stack.base}/`)).headers()['content-security-policy'];
-      await u.context.route(`${stack.base}/urls-page.html`, (route) => route.fulfill({
-        status: 200,
-        headers: { 'content-type': 'text/html', 'content-security-policy': csp },
-        body: hostPage(''),
-      }));
+      await routeHostPage(u.context, stack, '/urls-page.html', hostPage(''));
       const pages = [u.page];
       for (let i = 1; i < PAGES; i++) pages.push(await u.context.newPage());
       await Promise.all(pages.map((p) => p.goto(`${stack.base}/urls-page.html`, { timeout: 20000 })));
@@ -111,12 +106,7 @@ for (const broker of ['embedded', 'mosquitto']) {
       opened.push(u);
       // Another dead URL: a socket to the file's dead URL would show the file's list was used.
       const dead2 = `ws://127.0.0.1:${await freePort()}/mqtt`;
-      const csp = (await u.page.request.get(`${stack.base}/`)).headers()['content-security-policy'];
-      await u.page.route(`${stack.base}/urls-host.html`, (route) => route.fulfill({
-        status: 200,
-        headers: { 'content-type': 'text/html', 'content-security-policy': csp },
-        body: hostPage(`data-broker-urls="${dead2} ${live}"`),
-      }));
+      await routeHostPage(u.page, stack, '/urls-host.html', hostPage(`data-broker-urls="${dead2} ${live}"`));
       await u.page.goto(`${stack.base}/urls-host.html`);
       await waitConnected(u.page, 45000);
       const s = await u.page.evaluate(() => window.__sockets);
@@ -134,15 +124,10 @@ for (const broker of ['embedded', 'mosquitto']) {
       opened.push(u);
       // Not in the page's connect-src: Chromium blocks it and fires neither open nor close.
       const blocked = `ws://127.0.0.1:${await freePort()}/mqtt`;
-      const csp = (await u.page.request.get(`${stack.base}/`)).headers()['content-security-policy'];
-      assert.ok(!csp.includes(blocked.replace('/mqtt', '')), 'the URL is outside the CSP');
-      await u.page.route(`${stack.base}/urls-blocked.html`, (route) => route.fulfill({
-        status: 200,
-        headers: { 'content-type': 'text/html', 'content-security-policy': csp },
-        body: `<!doctype html><html><head><link rel="stylesheet" href="/app/livechat.css"></head><body>
+      const csp = await routeHostPage(u.page, stack, '/urls-blocked.html', `<!doctype html><html><head><link rel="stylesheet" href="/app/livechat.css"></head><body>
           <main><h1>Host site</h1><div data-livechat data-room="e2e-urls" data-broker-urls="${blocked}"></div></main>
-          <script type="module" src="/app/boot.js"></script></body></html>`,
-      }));
+          <script type="module" src="/app/boot.js"></script></body></html>`);
+      assert.ok(!csp.includes(blocked.replace('/mqtt', '')), 'the URL is outside the CSP');
       const started = Date.now();
       await u.page.goto(`${stack.base}/urls-blocked.html`);
       const said = await waitUntil(async () => {

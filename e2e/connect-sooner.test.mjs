@@ -16,7 +16,7 @@
 // No timing is asserted.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startStack, openUser, waitConnected, waitUntil, statusText, sleep, countingWsBroker } from './helpers.mjs';
+import { startStack, openUser, waitConnected, waitUntil, statusText, sleep, countingWsBroker, routeHostPage } from './helpers.mjs';
 
 let stack;
 let rogue;
@@ -98,14 +98,9 @@ test('a host page that embeds only boot.js: boot.js imports the loader, which st
   // As in hosting.test.mjs: the host page is fulfilled by Playwright, so Local Network Access
   // checks must not treat it as public.
   const u = await open('early-host', null, RECORDER, ['--disable-features=LocalNetworkAccessChecks']);
-  const csp = (await u.page.request.get(`${stack.base}/`)).headers()['content-security-policy'];
-  await u.page.route(`${stack.base}/host-early.html`, (route) => route.fulfill({
-    status: 200,
-    headers: { 'content-type': 'text/html', 'content-security-policy': csp },
-    body: `<!doctype html><html><head><link rel="stylesheet" href="/app/livechat.css"></head><body>
+  await routeHostPage(u.page, stack, '/host-early.html', `<!doctype html><html><head><link rel="stylesheet" href="/app/livechat.css"></head><body>
       <main><h1>Host site</h1><div data-livechat data-room="e2e-early-host"></div></main>
-      <script type="module" src="/app/boot.js"></script></body></html>`,
-  }));
+      <script type="module" src="/app/boot.js"></script></body></html>`);
   await u.page.goto(`${stack.base}/host-early.html`);
   await waitConnected(u.page);
   const log = await connectLog(u.page);

@@ -317,6 +317,23 @@ export async function publishFromPage(page, { brokerUrl, room, count, user = 'bo
   }, { brokerUrl, room, count, user, prefix });
 }
 
+/**
+ * Serves `body` as the HTML page at `stack.base + path` in `target` (a page or a context), under
+ * the stack's own Content-Security-Policy, as a host site on the stack's origin would. The page
+ * is fulfilled by Playwright: launch the browser with
+ * `--disable-features=LocalNetworkAccessChecks`, or Chromium treats it as public and blocks its
+ * sockets to 127.0.0.1. Returns the policy.
+ */
+export async function routeHostPage(target, stack, path, body) {
+  const csp = (await target.request.get(`${stack.base}/`)).headers()['content-security-policy'];
+  await target.route(`${stack.base}${path}`, (route) => route.fulfill({
+    status: 200,
+    headers: { 'content-type': 'text/html', 'content-security-policy': csp },
+    body,
+  }));
+  return csp;
+}
+
 /** Signs `user` in through /dev/login from node; resolves to the session cookie (`name=value`). */
 export async function devLogin(stack, user) {
   const res = await fetch(`${stack.base}/dev/login?user=${encodeURIComponent(user)}`,

@@ -2,7 +2,7 @@
 // methods (a mount element with data-* attributes plus the script, and an iframe) connect.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startStack, openUser, waitConnected, waitUntil, statusText } from './helpers.mjs';
+import { startStack, openUser, waitConnected, waitUntil, statusText, routeHostPage } from './helpers.mjs';
 
 let stack;
 let framable;
@@ -42,16 +42,11 @@ test('a host page embeds the app with a mount element and data-* attributes', as
   // host page on the same loopback origin is not subject to that.
   const u = await open(stack, 'embedder', null, { extraArgs: ['--disable-features=LocalNetworkAccessChecks'] });
   // A host page on the same origin, under the same strict CSP (served by route, not the stack).
-  const csp = (await u.page.request.get(`${stack.base}/`)).headers()['content-security-policy'];
-  await u.page.route(`${stack.base}/host-page.html`, (route) => route.fulfill({
-    status: 200,
-    headers: { 'content-type': 'text/html', 'content-security-policy': csp },
-    body: `<!doctype html><html><head><link rel="stylesheet" href="/app/livechat.css"></head><body>
+  await routeHostPage(u.page, stack, '/host-page.html', `<!doctype html><html><head><link rel="stylesheet" href="/app/livechat.css"></head><body>
       <h1>Host site</h1>
       <div id="support-chat" data-livechat data-config-url="/app/config.json" data-room="e2e-embed"
            data-user-name="Embedded Erin" data-max-message-length="140"></div>
-      <script type="module" src="/app/boot.js"></script></body></html>`,
-  }));
+      <script type="module" src="/app/boot.js"></script></body></html>`);
   await u.page.goto(`${stack.base}/host-page.html`);
   await waitConnected(u.page).catch(async (e) => {
     throw new Error(`${e.message}; page: ${await u.page.locator('body').innerText()}; errors: ${u.errors.join(' | ')}`);
