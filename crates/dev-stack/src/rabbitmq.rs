@@ -45,8 +45,10 @@
 //!
 //! **Node loss** ([`QueueMode`], `RABBITMQ_QUEUES`): the MQTT plugin keeps a persistent session's
 //! messages in a queue on one node; `mirrored` (default) applies an `ha-mode: all` policy to
-//! `^mqtt-subscription-` so a session survives the loss of its node, `quorum` sets
-//! `mqtt.durable_queue_type = quorum`, `classic` leaves RabbitMQ's default.
+//! `^mqtt-subscription-` so a session survives the loss of its node with nothing lost (measured:
+//! docs/deployment.md), `quorum` sets `mqtt.durable_queue_type = quorum` (on 3.10.8 Web MQTT then
+//! delivers nothing to persistent sessions: see [`QueueMode::Quorum`]), `classic` leaves
+//! RabbitMQ's default.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -99,7 +101,12 @@ pub enum QueueMode {
     /// Classic queues mirrored on every node (`ha-mode: all` policy on the session queues).
     #[default]
     Mirrored,
-    /// `mqtt.durable_queue_type = quorum`.
+    /// `mqtt.durable_queue_type = quorum`. **Delivers nothing over Web MQTT on 3.10.8**: the
+    /// Web MQTT handler (`rabbit_web_mqtt_handler`) matches only deliveries that carry a
+    /// flow-control context, `{basic.deliver, amqp_msg, Ctx}`; a quorum queue's arrive as
+    /// `{basic.deliver, amqp_msg}`, are logged as "Web MQTT: unexpected message" and stay
+    /// unacknowledged until the connection closes. The MQTT TCP listener handles both forms
+    /// (over TCP a node loss lost nothing, measured by hand). Kept to measure newer versions.
     Quorum,
     /// RabbitMQ's default: classic queues on one node (lost with it).
     Classic,
@@ -511,6 +518,12 @@ impl RabbitMq {
             )));
         }
         let run_as = run_as()?;
+        if queues == QueueMode::Quorum {
+            tracing::warn!(
+                "RABBITMQ_QUEUES=quorum: RabbitMQ 3.10.8's Web MQTT delivers nothing from quorum \
+                 queues (persistent QoS 1 subscriptions receive nothing); see docs/deployment.md"
+            );
+        }
         let started = Instant::now();
         let ip = public.ip();
         // Ports: Web MQTT on BROKER_WS_PORT and the next two (or free ports), the rest free.

@@ -448,13 +448,17 @@ async fn a_rotation_onto_another_node_loses_nothing() {
     assert!(lost.is_empty(), "lost across the rotation: {lost:?}");
 }
 
-/// One node SIGKILLed while messages flow: the subscriber whose session lived there comes back
-/// on another node with its session (mirrored queues), and every QoS 1 message acknowledged to
-/// the publisher arrives **except those the dead node had already sent to the subscriber and
-/// not yet seen acknowledged** (measured on 3.10.8: the promoted mirror does not redeliver
-/// them; at most `mqtt.prefetch` = 10). This pins that measured loss; issue 13 asks for zero.
+/// One node SIGKILLed while messages flow (issue 13 item 3): the subscriber whose session lived
+/// there comes back on another node with its session (mirrored queues) and every QoS 1 message
+/// acknowledged to the publisher arrives, duplicates allowed. What the dead node had sent and not
+/// seen acknowledged is requeued by the promoted mirror and delivered right after the CONNACK,
+/// **before** the SUBACK of the client's re-SUBSCRIBE: a client that drops those loses them (this
+/// test did, until it kept them: the "1–3 lost" once measured here).
+///
+/// `RABBITMQ_QUEUES=quorum` fails it: RabbitMQ 3.10.8's Web MQTT delivers nothing from a quorum
+/// queue (docs/deployment.md).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_node_loss_keeps_the_session_and_loses_only_what_was_in_flight() {
+async fn a_node_loss_keeps_the_session_and_loses_nothing() {
     const TOTAL: usize = 150;
     const KILL_AFTER: usize = 40;
     let c = cluster();
@@ -483,6 +487,10 @@ async fn a_node_loss_keeps_the_session_and_loses_only_what_was_in_flight() {
     let mut got: Vec<String> = Vec::new();
     let mut killed = false;
     let mut gap = None;
+    let mut session_present = None;
+    // What the resumed session delivered before the SUBACK of the re-SUBSCRIBE (counted in
+    // `got`; a client that dropped these would lose them).
+    let mut before_suback: Vec<String> = Vec::new();
     let deadline = Instant::now() + Duration::from_secs(120);
     while Instant::now() < deadline {
         match tokio::time::timeout(Duration::from_secs(2), b.recv()).await {
@@ -504,7 +512,9 @@ async fn a_node_loss_keeps_the_session_and_loses_only_what_was_in_flight() {
             Ok(Err(ended)) => {
                 assert!(killed, "bob's link ended before the kill: {ended:?}");
                 let lost_at = Instant::now();
-                // Back on node 3 with the same client id and session, bounded retries.
+                // Back on node 3 with the same client id and session, retried while the node
+                // closes CONNECTs before the CONNACK (its client-id tracker, `mqtt_node`, may
+                // have lost its Raft leader with node 2).
                 let mut attempt = 0;
                 b = loop {
                     attempt += 1;
@@ -513,20 +523,37 @@ async fn a_node_loss_keeps_the_session_and_loses_only_what_was_in_flight() {
                             client,
                             Incoming::ConnAck {
                                 reason: 0,
-                                session_present,
+                                session_present: present,
                             },
                         )) => {
-                            println!("bob back on node 3 after {attempt} attempt(s), session present {session_present}");
+                            println!(
+                                "bob back on node 3 after {attempt} attempt(s) in {:.2} s, \
+                                 session present {present}",
+                                lost_at.elapsed().as_secs_f32()
+                            );
+                            session_present = Some(present);
                             break client;
                         }
                         other => {
                             let other = other.map(|(_, connack)| connack).err();
-                            assert!(attempt < 40, "bob cannot reconnect: {other:?}");
+                            assert!(
+                                lost_at.elapsed() < NO_LEADER_GRACE,
+                                "bob cannot reconnect: {other:?}"
+                            );
                             tokio::time::sleep(Duration::from_millis(250)).await;
                         }
                     }
                 };
-                assert_eq!(b.subscribe("chat/loss/messages/+").await, 1);
+                let (granted, early) = b
+                    .subscribe_keeping("chat/loss/messages/+")
+                    .await
+                    .unwrap_or_else(|e| panic!("bob's re-SUBSCRIBE: the link ended ({e:?})"));
+                assert_eq!(granted, 1);
+                for (_, p) in early {
+                    let p = String::from_utf8_lossy(&p).into_owned();
+                    before_suback.push(p.clone());
+                    got.push(p);
+                }
                 gap = Some(lost_at.elapsed());
             }
             Err(_) if publisher.is_finished() => break,
@@ -545,12 +572,22 @@ async fn a_node_loss_keeps_the_session_and_loses_only_what_was_in_flight() {
     let queues = std::env::var("RABBITMQ_QUEUES").unwrap_or_else(|_| "mirrored".into());
     println!(
         "node loss ({queues}): {} published and acknowledged, {} received, {} distinct, {} \
-         duplicates, {} lost, reconnect gap {gap:?}",
+         duplicates, {} lost {lost:?}, session present {session_present:?}, reconnect gap \
+         {gap:?}, {} delivered before the re-SUBACK {before_suback:?}",
         acked.len(),
         got.len(),
         distinct.len(),
         got.len() - distinct.len(),
-        lost.len()
+        lost.len(),
+        before_suback.len(),
+    );
+    assert!(
+        killed,
+        "only {} of {} acknowledged messages reached bob, the node was never killed (with \
+         RABBITMQ_QUEUES=quorum: RabbitMQ 3.10.8's Web MQTT delivers nothing from a quorum \
+         queue, docs/deployment.md)",
+        got.len(),
+        acked.len()
     );
     // While node 2 is down, new tokens name only the live nodes.
     for _ in 0..3 {
@@ -574,21 +611,10 @@ async fn a_node_loss_keeps_the_session_and_loses_only_what_was_in_flight() {
         "node 2 back in the cluster in {:.1} s",
         restart.elapsed().as_secs_f32()
     );
-    assert!(killed, "the node was killed");
     assert!(gap.is_some(), "bob was on the killed node and came back");
-    // What is lost is one run of messages right after the last one received before the kill,
-    // at most the prefetch window: nothing published after the failover is lost.
-    let first_lost = KILL_AFTER;
-    let expected: Vec<String> = (first_lost..first_lost + lost.len())
-        .map(|i| format!("m{i}"))
-        .collect();
-    let lost: Vec<String> = lost.into_iter().cloned().collect();
+    assert_eq!(session_present, Some(true), "bob's session survived node 2");
     assert!(
-        lost.len() <= 10,
-        "lost more than the prefetch window: {lost:?}"
-    );
-    assert_eq!(
-        lost, expected,
-        "only the messages in flight at the kill are lost"
+        lost.is_empty(),
+        "acknowledged to the publisher, never delivered to bob: {lost:?}"
     );
 }

@@ -348,6 +348,39 @@ impl WsMqtt {
         }
     }
 
+    /// SUBSCRIBE one filter at QoS 1; the SUBACK reason code and the PUBLISH packets that arrived
+    /// before it (acknowledged, `(topic, payload)`), or how the link ended instead. A resumed
+    /// session delivers its queue right after the CONNACK, before any SUBACK: [`Self::subscribe`]
+    /// drops those.
+    pub async fn subscribe_keeping(
+        &mut self,
+        filter: &str,
+    ) -> Result<(u8, Vec<(String, Vec<u8>)>), Ended> {
+        let id = self.packet_id();
+        self.send(probe::encode_subscribe_for(id, filter, 1, self.v311))
+            .await;
+        let mut before = Vec::new();
+        loop {
+            match self.recv().await? {
+                Incoming::SubAck { packet_id, reasons } if packet_id == id => {
+                    return Ok((reasons[0], before))
+                }
+                Incoming::Publish {
+                    topic,
+                    payload,
+                    packet_id,
+                    ..
+                } => {
+                    if let Some(pid) = packet_id {
+                        self.send(probe::encode_puback(pid)).await;
+                    }
+                    before.push((topic, payload));
+                }
+                _ => {}
+            }
+        }
+    }
+
     /// PUBLISH at QoS 1; the PUBACK reason code.
     pub async fn publish(&mut self, topic: &str, payload: &[u8]) -> u8 {
         self.publish_with(topic, payload, false).await
