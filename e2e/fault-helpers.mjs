@@ -24,9 +24,10 @@ export function figure(what, values) {
  * Opens `user` at `pagePath` with the site's config.json extended by `config` (e.g.
  * `{ keepAlive: 3 }`), the way a site sets a `data-*` attribute. The page defines the test hook
  * object (`window.__livechatBench`), through which the app reports its protocol counters.
- * `display` runs Chromium headed on that X display (see `openUser`).
+ * `display` runs Chromium headed on that X display (see `openUser`). With `wire`, every MQTT
+ * packet of the page's WebSockets is kept in `u.wire` (see `watchMqtt`).
  */
-export async function openConfigured(stack, user, pagePath, config = {}, { display = null, extraArgs = [] } = {}) {
+export async function openConfigured(stack, user, pagePath, config = {}, { display = null, extraArgs = [], wire = false } = {}) {
   const u = await openUser(stack, user, null, {
     initScript: () => { window.__livechatBench = { rendered: 0 }; },
     display, extraArgs,
@@ -36,12 +37,77 @@ export async function openConfigured(stack, user, pagePath, config = {}, { displ
     const body = { ...(await res.json()), ...config };
     await route.fulfill({ response: res, body: JSON.stringify(body), headers: { ...res.headers(), 'content-type': 'application/json' } });
   });
+  if (wire) u.wire = watchMqtt(u.page);
   const navigations = [];
   u.page.on('framenavigated', (f) => { if (f === u.page.mainFrame()) navigations.push(f.url()); });
   await u.page.goto(`${stack.base}${pagePath}`, { timeout: 20000 });
   // Navigations after the first load are reloads: a recovery must never need one.
   u.reloads = () => navigations.length - 1;
   return u;
+}
+
+/**
+ * Reads MQTT 5 packets from a byte stream (WebSocket frames may split or join them): calls
+ * `onPacket({ cmd, mid, dup, payload })` for each, `cmd` 'publish', 'puback' or the type number,
+ * `mid` the packet id of a QoS > 0 PUBLISH or of a PUBACK.
+ */
+function mqttReader(onPacket) {
+  let buf = Buffer.alloc(0);
+  return (chunk) => {
+    buf = Buffer.concat([buf, chunk]);
+    for (;;) {
+      let len = 0;
+      let at = 1;
+      for (let shift = 0; ; shift += 7, at++) {
+        if (at >= buf.length) return;
+        len += (buf[at] & 0x7f) << shift;
+        if (!(buf[at] & 0x80)) break;
+      }
+      const start = at + 1;
+      if (buf.length < start + len) return;
+      const type = buf[0] >> 4;
+      const body = buf.subarray(start, start + len);
+      if (type === 3) {
+        const qos = (buf[0] >> 1) & 3;
+        let i = 2 + body.readUInt16BE(0);
+        const mid = qos > 0 ? body.readUInt16BE(i) : undefined;
+        if (qos > 0) i += 2;
+        let props = 0;
+        for (let shift = 0; ; shift += 7) {
+          const b = body[i++];
+          props += (b & 0x7f) << shift;
+          if (!(b & 0x80)) break;
+        }
+        onPacket({ cmd: 'publish', mid, dup: !!(buf[0] & 8), payload: body.subarray(i + props) });
+      } else {
+        onPacket({ cmd: type === 4 ? 'puback' : type, mid: type === 4 ? body.readUInt16BE(0) : undefined });
+      }
+      buf = buf.subarray(start + len);
+    }
+  };
+}
+
+/**
+ * Every MQTT 5 packet on `page`'s WebSockets, both ways, read as the test sees the frames
+ * (Playwright's frame events): an array that fills with `{ t, dir: 'out'|'in', cmd, mid, id,
+ * dup }`, `t` when the test saw it (Date.now()), `id` the chat payload's message id of a PUBLISH.
+ */
+export function watchMqtt(page) {
+  const log = [];
+  page.on('websocket', (ws) => {
+    for (const [event, dir] of [['framesent', 'out'], ['framereceived', 'in']]) {
+      const read = mqttReader((p) => {
+        const rec = { t: Date.now(), dir, cmd: p.cmd, mid: p.mid };
+        if (p.cmd === 'publish') {
+          rec.dup = p.dup;
+          try { rec.id = JSON.parse(p.payload.toString()).id; } catch { /* not a chat message */ }
+        }
+        log.push(rec);
+      });
+      ws.on(event, (f) => { if (typeof f.payload !== 'string') read(f.payload); });
+    }
+  });
+  return log;
 }
 
 /** The page's protocol counters: PUBLISH packets received, and those with DUP set. */

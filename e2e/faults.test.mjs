@@ -34,8 +34,8 @@ for (const { broker, full } of SUITES) {
   describe(`faults on ${broker} (${full ? 'full matrix' : 'smoke subset'})`, () => {
     let stack;
     const opened = [];
-    const open = async (user, room, config = {}) => {
-      const u = await openConfigured(stack, `${user}${broker[0]}`, `/?room=${room}-${broker}`, { keepAlive: KEEPALIVE, ...config });
+    const open = async (user, room, config = {}, options = {}) => {
+      const u = await openConfigured(stack, `${user}${broker[0]}`, `/?room=${room}-${broker}`, { keepAlive: KEEPALIVE, ...config }, options);
       opened.push(u);
       return u;
     };
@@ -201,11 +201,14 @@ for (const { broker, full } of SUITES) {
     /**
      * A and B type QoS 1 messages continuously; the broker is killed mid-conversation and
      * comes back 10 s later while they keep typing. Resolves to what each page shows and the
-     * protocol counters; prints the figures.
+     * protocol counters; prints the figures. Both pages' MQTT packets are watched on the wire:
+     * for the messages published in the 1.5 s before the kill, whether each sender had the echo
+     * of its message (its copy on its own author topic) no later than the PUBACK, and for each
+     * lost message whether its sender got the echo and its receiver a copy.
      */
     async function killConversation() {
-      const a = await open('killa', 'e2e-kill');
-      const b = await open('killb', 'e2e-kill');
+      const a = await open('killa', 'e2e-kill', {}, { wire: true });
+      const b = await open('killb', 'e2e-kill', {}, { wire: true });
       await Promise.all([connectedAt(a.page), connectedAt(b.page)]);
       const start = { a: await protocolCounts(a.page), b: await protocolCounts(b.page) };
       const sent = { a: [], b: [] };
@@ -221,6 +224,7 @@ for (const { broker, full } of SUITES) {
       })();
       const typing = [typer(a, 'a'), typer(b, 'b')];
       await sleep(1500);
+      const killAskedAt = Date.now();
       const killed = await stack.control('broker/kill', { downMs: 10000 });
       const killAt = Date.now();
       phase = 'outage';
@@ -259,6 +263,28 @@ for (const { broker, full } of SUITES) {
       const received = { a: end.a.publishes - start.a.publishes, b: end.b.publishes - start.b.publishes };
       const dupFlag = { a: end.a.dup - start.a.dup, b: end.b.dup - start.b.dup };
       const lost = new Set([...missing.a, ...missing.b]);
+      const users = { a, b };
+      const other = { a: 'b', b: 'a' };
+      const copies = (w, id) => w.filter((r) => r.dir === 'in' && r.cmd === 'publish' && r.id === id);
+      const nearKill = [];
+      for (const from of ['a', 'b']) {
+        const w = users[from].wire;
+        const firsts = w.filter((r) => r.dir === 'out' && r.cmd === 'publish' && r.id && !r.dup
+          && r.t > killAskedAt - 1500 && r.t <= killAskedAt);
+        for (const p of firsts) {
+          // Its PUBACK: the next one with its packet id, if it came before the broker was dead.
+          const at = w.indexOf(p);
+          const puback = w.slice(at).find((r) => r.dir === 'in' && r.cmd === 'puback' && r.mid === p.mid && r.t <= killAt);
+          const echo = copies(w, p.id)[0];
+          if (puback) nearKill.push({ echoNotAfterPuback: !!echo && echo.t <= puback.t });
+        }
+      }
+      const lostWire = [];
+      for (const text of lost) {
+        const from = text[0];
+        const id = (await messageRecords(users[from].page)).find((r) => r.own && r.text === text)?.id;
+        lostWire.push(`${text}:senderEcho=${copies(users[from].wire, id).length > 0},receiverCopy=${copies(users[other[from]].wire, id).length > 0}`);
+      }
       figure(`SIGKILL on ${broker}`, {
         killed: killed.killed, downMs: killed.downMs, sentA: sent.a.length, sentB: sent.b.length,
         typedDuringOutage: all.filter((t) => t.includes('-outage-')).length,
@@ -269,6 +295,8 @@ for (const { broker, full } of SUITES) {
         publishesReceivedA: received.a, publishesReceivedB: received.b, unique: all.length,
         protocolDuplicatesA: received.a - all.length + missing.a.length, protocolDuplicatesB: received.b - all.length + missing.b.length,
         dupFlaggedA: dupFlag.a, dupFlaggedB: dupFlag.b, reloads: a.reloads() + b.reloads(),
+        publishedInLast1500msAckedBeforeKill: nearKill.length, echoNoLaterThanPuback: nearKill.filter((n) => n.echoNotAfterPuback).length,
+        lostOnTheWire: JSON.stringify(lostWire),
       });
       return { lost, doubled, ownNotDelivered, reloads: a.reloads() + b.reloads(), sent };
     }
