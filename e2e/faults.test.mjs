@@ -301,39 +301,23 @@ for (const { broker, full } of SUITES) {
       return { lost, doubled, ownNotDelivered, reloads: a.reloads() + b.reloads(), sent };
     }
 
-    if (broker === 'mosquitto') {
-      // Mosquitto 2.0.11 with persistence (MOSQUITTO_PERSISTENCE=on: saved after every change)
-      // keeps sessions and what it queued for them across a kill -9, since the client asks for
-      // its session with Clean Start 0 from the first CONNECT (2.0 writes to disk only sessions
-      // whose connection began with Clean Start 0; before, ~100 of ~230 messages were lost: all
-      // the other side sent before this side was back). What it cannot keep: a message it has
-      // acknowledged to its publisher and sent to an online subscriber that has not yet
-      // acknowledged it (a delivery to an online client is not a "change", so it is in memory
-      // only until the next save). So every message typed during the outage and after it must
-      // arrive (asserted); those typed before the kill may be lost only if they were in flight
-      // at that instant (counted; zero loss there is the TODO, see docs/deployment.md, "Mosquitto").
-      let result = null;
-      test('broker SIGKILL on mosquitto mid-conversation, down 10 s, QoS 1 in flight both ways: nothing typed during or after the outage lost, none shown twice, duplicates counted', async () => {
-        result = await killConversation();
-        const lostAfter = [...result.lost].filter((t) => !t.includes('-before-'));
-        assert.deepEqual(lostAfter, [], 'nothing typed during or after the outage is lost');
-        assert.equal(result.doubled.a.length + result.doubled.b.length, 0, `shown twice: ${JSON.stringify(result.doubled)}`);
-        assert.deepEqual(result.ownNotDelivered, [], 'every message typed was acknowledged by the broker');
-        assert.equal(result.reloads, 0, 'no reload');
-      });
-      test('broker SIGKILL on mosquitto: zero loss at the receivers, including what was in flight at the kill', { todo: 'Mosquitto 2.0.11 does not save a delivery in flight to an online subscriber before a kill -9 (see the figures\' lost count)' }, () => {
-        assert.ok(result, 'the SIGKILL test ran');
-        assert.deepEqual([...result.lost], [], 'no message lost');
-      });
-    } else {
-      test(`broker SIGKILL on ${broker} mid-conversation, down 10 s, QoS 1 in flight both ways: zero loss, none shown twice, duplicates counted`, async () => {
-        const result = await killConversation();
-        assert.deepEqual([...result.lost], [], 'no message lost');
-        assert.equal(result.doubled.a.length + result.doubled.b.length, 0, `shown twice: ${JSON.stringify(result.doubled)}`);
-        assert.deepEqual(result.ownNotDelivered, [], 'every message typed was acknowledged');
-        assert.equal(result.reloads, 0, 'no reload');
-      });
-    }
+    // Mosquitto 2.0.11 with persistence (MOSQUITTO_PERSISTENCE=on: saved after every change)
+    // keeps sessions and what it queued for them across a kill -9, since the client asks for its
+    // session with Clean Start 0 from the first CONNECT (2.0 writes to disk only sessions whose
+    // connection began with Clean Start 0; before, ~100 of ~230 messages were lost). A delivery
+    // in flight to an online subscriber is not a change by itself, but the sender receives its
+    // own echo (it subscribes to its author topic) before its PUBACK, and its acknowledgement of
+    // the echo is a change that saves the other subscribers' copies: measured 0 lost in 35 runs
+    // (7,377 messages), the echo no later than the PUBACK in 264 of 265 messages published in
+    // the 1.5 s before a kill (docs/deployment.md, "Mosquitto"). What stays: the milliseconds
+    // between Mosquitto writing the echo and reading its acknowledgement.
+    test(`broker SIGKILL on ${broker} mid-conversation, down 10 s, QoS 1 in flight both ways: zero loss, none shown twice, duplicates counted`, async () => {
+      const result = await killConversation();
+      assert.deepEqual([...result.lost], [], 'no message lost');
+      assert.equal(result.doubled.a.length + result.doubled.b.length, 0, `shown twice: ${JSON.stringify(result.doubled)}`);
+      assert.deepEqual(result.ownNotDelivered, [], 'every message typed was acknowledged');
+      assert.equal(result.reloads, 0, 'no reload');
+    });
 
     (broker === 'mosquitto' ? test : () => {})('Mosquitto DISCONNECT 0x98 at token expiry (short TTL, refresh failing): said in words, back once credentials come', async () => {
       await stack.control('token-ttl', { secs: 6 });

@@ -79,6 +79,9 @@ pub const RABBITMQ_BIN_DIR: &str = "/usr/lib/rabbitmq/bin";
 /// How long the cluster may take to form (a node boots in 13–16 s alone; three at once on two
 /// busy cores take longer).
 pub const FORM_WAIT: Duration = Duration::from_secs(180);
+/// How long a running node may refuse MQTT while the others serve before its RabbitMQ
+/// application is restarted (the leader election itself takes a few seconds).
+const MQTT_STUCK_AFTER: Duration = Duration::from_secs(20);
 
 /// How long a node may take to stop after SIGTERM before it is killed.
 pub const STOP_WAIT: Duration = Duration::from_secs(20);
@@ -803,6 +806,9 @@ impl RabbitMq {
     async fn wait_formed(&self, within: Duration) -> Result<(), StackError> {
         let deadline = Instant::now() + within;
         let mut last;
+        // Nodes refusing MQTT while running, since when; and when each was last restarted.
+        let mut refusing_since: HashMap<usize, Instant> = HashMap::new();
+        let mut restarted: HashMap<usize, Instant> = HashMap::new();
         loop {
             let mut expected = Vec::new();
             for (i, node) in self.nodes.iter().enumerate() {
@@ -816,30 +822,50 @@ impl RabbitMq {
                         self.log_tail(i)
                     )));
                 }
-                expected.push(node);
+                expected.push(i);
             }
             match self.running_nodes().await {
                 Ok(running) => {
-                    let mut ready = true;
-                    for node in &expected {
-                        ready &= running.contains(&node.name);
-                    }
                     last = format!("running: {running:?}");
+                    let members = expected
+                        .iter()
+                        .all(|&i| running.contains(&self.nodes[i].name));
                     // Running is not yet serving MQTT: each node's MQTT client-id tracker (the
                     // `mqtt_node` Raft cluster) elects its leader after the nodes report
                     // running, and until then every CONNECT there is closed without a CONNACK
                     // ("client ID registration timed out"; seen in CI for over 30 s).
-                    for node in &expected {
-                        if !ready {
-                            break;
-                        }
-                        if let Err(e) = self.takes_mqtt(node).await {
-                            ready = false;
-                            last = format!("{} takes no MQTT connection yet: {e}", node.name);
+                    let mut refusing = Vec::new();
+                    for &i in expected.iter().filter(|_| members) {
+                        match self.takes_mqtt(&self.nodes[i]).await {
+                            Ok(()) => {
+                                refusing_since.remove(&i);
+                            }
+                            Err(e) => {
+                                last = format!(
+                                    "{} takes no MQTT connection yet: {e}",
+                                    self.nodes[i].name
+                                );
+                                refusing.push(i);
+                            }
                         }
                     }
-                    if ready {
+                    if members && refusing.is_empty() {
                         return Ok(());
+                    }
+                    // A node whose join request reached the tracker just after its first leader
+                    // was elected is refused ("cluster_change_not_permitted") and never asks
+                    // again: it refuses MQTT for good while the others serve (3 of 13 starts in
+                    // one measurement). Restarting its RabbitMQ application makes it join.
+                    let others_serve = refusing.len() < expected.len();
+                    for i in refusing {
+                        let since = *refusing_since.entry(i).or_insert_with(Instant::now);
+                        let due = restarted
+                            .get(&i)
+                            .is_none_or(|at| at.elapsed() >= 2 * MQTT_STUCK_AFTER);
+                        if members && others_serve && since.elapsed() >= MQTT_STUCK_AFTER && due {
+                            restarted.insert(i, Instant::now());
+                            self.restart_app(i).await;
+                        }
                     }
                 }
                 Err(e) => last = e,
@@ -851,6 +877,36 @@ impl RabbitMq {
                 )));
             }
             tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
+
+    /// Restarts node `i`'s RabbitMQ application (`rabbitmqctl stop_app`, `start_app`; the Erlang
+    /// node stays up), for a node stuck outside the MQTT client-id tracker's cluster.
+    async fn restart_app(&self, i: usize) {
+        let node = &self.nodes[i];
+        tracing::warn!(
+            node = %node.name,
+            "RabbitMQ node refuses MQTT while the others serve (its client-id tracker missed the \
+             cluster's first election): restarting its RabbitMQ application"
+        );
+        for action in ["stop_app", "start_app"] {
+            let run = self
+                .base_command(&self.bin_dir.join("rabbitmqctl"))
+                .env("RABBITMQ_NODENAME", &node.name)
+                .env("RABBITMQ_CONF_ENV_FILE", node.dir.join("rabbitmq-env.conf"))
+                .arg("-n")
+                .arg(&node.name)
+                .arg(action)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status();
+            match tokio::time::timeout(HTTP_WAIT * 6, run).await {
+                Ok(Ok(status)) if status.success() => {}
+                other => {
+                    tracing::warn!(node = %node.name, action, result = ?other, "rabbitmqctl failed");
+                    return;
+                }
+            }
         }
     }
 
