@@ -104,17 +104,23 @@ export function watchMqtt(page) {
         }
         log.push(rec);
       });
-      ws.on(event, (f) => { if (typeof f.payload !== 'string') read(f.payload); });
+      // A reader error must not escape a Playwright listener (it would end the test process).
+      let broken = false;
+      ws.on(event, (f) => {
+        if (broken || typeof f.payload === 'string') return;
+        try { read(f.payload); } catch (e) { broken = true; log.push({ t: Date.now(), dir, cmd: 'unreadable', error: String(e) }); }
+      });
     }
   });
   return log;
 }
 
-/** The page's protocol counters: PUBLISH packets received, and those with DUP set. */
+/** The page's protocol counters: PUBLISH packets received, those with DUP set, and own messages published again after a lost link. */
 export async function protocolCounts(page) {
   return page.evaluate(() => ({
     publishes: window.__livechatBench?.publishesReceived ?? 0,
     dup: window.__livechatBench?.dupPublishesReceived ?? 0,
+    repeated: window.__livechatBench?.repeatedAfterLoss ?? 0,
   }));
 }
 

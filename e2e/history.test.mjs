@@ -5,7 +5,7 @@
 // its id; signing out (and another user signing in in the same browser) deletes the records.
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { startStack, openUser, waitConnected, waitUntil, send, messageTexts, statusText, rawClient, sleep } from './helpers.mjs';
+import { startStack, openUser, waitConnected, waitUntil, send, messageTexts, statusText, rawClient, sleep, devLogin } from './helpers.mjs';
 import { audit, assertNoSeriousViolations, recordLiveRegions, takeAnnouncements } from './a11y.mjs';
 import { figure } from './fault-helpers.mjs';
 
@@ -272,7 +272,6 @@ function suite(BROKER) {
       assert.equal(config.historyUrl, '/api/history');
       // The endpoint answers signed-in users who may read the room, nobody else.
       assert.equal((await fetch(`${stack.base}/api/history?room=${room}`)).status, 401);
-      const { devLogin } = await import('./helpers.mjs');
       const cookie = await devLogin(stack, 'host-nobody');
       assert.equal((await fetch(`${stack.base}/api/history?room=admin`, { headers: { cookie } })).status, 403);
       assert.equal((await fetch(`${stack.base}/api/history?room=no%20spaces`, { headers: { cookie } })).status, 400);
@@ -324,17 +323,20 @@ function suite(BROKER) {
       await waitUntil(async () => asked, { what: 'Ben\'s history request' });
 
       await stack.control('faults', { mode: 'stall', scope: `user:${ben.user}` });
-      await send(ann.page, 'raced the history');
-      await waitUntil(async () => (await deliveryOf(ann.page, 'raced the history')) === 'delivered', { what: 'Ann\'s message delivered' });
-      const cookie = await (await import('./helpers.mjs')).devLogin(stack, 'race-ann');
-      await waitUntil(async () => {
-        const { messages } = await (await fetch(`${stack.base}/api/history?room=${room}`, { headers: { cookie } })).json();
-        return messages.some((m) => m.text === 'raced the history');
-      }, { what: 'the message in the host\'s history' });
-      release();
-      await waitUntil(async () => (await earlierTexts(ben.page)).includes('raced the history'),
-        { what: 'the host\'s copy at Ben, before the live one' });
-
+      try {
+        await send(ann.page, 'raced the history');
+        await waitUntil(async () => (await deliveryOf(ann.page, 'raced the history')) === 'delivered', { what: 'Ann\'s message delivered' });
+        const cookie = await devLogin(stack, 'race-ann');
+        await waitUntil(async () => {
+          const { messages } = await (await fetch(`${stack.base}/api/history?room=${room}`, { headers: { cookie } })).json();
+          return messages.some((m) => m.text === 'raced the history');
+        }, { what: 'the message in the host\'s history' });
+        release();
+        await waitUntil(async () => (await earlierTexts(ben.page)).includes('raced the history'),
+          { what: 'the host\'s copy at Ben, before the live one' });
+      } finally {
+        release();
+      }
       await recordLiveRegions(ben.page);
       await stack.control('faults', { mode: 'off' });
       await waitUntil(async () => (await messageTexts(ben.page)).includes('raced the history'), { what: 'the live copy at Ben' });

@@ -113,12 +113,14 @@ for (const broker of BROKERS) {
       const KEEPALIVE_S = 4;
       const bound = (1.5 * KEEPALIVE_S + WILL_DELAY_S) * 1000;
       const own = await startStack({ TOKEN_TTL_SECS: '120', BROKER: broker });
-      const a = await open(own, 'pres-watch', '/?room=e2e-presence-crash');
-      const b = await openConfigured(own, 'pres-crash', '/?room=e2e-presence-crash', { keepAlive: KEEPALIVE_S });
-      opened.push(b);
-      await Promise.all([waitConnected(a.page), waitConnected(b.page)]);
-      await waitUntil(async () => (await authors(a.page)).includes('pres-crash'), { what: 'pres-crash listed' });
+      const users = [];
       try {
+        const a = await openUser(own, 'pres-watch', '/?room=e2e-presence-crash');
+        users.push(a);
+        const b = await openConfigured(own, 'pres-crash', '/?room=e2e-presence-crash', { keepAlive: KEEPALIVE_S });
+        users.push(b);
+        await Promise.all([waitConnected(a.page), waitConnected(b.page)]);
+        await waitUntil(async () => (await authors(a.page)).includes('pres-crash'), { what: 'pres-crash listed' });
         await own.control('faults', { mode: 'blackhole', scope: `user:${b.user}` });
         const silentAt = Date.now();
         await b.page.close();
@@ -127,14 +129,13 @@ for (const broker of BROKERS) {
         const goneMs = Date.now() - silentAt;
         figure(`crashed browser on ${broker}`, { goneFromListMs: goneMs, keepAliveS: KEEPALIVE_S, willDelayS: WILL_DELAY_S, boundMs: bound });
         // Not sooner than the Will delay (the broker waited for the session to come back), and
-        // within the bound plus 4 s: Mosquitto checks keep-alive and Will delay once a second
+        // within the bound plus 6 s: Mosquitto checks keep-alive and Will delay once a second
         // on whole-second clocks with strict comparisons (each up to ~2 s late; measured
-        // 23.1–23.6 s against the 21 s bound), plus polling.
+        // 23.1–23.6 s against the 21 s bound), plus polling and a loaded CI machine.
         assert.ok(goneMs >= WILL_DELAY_S * 1000, `gone after ${goneMs} ms, before the Will delay`);
-        assert.ok(goneMs <= bound + 4000, `gone after ${goneMs} ms, bound ${bound} ms + 4 s`);
+        assert.ok(goneMs <= bound + 6000, `gone after ${goneMs} ms, bound ${bound} ms + 6 s`);
       } finally {
-        await a.close();
-        await b.close();
+        for (const u of users) await u.close();
         await own.stop();
       }
     });

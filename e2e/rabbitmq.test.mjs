@@ -178,9 +178,13 @@ test('a node SIGKILLed while both send: its user is back and what it sent arrive
   console.log(`# node ${daveNode} killed: dave's status left "Connected" ${left ? left[0] - killedAt : '?'} ms after the kill, "Connected" again ${back ? back[0] - killedAt : '?'} ms after it (failover gap); statuses ${JSON.stringify(statusLog.filter(([at]) => at >= killedAt).map(([at, t]) => [at - killedAt, t.trim().slice(0, 60)]))}`);
   assert.ok(left && back, 'dave saw the loss and came back');
   console.log(`# node ${daveNode} killed: dave back in ${backMs} ms; carol→dave lost ${lostAtDave.length} ${JSON.stringify(lostAtDave)}, duplicates shown: ${dupAtDave} at dave, ${dupAtCarol} at carol`);
-  assert.deepEqual(lostAtDave, [], 'no QoS 1 message lost across the node kill');
-  assert.equal(dupAtDave + dupAtCarol, 0, 'nothing shown twice');
-  await stack.post(`broker/nodes/${daveNode}/start`, {}, 120000);
+  try {
+    assert.deepEqual(lostAtDave, [], 'no QoS 1 message lost across the node kill');
+    assert.equal(dupAtDave + dupAtCarol, 0, 'nothing shown twice');
+  } finally {
+    // Back for the next test, whatever happened here.
+    await stack.post(`broker/nodes/${daveNode}/start`, {}, 120000);
+  }
 });
 
 test('token expiry kicks on every node and everybody comes back', async () => {

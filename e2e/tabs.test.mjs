@@ -191,7 +191,7 @@ for (const broker of BROKERS) {
       await waitUntil(() => {
         bobMisses = mine.filter((t) => !bobHeard().has(t));
         return bobMisses.length === 0;
-      }, { timeoutMs: 10000, what: `bob hears every tab's messages across the ${how}` })
+      }, { timeoutMs: 20000, what: `bob hears every tab's messages across the ${how}` })
         .catch(async (e) => {
           const shown = [];
           for (const t of rest) {
@@ -201,7 +201,7 @@ for (const broker of BROKERS) {
           const why = `${e.message}; bob misses ${JSON.stringify(bobMisses)}; the tabs show ${shown.join('; ')}`;
           console.log(`figures: ${broker}: leader ${how}: ${why}`);
         });
-      const lost = await checkEachOnce(rest, [...texts, ...mine], `${how} of the leader`, { strict: false, timeoutMs: 10000 });
+      const lost = await checkEachOnce(rest, [...texts, ...mine], `${how} of the leader`, { strict: false, timeoutMs: 20000 });
       const lostTexts = new Set(Object.values(lost).flat());
       const wireDup = bob.received.length - new Set(bob.received.map((r) => r.text)).size;
       const tokensAfter = await tokenRequests(stack);

@@ -111,6 +111,33 @@ for (const broker of BROKERS) {
       assert.equal(alice.sockets.length, opensBefore, 'no new broker connection after "Signed out"');
     });
 
+    test('deeply nested payloads (the JSON reader\'s limit, one past it, and far past it) are skipped on the release build\'s 256 KiB stack; the page carries on', async () => {
+      const room = 'deep';
+      const reader = await openWatched(stack, 'deep-reader', `/?room=${room}`);
+      opened.push(reader);
+      await waitInRoom(reader.page);
+      const writer = await rawClient(stack, 'deep-writer');
+      const topic = `chat/${room}/messages/deep-writer`;
+      const nested = (n) => '{"a":'.repeat(n) + '1' + '}'.repeat(n);
+      const arrays = (n) => '['.repeat(n) + ']'.repeat(n);
+      try {
+        // Under the broker's 64 KiB packet limit: 9,000 objects (54 KB), 30,000 arrays (60 KB).
+        for (const extra of [nested(127), nested(128), nested(129), nested(9000), arrays(30000)]) {
+          await writer.client.publishAsync(topic, `{"id":"${newId()}","user":"w","text":"deep","timestamp":1,"x":${extra}}`, { qos: 1 });
+        }
+        await writer.client.publishAsync(topic, JSON.stringify({ id: newId(), user: 'w', text: 'after the deep ones', timestamp: Date.now() }), { qos: 1 });
+        await waitUntil(async () => (await messageRecords(reader.page)).some((r) => r.text === 'after the deep ones'),
+          { timeoutMs: 15000, what: 'the message after the deep ones' });
+        const texts = (await messageRecords(reader.page)).map((r) => r.text);
+        console.log(`[${broker}] deep payloads: listed ${JSON.stringify(texts)}`);
+        assert.ok(texts.filter((t) => t === 'deep').length <= 2, 'what is past the reader\'s depth is skipped');
+        assert.deepEqual(reader.errors.filter((e) => /RuntimeError|unreachable|out of bounds|stack/i.test(e)), []);
+        assert.match((await statusText(reader.page)).trim(), /^Connected/);
+      } finally {
+        await writer.end();
+      }
+    });
+
     test('oversized publishes are refused (MQTT 5 and 3.1.1); readers stay connected; no reconnect loop on a large inbound message', async () => {
       const room = 'oversized';
       const topic = `chat/${room}/messages/mallory`;

@@ -7,7 +7,8 @@
 //!
 //! The fault tests (`e2e/faults*.test.mjs`) also read `publishesReceived` and
 //! `dupPublishesReceived`: the PUBLISH packets the MQTT session received and those with the DUP
-//! flag (a broker's redelivery), counted before the chat's duplicate detection hides them.
+//! flag (a broker's redelivery), counted before the chat's duplicate detection hides them, and
+//! `repeatedAfterLoss`: own messages published again after a lost link.
 
 use wasm_bindgen::JsValue;
 
@@ -55,4 +56,18 @@ pub fn report_rendered(count: u64) {
             &JsValue::from_f64(count as f64),
         );
     }
+}
+
+/// Adds `count` to `repeatedAfterLoss` on the hook object, if there is one: own messages
+/// published again after a lost link ([`crate::chat::acked`]); the fault tests print it.
+pub fn report_repeated(count: usize) {
+    let Some(hook) = hook() else {
+        return;
+    };
+    let key = JsValue::from_str("repeatedAfterLoss");
+    let before = js_sys::Reflect::get(&hook, &key)
+        .ok()
+        .and_then(|v| v.as_f64())
+        .unwrap_or(0.0);
+    let _ = js_sys::Reflect::set(&hook, &key, &JsValue::from_f64(before + count as f64));
 }

@@ -19,6 +19,7 @@
 //! the user's own messages followed from "queued" to "delivered" (or "refused"). Components only
 //! render this state and dispatch actions.
 
+pub mod acked;
 pub mod history;
 pub mod presence;
 mod recent;
@@ -621,7 +622,9 @@ impl ChatState {
         };
         let author = inbound.author.as_deref();
         let key = dedupe_key(author, wire.id.as_deref(), &inbound.payload);
-        let fresh = self.log.borrow_mut().seen.insert(key) || self.promote(key);
+        // Promoted first: a key the recent-id window has forgotten may still be listed earlier.
+        let promoted = self.promote(key);
+        let fresh = self.log.borrow_mut().seen.insert(key) || promoted;
         if !fresh {
             // A duplicate. Only the echo on the user's own author topic proves the room has
             // one of this page's messages.

@@ -12,6 +12,7 @@ mod inbox;
 pub mod presence;
 pub mod route;
 
+use std::cell::RefCell;
 use std::rc::Rc;
 
 use livechat_config::Config;
@@ -21,6 +22,7 @@ use yew_mqtt::{
     SubscriptionStatus, UseMqttOptions,
 };
 
+use crate::chat::acked::RecentlyAcked;
 use crate::chat::presence::{PresenceAction, PresenceEntry, PresenceTopics, PresenceView};
 use crate::chat::{
     setup_failed, status_view, ChatAction, ChatSettings, ChatState, ComposeError, Inbound,
@@ -154,6 +156,7 @@ fn mqtt_options(
     inbox: BatchedInbox,
     dispatcher: UseReducerDispatcher<ChatState>,
     presence: Option<PresenceWiring>,
+    acked: Rc<RefCell<RecentlyAcked>>,
 ) -> UseMqttOptions {
     let on_dropped = {
         let dispatcher = dispatcher.clone();
@@ -199,6 +202,8 @@ fn mqtt_options(
             inbox.push(inbound);
         }),
         on_delivery: Callback::from(move |(id, status): (PublishId, DeliveryStatus)| {
+            let now = js_sys::Date::now() as u64;
+            acked.borrow_mut().delivery(id, &status, now);
             dispatcher.dispatch(ChatAction::Delivery(id, status));
         }),
         on_dropped,
@@ -249,6 +254,8 @@ pub fn use_chat_room(config: Rc<Config>) -> ChatRoomHandle {
     use_effect_with(chat.received(), |count| {
         crate::bench_hook::report_rendered(*count)
     });
+    // Own messages acknowledged just before a lost link are published again (chat::acked).
+    let acked = use_mut_ref(RecentlyAcked::default);
     let mqtt = use_mqtt(mqtt_options(
         &config,
         topics.clone(),
@@ -259,8 +266,24 @@ pub fn use_chat_room(config: Rc<Config>) -> ChatRoomHandle {
             will: presence::will(&presence_topics, &instance),
             dispatcher: presence.dispatcher(),
         }),
+        acked.clone(),
     ));
     let connected = mqtt.state().is_up();
+    {
+        let (mqtt, acked, qos) = (mqtt.clone(), acked.clone(), config.qos);
+        use_effect_with(connected, move |up| {
+            if !*up {
+                let now = js_sys::Date::now() as u64;
+                let repeats = acked.borrow_mut().link_lost(now);
+                crate::bench_hook::report_repeated(repeats.len());
+                for (topic, payload) in repeats {
+                    // Queued until the link is back; a full queue refuses it, as it would refuse
+                    // a new message (the first copy was acknowledged: nothing is lost by that).
+                    let _ = mqtt.publish(&topic, payload, qos);
+                }
+            }
+        });
+    }
 
     // Who the user is: the token's user id (the verified author of own messages), which also
     // names the user when the site configured no name; kept through a tab handover's gap.
@@ -269,6 +292,7 @@ pub fn use_chat_room(config: Rc<Config>) -> ChatRoomHandle {
         &mut known.borrow_mut(),
         mqtt.user_id(),
         matches!(mqtt.state(), ConnectionState::SignedOut),
+        mqtt.state().is_up(),
     );
     {
         let guest = use_memo((), |()| client_message_id()[..4].to_owned());
@@ -383,7 +407,7 @@ pub fn use_chat_room(config: Rc<Config>) -> ChatRoomHandle {
         Callback::from(move |at_bottom| dispatcher.dispatch(ChatAction::Scrolled { at_bottom }))
     };
     let on_send = {
-        let (chat, qos) = (chat.clone(), config.qos);
+        let (chat, qos, acked) = (chat.clone(), config.qos, acked.clone());
         let (topic, author) = (route.topic.clone(), route.author.clone());
         Callback::from(move |draft: String| -> Result<(), String> {
             let message = chat
@@ -393,9 +417,14 @@ pub fn use_chat_room(config: Rc<Config>) -> ChatRoomHandle {
             let topic = topic
                 .as_deref()
                 .ok_or_else(|| ComposeError::NoUser.to_string())?;
+            let payload = message.to_json();
             let publish = mqtt
-                .publish(topic, message.to_json(), qos)
+                .publish(topic, payload.clone(), qos)
                 .map_err(|e| e.to_string());
+            // On the own author topic only: shared-topic readers do not drop a repeat.
+            if let (Ok(id), Some(_)) = (&publish, &author) {
+                acked.borrow_mut().sent(*id, topic.to_owned(), payload);
+            }
             chat.dispatch(ChatAction::Sent {
                 message,
                 author: author.clone(),

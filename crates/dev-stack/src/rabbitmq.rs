@@ -81,7 +81,9 @@ pub const RABBITMQ_BIN_DIR: &str = "/usr/lib/rabbitmq/bin";
 pub const FORM_WAIT: Duration = Duration::from_secs(180);
 /// How long a running node may refuse MQTT while the others serve before its RabbitMQ
 /// application is restarted (the leader election itself takes a few seconds).
-const MQTT_STUCK_AFTER: Duration = Duration::from_secs(20);
+const MQTT_STUCK_AFTER: Duration = Duration::from_secs(30);
+/// The longest a restart of one node's RabbitMQ application may take (`stop_app` + `start_app`).
+const RESTART_BUDGET: Duration = Duration::from_secs(60);
 
 /// How long a node may take to stop after SIGTERM before it is killed.
 pub const STOP_WAIT: Duration = Duration::from_secs(20);
@@ -801,8 +803,10 @@ impl RabbitMq {
         Err(last)
     }
 
-    /// Waits until every running node is a running cluster member and its Web MQTT port
-    /// accepts connections; a node that exits fails the wait with its log.
+    /// Waits until every running node is a running cluster member and answers an MQTT CONNECT
+    /// with a CONNACK ([`Self::takes_mqtt`]); a node that refuses MQTT for
+    /// [`MQTT_STUCK_AFTER`] while the others serve gets its RabbitMQ application restarted. A
+    /// node that exits fails the wait with its log.
     async fn wait_formed(&self, within: Duration) -> Result<(), StackError> {
         let deadline = Instant::now() + within;
         let mut last;
@@ -834,6 +838,9 @@ impl RabbitMq {
                     // `mqtt_node` Raft cluster) elects its leader after the nodes report
                     // running, and until then every CONNECT there is closed without a CONNACK
                     // ("client ID registration timed out"; seen in CI for over 30 s).
+                    if !members {
+                        refusing_since.clear();
+                    }
                     let mut refusing = Vec::new();
                     for &i in expected.iter().filter(|_| members) {
                         match self.takes_mqtt(&self.nodes[i]).await {
@@ -862,9 +869,17 @@ impl RabbitMq {
                         let due = restarted
                             .get(&i)
                             .is_none_or(|at| at.elapsed() >= 2 * MQTT_STUCK_AFTER);
-                        if members && others_serve && since.elapsed() >= MQTT_STUCK_AFTER && due {
-                            restarted.insert(i, Instant::now());
+                        // Not when too little of the wait is left for the restart to help.
+                        let room = deadline.saturating_duration_since(Instant::now());
+                        if members
+                            && others_serve
+                            && since.elapsed() >= MQTT_STUCK_AFTER
+                            && due
+                            && room > RESTART_BUDGET + MQTT_STUCK_AFTER
+                        {
                             self.restart_app(i).await;
+                            restarted.insert(i, Instant::now());
+                            refusing_since.insert(i, Instant::now());
                         }
                     }
                 }
@@ -889,7 +904,8 @@ impl RabbitMq {
             "RabbitMQ node refuses MQTT while the others serve (its client-id tracker missed the \
              cluster's first election): restarting its RabbitMQ application"
         );
-        for action in ["stop_app", "start_app"] {
+        // `start_app` is tried again after a failure: a node left stopped would never serve.
+        for action in ["stop_app", "start_app", "start_app", "start_app"] {
             let run = self
                 .base_command(&self.bin_dir.join("rabbitmqctl"))
                 .env("RABBITMQ_NODENAME", &node.name)
@@ -900,11 +916,14 @@ impl RabbitMq {
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
                 .status();
-            match tokio::time::timeout(HTTP_WAIT * 6, run).await {
+            match tokio::time::timeout(RESTART_BUDGET / 2, run).await {
+                Ok(Ok(status)) if status.success() && action == "start_app" => return,
                 Ok(Ok(status)) if status.success() => {}
                 other => {
                     tracing::warn!(node = %node.name, action, result = ?other, "rabbitmqctl failed");
-                    return;
+                    if action == "stop_app" {
+                        return;
+                    }
                 }
             }
         }
@@ -913,6 +932,12 @@ impl RabbitMq {
     /// Whether `node` answers an MQTT CONNECT (3.1.1, the stack's administrator) over its Web
     /// MQTT listener with a successful CONNACK; the link is then closed with DISCONNECT.
     async fn takes_mqtt(&self, node: &Node) -> Result<(), String> {
+        tokio::time::timeout(HTTP_WAIT * 2, self.try_mqtt(node))
+            .await
+            .unwrap_or_else(|_| Err(format!("no answer within {:?}", HTTP_WAIT * 2)))
+    }
+
+    async fn try_mqtt(&self, node: &Node) -> Result<(), String> {
         use futures_util::{SinkExt as _, StreamExt as _};
         use tokio_tungstenite::tungstenite::Message;
         let stream = TcpStream::connect(node.ws)
@@ -922,7 +947,7 @@ impl RabbitMq {
             .await
             .ok_or("no WebSocket handshake")?;
         let options = crate::probe::ConnectOptions {
-            client_id: "dev-stack-ready".into(),
+            client_id: format!("dev-stack-ready-{}", node.name.replace('@', "-")),
             username: Some(ADMIN_USER.into()),
             password: Some(self.admin_password.clone().into_bytes()),
             keep_alive: 10,

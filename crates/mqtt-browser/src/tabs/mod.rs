@@ -111,7 +111,6 @@ impl State {
         }
     }
 
-    /// Takes the leader's snapshot and refreshes the view.
     /// Queues a message from the broker (or the news of one dropped) for the application when
     /// this tab's own filters match its topic; anything else is ignored.
     fn keep(&mut self, wire: Wire) {
@@ -124,6 +123,7 @@ impl State {
         self.events.push_back((event, view));
     }
 
+    /// Takes the leader's snapshot and refreshes the view.
     fn take_view(&mut self, leader: &Rc<Snapshot>) {
         self.last = leader.clone();
         self.refresh_view();
