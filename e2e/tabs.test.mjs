@@ -184,9 +184,8 @@ for (const broker of BROKERS) {
       await bobFlow;
 
       // Nothing is lost and nothing shows twice. (Until 2026-11-29 about one run in ten lost
-      // one of bob's messages in the new leader's tab: its engine knew no user until its first
-      // token, so the app took the handover for a sign-in, fetched the host's history again,
-      // and the history's copy of the message hid the live one. Both parts are fixed.)
+      // one of bob's messages in one tab on the embedded broker; the likely cause, a copy from
+      // the host's history hiding the live one, is fixed: docs/ARCHITECTURE.md.)
       let bobMisses = [];
       await waitUntil(() => {
         bobMisses = mine.filter((t) => !bobHeard().has(t));

@@ -29,7 +29,7 @@ use crate::chat::{
     RoomTopics, Source, StatusView, TopicMode,
 };
 pub use inbox::{BatchedInbox, BATCH_WINDOW_MS};
-use route::{display_name, sticky_identity, Route};
+use route::{display_name, Route};
 
 /// The dev stack's sign-in form: where it goes and the page to come back to.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -286,14 +286,9 @@ pub fn use_chat_room(config: Rc<Config>) -> ChatRoomHandle {
     }
 
     // Who the user is: the token's user id (the verified author of own messages), which also
-    // names the user when the site configured no name; kept through a tab handover's gap.
-    let known = use_mut_ref(|| None::<String>);
-    let me = sticky_identity(
-        &mut known.borrow_mut(),
-        mqtt.user_id(),
-        matches!(mqtt.state(), ConnectionState::SignedOut),
-        mqtt.state().is_up(),
-    );
+    // names the user when the site configured no name. The connection layer keeps it until a
+    // sign-out (the supervisor across reconnects, the tab group across a handover).
+    let me = mqtt.user_id().map(str::to_owned);
     {
         let guest = use_memo((), |()| client_message_id()[..4].to_owned());
         let name = display_name(me.as_deref(), connected, &guest);

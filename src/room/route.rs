@@ -72,47 +72,9 @@ pub fn display_name(me: Option<&str>, connected: bool, guest_tag: &str) -> Optio
         .or_else(|| connected.then(|| format!("Guest {guest_tag}")))
 }
 
-/// Who the user is, as far as the page knows: the token's user id when the connection layer
-/// has one; while it has none and is not connected, the last one it had unless the user signed
-/// out (a tab taking over a shared connection runs a new engine that learns the id only from
-/// its first token, and the chat, its history writer and the host's history must not see a
-/// sign-out and a new sign-in in that gap); `None` after a sign-out, and on a link that is up
-/// with a token that names nobody. `known` is the page's memory of it.
-pub fn sticky_identity(
-    known: &mut Option<String>,
-    now: Option<&str>,
-    signed_out: bool,
-    connected: bool,
-) -> Option<String> {
-    if signed_out || (now.is_none() && connected) {
-        *known = None;
-    } else if let Some(id) = now.filter(|id| known.as_deref() != Some(*id)) {
-        *known = Some(id.to_owned());
-    }
-    known.clone()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_user_stays_known_until_a_sign_out_or_another_user() {
-        let mut known = None;
-        assert_eq!(sticky_identity(&mut known, None, false, false), None);
-        let ann = sticky_identity(&mut known, Some("ann"), false, true);
-        assert_eq!(ann.as_deref(), Some("ann"));
-        // A new leader's engine before its first token (not connected yet): still Ann.
-        let gap = sticky_identity(&mut known, None, false, false);
-        assert_eq!(gap.as_deref(), Some("ann"));
-        let bob = sticky_identity(&mut known, Some("bob"), false, true);
-        assert_eq!(bob.as_deref(), Some("bob"));
-        assert_eq!(sticky_identity(&mut known, None, true, false), None);
-        assert_eq!(sticky_identity(&mut known, None, false, false), None);
-        // Connected with a token that names nobody: nobody, not the last user.
-        sticky_identity(&mut known, Some("ann"), false, true);
-        assert_eq!(sticky_identity(&mut known, None, false, true), None);
-    }
 
     fn topics() -> RoomTopics {
         RoomTopics::new("r")

@@ -16,7 +16,8 @@
 //!
 //! The nodes boot in parallel and form the cluster by themselves (`classic_config` peer
 //! discovery); [`RabbitMq::start`] returns once the management API lists three running nodes and
-//! every Web MQTT port accepts connections.
+//! every node answers an MQTT CONNECT with a CONNACK (a node that keeps refusing while the others
+//! serve gets its RabbitMQ application restarted: `wait_formed`).
 //!
 //! **Auth**: `rabbitmq_auth_backend_http` against a private loopback HTTP listener of the stack
 //! (not the public HTTP port: it answers whether a password is valid and knows the admin
