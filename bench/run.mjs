@@ -32,7 +32,7 @@ const cfg = {
   floodCount: int('BENCH_FLOOD_MESSAGES', 50000),
   size: int('BENCH_MESSAGE_BYTES', 100),
   mqttVersion: int('BENCH_MQTT_VERSION', 4), // reference clients: 4 = MQTT 3.1.1, 5 = MQTT 5 (MQTT.js only)
-  clients: (env.BENCH_CLIENTS || 'ws-floor,mqttjs,paho,mqtt5-wasm,ours-bare,ours-ui').split(',').map((s) => s.trim()).filter(Boolean),
+  clients: (env.BENCH_CLIENTS || 'ws-floor,mqttjs,paho,paho-ours,mqtt5-wasm,ours-bare,ours-ui').split(',').map((s) => s.trim()).filter(Boolean),
   write: process.argv.includes('--write') || env.BENCH_WRITE === '1',
   profile: env.BENCH_PROFILE === '1',
   chromium: env.CHROMIUM || '/usr/bin/chromium',
@@ -55,6 +55,12 @@ const cfg = {
   // The mqtt5-wasm peer: wasm-bindgen output of bench/mqtt5-wasm/build.sh (mqtt5_wasm.js + _bg.wasm).
   mqtt5WasmPkg: path.resolve(repo, env.BENCH_MQTT5_WASM_PKG || 'bench/mqtt5-wasm/pkg'),
 };
+
+// The shared chat topic (allowed beside the per-author ones by CHAT_ACL=mixed): what the bare page
+// (bench/bare/src/lib.rs, TOPIC_TEMPLATE) and Paho on our broker run the round trips and flood on.
+const BARE_TOPIC_TEMPLATE = 'chat/{name}/messages';
+// Clients that need the dev stack (its broker and tokens): ours, and Paho run on that broker.
+const onDevStack = (c) => c.startsWith('ours') || c === 'paho-ours';
 
 const log = (...a) => console.error(`[bench ${new Date().toISOString().slice(11, 19)}]`, ...a);
 
@@ -312,6 +318,7 @@ function mqtt5WasmBuildInfo() {
 }
 
 function sizesFor(client) {
+  if (client === 'paho-ours') return sizesFor('paho');
   if (LIBS[client]) return { what: LIBS[client].label, ...compressedSizes([path.join(here, LIBS[client].file)]) };
   if (client === 'mqtt5-wasm') {
     if (!mqtt5WasmBuilt() || env.BENCH_MQTT5_WASM_BUILD_ERROR) return null;
@@ -452,6 +459,7 @@ async function measureOnce(browser, client, env2, runIndex) {
   const tag = `${client}-${runIndex}-${Date.now().toString(36)}`.replace(/[^A-Za-z0-9_-]/g, '_');
   try {
     const isUi = client === 'ours-ui';
+    if (client === 'paho-ours') env2 = { ...env2, creds: await env2.publisherCreds(`bench-paho-${tag}`.slice(0, 64)) };
     const url = urlFor(client, env2, tag);
     if (env2.login) await env2.login(context, tag);
     if (isUi) {
@@ -535,6 +543,8 @@ function urlFor(client, env2, tag) {
   switch (client) {
     case 'mqttjs': return `${env2.pages}/mqttjs.html?${q}`;
     case 'paho': return `${env2.pages}/paho.html?${q}`;
+    case 'paho-ours': return `${env2.pages}/paho.html?${q}&u=${encodeURIComponent(env2.creds.username)}`
+      + `&p=${encodeURIComponent(env2.creds.password)}&tt=${encodeURIComponent(BARE_TOPIC_TEMPLATE)}`;
     case 'ws-floor': return `${env2.pages}/ws-floor.html?${q}`;
     case 'mqtt5-wasm': return `${env2.pages}/mqtt5-wasm.html?${q}`;
     case 'ours-bare': return `${env2.base}${cfg.barePath.replaceAll('{tag}', tag)}`;
@@ -545,7 +555,7 @@ function urlFor(client, env2, tag) {
 
 // ---------------------------------------------------------------------------------------------
 // Report
-const CLIENT_LABEL = { 'ws-floor': 'raw WebSocket floor (calibration)', mqttjs: 'MQTT.js', paho: 'Paho JS', 'mqtt5-wasm': 'mqtt5-wasm', 'ours-bare': 'ours (bare client)', 'ours-ui': 'ours (chat UI)' };
+const CLIENT_LABEL = { 'ws-floor': 'raw WebSocket floor (calibration)', mqttjs: 'MQTT.js', paho: 'Paho JS', 'paho-ours': 'Paho JS on our broker', 'mqtt5-wasm': 'mqtt5-wasm', 'ours-bare': 'ours (bare client)', 'ours-ui': 'ours (chat UI)' };
 const kb = (b) => (b === null || b === undefined ? '—' : (b / 1024).toFixed(1));
 const fmt = (x, d = 1) => (x === null || x === undefined ? '—' : Number(x).toFixed(d));
 const ratio = (a, b) => (a === null || b === null || a === undefined || b === undefined || b === 0 ? '—' : (a / b).toFixed(2));
@@ -582,6 +592,8 @@ function markdown({ meta, sizes, results, summary, clients }) {
   L.push(`Machine: ${meta.nproc} cores, ${meta.cpu}, ${meta.mem}; ${meta.chromium} (headless, playwright-core ${meta.playwright}); `
     + `Mosquitto ${meta.mosquitto}; MQTT.js ${meta.mqttjs}, paho-mqtt ${meta.paho}; ${meta.mqtt5wasm}; Node ${meta.node}. `
     + `Reference clients speak MQTT ${meta.mqttVersion === 5 ? '5' : '3.1.1'} over ws://127.0.0.1. `
+    + 'Paho JS on our broker is the same Paho page on the dev stack\'s Mosquitto (dynamic security, a token as the password, the shared chat topic, the same flood publisher as ours): '
+    + 'what separates it from Paho JS is the broker set-up, not the client. '
     + `Load average (1/5/15 min) at start ${meta.loadStart}, at end ${meta.loadEnd} (the box is shared: read the numbers with that in mind).`);
   L.push('Medians of the runs; round trips are p50/p99 over each run\'s ' + meta.rttCount + ' sequential '
     + meta.size + '-byte JSON messages; flood = ' + meta.floodCount + ' × ' + meta.size + '-byte QoS 0 messages from a Node '
@@ -614,8 +626,9 @@ function markdown({ meta, sizes, results, summary, clients }) {
 
   const ours = present.filter((c) => c.startsWith('ours'));
   const pairs = [];
-  for (const o of ours) for (const p of ['mqttjs', 'paho', 'mqtt5-wasm']) if (present.includes(p)) pairs.push([o, p]);
+  for (const o of ours) for (const p of ['mqttjs', 'paho', 'paho-ours', 'mqtt5-wasm']) if (present.includes(p)) pairs.push([o, p]);
   if (present.includes('mqttjs') && present.includes('paho')) pairs.push(['mqttjs', 'paho']);
+  if (present.includes('paho-ours') && present.includes('paho')) pairs.push(['paho-ours', 'paho']);
   for (const p of ['mqttjs', 'paho']) if (present.includes('mqtt5-wasm') && present.includes(p)) pairs.push(['mqtt5-wasm', p]);
   if (pairs.length) {
     L.push('### Ratios (first ÷ second; < 1 means the first is smaller / faster, except throughput where > 1 is better)', '');
@@ -644,7 +657,7 @@ function markdown({ meta, sizes, results, summary, clients }) {
   L.push('');
   L.push('### Targets (issue 15)', '');
   L.push('Ratios are of medians of this run. Sizes in KB = 1,000 bytes, as the issue states them.', '');
-  L.push('| metric | target (stretch) | measured | |', '|---|---|---|---|');
+  L.push('| metric | target (stretch) | measured | | against Paho on our broker |', '|---|---|---|---|---|');
   for (const row of targets15(sizes, summary, present)) L.push(`| ${row.join(' | ')} |`);
   L.push('');
 
@@ -663,7 +676,7 @@ function markdown({ meta, sizes, results, summary, clients }) {
 // Issue 15's table: each row [metric, target (stretch), measured (ratio), verdict].
 function targets15(sizes, s, present) {
   const have = (c) => present.includes(c) && s[c] && s[c].okRuns > 0;
-  const ui = s['ours-ui'], bare = s['ours-bare'], mj = s.mqttjs, pa = s.paho;
+  const ui = s['ours-ui'], bare = s['ours-bare'], mj = s.mqttjs, pa = s.paho, po = s['paho-ours'];
   const KB = (b) => (b / 1000).toFixed(1);
   const r = (a, b) => (a && b ? `${(a / b).toFixed(2)}×` : '—');
   const verdict = (ok, stretch) => (ok === null ? 'not measured' : stretch ? '**stretch met**' : ok ? '**met**' : 'missed');
@@ -693,7 +706,14 @@ function targets15(sizes, s, present) {
   }
   rows.push([`wasm memory after the ${cfg.floodCount / 1000}k flood, app`, '≤ 2 MB', have('ours-ui') ? `${kb(ui.wasmFlood)} KiB` : '—',
     verdict(have('ours-ui') ? ui.wasmFlood <= 2 * 1000 * 1000 : null)]);
-  return rows;
+  // The same comparisons against Paho on the dev stack's broker (same broker set-up as ours).
+  const onOurs = (c, key, unit, d) => (have(c) && have('paho-ours')
+    ? `${fmt(s[c][key], d)} vs ${fmt(s['paho-ours'][key], d)} ${unit} (${r(s[c][key], s['paho-ours'][key])})` : '—');
+  const heapOnOurs = (c) => (have(c) && have('paho-ours') ? `${kb(s[c].heapIdle)} vs ${kb(po.heapIdle)} KiB (${r(s[c].heapIdle, po.heapIdle)})` : '—');
+  const extra = ['—', '—', onOurs('ours-ui', 'connectMs', 'ms', 1), onOurs('ours-bare', 'connectMs', 'ms', 1),
+    onOurs('ours-bare', 'floodRate', 'msg/s', 0), onOurs('ours-ui', 'floodRate', 'msg/s', 0), onOurs('ours-ui', 'floodGap', 'ms', 0),
+    onOurs('ours-bare', 'rtt1p99', 'ms', 2), heapOnOurs('ours-ui'), heapOnOurs('ours-bare'), '—'];
+  return rows.map((row, i) => [...row, extra[i] || '—']);
 }
 
 function targets(sizes, s, present) {
@@ -782,6 +802,7 @@ async function main() {
   const env2 = {};
   const skipped = {};
   if (clients.some((c) => !c.startsWith('ours'))) {
+    // (Paho on our broker needs only the page server; the reference broker is started anyway.)
     const m = await startMosquitto(tmp);
     env2.wsUrl = m.wsUrl;
     env2.publishUrl = m.tcpUrl;
@@ -795,7 +816,7 @@ async function main() {
     clients = clients.filter((c) => c !== 'mqtt5-wasm');
   }
   let oursEnv = null;
-  if (clients.some((c) => c.startsWith('ours'))) {
+  if (clients.some(onDevStack)) {
     try {
       const ds = await startDevStack(tmp);
       oursEnv = await oursEnvironment(ds.base);
@@ -808,8 +829,8 @@ async function main() {
       }
     } catch (e) {
       log(`our client is skipped: ${e.message}`);
-      for (const c of clients.filter((c) => c.startsWith('ours'))) skipped[c] = e.message;
-      clients = clients.filter((c) => !c.startsWith('ours'));
+      for (const c of clients.filter(onDevStack)) skipped[c] = e.message;
+      clients = clients.filter((c) => !onDevStack(c));
     }
   }
 
@@ -833,7 +854,9 @@ async function main() {
     const k = (run - 1) % clients.length;
     const order = [...clients.slice(k), ...clients.slice(0, k)];
     for (const c of order) {
-      const e = c.startsWith('ours') ? oursEnv : refEnv;
+      // Paho on our broker: the reference page, the dev stack's broker URL, tokens and publisher.
+      const e = c.startsWith('ours') ? oursEnv
+        : c === 'paho-ours' ? { ...oursEnv, pages: refEnv.pages, wsUrl: oursEnv.publishUrl } : refEnv;
       const r = await measureOnce(browser, c, e, run);
       results.push(r);
       log(`run ${run} ${c}: connect ${fmt(r.connectMs)} ms, rtt0 ${r.rttQos0 ? fmt(r.rttQos0.p50, 2) : '—'}/${r.rttQos0 ? fmt(r.rttQos0.p99, 2) : '—'}, `
@@ -878,15 +901,15 @@ async function oursEnvironment(base) {
       const res = await context.request.get(`${base}/dev/login?user=${encodeURIComponent(user)}`, { maxRedirects: 0, timeout: 5000 });
       if (res.status() >= 400) throw new Error(`/dev/login answered ${res.status()}`);
     },
-    publisherCreds: async () => {
-      const login = await fetch(`${base}/dev/login?user=bench-flood`, { redirect: 'manual', signal: AbortSignal.timeout(5000) });
+    publisherCreds: async (user = 'bench-flood') => {
+      const login = await fetch(`${base}/dev/login?user=${encodeURIComponent(user)}`, { redirect: 'manual', signal: AbortSignal.timeout(5000) });
       const cookie = (login.headers.getSetCookie ? login.headers.getSetCookie() : [login.headers.get('set-cookie') || ''])
         .map((c) => c.split(';')[0]).filter(Boolean).join('; ');
       if (!cookie) throw new Error(`/dev/login set no session cookie (status ${login.status})`);
       const res = await fetch(tokenUrl, {
         method: 'POST',
         headers: { 'content-type': 'application/json', cookie },
-        body: JSON.stringify({ userEmail: 'bench-flood@example.invalid' }),
+        body: JSON.stringify({ userEmail: `${user}@example.invalid` }),
         signal: AbortSignal.timeout(5000),
       });
       if (!res.ok) throw new Error(`token backend answered ${res.status}`);
