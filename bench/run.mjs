@@ -399,6 +399,18 @@ async function heap(cdp) {
   return { used: usedSize, total: totalSize };
 }
 
+// BENCH_HEAP_SNAPSHOT=1: a V8 heap snapshot at idle (after the idle heap was measured), written
+// to bench/results/heap-<client>-<run>.heapsnapshot (bench/heap-summary.mjs compares them).
+async function heapSnapshot(cdp, name) {
+  const chunks = [];
+  const onChunk = (e) => chunks.push(e.chunk);
+  cdp.on('HeapProfiler.addHeapSnapshotChunk', onChunk);
+  await cdp.send('HeapProfiler.takeHeapSnapshot', { reportProgress: false, captureNumericValue: false });
+  cdp.off('HeapProfiler.addHeapSnapshotChunk', onChunk);
+  fs.mkdirSync(path.join(here, 'results'), { recursive: true });
+  fs.writeFileSync(path.join(here, 'results', `heap-${name}.heapsnapshot`), chunks.join(''));
+}
+
 // BENCH_PROFILE=1: a V8 CPU profile (CDP Profiler, 100 µs sampling) from the flood's first
 // publish to its last arrival. Self time is summed per function; the summary (busy vs idle, GC,
 // wasm / JS / browser, the top functions) goes into the run and bench/results/profile-*.json.
@@ -440,6 +452,7 @@ async function measureOnce(browser, client, env2, runIndex) {
   // A fresh context per measurement: empty HTTP cache, no state carried between clients.
   const context = await browser.newContext();
   await context.addInitScript({ path: path.join(here, 'pages/bench-core.js') });
+  if (env.BENCH_TIMELINE === '1') await context.addInitScript({ path: path.join(here, 'pages/timeline.js') });
   const page = await context.newPage();
   const consoleErrors = [];
   page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()); });
@@ -477,6 +490,8 @@ async function measureOnce(browser, client, env2, runIndex) {
     }
     await sleep(300);
     r.idle = { heap: await heap(cdp), wasm: await page.evaluate(() => window.__benchCore.wasmMemoryBytes()) };
+    if (env.BENCH_HEAP_SNAPSHOT === '1') await heapSnapshot(cdp, `${client}-${runIndex}`);
+    if (env.BENCH_TIMELINE === '1') r.timeline = await page.evaluate(() => window.__benchCore.timeline());
 
     if (hasAdapter) {
       for (const qos of [0, 1]) {
