@@ -20,13 +20,15 @@
 // mount that names its own file) is simply not started early.
 //
 // Why a classic script: a module script runs only once the page is parsed and its imports are
-// loaded; a classic `async` script runs as soon as it arrives, so the configuration request, and
-// after it the token request and the WebSocket open, start tens of ms sooner (BENCHMARKS.md).
+// loaded; a classic script runs as soon as it arrives, so the configuration request, and after it
+// the token request and the WebSocket open, start tens of ms sooner (BENCHMARKS.md). Not `async`:
+// an async script was fetched at low priority and ran 20-60 ms after it arrived; a
+// parser-blocking one first in <head> is fetched at once and runs on arrival.
 // It is written to run either way (no import/export, strict mode): as a classic script it finds
 // its folder from its own URL; imported as a module by boot.js, from `__livechatAppBase`. It
 // runs once per page, whichever comes first.
 //
-// <script async src="early.js" data-config-url="/config.json" data-no-mount></script> (the bare
+// <script src="early.js" data-config-url="/config.json" data-no-mount></script> (the bare
 // page only): fetch that file (relative to the page) instead of config.json beside early.js, and
 // start from the file alone, with no mount element.
 (() => {
