@@ -236,18 +236,3 @@ if (process.env.SOURCES) {
   }
 }
 
-// RETAINED=<class,...>: retained KiB (V8 heap only: off-heap native data left out) of every
-// object of those classes, per snapshot.
-if (process.env.RETAINED) {
-  const want = process.env.RETAINED.split(',');
-  for (const a of all) {
-    const out = [];
-    for (let i = 0; i < a.g.count; i++) {
-      const n = a.g.node(i);
-      if (!want.includes(cls(n))) continue;
-      // Retained, without off-heap data: walk the dominator subtree.
-      out.push(`${cls(n)} ${kib(a.ret[i])}`);
-    }
-    console.log(`${a.f}: ${out.join(', ')}`);
-  }
-}

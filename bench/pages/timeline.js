@@ -52,6 +52,15 @@
       return p;
     };
   }
+  if (navigator.locks && navigator.locks.request) {
+    const rq = navigator.locks.request.bind(navigator.locks);
+    navigator.locks.request = (name, opts, cb) => {
+      at('locks.request()');
+      const f = typeof opts === 'function' ? opts : cb;
+      const wrapped = (lock) => { at(lock ? 'locks.request granted' : 'locks.request not granted'); return f(lock); };
+      return typeof opts === 'function' ? rq(name, wrapped) : rq(name, opts, wrapped);
+    };
+  }
   const define = Object.defineProperty;
   Object.defineProperty = function (o, name, d) {
     if (o === globalThis && typeof name === 'string' && name.startsWith('__livechat')) at(`define ${name}`);
@@ -81,6 +90,8 @@
     for (const e of performance.getEntriesByType('resource')) {
       const name = e.name.replace(/^https?:\/\/[^/]+/, '').replace(/\?.*$/, '');
       out.push({ what: `fetch ${name} start`, ms: r(e.startTime) });
+      if (e.requestStart) out.push({ what: `fetch ${name} sent`, ms: r(e.requestStart) });
+      if (e.responseStart) out.push({ what: `fetch ${name} first byte`, ms: r(e.responseStart) });
       out.push({ what: `fetch ${name} end`, ms: r(e.responseEnd) });
     }
     for (const e of performance.getEntriesByType('mark')) out.push({ what: `mark ${e.name}`, ms: r(e.startTime) });
