@@ -406,6 +406,18 @@ async function heap(cdp) {
   return { used: usedSize, total: totalSize };
 }
 
+// BENCH_HEAP_SNAPSHOT=1: a V8 heap snapshot at idle (after the idle heap was measured), written
+// to bench/results/heap-<client>-<run>.heapsnapshot (bench/heap-summary.mjs compares them).
+async function heapSnapshot(cdp, name) {
+  const chunks = [];
+  const onChunk = (e) => chunks.push(e.chunk);
+  cdp.on('HeapProfiler.addHeapSnapshotChunk', onChunk);
+  await cdp.send('HeapProfiler.takeHeapSnapshot', { reportProgress: false, captureNumericValue: false });
+  cdp.off('HeapProfiler.addHeapSnapshotChunk', onChunk);
+  fs.mkdirSync(path.join(here, 'results'), { recursive: true });
+  fs.writeFileSync(path.join(here, 'results', `heap-${name}.heapsnapshot`), chunks.join(''));
+}
+
 // BENCH_PROFILE=1: a V8 CPU profile (CDP Profiler, 100 µs sampling) from the flood's first
 // publish to its last arrival. Self time is summed per function; the summary (busy vs idle, GC,
 // wasm / JS / browser, the top functions) goes into the run and bench/results/profile-*.json.
@@ -443,10 +455,34 @@ async function stopProfile(cdp, name) {
   return summary;
 }
 
+// BENCH_STARTUP_PROFILE=1 (with BENCH_TIMELINE=1): the samples of a CPU profile taken from before
+// navigation to connected, mapped to page time (performance.now() read right after the profiler
+// stopped = the profile's end, within a few ms) and classified like stopProfile does; returned as
+// samples [page ms, kind, function, file] for windows between timeline events.
+async function stopStartupProfile(cdp, page) {
+  const { profile } = await cdp.send('Profiler.stop');
+  const pageNow = await page.evaluate(() => performance.now());
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  let ts = profile.startTime;
+  const out = [];
+  (profile.samples || []).forEach((id, i) => {
+    ts += (profile.timeDeltas && profile.timeDeltas[i]) || 0;
+    const dt = ((profile.timeDeltas && profile.timeDeltas[i + 1]) || 0) / 1000;
+    const { functionName, url } = byId.get(id).callFrame;
+    const kind = functionName === '(idle)' ? 'idle' : functionName === '(garbage collector)' ? 'gc'
+      : functionName === '(program)' || functionName === '(root)' ? 'program'
+        : /\.wasm$/.test(url) || url.startsWith('wasm://') || /^(wasm-function|\$)/.test(functionName) ? 'wasm' : 'js';
+    const at = pageNow - (profile.endTime - ts) / 1000;
+    if (at >= 0) out.push([Math.round(at * 10) / 10, Math.round(dt * 100) / 100, kind, functionName || '(anonymous)', url.split('/').pop()]);
+  });
+  return out;
+}
+
 async function measureOnce(browser, client, env2, runIndex) {
   // A fresh context per measurement: empty HTTP cache, no state carried between clients.
   const context = await browser.newContext();
   await context.addInitScript({ path: path.join(here, 'pages/bench-core.js') });
+  if (env.BENCH_TIMELINE === '1') await context.addInitScript({ path: path.join(here, 'pages/timeline.js') });
   const page = await context.newPage();
   const consoleErrors = [];
   page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()); });
@@ -468,8 +504,11 @@ async function measureOnce(browser, client, env2, runIndex) {
       // does); with it, the app keeps `rendered` = room messages committed to its log.
       await page.addInitScript({ content: 'window.__livechatBench = { rendered: 0 };' });
     }
+    // BENCH_STARTUP_PROFILE=1: a CPU profile from before navigation to connected (attribution only).
+    if (env.BENCH_STARTUP_PROFILE === '1') await startProfile(cdp);
     await page.goto(url, { waitUntil: 'load', timeout: cfg.connectTimeoutMs });
     await page.waitForFunction(() => window.__benchCore.connectedTime() !== null, null, { timeout: cfg.connectTimeoutMs, polling: 20 });
+    if (env.BENCH_STARTUP_PROFILE === '1') r.startupProfile = await stopStartupProfile(cdp, page);
     r.connectMs = await page.evaluate(() => window.__benchCore.connectedTime());
     r.readyMs = await page.evaluate(() => window.__benchCore.readyTime());
     const hasAdapter = await page.evaluate(() => !!(window.__livechatBench && window.__livechatBench.subscribe));
@@ -485,6 +524,8 @@ async function measureOnce(browser, client, env2, runIndex) {
     }
     await sleep(300);
     r.idle = { heap: await heap(cdp), wasm: await page.evaluate(() => window.__benchCore.wasmMemoryBytes()) };
+    if (env.BENCH_HEAP_SNAPSHOT === '1') await heapSnapshot(cdp, `${client}-${runIndex}`);
+    if (env.BENCH_TIMELINE === '1') r.timeline = await page.evaluate(() => window.__benchCore.timeline());
 
     if (hasAdapter) {
       for (const qos of [0, 1]) {

@@ -20,13 +20,15 @@
 // mount that names its own file) is simply not started early.
 //
 // Why a classic script: a module script runs only once the page is parsed and its imports are
-// loaded; a classic `async` script runs as soon as it arrives, so the configuration request, and
-// after it the token request and the WebSocket open, start tens of ms sooner (BENCHMARKS.md).
+// loaded; a classic script runs as soon as it arrives, so the configuration request, and after it
+// the token request and the WebSocket open, start tens of ms sooner (BENCHMARKS.md). Not `async`:
+// an async script was fetched at low priority and ran 20-60 ms after it arrived; a
+// parser-blocking one first in <head> is fetched at once and runs on arrival.
 // It is written to run either way (no import/export, strict mode): as a classic script it finds
 // its folder from its own URL; imported as a module by boot.js, from `__livechatAppBase`. It
 // runs once per page, whichever comes first.
 //
-// <script async src="early.js" data-config-url="/config.json" data-no-mount></script> (the bare
+// <script src="early.js" data-config-url="/config.json" data-no-mount></script> (the bare
 // page only): fetch that file (relative to the page) instead of config.json beside early.js, and
 // start from the file alone, with no mount element.
 (() => {
@@ -89,18 +91,29 @@ function sharesTabs(file, attribute) {
   return !(v === 'false' || v === 'off' || v === '0');
 }
 
-async function groupLeads(tokenUrl, brokerUrl) {
+// The locks held on this origin, asked for as soon as the loader runs (with the configuration
+// request, not after it: the answer comes from the browser process and was on the connect path,
+// 2–85 ms, when asked only once the file was there); null when there is nothing to ask.
+function heldLocks() {
   try {
-    if (typeof BroadcastChannel !== 'function' || !navigator.locks?.query) return false;
+    if (typeof BroadcastChannel !== 'function' || !navigator.locks?.query) return null;
+    return navigator.locks.query().then(({ held }) => held, () => []);
+  } catch {
+    return null;
+  }
+}
+
+async function groupLeads(tokenUrl, brokerUrl, held) {
+  try {
+    if (!held) return false;
     const name = TABS_PROTOCOL + '|' + new URL(tokenUrl, document.baseURI).href + '|' + (brokerUrl || '');
-    const { held } = await navigator.locks.query();
-    return held.some((lock) => lock.name === name);
+    return (await held).some((lock) => lock.name === name);
   } catch {
     return false;
   }
 }
 
-async function startConnect(handover, text, attribute) {
+async function startConnect(handover, text, attribute, held) {
   let file;
   try {
     file = JSON.parse(text);
@@ -113,7 +126,7 @@ async function startConnect(handover, text, attribute) {
   const tokenUrl = configured === null ? '/api/mqtt-token' : configured;
   const brokerUrl = setting(file, attribute, 'data-broker-url', ['brokerUrl', 'broker_url', 'brokerWsUrl', 'broker_ws_url']);
   if (typeof tokenUrl === 'string' && sharesTabs(file, attribute)
-    && await groupLeads(tokenUrl, typeof brokerUrl === 'string' ? brokerUrl : '')) return;
+    && await groupLeads(tokenUrl, typeof brokerUrl === 'string' ? brokerUrl : '', held)) return;
   // The socket first: its handshake (Mosquitto serves new WebSocket connections only between
   // waits of up to 100 ms) is the longer of the two.
   if (typeof brokerUrl === 'string' && isBrokerUrl(brokerUrl)) {
@@ -181,16 +194,18 @@ function startEarly(configUrl, attributes) {
   } catch {
     return;
   }
-  const response = fetch(configUrl).then(async (r) => {
+  const response = fetch(configUrl);
+  const held = heldLocks();
+  const ready = response.then(async (r) => {
     // A missing file counts as empty, as in the app: the attributes may be enough.
     const text = r.ok ? await r.clone().text() : r.status === 404 ? '{}' : null;
     await parsed();
     const attribute = attributes();
-    if (text !== null && attribute) await startConnect(handover, text, attribute);
+    if (text !== null && attribute) await startConnect(handover, text, attribute, held);
     return r;
   });
-  response.catch(() => {});
-  handover.config = { url: configUrl, response };
+  ready.catch(() => {});
+  handover.config = { url: configUrl, response: ready };
 }
 
 // Once per page: the classic <script> and boot.js's import may both run this file.

@@ -5,7 +5,7 @@
 // open, which the wasm takes over.
 const wasmResponse = fetch(new URL('livechat-bench-bare_bg.wasm', import.meta.url));
 
-// The wasm reads the loader's handover once: if early.js (async) is still on its way, wait for it.
+// The wasm reads the loader's handover once: if early.js is still on its way (it is not, as a blocking script), wait for it.
 if (!globalThis.__livechatEarlyStarted) {
   const tag = [...document.scripts].find((s) => s.src === new URL('early.js', import.meta.url).href);
   if (tag) {
