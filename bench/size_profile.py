@@ -17,8 +17,9 @@ Attribution:
   * the code section's share is shared out over groups of function bodies in proportion to each
     group's bodies brotli'd alone. A function goes to the crate that defines it (generic code counts
     for the defining crate: `Vec<OurType>` code is alloc's; an `impl Trait for Type` counts for
-    the crate of `Type`); LTO inlines callees into callers, so a group also holds what was inlined
-    into its functions.
+    the crate of `Type`; yew's `CompStateInner<COMP>::view`, our function components' bodies with
+    their hooks inlined, is a group of its own); LTO inlines callees into callers, so a group also
+    holds what was inlined into its functions.
 So every row is a share of the real total and the rows sum to it.
 """
 
@@ -195,6 +196,10 @@ def group_of(name, ours):
         return WASM_BINDGEN
     if "drop_in_place" in name:
         return "drop glue"
+    if re.match(r"<yew::html::component::lifecycle::CompStateInner<COMP> as [^>]*Stateful>::view", name):
+        # Yew's generic `view` instantiated per component: our function components' bodies with
+        # their hooks inlined (only our crates define components in these builds).
+        return "component views (yew generic: our components with hooks inlined)"
     if "alloc::collections::btree" in name or "alloc[" in name and "btree" in name:
         return "B-tree"
     if "hashbrown" in name or "std::collections::hash" in name:
