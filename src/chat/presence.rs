@@ -7,8 +7,6 @@
 //! while at least one of their instances is. This module is pure: the topics, the payload, and
 //! the state ([`Presence`]) with the change each input makes, for the UI to show and announce.
 
-use std::collections::BTreeMap;
-
 use mqtt_lifecycle::json::{self, Value};
 
 use super::topics::is_valid_author;
@@ -146,14 +144,28 @@ pub enum PresenceChange {
 /// The room's presence: entries per verified author and instance.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Presence {
-    entries: BTreeMap<String, BTreeMap<String, PresenceEntry>>,
+    /// By author, in author order; each author's instances in instance order (never empty).
+    /// Sorted `Vec`s, not `BTreeMap`s: every B-tree instantiation is its own copy of the B-tree
+    /// code in the wasm (BENCHMARKS.md, "Where the app's bytes go"); a lookup stays a binary
+    /// search.
+    entries: Vec<(String, Vec<(String, PresenceEntry)>)>,
     ignored: u64,
+}
+
+/// Where `key` is (or would go) in a `Vec` sorted by its first field.
+fn find<V>(list: &[(String, V)], key: &str) -> Result<usize, usize> {
+    list.binary_search_by(|(k, _)| k.as_str().cmp(key))
 }
 
 impl Presence {
     /// An empty room.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    fn instances(&self, author: &str) -> Option<&[(String, PresenceEntry)]> {
+        let i = find(&self.entries, author).ok()?;
+        Some(&self.entries[i].1)
     }
 
     /// Applies one message heard on `topic` (an empty payload clears the entry, as the Will and
@@ -169,14 +181,17 @@ impl Presence {
             self.ignored += 1;
             return PresenceChange::Ignored;
         };
-        let was_present = self.entries.contains_key(author);
+        let found = find(&self.entries, author);
         if payload.is_empty() {
-            let Some(instances) = self.entries.get_mut(author) else {
+            let Ok(i) = found else {
                 return PresenceChange::Unchanged;
             };
-            instances.remove(instance);
+            let instances = &mut self.entries[i].1;
+            if let Ok(j) = find(instances, instance) {
+                instances.remove(j);
+            }
             if instances.is_empty() {
-                self.entries.remove(author);
+                self.entries.remove(i);
                 return PresenceChange::Left(author.to_owned());
             }
             return PresenceChange::Unchanged;
@@ -185,10 +200,18 @@ impl Presence {
             self.ignored += 1;
             return PresenceChange::Ignored;
         };
-        self.entries
-            .entry(author.to_owned())
-            .or_default()
-            .insert(instance.to_owned(), entry);
+        let (i, was_present) = match found {
+            Ok(i) => (i, true),
+            Err(i) => {
+                self.entries.insert(i, (author.to_owned(), Vec::new()));
+                (i, false)
+            }
+        };
+        let instances = &mut self.entries[i].1;
+        match find(instances, instance) {
+            Ok(j) => instances[j].1 = entry,
+            Err(j) => instances.insert(j, (instance.to_owned(), entry)),
+        }
         if was_present {
             PresenceChange::Unchanged
         } else {
@@ -203,16 +226,14 @@ impl Presence {
 
     /// Whether `author`'s `instance` has an entry (this tab's own, once the broker echoed it).
     pub fn has_instance(&self, author: &str, instance: &str) -> bool {
-        self.entries
-            .get(author)
-            .is_some_and(|instances| instances.contains_key(instance))
+        self.instances(author)
+            .is_some_and(|instances| find(instances, instance).is_ok())
     }
 
     /// The name `author` is shown by: the latest claimed name, else the author id.
     pub fn shown_name(&self, author: &str) -> String {
-        self.entries
-            .get(author)
-            .and_then(|instances| instances.values().max_by_key(|e| e.since))
+        self.instances(author)
+            .and_then(latest)
             .and_then(|e| e.name.clone())
             .unwrap_or_else(|| author.to_owned())
     }
@@ -224,7 +245,7 @@ impl Presence {
 
     /// Whether `author` is present.
     pub fn contains(&self, author: &str) -> bool {
-        self.entries.contains_key(author)
+        find(&self.entries, author).is_ok()
     }
 
     /// Messages ignored so far (foreign topics, malformed payloads).
@@ -232,29 +253,33 @@ impl Presence {
         self.ignored
     }
 
-    /// Everyone present, the signed-in user (`own`, the token's `userId`) first, then by name.
+    /// Everyone present, the signed-in user (`own`, the token's `userId`) first, then by name
+    /// (case-insensitive), then by author id. Each one inserted at its place (a binary search):
+    /// no sort routine linked into the wasm for one short list.
     pub fn people(&self, own: Option<&str>) -> Vec<Person> {
-        let mut people: Vec<Person> = self
-            .entries
-            .iter()
-            .map(|(author, instances)| {
-                let latest = instances.values().max_by_key(|e| e.since);
-                Person {
-                    author: author.clone(),
-                    name: latest.and_then(|e| e.name.clone()),
-                    own: own == Some(author.as_str()),
-                    instances: instances.len(),
-                }
-            })
-            .collect();
-        people.sort_by(|a, b| {
-            b.own.cmp(&a.own).then_with(|| {
-                let key = |p: &Person| p.name.as_deref().unwrap_or(&p.author).to_lowercase();
-                key(a).cmp(&key(b)).then_with(|| a.author.cmp(&b.author))
-            })
-        });
-        people
+        let key = |p: &Person| p.name.as_deref().unwrap_or(&p.author).to_lowercase();
+        let mut people: Vec<(String, Person)> = Vec::with_capacity(self.entries.len());
+        for (author, instances) in &self.entries {
+            let person = Person {
+                author: author.clone(),
+                name: latest(instances).and_then(|e| e.name.clone()),
+                own: own == Some(author.as_str()),
+                instances: instances.len(),
+            };
+            let k = key(&person);
+            // Authors come in order and are unique: after every person that sorts before or
+            // equal by (own, name), which is the order `(own desc, name, author)`.
+            let at = people
+                .partition_point(|(qk, q)| (!q.own, qk.as_str()) <= (!person.own, k.as_str()));
+            people.insert(at, (k, person));
+        }
+        people.into_iter().map(|(_, p)| p).collect()
     }
+}
+
+/// The latest entry of one author's instances (the last of the most recent, as `max_by_key`).
+fn latest(instances: &[(String, PresenceEntry)]) -> Option<&PresenceEntry> {
+    instances.iter().map(|(_, e)| e).max_by_key(|e| e.since)
 }
 
 /// An input of [`PresenceView`].
@@ -309,7 +334,7 @@ impl PresenceView {
             self.presence
                 .entries
                 .iter()
-                .find(|(_, instances)| instances.contains_key(&self.instance))
+                .find(|(_, instances)| find(instances, &self.instance).is_ok())
                 .map(|(author, _)| author.as_str())
         });
         self.presence.people(own)

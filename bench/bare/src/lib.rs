@@ -13,7 +13,6 @@
 //! nothing else is allocated on that path by this crate.
 
 use std::cell::{Cell, RefCell};
-use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use js_sys::{Function, Object, Promise, Reflect};
@@ -63,8 +62,9 @@ struct Page {
     on_message_key: JsValue,
     /// The last topic seen and its JS string, so a flood on one topic decodes it once.
     last_topic: RefCell<(String, JsValue)>,
-    /// `subscribe` promises waiting for their SUBACK, by filter: (resolve, reject).
-    pending: RefCell<BTreeMap<String, Vec<(Function, Function)>>>,
+    /// `subscribe` promises waiting for their SUBACK, in call order: (filter, resolve, reject).
+    /// A `Vec`, not a map: a handful at most, and no B-tree code in the wasm (issue 15).
+    pending: RefCell<Vec<(String, Function, Function)>>,
     connected: Cell<bool>,
     performance: Option<web_sys::Performance>,
 }
@@ -119,8 +119,14 @@ impl Page {
                 web_sys::console::log_1(&format!("bench bare client: {status}").into());
             }
             ClientEvent::Subscription { filter, result } => {
-                let waiters = self.pending.borrow_mut().remove(filter);
-                for (resolve, reject) in waiters.into_iter().flatten() {
+                let mut waiters = Vec::new();
+                {
+                    let mut pending = self.pending.borrow_mut();
+                    while let Some(i) = pending.iter().position(|(f, _, _)| f == filter) {
+                        waiters.push(pending.remove(i));
+                    }
+                }
+                for (_, resolve, reject) in waiters {
                     let _ = match result {
                         Ok(qos) => resolve.call1(&JsValue::UNDEFINED, &(*qos as u8).into()),
                         Err(refusal) => reject.call1(
@@ -151,7 +157,7 @@ pub fn start() {
         bench: Object::new(),
         on_message_key: JsValue::from_str("onMessage"),
         last_topic: RefCell::new((String::new(), JsValue::from_str(""))),
-        pending: RefCell::new(BTreeMap::new()),
+        pending: RefCell::new(Vec::new()),
         connected: Cell::new(false),
         performance: window.performance(),
     });
@@ -223,13 +229,13 @@ async fn run(window: &web_sys::Window, page: &Rc<Page>) -> Result<(), String> {
             };
             page.pending
                 .borrow_mut()
-                .entry(topic.clone())
-                .or_default()
-                .push((resolve, reject.clone()));
+                .push((topic.clone(), resolve, reject.clone()));
             if let Err(error) = driver.subscribe(&topic, qos) {
-                if let Some(waiters) = page.pending.borrow_mut().get_mut(&topic) {
-                    waiters.pop();
+                let mut pending = page.pending.borrow_mut();
+                if let Some(i) = pending.iter().rposition(|(f, _, _)| *f == topic) {
+                    pending.remove(i);
                 }
+                drop(pending);
                 let _ = reject.call1(
                     &JsValue::UNDEFINED,
                     &js_sys::Error::new(&format!("cannot subscribe to {topic}: {error}")),

@@ -1,7 +1,7 @@
 //! The driver: runs a [`Supervisor`] with real sockets, one timer, page listeners and fetches.
 
 use std::cell::{Cell, RefCell};
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 use std::rc::{Rc, Weak};
 
 use mqtt_lifecycle::{
@@ -70,11 +70,95 @@ impl DriverConfig {
 pub struct Snapshot {
     /// Connection state and last reason.
     pub status: Status,
-    /// Every filter asked for and where it stands.
-    pub subscriptions: BTreeMap<String, SubscriptionStatus>,
+    /// Every filter asked for and where it stands, in filter order.
+    pub subscriptions: Subscriptions,
     /// Who is signed in, as the last token said (its user id, else the MQTT user name's part
     /// before `@`); `None` before the first token and after a sign-out.
     pub user_id: Option<String>,
+}
+
+/// Every filter asked for and where it stands ([`Snapshot::subscriptions`]), in filter order: a
+/// sorted `Vec` with the map methods callers use. Not a `BTreeMap`: every B-tree instantiation
+/// is its own copy of the B-tree code in a wasm build (BENCHMARKS.md, "Where the app's bytes
+/// go"), and a session holds a handful of filters.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Subscriptions(Vec<(String, SubscriptionStatus)>);
+
+impl Subscriptions {
+    /// No filters.
+    pub fn new() -> Self {
+        Subscriptions(Vec::new())
+    }
+
+    fn find(&self, filter: &str) -> Result<usize, usize> {
+        self.0.binary_search_by(|(f, _)| f.as_str().cmp(filter))
+    }
+
+    /// The status of `filter`, if it is asked for.
+    pub fn get(&self, filter: &str) -> Option<&SubscriptionStatus> {
+        let i = self.find(filter).ok()?;
+        Some(&self.0[i].1)
+    }
+
+    /// Whether `filter` is asked for.
+    pub fn contains_key(&self, filter: &str) -> bool {
+        self.find(filter).is_ok()
+    }
+
+    /// Sets the status of `filter`, returning the one it replaces.
+    pub fn insert(
+        &mut self,
+        filter: String,
+        status: SubscriptionStatus,
+    ) -> Option<SubscriptionStatus> {
+        match self.find(&filter) {
+            Ok(i) => Some(std::mem::replace(&mut self.0[i].1, status)),
+            Err(i) => {
+                self.0.insert(i, (filter, status));
+                None
+            }
+        }
+    }
+
+    /// How many filters.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Every filter and its status, in filter order.
+    pub fn iter(&self) -> SubscriptionsIter<'_> {
+        SubscriptionsIter(self.0.iter())
+    }
+}
+
+impl<'a> IntoIterator for &'a Subscriptions {
+    type Item = (&'a String, &'a SubscriptionStatus);
+    type IntoIter = SubscriptionsIter<'a>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.iter()
+    }
+}
+
+/// The iterator of [`Subscriptions::iter`]: each filter and its status, in filter order.
+#[derive(Debug, Clone)]
+pub struct SubscriptionsIter<'a>(std::slice::Iter<'a, (String, SubscriptionStatus)>);
+
+impl<'a> Iterator for SubscriptionsIter<'a> {
+    type Item = (&'a String, &'a SubscriptionStatus);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.0.next().map(|(f, s)| (f, s))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.0.size_hint()
+    }
 }
 
 /// Called with each supervisor event and the snapshot right after it. The snapshot is shared:
@@ -156,7 +240,7 @@ impl Engine {
         let supervisor = Supervisor::new(supervisor);
         let snapshot = Rc::new(Snapshot {
             status: supervisor.status(),
-            subscriptions: BTreeMap::new(),
+            subscriptions: Subscriptions::new(),
             user_id: None,
         });
         let inner = Rc::new_cyclic(|weak: &Weak<RefCell<Inner>>| {
@@ -477,7 +561,7 @@ impl Inner {
         }
         if std::mem::take(&mut self.subscriptions_changed) {
             // Built by insertion, not `collect`: that sorts first, and links a stable sort.
-            let mut statuses = BTreeMap::new();
+            let mut statuses = Subscriptions::new();
             for (filter, status) in self.supervisor.session().subscriptions() {
                 statuses.insert(filter.to_owned(), status);
             }
@@ -692,6 +776,28 @@ impl<K: Ord + Copy, V> IdMap<K, V> {
 mod tests {
     use super::*;
     use crate::error::JsError;
+
+    #[test]
+    fn subscriptions_keep_filter_order_and_one_status_per_filter() {
+        let mut subs = Subscriptions::new();
+        assert!(subs.is_empty());
+        assert_eq!(subs.insert("b".into(), SubscriptionStatus::Pending), None);
+        assert_eq!(subs.insert("a/+".into(), SubscriptionStatus::Pending), None);
+        assert_eq!(
+            subs.insert("b".into(), SubscriptionStatus::Granted(QoS::AtLeastOnce)),
+            Some(SubscriptionStatus::Pending)
+        );
+        assert_eq!(subs.len(), 2);
+        assert!(subs.contains_key("a/+") && !subs.contains_key("c"));
+        assert_eq!(
+            subs.get("b"),
+            Some(&SubscriptionStatus::Granted(QoS::AtLeastOnce))
+        );
+        assert_eq!(subs.get("c"), None);
+        let filters: Vec<&String> = subs.iter().map(|(f, _)| f).collect();
+        assert_eq!(filters, ["a/+", "b"]);
+        assert_eq!((&subs).into_iter().count(), 2);
+    }
 
     #[test]
     fn the_config_holds_the_documented_defaults() {

@@ -99,7 +99,7 @@ mod timer;
 
 pub use client::Driver;
 pub use counters::{debug_counts, debug_traffic, DebugCounts, DebugTraffic};
-pub use driver::{DriverConfig, Snapshot, Subscriber};
+pub use driver::{DriverConfig, Snapshot, Subscriber, Subscriptions, SubscriptionsIter};
 pub use error::{BrowserError, JsError};
 pub use handover::{take_handed_over_response, HANDOVER_GLOBAL};
 

@@ -1,13 +1,12 @@
 //! What `use_mqtt` returns: read-only state and the client's commands.
 
 use std::cell::RefCell;
-use std::collections::BTreeMap;
 use std::rc::Rc;
 use std::time::Duration;
 
 use mqtt_browser::{
     ConnectionState, Driver, Instant, OutgoingPublish, PublishId, QoS, Reason, Snapshot, Status,
-    SubscriptionStatus,
+    Subscriptions,
 };
 use serde::Serialize;
 
@@ -76,7 +75,7 @@ impl UseMqttHandle {
 
     /// Every filter the session is asked to hold and where it stands (pending again after a
     /// reconnect to a broker that lost the session, until it answers).
-    pub fn subscriptions(&self) -> &BTreeMap<String, SubscriptionStatus> {
+    pub fn subscriptions(&self) -> &Subscriptions {
         &self.snapshot.subscriptions
     }
 

@@ -93,7 +93,7 @@ pub use options::{ConnectionKey, UseMqttOptions};
 pub use mqtt_browser::{
     debug_counts, BrowserError, CommandError, ConnectionState, DebugCounts, DeliveryStatus,
     DropReason, DroppedMessage, LastWill, ProtocolVersion, PublishId, QoS, Reason, Refusal, Status,
-    SubscriptionStatus,
+    SubscriptionStatus, Subscriptions, SubscriptionsIter,
 };
 
 // The README's examples are compiled with the doc tests.

@@ -133,7 +133,7 @@ impl State {
     /// one the leader has not taken up yet). Queues the events that tell the application.
     fn refresh_view(&mut self) {
         let leader = self.last.clone();
-        let mut subscriptions = std::collections::BTreeMap::new();
+        let mut subscriptions = crate::Subscriptions::new();
         for (filter, _) in self.filters.list() {
             let status = leader
                 .subscriptions
@@ -161,7 +161,7 @@ impl State {
         let changed: Vec<(String, SubscriptionStatus)> = next
             .subscriptions
             .iter()
-            .filter(|(f, s)| self.view.subscriptions.get(*f) != Some(*s))
+            .filter(|(f, s)| self.view.subscriptions.get(f) != Some(*s))
             .map(|(f, s)| (f.clone(), s.clone()))
             .collect();
         self.view = Rc::new(next);

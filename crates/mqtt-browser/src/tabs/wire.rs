@@ -9,7 +9,6 @@
 //! [`Instant`] of the leader's means nothing in a follower. `Connected { since }` travels as
 //! "up for N ms" and `Backoff { retry_at }` as "retry in N ms", rebuilt on the receiver's clock.
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use mqtt_lifecycle::{
@@ -204,7 +203,7 @@ impl Wire {
                 let state = r.state(now)?;
                 let reason = r.opt_string()?.map(Reason::Relayed);
                 let user_id = r.opt_string()?;
-                let mut subscriptions = BTreeMap::new();
+                let mut subscriptions = crate::Subscriptions::new();
                 for _ in 0..r.int()? {
                     let filter = r.string()?;
                     let status = match r.u8()? {
@@ -567,7 +566,7 @@ mod tests {
 
     #[test]
     fn the_state_travels_as_durations_on_the_receivers_clock() {
-        let mut subscriptions = BTreeMap::new();
+        let mut subscriptions = crate::Subscriptions::new();
         subscriptions.insert("a/+".to_owned(), SubscriptionStatus::Granted(AtLeastOnce));
         subscriptions.insert("b".to_owned(), SubscriptionStatus::Pending);
         subscriptions.insert(
@@ -616,7 +615,7 @@ mod tests {
                 },
                 reason: None,
             },
-            subscriptions: BTreeMap::new(),
+            subscriptions: crate::Subscriptions::new(),
             user_id: None,
         };
         let Ok(Wire::State(seen)) = Wire::decode(&Wire::State(up).encode(at(10_000)), at(7_000))
