@@ -431,6 +431,7 @@ async function startProfile(cdp) {
 
 async function stopProfile(cdp, name) {
   const { profile } = await cdp.send('Profiler.stop');
+  if (env.BENCH_PROFILE_RAW) fs.writeFileSync(path.join(env.BENCH_PROFILE_RAW, `raw-${name}.cpuprofile`), JSON.stringify(profile));
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const self = new Map();
   const cats = { idle: 0, gc: 0, program: 0, wasm: 0, js: 0 };
@@ -553,9 +554,18 @@ async function measureOnce(browser, client, env2, runIndex) {
     if (floodSpec) {
       const creds = env2.publisherCreds ? await env2.publisherCreds() : {};
       if (cfg.profile) await startProfile(cdp);
+      let m0 = null;
+      if (env.BENCH_METRICS === '1') { await cdp.send('Performance.enable'); m0 = (await cdp.send('Performance.getMetrics')).metrics; }
       const pub = await publishFlood({ url: env2.publishUrl, ...creds, topic: floodSpec.topic, count: cfg.floodCount, size: cfg.size, template: floodSpec.template });
       const f = await page.evaluate(([to]) => window.__benchCore.awaitFlood(to, 15000), [cfg.floodTimeoutMs]);
       if (cfg.profile) r.profile = await stopProfile(cdp, `${client}-${runIndex}`);
+      if (m0) {
+        const m1 = (await cdp.send('Performance.getMetrics')).metrics;
+        const a = Object.fromEntries(m0.map((x) => [x.name, x.value]));
+        const d = {};
+        for (const x of m1) if (/Duration|Count$/.test(x.name)) d[x.name] = Math.round((x.value - a[x.name]) * (/Duration/.test(x.name) ? 1000 : 1));
+        log(`metrics ${client}-${runIndex}: ${JSON.stringify(d)}`);
+      }
       const span = f.last !== null && f.first !== null ? f.last - f.first : null;
       r.flood = {
         expected: cfg.floodCount,

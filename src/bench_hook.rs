@@ -3,7 +3,7 @@
 //! The side-by-side benchmark (`bench/`, see `bench/README.md`) defines that object before the
 //! app loads and reads `rendered` to know how many flooded messages the chat has shown. A host
 //! page never defines it, so in production this is one property lookup per render that changed
-//! the count (and one per received message, below), and nothing is written.
+//! the count (and one per batch of received messages, below), and nothing is written.
 //!
 //! The fault tests (`e2e/faults*.test.mjs`) also read `publishesReceived` and
 //! `dupPublishesReceived`: the PUBLISH packets the MQTT session received and those with the DUP
@@ -22,7 +22,8 @@ fn hook() -> Option<JsValue> {
 }
 
 /// Sets `publishesReceived` and `dupPublishesReceived` on the hook object, if there is one,
-/// from the MQTT driver's totals for this page.
+/// from the MQTT driver's totals for this page. Called once per batch of room messages
+/// ([`crate::room::BatchedInbox`]), so the totals are current within its window.
 pub fn report_received() {
     let Some(hook) = hook() else {
         return;

@@ -3,6 +3,10 @@
 //! The author shown is the one the broker verified (the author topic); a different display name
 //! claimed in the payload is shown beside it, marked as a claim, and a message whose author
 //! cannot be verified (the shared topic) carries an "unverified" badge.
+//!
+//! The live list renders this component only for messages with a delivery state (own messages
+//! sent from this page); the others, which never change once listed, get the same markup from
+//! `item.js` in one call (see [`crate::components::MessageList`]): a change here goes there too.
 
 use std::rc::Rc;
 

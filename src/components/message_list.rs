@@ -1,10 +1,74 @@
 //! The message log: bounded, follows new messages only while the user is at the bottom.
 
-use web_sys::Element;
-use yew::prelude::*;
+use std::collections::HashMap;
+use std::rc::Rc;
 
-use crate::chat::ChatState;
+use wasm_bindgen::prelude::*;
+use web_sys::{Element, Node};
+use yew::prelude::*;
+use yew::virtual_dom::{Key, VList};
+
+use crate::chat::{ChatMessage, ChatState};
 use crate::components::MessageItem;
+
+#[wasm_bindgen(module = "/src/components/item.js")]
+extern "C" {
+    /// The `<li>` of [`MessageItem`] for a message without a delivery state, in one call.
+    #[wasm_bindgen(js_name = lcMessageItem)]
+    #[allow(clippy::too_many_arguments)]
+    fn message_node(
+        own: bool,
+        id: &str,
+        author: &str,
+        verified: bool,
+        name: &str,
+        claimed: bool,
+        claimed_name: &str,
+        time: f64,
+        text: &str,
+    ) -> Node;
+}
+
+/// The live list's items: a message that never changes once listed (no delivery state: everyone
+/// else's) is a DOM node built once by [`message_node`] and kept while listed (by `seq`, for as
+/// long as the reducer keeps the same `Rc`); an own message, whose delivery mark changes, is a
+/// [`MessageItem`]. The markup is the same. A flood lists thousands of messages a second: a
+/// component each (its scope, its virtual DOM, ~25 calls into JS) was most of a render.
+fn live_items(
+    messages: &std::collections::VecDeque<Rc<ChatMessage>>,
+    cache: &mut HashMap<u64, (Rc<ChatMessage>, Node)>,
+) -> Html {
+    let mut kept = HashMap::with_capacity(messages.len());
+    let items: Vec<Html> = messages
+        .iter()
+        .map(|m| {
+            if m.delivery.is_some() {
+                return html! { <MessageItem key={m.seq} message={m.clone()} /> };
+            }
+            let node = match cache.remove(&m.seq) {
+                Some((same, node)) if Rc::ptr_eq(&same, m) => node,
+                _ => {
+                    let claimed = m.claimed_name();
+                    message_node(
+                        m.own,
+                        m.id.as_deref().unwrap_or_default(),
+                        m.author.as_deref().unwrap_or_default(),
+                        m.verified(),
+                        m.name(),
+                        claimed.is_some(),
+                        claimed.unwrap_or_default(),
+                        m.timestamp as f64,
+                        &m.text,
+                    )
+                }
+            };
+            kept.insert(m.seq, (m.clone(), node.clone()));
+            VList::with_children(vec![Html::VRef(node)], Some(Key::from(m.seq))).into()
+        })
+        .collect();
+    *cache = kept;
+    items.into_iter().collect()
+}
 
 /// Distance from the bottom (px) still counted as "at the bottom".
 const BOTTOM_SLACK_PX: i32 = 24;
@@ -41,6 +105,7 @@ fn is_at_bottom(el: &Element) -> bool {
 #[function_component(MessageList)]
 pub fn message_list(props: &MessageListProps) -> Html {
     let scroller = use_node_ref();
+    let nodes = use_mut_ref(HashMap::new);
     let chat = &props.chat;
 
     // After every render that changed the list: follow the end if the user is there.
@@ -90,7 +155,7 @@ pub fn message_list(props: &MessageListProps) -> Html {
                         <p class="lc-empty">{ "No messages yet. Say hello!" }</p>
                     }
                     <ol class="lc-messages">
-                        { for chat.messages().iter().map(|m| html! { <MessageItem key={m.seq} message={m.clone()} /> }) }
+                        { live_items(&chat.messages(), &mut nodes.borrow_mut()) }
                     </ol>
                 </div>
             </div>

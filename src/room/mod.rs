@@ -191,7 +191,6 @@ fn mqtt_options(
                 });
                 return;
             }
-            crate::bench_hook::report_received();
             let author = match topics.source(&m.topic) {
                 Some(Source::Author(author)) => Some(author),
                 Some(Source::Shared) => None,

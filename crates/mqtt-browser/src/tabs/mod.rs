@@ -16,8 +16,9 @@
 //!   a new leader announces itself it joins again and resends what is still waiting, with the
 //!   same numbers (the chat's message ids make a message published twice show once).
 //! - The leader subscribes the union of every tab's filters, posts every message it receives
-//!   (each tab keeps those its filters match), each publish's progress to its tab, and its
-//!   state (times as durations, reasons in words) whenever it changes.
+//!   (each tab keeps those its filters match) once another tab has spoken on the channel (a tab
+//!   says hello when it opens it; a leader alone posts none), each publish's progress to its
+//!   tab, and its state (times as durations, reasons in words) whenever it changes.
 
 mod book;
 mod glue;
@@ -87,6 +88,10 @@ struct State {
     events: VecDeque<(ClientEvent, Rc<Snapshot>)>,
     delivering: bool,
     stopped: bool,
+    /// Whether another tab has said anything on the channel since this tab joined. Until one
+    /// has, nobody reads the channel: a leader alone does not post the messages it receives
+    /// (a structured clone and a `postMessage` each, most of a flood's cost; BENCHMARKS.md).
+    heard_others: bool,
 }
 
 impl State {
@@ -232,6 +237,7 @@ impl Tab {
             events: VecDeque::new(),
             delivering: false,
             stopped: false,
+            heard_others: false,
         };
         let tab = Tab {
             shared: Rc::new(RefCell::new(state)),
@@ -369,6 +375,7 @@ fn join(shared: &Rc<RefCell<State>>) {
     state.glue = Some(glue);
     state.stopped = false;
     state.leader = None;
+    state.heard_others = false;
     let hello = state.join_message();
     state.post(&hello);
 }
@@ -534,13 +541,17 @@ fn on_engine_event(weak: &Weak<RefCell<State>>, event: ClientEvent, snapshot: &R
         match event {
             ClientEvent::Message(message) => {
                 let wire = Wire::Message(message);
-                state.post(&wire);
+                if state.heard_others {
+                    state.post(&wire);
+                }
                 state.keep(wire);
             }
             ClientEvent::Delivery { id, status } => route_delivery(&mut state, id, status),
             ClientEvent::MessageDropped(dropped) => {
                 let wire = Wire::Dropped(dropped);
-                state.post(&wire);
+                if state.heard_others {
+                    state.post(&wire);
+                }
                 state.keep(wire);
             }
             _ => {
@@ -561,6 +572,8 @@ fn on_message(weak: &Weak<RefCell<State>>, bytes: &[u8]) {
     let Ok(wire) = Wire::decode(bytes, now) else {
         return; // not ours to read: ignored whole
     };
+    // Another tab reads the channel from now on (a newcomer says hello when it opens it).
+    shared.borrow_mut().heard_others = true;
     let leading = shared.borrow().leading();
     match wire {
         Wire::Join { .. } | Wire::Publish { .. } | Wire::Leave { .. } | Wire::Retry => {
