@@ -375,7 +375,9 @@ fn join(shared: &Rc<RefCell<State>>) {
     state.glue = Some(glue);
     state.stopped = false;
     state.leader = None;
-    state.heard_others = false;
+    // `heard_others` is not reset: a tab that joins again (after a stop) keeps posting if other
+    // tabs were ever heard, so followers that stay silent until a leader announces itself still
+    // get every message if this tab takes the lead first.
     let hello = state.join_message();
     state.post(&hello);
 }
