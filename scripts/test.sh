@@ -90,7 +90,7 @@ browser_tests() {
   local status=0
   # --lib --tests: unit and integration tests; doctests run natively in the native stage.
   cargo test --target wasm32-unknown-unknown "${WASM_TEST_CRATES[@]}" --lib --tests --locked || status=$?
-  cargo test --target wasm32-unknown-unknown -p livechat --test crash_screen --locked || status=$?
+  cargo test --target wasm32-unknown-unknown -p livechat --test crash_screen --test message_markup --locked || status=$?
   stop_dev_stack
   if [ "$status" -ne 0 ]; then
     printf -- '--- dev stack log, last 40 lines (%s) ---\n' "$stack_log" >&2

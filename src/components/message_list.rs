@@ -29,6 +29,25 @@ extern "C" {
     ) -> Node;
 }
 
+/// The `<li>` of [`MessageItem`] for `m` (a message without a delivery state), built in one call
+/// by `item.js`. Public for the browser test that holds the two markups equal
+/// (`tests/message_markup.rs`).
+#[doc(hidden)]
+pub fn message_node_for(m: &ChatMessage) -> Node {
+    let claimed = m.claimed_name();
+    message_node(
+        m.own,
+        m.id.as_deref().unwrap_or_default(),
+        m.author.as_deref().unwrap_or_default(),
+        m.verified(),
+        m.name(),
+        claimed.is_some(),
+        claimed.unwrap_or_default(),
+        m.timestamp as f64,
+        &m.text,
+    )
+}
+
 /// The live list's items: a message that never changes once listed (no delivery state: everyone
 /// else's) is a DOM node built once by [`message_node`] and kept while listed (by `seq`, for as
 /// long as the reducer keeps the same `Rc`); an own message, whose delivery mark changes, is a
@@ -47,20 +66,7 @@ fn live_items(
             }
             let node = match cache.remove(&m.seq) {
                 Some((same, node)) if Rc::ptr_eq(&same, m) => node,
-                _ => {
-                    let claimed = m.claimed_name();
-                    message_node(
-                        m.own,
-                        m.id.as_deref().unwrap_or_default(),
-                        m.author.as_deref().unwrap_or_default(),
-                        m.verified(),
-                        m.name(),
-                        claimed.is_some(),
-                        claimed.unwrap_or_default(),
-                        m.timestamp as f64,
-                        &m.text,
-                    )
-                }
+                _ => message_node_for(m),
             };
             kept.insert(m.seq, (m.clone(), node.clone()));
             VList::with_children(vec![Html::VRef(node)], Some(Key::from(m.seq))).into()

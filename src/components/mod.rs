@@ -14,6 +14,6 @@ pub use dev_sign_in::{DevSignIn, DevSignInProps};
 pub use error_screen::{ErrorScreen, ErrorScreenProps};
 pub use live_chat::{LiveChat, LiveChatProps};
 pub use message_item::{MessageItem, MessageItemProps};
-pub use message_list::{MessageList, MessageListProps};
+pub use message_list::{message_node_for, MessageList, MessageListProps};
 pub use presence_list::{PresenceList, PresenceListProps};
 pub use status_bar::{StatusBar, StatusBarProps};
