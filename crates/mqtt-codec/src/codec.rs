@@ -76,10 +76,33 @@ pub fn encode(
     }
 }
 
+/// A body decoder: [`decode_body`] or [`decode_client_body`], chosen by the framer.
+pub(crate) type DecodeBody = fn(u8, &[u8], ProtocolVersion) -> Result<Packet, DecodeError>;
+
 /// Decodes one packet from its first byte and its complete body (the bytes after the
 /// remaining-length field). Called by the framer once the whole packet is buffered; the body is
 /// borrowed, so a PUBLISH payload is copied once, into the packet.
 pub(crate) fn decode_body(
+    first_byte: u8,
+    body: &[u8],
+    version: ProtocolVersion,
+) -> Result<Packet, DecodeError> {
+    decode_body_as::<false>(first_byte, body, version)
+}
+
+/// [`decode_body`] for a client's link ([`crate::Framer::client`]): CONNECT, SUBSCRIBE and
+/// UNSUBSCRIBE, which only a client sends, are not parsed. Once their fixed-header flags are
+/// checked they come out as that packet with default fields and the body ignored, for the
+/// caller to refuse as a protocol error; so a client's build does not link their readers.
+pub(crate) fn decode_client_body(
+    first_byte: u8,
+    body: &[u8],
+    version: ProtocolVersion,
+) -> Result<Packet, DecodeError> {
+    decode_body_as::<true>(first_byte, body, version)
+}
+
+fn decode_body_as<const CLIENT: bool>(
     first_byte: u8,
     body: &[u8],
     version: ProtocolVersion,
@@ -101,6 +124,46 @@ pub(crate) fn decode_body(
             packet_type: name,
             flags,
         });
+    }
+    if CLIENT {
+        match nibble {
+            1 => {
+                return Ok(Packet::Connect(Box::new(Connect {
+                    protocol: version,
+                    client_id: String::new(),
+                    clean_start: false,
+                    keep_alive: 0,
+                    username: None,
+                    password: None,
+                    will: None,
+                    session_expiry_interval: None,
+                    receive_maximum: None,
+                    maximum_packet_size: None,
+                    topic_alias_maximum: None,
+                    request_response_information: None,
+                    request_problem_information: None,
+                    authentication_method: None,
+                    authentication_data: None,
+                    user_properties: Vec::new(),
+                })))
+            }
+            8 => {
+                return Ok(Packet::Subscribe(Subscribe {
+                    packet_id: 0,
+                    filters: Vec::new(),
+                    subscription_identifier: None,
+                    user_properties: Vec::new(),
+                }))
+            }
+            10 => {
+                return Ok(Packet::Unsubscribe(Unsubscribe {
+                    packet_id: 0,
+                    filters: Vec::new(),
+                    user_properties: Vec::new(),
+                }))
+            }
+            _ => {}
+        }
     }
     let mut r = Reader::new(body);
     let read = |r: &mut Reader<'_>| -> Result<Packet, String> {

@@ -83,7 +83,7 @@ impl Session {
         let pending = PendingLink {
             id: link,
             protocol: self.protocol,
-            framer: Framer::new(self.protocol, self.incoming_limit()).skip_oversized_publishes(),
+            framer: Framer::client(self.protocol, self.incoming_limit()).skip_oversized_publishes(),
             since: now,
         };
         let superseded = match std::mem::take(&mut self.phase) {
