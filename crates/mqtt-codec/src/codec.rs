@@ -46,7 +46,45 @@ pub fn encode(
     version: ProtocolVersion,
     out: &mut Vec<u8>,
 ) -> Result<(), EncodeError> {
+    encode_as::<false>(packet, version, out)
+}
+
+/// [`encode`] for a client: the packets only a server sends (CONNACK, SUBACK, UNSUBACK,
+/// PINGRESP) and AUTH (a client that never sends an Authentication Method has no use for it)
+/// are refused with [`EncodeError::Rejected`], so a client's build does not link their writers.
+///
+/// # Errors
+/// As [`encode`], and [`EncodeError::Rejected`] for the packets above.
+pub fn encode_client(
+    packet: &Packet,
+    version: ProtocolVersion,
+    out: &mut Vec<u8>,
+) -> Result<(), EncodeError> {
+    encode_as::<true>(packet, version, out)
+}
+
+fn encode_as<const CLIENT: bool>(
+    packet: &Packet,
+    version: ProtocolVersion,
+    out: &mut Vec<u8>,
+) -> Result<(), EncodeError> {
     let v5 = version == ProtocolVersion::V5;
+    if CLIENT {
+        let packet_type = match packet {
+            Packet::ConnAck(_) => "CONNACK",
+            Packet::SubAck(_) => "SUBACK",
+            Packet::UnsubAck(_) => "UNSUBACK",
+            Packet::PingResp => "PINGRESP",
+            Packet::Auth(_) => "AUTH",
+            _ => "",
+        };
+        if !packet_type.is_empty() {
+            return Err(EncodeError::Rejected {
+                packet_type,
+                detail: "not sent by this client".into(),
+            });
+        }
+    }
     match packet {
         Packet::Connect(c) => c.write(version, out),
         Packet::ConnAck(c) => c.write(version, out),
@@ -970,6 +1008,32 @@ mod tests {
             let mut bytes = Vec::new();
             encode(&packet, version, &mut bytes).unwrap();
             prop_assert_eq!(decode(&bytes, version), Ok(packet));
+        }
+
+        #[test]
+        fn encode_client_writes_what_encode_does_and_refuses_the_server_s_packets(
+            (version, packet) in strategies::version()
+                .prop_flat_map(|v| (Just(v), strategies::packet(v)))
+        ) {
+            let mut full = Vec::new();
+            encode(&packet, version, &mut full).unwrap();
+            let mut client = Vec::new();
+            let result = encode_client(&packet, version, &mut client);
+            if matches!(
+                packet,
+                Packet::ConnAck(_)
+                    | Packet::SubAck(_)
+                    | Packet::UnsubAck(_)
+                    | Packet::PingResp
+                    | Packet::Auth(_)
+            ) {
+                let rejected = matches!(result, Err(EncodeError::Rejected { .. }));
+                prop_assert!(rejected, "{:?}", result);
+                prop_assert!(client.is_empty());
+            } else {
+                prop_assert_eq!(result, Ok(()));
+                prop_assert_eq!(client, full);
+            }
         }
     }
 }
