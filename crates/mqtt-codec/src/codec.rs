@@ -129,7 +129,8 @@ pub(crate) fn decode_body(
 }
 
 /// [`decode_body`] for a client's link ([`crate::Framer::client`]): CONNECT, SUBSCRIBE and
-/// UNSUBSCRIBE, which only a client sends, are not parsed. Once their fixed-header flags are
+/// UNSUBSCRIBE, which only a client sends, and AUTH, which a client that never sends an
+/// Authentication Method refuses, are not parsed. Once their fixed-header flags are
 /// checked they come out as that packet with default fields and the body ignored, for the
 /// caller to refuse as a protocol error; so a client's build does not link their readers.
 pub(crate) fn decode_client_body(
@@ -200,6 +201,8 @@ fn decode_body_as<const CLIENT: bool>(
                     user_properties: Vec::new(),
                 }))
             }
+            // A client that never sends an Authentication Method refuses any AUTH.
+            15 => return Ok(Packet::Auth(Auth::default())),
             _ => {}
         }
     }

@@ -131,7 +131,8 @@ impl Framer {
     }
 
     /// A framer for a client's link: as [`Framer::new`], except that CONNECT, SUBSCRIBE and
-    /// UNSUBSCRIBE, which only a client sends, are not parsed. Once their fixed header is
+    /// UNSUBSCRIBE, which only a client sends, and AUTH (refused by a client that never sends
+    /// an Authentication Method) are not parsed. Once their fixed header is
     /// checked they come out as that packet with default fields (the body is ignored), for the
     /// client to refuse as a protocol error; a client's build then does not link their readers.
     #[must_use]
@@ -411,7 +412,7 @@ mod tests {
     fn is_server_bound(packet: &Packet) -> bool {
         matches!(
             packet,
-            Packet::Connect(_) | Packet::Subscribe(_) | Packet::Unsubscribe(_)
+            Packet::Connect(_) | Packet::Subscribe(_) | Packet::Unsubscribe(_) | Packet::Auth(_)
         )
     }
 
