@@ -4,14 +4,14 @@
 //! or an absolute `https://` URL (`http://` only to this machine); a broker URL is `wss://`
 //! (`ws://` only to this machine). Nothing else, however a browser would read it.
 
-use mqtt_lifecycle::net::{ipv4, ipv6};
+use mqtt_lifecycle::net::{ipv4, ipv6, split_scheme};
 
 use crate::{ConfigError, Setting};
 
 /// The scheme and host of an absolute URL (`scheme://[userinfo@]host[:port]/...`), lowercased,
 /// and whether it carries user-info.
 fn scheme_and_host(url: &str) -> Option<(String, String, bool)> {
-    let (scheme, rest) = url.split_once("://")?;
+    let (scheme, rest) = split_scheme(url)?;
     let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
     let has_userinfo = authority.contains('@');
     let host_port = authority.rsplit('@').next().unwrap_or("");

@@ -46,7 +46,45 @@ pub fn encode(
     version: ProtocolVersion,
     out: &mut Vec<u8>,
 ) -> Result<(), EncodeError> {
+    encode_as::<false>(packet, version, out)
+}
+
+/// [`encode`] for a client: the packets only a server sends (CONNACK, SUBACK, UNSUBACK,
+/// PINGRESP) and AUTH (a client that never sends an Authentication Method has no use for it)
+/// are refused with [`EncodeError::Rejected`], so a client's build does not link their writers.
+///
+/// # Errors
+/// As [`encode`], and [`EncodeError::Rejected`] for the packets above.
+pub fn encode_client(
+    packet: &Packet,
+    version: ProtocolVersion,
+    out: &mut Vec<u8>,
+) -> Result<(), EncodeError> {
+    encode_as::<true>(packet, version, out)
+}
+
+fn encode_as<const CLIENT: bool>(
+    packet: &Packet,
+    version: ProtocolVersion,
+    out: &mut Vec<u8>,
+) -> Result<(), EncodeError> {
     let v5 = version == ProtocolVersion::V5;
+    if CLIENT {
+        let packet_type = match packet {
+            Packet::ConnAck(_) => "CONNACK",
+            Packet::SubAck(_) => "SUBACK",
+            Packet::UnsubAck(_) => "UNSUBACK",
+            Packet::PingResp => "PINGRESP",
+            Packet::Auth(_) => "AUTH",
+            _ => "",
+        };
+        if !packet_type.is_empty() {
+            return Err(EncodeError::Rejected {
+                packet_type,
+                detail: "not sent by this client".into(),
+            });
+        }
+    }
     match packet {
         Packet::Connect(c) => c.write(version, out),
         Packet::ConnAck(c) => c.write(version, out),
@@ -76,10 +114,34 @@ pub fn encode(
     }
 }
 
+/// A body decoder: [`decode_body`] or [`decode_client_body`], chosen by the framer.
+pub(crate) type DecodeBody = fn(u8, &[u8], ProtocolVersion) -> Result<Packet, DecodeError>;
+
 /// Decodes one packet from its first byte and its complete body (the bytes after the
 /// remaining-length field). Called by the framer once the whole packet is buffered; the body is
 /// borrowed, so a PUBLISH payload is copied once, into the packet.
 pub(crate) fn decode_body(
+    first_byte: u8,
+    body: &[u8],
+    version: ProtocolVersion,
+) -> Result<Packet, DecodeError> {
+    decode_body_as::<false>(first_byte, body, version)
+}
+
+/// [`decode_body`] for a client's link ([`crate::Framer::client`]): CONNECT, SUBSCRIBE and
+/// UNSUBSCRIBE, which only a client sends, and AUTH, which a client that never sends an
+/// Authentication Method refuses, are not parsed. Once their fixed-header flags are
+/// checked they come out as that packet with default fields and the body ignored, for the
+/// caller to refuse as a protocol error; so a client's build does not link their readers.
+pub(crate) fn decode_client_body(
+    first_byte: u8,
+    body: &[u8],
+    version: ProtocolVersion,
+) -> Result<Packet, DecodeError> {
+    decode_body_as::<true>(first_byte, body, version)
+}
+
+fn decode_body_as<const CLIENT: bool>(
     first_byte: u8,
     body: &[u8],
     version: ProtocolVersion,
@@ -101,6 +163,48 @@ pub(crate) fn decode_body(
             packet_type: name,
             flags,
         });
+    }
+    if CLIENT {
+        match nibble {
+            1 => {
+                return Ok(Packet::Connect(Box::new(Connect {
+                    protocol: version,
+                    client_id: String::new(),
+                    clean_start: false,
+                    keep_alive: 0,
+                    username: None,
+                    password: None,
+                    will: None,
+                    session_expiry_interval: None,
+                    receive_maximum: None,
+                    maximum_packet_size: None,
+                    topic_alias_maximum: None,
+                    request_response_information: None,
+                    request_problem_information: None,
+                    authentication_method: None,
+                    authentication_data: None,
+                    user_properties: Vec::new(),
+                })))
+            }
+            8 => {
+                return Ok(Packet::Subscribe(Subscribe {
+                    packet_id: 0,
+                    filters: Vec::new(),
+                    subscription_identifier: None,
+                    user_properties: Vec::new(),
+                }))
+            }
+            10 => {
+                return Ok(Packet::Unsubscribe(Unsubscribe {
+                    packet_id: 0,
+                    filters: Vec::new(),
+                    user_properties: Vec::new(),
+                }))
+            }
+            // A client that never sends an Authentication Method refuses any AUTH.
+            15 => return Ok(Packet::Auth(Auth::default())),
+            _ => {}
+        }
     }
     let mut r = Reader::new(body);
     let read = |r: &mut Reader<'_>| -> Result<Packet, String> {
@@ -907,6 +1011,32 @@ mod tests {
             let mut bytes = Vec::new();
             encode(&packet, version, &mut bytes).unwrap();
             prop_assert_eq!(decode(&bytes, version), Ok(packet));
+        }
+
+        #[test]
+        fn encode_client_writes_what_encode_does_and_refuses_the_server_s_packets(
+            (version, packet) in strategies::version()
+                .prop_flat_map(|v| (Just(v), strategies::packet(v)))
+        ) {
+            let mut full = Vec::new();
+            encode(&packet, version, &mut full).unwrap();
+            let mut client = Vec::new();
+            let result = encode_client(&packet, version, &mut client);
+            if matches!(
+                packet,
+                Packet::ConnAck(_)
+                    | Packet::SubAck(_)
+                    | Packet::UnsubAck(_)
+                    | Packet::PingResp
+                    | Packet::Auth(_)
+            ) {
+                let rejected = matches!(result, Err(EncodeError::Rejected { .. }));
+                prop_assert!(rejected, "{:?}", result);
+                prop_assert!(client.is_empty());
+            } else {
+                prop_assert_eq!(result, Ok(()));
+                prop_assert_eq!(client, full);
+            }
         }
     }
 }

@@ -64,7 +64,7 @@ pub enum EncodeError {
         link: ProtocolVersion,
     },
     /// PUBLISH must carry a packet id exactly when its QoS is above 0.
-    #[error("PUBLISH with {qos:?} cannot carry packet id {packet_id:?}")]
+    #[error("PUBLISH with {qos:?} cannot carry packet id {}", OptionalId(*.packet_id))]
     PacketIdMismatch {
         /// The publish QoS.
         qos: QoS,
@@ -103,4 +103,36 @@ pub enum EncodeError {
         /// The codec's reason.
         detail: String,
     },
+}
+
+/// `{:?}` of an `Option<u16>` ("None", "Some(7)"), written out: the derived `Debug` links the
+/// debug builders (with their `{:#?}` pretty-printer) into the wasm build for this one message.
+struct OptionalId(Option<u16>);
+
+impl core::fmt::Display for OptionalId {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self.0 {
+            Some(id) => write!(f, "Some({id})"),
+            None => f.write_str("None"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn packet_id_mismatch_shows_the_id_as_debug_would() {
+        for packet_id in [None, Some(0), Some(7), Some(u16::MAX)] {
+            let error = EncodeError::PacketIdMismatch {
+                qos: QoS::AtMostOnce,
+                packet_id,
+            };
+            assert_eq!(
+                error.to_string(),
+                format!("PUBLISH with AtMostOnce cannot carry packet id {packet_id:?}")
+            );
+        }
+    }
 }

@@ -52,6 +52,8 @@ pub struct Framer {
     skip_oversized: bool,
     /// Bytes of a skipped packet still to arrive (and be discarded).
     skip: u64,
+    /// The body decoder: the full one, or the client's ([`Framer::client`]).
+    decode: codec::DecodeBody,
 }
 
 /// One unit of a byte stream, from [`Framer::next_frame`].
@@ -125,6 +127,24 @@ impl Framer {
     /// `max_packet_size` bytes (fixed header included, as MQTT 5's Maximum Packet Size counts).
     #[must_use]
     pub fn new(version: ProtocolVersion, max_packet_size: u32) -> Self {
+        Self::with_decoder(version, max_packet_size, codec::decode_body)
+    }
+
+    /// A framer for a client's link: as [`Framer::new`], except that CONNECT, SUBSCRIBE and
+    /// UNSUBSCRIBE, which only a client sends, and AUTH (refused by a client that never sends
+    /// an Authentication Method) are not parsed. Once their fixed header is
+    /// checked they come out as that packet with default fields (the body is ignored), for the
+    /// client to refuse as a protocol error; a client's build then does not link their readers.
+    #[must_use]
+    pub fn client(version: ProtocolVersion, max_packet_size: u32) -> Self {
+        Self::with_decoder(version, max_packet_size, codec::decode_client_body)
+    }
+
+    fn with_decoder(
+        version: ProtocolVersion,
+        max_packet_size: u32,
+        decode: codec::DecodeBody,
+    ) -> Self {
         Self {
             version,
             max_packet_size,
@@ -133,6 +153,7 @@ impl Framer {
             poisoned: false,
             skip_oversized: false,
             skip: 0,
+            decode,
         }
     }
 
@@ -256,7 +277,7 @@ impl Framer {
             return None;
         }
         let body = &available[header.len..total];
-        let result = codec::decode_body(header.first_byte, body, self.version);
+        let result = (self.decode)(header.first_byte, body, self.version);
         self.consume(total);
         Some(result.map(Frame::Packet).map_err(|e| self.poison(e)))
     }
@@ -315,7 +336,7 @@ impl Framer {
             return Ok(None);
         };
         // The variable header alone is a valid PUBLISH with an empty payload.
-        let publish = match codec::decode_body(header.first_byte, var_header, self.version)? {
+        let publish = match (self.decode)(header.first_byte, var_header, self.version)? {
             Packet::Publish(publish) => *publish,
             _ => return Err(malformed("not a PUBLISH".into())),
         };
@@ -387,6 +408,44 @@ mod tests {
     use crate::strategies;
     use proptest::prelude::*;
     use ProtocolVersion::{V311, V5};
+
+    fn is_server_bound(packet: &Packet) -> bool {
+        matches!(
+            packet,
+            Packet::Connect(_) | Packet::Subscribe(_) | Packet::Unsubscribe(_) | Packet::Auth(_)
+        )
+    }
+
+    #[test]
+    fn the_client_framer_does_not_parse_server_bound_bodies_but_checks_their_flags() {
+        // A CONNECT whose body is garbage, a SUBSCRIBE with no filter and an UNSUBSCRIBE with
+        // trailing junk: malformed for the full framer, placeholders for a client's.
+        let wire = [0x10, 0x01, 0xFF, 0x82, 0x02, 0x00, 0x01, 0xA2, 0x01, 0x00];
+        for version in [V311, V5] {
+            let mut full = Framer::new(version, 1024);
+            full.push(&wire);
+            assert!(matches!(
+                drain(&mut full)[..],
+                [Err(DecodeError::Malformed { .. })]
+            ));
+            let mut client = Framer::client(version, 1024);
+            client.push(&wire);
+            let got = drain(&mut client);
+            assert_eq!(got.len(), 3, "{got:?}");
+            assert!(matches!(&got[0], Ok(Packet::Connect(c)) if c.protocol == version));
+            assert!(matches!(&got[1], Ok(Packet::Subscribe(s)) if s.filters.is_empty()));
+            assert!(matches!(&got[2], Ok(Packet::Unsubscribe(u)) if u.filters.is_empty()));
+        }
+        let mut client = Framer::client(V5, 1024);
+        client.push(&[0x80, 0x00]);
+        assert_eq!(
+            drain(&mut client),
+            [Err(DecodeError::InvalidFlags {
+                packet_type: "SUBSCRIBE",
+                flags: 0
+            })]
+        );
+    }
 
     fn drain(framer: &mut Framer) -> Vec<Result<Packet, DecodeError>> {
         std::iter::from_fn(|| framer.next_packet()).collect()
@@ -765,6 +824,30 @@ mod tests {
                 let mut again = Vec::new();
                 if encode(&packet, version, &mut again).is_ok() {
                     prop_assert_eq!(decode(&again, version), Ok(packet));
+                }
+            }
+        }
+
+        #[test]
+        fn the_client_framer_reads_what_the_full_one_does_but_server_bound_bodies(
+            (version, packets) in strategies::version().prop_flat_map(|v| {
+                (Just(v), proptest::collection::vec(strategies::packet(v), 1..6))
+            })
+        ) {
+            let mut wire = Vec::new();
+            for p in &packets {
+                encode(p, version, &mut wire).unwrap();
+            }
+            let mut framer = Framer::client(version, u32::MAX);
+            framer.push(&wire);
+            let got = drain(&mut framer);
+            prop_assert_eq!(got.len(), packets.len());
+            for (got, sent) in got.into_iter().zip(packets) {
+                let got = got.unwrap();
+                if is_server_bound(&sent) {
+                    prop_assert_eq!(std::mem::discriminant(&got), std::mem::discriminant(&sent));
+                } else {
+                    prop_assert_eq!(got, sent);
                 }
             }
         }

@@ -41,6 +41,7 @@ use std::fmt;
 use std::time::Duration;
 
 use crate::json::{self, Object, Value};
+use crate::net;
 
 use crate::wallclock::{self, EpochMillis};
 use crate::Instant;
@@ -362,12 +363,13 @@ fn broker_url_field(body: &Object) -> Result<Option<String>, TokenError> {
 
 /// The URL with any `user:password@` part cut out, for messages.
 fn without_userinfo(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme_end), Some(at)) if at > scheme_end => {
-            format!("{}://<redacted>@{}", &url[..scheme_end], &url[at + 1..])
+    // Not `find("://")` and `&url[..]`: see `net::split_scheme`.
+    if let Some((scheme, rest)) = net::split_scheme(url) {
+        if let Some(host) = rest.rsplit_once('@').map(|(_, host)| host) {
+            return format!("{scheme}://<redacted>@{host}");
         }
-        _ => url.to_owned(),
     }
+    url.to_owned()
 }
 
 /// Whether credentials may be sent to the broker at `url`: `wss://` to any host, `ws://` only
@@ -383,7 +385,7 @@ pub fn check_broker_url(url: &str) -> Result<(), &'static str> {
     {
         return Err("whitespace, control characters or backslashes");
     }
-    let (scheme, rest) = url.split_once("://").ok_or("not an absolute URL")?;
+    let (scheme, rest) = net::split_scheme(url).ok_or("not an absolute URL")?;
     let secure = match scheme.to_ascii_lowercase().as_str() {
         "wss" => true,
         "ws" => false,

@@ -20,6 +20,7 @@ use mqtt_session::{
 };
 
 use crate::backoff::{BackoffPolicy, Rng};
+use crate::net::split_once_str;
 use crate::state::{ConnectionState, Reason, Status};
 use crate::token::Credentials;
 use crate::Instant;
@@ -114,6 +115,20 @@ pub const USER_ID_PLACEHOLDER: &str = "{userId}";
 
 /// The Will for `user`: `template` with [`USER_ID_PLACEHOLDER`] replaced, if `user` can be a
 /// topic level.
+/// `topic.replace(USER_ID_PLACEHOLDER, user)`, without a string pattern (see
+/// [`split_once_str`]).
+fn fill_user(topic: &str, user: &str) -> String {
+    let mut out = String::with_capacity(topic.len());
+    let mut rest = topic;
+    while let Some((before, after)) = split_once_str(rest, USER_ID_PLACEHOLDER) {
+        out.push_str(before);
+        out.push_str(user);
+        rest = after;
+    }
+    out.push_str(rest);
+    out
+}
+
 fn will_for(template: &LastWill, user: Option<&str>) -> Option<LastWill> {
     let user = user.filter(|u| {
         !u.is_empty()
@@ -122,7 +137,7 @@ fn will_for(template: &LastWill, user: Option<&str>) -> Option<LastWill> {
                 .any(|c| matches!(c, '/' | '+' | '#') || c.is_control())
     })?;
     Some(LastWill {
-        topic: template.topic.replace(USER_ID_PLACEHOLDER, user),
+        topic: fill_user(&template.topic, user),
         ..template.clone()
     })
 }
@@ -137,7 +152,7 @@ impl Supervisor {
             .session
             .will
             .clone()
-            .filter(|w| w.topic.contains(USER_ID_PLACEHOLDER));
+            .filter(|w| split_once_str(&w.topic, USER_ID_PLACEHOLDER).is_some());
         let mut rng = Rng::new(config.seed);
         let mut brokers: Vec<String> = Vec::new();
         for url in std::iter::once(&config.broker_url).chain(&config.broker_urls) {

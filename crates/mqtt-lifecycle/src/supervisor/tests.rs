@@ -1595,3 +1595,26 @@ fn a_broker_refusing_a_retained_will_gets_a_connect_without_one() {
     assert!(topics.len() >= 3, "reconnected: {topics:?}");
     assert!(topics[2..].iter().all(Option::is_none));
 }
+
+#[test]
+fn fill_user_is_str_replace() {
+    for topic in [
+        "",
+        "{userId}",
+        "presence/{userId}",
+        "a/{userId}/b/{userId}",
+        "{userId}{userId}",
+        "{user{userId}Id}",
+        "é/{userId}/ü",
+        "no placeholder",
+        "{userid}",
+    ] {
+        for user in ["", "u1", "{userId}", "ß"] {
+            assert_eq!(
+                super::fill_user(topic, user),
+                topic.replace(super::USER_ID_PLACEHOLDER, user),
+                "{topic:?} {user:?}"
+            );
+        }
+    }
+}

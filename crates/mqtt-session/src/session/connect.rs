@@ -1,7 +1,6 @@
 //! CONNECT out, CONNACK in: a pending link becomes the active one.
 
 use core::time::Duration;
-use std::collections::HashMap;
 
 use mqtt_codec::packet::{ConnAck, Connect, LastWill, ProtocolVersion, QoS};
 use mqtt_codec::reason::ConnectReason;
@@ -119,7 +118,7 @@ impl Session {
             framer: p.framer,
             limits: limits.clone(),
             keep_alive,
-            aliases: HashMap::new(),
+            aliases: Vec::new(),
         };
         let retired = match std::mem::take(&mut self.phase) {
             Phase::Connecting(pending) => {

@@ -1,8 +1,6 @@
 //! Packets from the server on a link: dispatch by link role, incoming PUBLISH (QoS 0/1/2, topic
 //! aliases, oversized messages), PUBREL, SUBACK and UNSUBACK.
 
-use std::collections::HashMap;
-
 use mqtt_codec::packet::{Packet, ProtocolVersion, Publish, QoS, QosHandshake};
 use mqtt_codec::OversizedPublish;
 
@@ -246,7 +244,7 @@ impl Session {
 
 /// The topic of an incoming PUBLISH, resolving (and recording) a v5 topic alias.
 pub(super) fn resolve_topic(
-    aliases: &mut HashMap<u16, String>,
+    aliases: &mut Vec<(u16, String)>,
     maximum: u16,
     topic: String,
     topic_alias: Option<u16>,
@@ -256,11 +254,14 @@ pub(super) fn resolve_topic(
             Err(ProtocolError::TopicAliasInvalid { alias, maximum })
         }
         Some(alias) if topic.is_empty() => aliases
-            .get(&alias)
-            .cloned()
-            .ok_or(ProtocolError::UnknownTopicAlias { alias }),
+            .binary_search_by_key(&alias, |(a, _)| *a)
+            .map(|i| aliases[i].1.clone())
+            .map_err(|_| ProtocolError::UnknownTopicAlias { alias }),
         Some(alias) => {
-            aliases.insert(alias, topic.clone());
+            match aliases.binary_search_by_key(&alias, |(a, _)| *a) {
+                Ok(i) => aliases[i].1.clone_from(&topic),
+                Err(i) => aliases.insert(i, (alias, topic.clone())),
+            }
             Ok(topic)
         }
         None if topic.is_empty() => Err(ProtocolError::EmptyTopic),
@@ -285,5 +286,43 @@ pub(super) fn packet_name(packet: &Packet) -> &'static str {
         Packet::PingResp => "PINGRESP",
         Packet::Disconnect(_) => "DISCONNECT",
         Packet::Auth(_) => "AUTH",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    #[test]
+    fn resolve_topic_remembers_aliases_as_a_map_would() {
+        let mut aliases = Vec::new();
+        let mut model: HashMap<u16, String> = HashMap::new();
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        for step in 0..2_000 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let alias = (state % 12) as u16;
+            let topic = if state & 0x100 == 0 {
+                String::new()
+            } else {
+                format!("t/{step}")
+            };
+            let expected = match alias {
+                0 | 11.. => Err(ProtocolError::TopicAliasInvalid { alias, maximum: 10 }),
+                _ if topic.is_empty() => model
+                    .get(&alias)
+                    .cloned()
+                    .ok_or(ProtocolError::UnknownTopicAlias { alias }),
+                _ => {
+                    model.insert(alias, topic.clone());
+                    Ok(topic.clone())
+                }
+            };
+            let got = resolve_topic(&mut aliases, 10, topic, Some(alias));
+            assert_eq!(got, expected, "step {step}");
+            assert!(aliases.windows(2).all(|w| w[0].0 < w[1].0));
+        }
     }
 }

@@ -1,7 +1,5 @@
 //! Which links exist and what each is doing; links opening, closing, carrying bytes and failing.
 
-use std::collections::HashMap;
-
 use mqtt_codec::packet::{Disconnect, Packet, ProtocolVersion, Publish, QoS};
 use mqtt_codec::reason::DisconnectReason;
 use mqtt_codec::{DecodeError, Frame, Framer};
@@ -51,8 +49,10 @@ pub(super) struct ActiveLink {
     pub(super) framer: Framer,
     pub(super) limits: ServerLimits,
     pub(super) keep_alive: KeepAlive,
-    /// Incoming topic aliases set by the server on this link (v5; they die with the link).
-    pub(super) aliases: HashMap<u16, String>,
+    /// Incoming topic aliases set by the server on this link (v5; they die with the link),
+    /// sorted by alias. Not a `HashMap`: a sorted `Vec` does the same for the few aliases a
+    /// server sets, without linking a hash table and its hasher into the wasm build.
+    pub(super) aliases: Vec<(u16, String)>,
 }
 
 /// What a link is to the session.
@@ -83,7 +83,7 @@ impl Session {
         let pending = PendingLink {
             id: link,
             protocol: self.protocol,
-            framer: Framer::new(self.protocol, self.incoming_limit()).skip_oversized_publishes(),
+            framer: Framer::client(self.protocol, self.incoming_limit()).skip_oversized_publishes(),
             since: now,
         };
         let superseded = match std::mem::take(&mut self.phase) {

@@ -23,7 +23,7 @@ mod subscribe;
 use std::collections::VecDeque;
 
 use mqtt_codec::packet::{Packet, ProtocolVersion, Publish};
-use mqtt_codec::{encode, EncodeError};
+use mqtt_codec::{encode_client, EncodeError};
 
 use crate::config::{LinkId, SessionConfig};
 use crate::event::{DeliveryStatus, Event, LinkDownReason, PublishId, ServerLimits, Transmit};
@@ -261,6 +261,6 @@ impl Session {
 
 fn encoded(packet: &Packet, protocol: ProtocolVersion) -> Result<Vec<u8>, EncodeError> {
     let mut bytes = Vec::new();
-    encode(packet, protocol, &mut bytes)?;
+    encode_client(packet, protocol, &mut bytes)?;
     Ok(bytes)
 }
