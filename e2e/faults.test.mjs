@@ -214,8 +214,13 @@ for (const { broker, full } of SUITES) {
       const sent = { a: [], b: [] };
       let phase = 'before';
       let stop = false;
+      // At most TYPED_MAX each, whatever the reconnect takes (full-jitter backoff: 10–40 s after
+      // a 10 s outage): so what they type stays within the live list (500 messages) and each
+      // page's offline queue (256), and a slow reconnect cannot push the oldest messages out of
+      // the list or overflow the queue (both of which the app does by design, in words).
+      const TYPED_MAX = 200;
       const typer = (u, name) => (async () => {
-        for (let i = 0; !stop; i++) {
+        for (let i = 0; !stop && i < TYPED_MAX; i++) {
           const text = `${name}-${phase}-${i}`;
           await send(u.page, text);
           sent[name].push(text);
