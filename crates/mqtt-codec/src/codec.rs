@@ -166,26 +166,7 @@ fn decode_body_as<const CLIENT: bool>(
     }
     if CLIENT {
         match nibble {
-            1 => {
-                return Ok(Packet::Connect(Box::new(Connect {
-                    protocol: version,
-                    client_id: String::new(),
-                    clean_start: false,
-                    keep_alive: 0,
-                    username: None,
-                    password: None,
-                    will: None,
-                    session_expiry_interval: None,
-                    receive_maximum: None,
-                    maximum_packet_size: None,
-                    topic_alias_maximum: None,
-                    request_response_information: None,
-                    request_problem_information: None,
-                    authentication_method: None,
-                    authentication_data: None,
-                    user_properties: Vec::new(),
-                })))
-            }
+            1 => return Ok(Packet::Connect(Box::new(Connect::empty(version)))),
             8 => {
                 return Ok(Packet::Subscribe(Subscribe {
                     packet_id: 0,
@@ -273,22 +254,10 @@ mod tests {
 
     fn connect(version: ProtocolVersion) -> Connect {
         Connect {
-            protocol: version,
             client_id: "a".into(),
             clean_start: true,
             keep_alive: 60,
-            username: None,
-            password: None,
-            will: None,
-            session_expiry_interval: None,
-            receive_maximum: None,
-            maximum_packet_size: None,
-            topic_alias_maximum: None,
-            request_response_information: None,
-            request_problem_information: None,
-            authentication_method: None,
-            authentication_data: None,
-            user_properties: vec![],
+            ..Connect::empty(version)
         }
     }
 

@@ -103,6 +103,30 @@ impl core::fmt::Debug for Connect {
 }
 
 impl Connect {
+    /// A CONNECT of `protocol` with nothing else set: empty client id, Clean Start 0, no
+    /// keep-alive, no credentials, Will or properties. The base the reader and callers fill in.
+    #[must_use]
+    pub fn empty(protocol: ProtocolVersion) -> Self {
+        Self {
+            protocol,
+            client_id: String::new(),
+            clean_start: false,
+            keep_alive: 0,
+            username: None,
+            password: None,
+            will: None,
+            session_expiry_interval: None,
+            receive_maximum: None,
+            maximum_packet_size: None,
+            topic_alias_maximum: None,
+            request_response_information: None,
+            request_problem_information: None,
+            authentication_method: None,
+            authentication_data: None,
+            user_properties: Vec::new(),
+        }
+    }
+
     /// Reads a CONNECT body. The version is the packet's own protocol level.
     pub(crate) fn read(r: &mut Reader<'_>) -> Result<Self, String> {
         if r.bin("protocol name")? != b"MQTT" {
@@ -132,22 +156,9 @@ impl Connect {
             return Err("3.1.1 password without a user name".to_owned());
         }
         let mut c = Self {
-            protocol,
-            client_id: String::new(),
             clean_start: flags & 0x02 != 0,
             keep_alive: r.u16("keep alive")?,
-            username: None,
-            password: None,
-            will: None,
-            session_expiry_interval: None,
-            receive_maximum: None,
-            maximum_packet_size: None,
-            topic_alias_maximum: None,
-            request_response_information: None,
-            request_problem_information: None,
-            authentication_method: None,
-            authentication_data: None,
-            user_properties: Vec::new(),
+            ..Self::empty(protocol)
         };
         if v5 {
             prop::read(r, &mut |id, v| {
