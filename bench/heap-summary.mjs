@@ -122,18 +122,27 @@ for (const a of all) {
   }
 }
 
+// Each node's retainer on a shortest path from the root (weak edges skipped) and the edge to it
+// (`type:name`; array elements as `element` when `elementIndex` is false).
+function shortestRetainers(g, elementIndex = true) {
+  const parent = new Int32Array(g.count).fill(-1);
+  const via = new Array(g.count);
+  const q = [0]; parent[0] = 0;
+  for (let h = 0; h < q.length; h++) {
+    const i = q[h];
+    g.children(i, (c, t, nm) => {
+      if (t !== 'weak' && parent[c] === -1) { parent[c] = i; via[c] = !elementIndex && t === 'element' ? 'element' : `${t}:${nm}`; q.push(c); }
+    });
+  }
+  return { parent, via };
+}
+
 // CLASS=<class> [PATHS=n]: the largest nodes of that class in each snapshot, with one retainer
 // path each (shortest from the root).
 if (process.env.CLASS) {
   for (const a of all) {
     const g = a.g;
-    const parent = new Int32Array(g.count).fill(-1);
-    const via = new Array(g.count);
-    const q = [0]; parent[0] = 0;
-    for (let h = 0; h < q.length; h++) {
-      const i = q[h];
-      g.children(i, (c, t, nm) => { if (t !== 'weak' && parent[c] === -1) { parent[c] = i; via[c] = `${t}:${nm}`; q.push(c); } });
-    }
+    const { parent, via } = shortestRetainers(g);
     const list = [];
     for (let i = 0; i < g.count; i++) { const n = g.node(i); if (cls(n) === process.env.CLASS && parent[i] !== -1) list.push([n.self, i]); }
     list.sort((x, y) => y[0] - x[0]);
@@ -190,13 +199,7 @@ if (process.env.BYPARENT) {
   const want = process.env.BYPARENT.split(',');
   const per = all.map((a) => {
     const g = a.g;
-    const parent = new Int32Array(g.count).fill(-1);
-    const via = new Array(g.count);
-    const q = [0]; parent[0] = 0;
-    for (let h = 0; h < q.length; h++) {
-      const i = q[h];
-      g.children(i, (c, t, nm) => { if (t !== 'weak' && parent[c] === -1) { parent[c] = i; via[c] = t === 'element' ? 'element' : `${t}:${nm}`; q.push(c); } });
-    }
+    const { parent, via } = shortestRetainers(g, false);
     const m = new Map();
     for (let i = 0; i < g.count; i++) {
       const n = g.node(i);
