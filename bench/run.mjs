@@ -507,8 +507,18 @@ async function measureOnce(browser, client, env2, runIndex) {
     }
     // BENCH_STARTUP_PROFILE=1: a CPU profile from before navigation to connected (attribution only).
     if (env.BENCH_STARTUP_PROFILE === '1') await startProfile(cdp);
+    // BENCH_TRACE=1: a Chromium trace from before navigation to connected (attribution only;
+    // bench/trace-summary.mjs reads it).
+    const tracePath = env.BENCH_TRACE === '1' ? path.join(here, 'results', `trace-${client}-${runIndex}.json`) : null;
+    if (tracePath) {
+      await browser.startTracing(page, {
+        path: tracePath,
+        categories: ['devtools.timeline', 'disabled-by-default-devtools.timeline', 'blink.user_timing', 'loading', 'toplevel', 'v8', 'v8.wasm', 'blink', 'netlog', 'navigation'],
+      });
+    }
     await page.goto(url, { waitUntil: 'load', timeout: cfg.connectTimeoutMs });
     await page.waitForFunction(() => window.__benchCore.connectedTime() !== null, null, { timeout: cfg.connectTimeoutMs, polling: 20 });
+    if (tracePath) await browser.stopTracing();
     if (env.BENCH_STARTUP_PROFILE === '1') r.startupProfile = await stopStartupProfile(cdp, page);
     r.connectMs = await page.evaluate(() => window.__benchCore.connectedTime());
     r.readyMs = await page.evaluate(() => window.__benchCore.readyTime());
