@@ -1,60 +1,96 @@
-// Trunk post_build hook (Trunk.toml, bench/bare/Trunk.toml): in a release build, every JavaScript
-// file of the page is minified with terser (a devDependency in package.json): wasm-bindgen's glue
-// (livechat.js, which Trunk's own minifier cannot parse and leaves as written), its snippets
-// (store.js, item.js, the tab group's inline0.js) and the loader files Trunk copies verbatim
-// (boot.js, early.js). The sources keep their comments; the browser downloads only the code
-// (BENCHMARKS.md, issue 15: −3.4 KB brotli for the app, −2.2 KB for the bare page).
+// Trunk post_build hook (Trunk.toml, bench/bare/Trunk.toml): in a release build, the page's
+// JavaScript is bundled and minified with esbuild (a devDependency in package.json).
 //
-// Trunk has already written Subresource Integrity hashes of the files it links (the glue and the
-// snippets, as `integrity=sha384-…` on their modulepreload links) into index.html: each one is
-// replaced by the hash of the minified file, else the browser would refuse the preloaded module.
+// - wasm-bindgen's glue (livechat.js; the bench's livechat-bench-bare.js) and the snippet modules
+//   it imports (snippets/…: store.js, item.js, the tab group's inline0.js) become one minified
+//   module, and the snippets' modulepreload links leave index.html. The page then makes three or
+//   four fewer requests: over HTTP/1.1 (six connections per host) the snippets queued for a
+//   connection ahead of the wasm's preload and held up the glue's module graph, so init() started
+//   late (BENCHMARKS.md, issue 15: "time to connected").
+// - The loader files Trunk copies verbatim (boot.js, early.js: `copy-file`, which Trunk's own
+//   minifier skips) are minified as they are: boot.js as a module, early.js as a classic script
+//   (it runs both as one and as a module: no import/export).
+// Trunk's own minifier cannot parse the glue's `export default` and leaves it as written.
 //
-// What terser does here is behaviour-preserving minification (compress + mangle of local names);
-// property names, exports and the names the wasm imports by are never renamed. early.js is
-// minified as a classic script (it runs both as one and as a module: no import/export), the rest
-// as modules (top-level await, import.meta).
+// Trunk has already written Subresource Integrity hashes (`integrity=sha384-…`) of the files it
+// links into index.html: the glue's is replaced by the hash of the bundle, else the browser would
+// refuse the preloaded module. Minification renames local names only: property names, exports and
+// the names the wasm imports by stay as they are.
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { minify } from 'terser';
+import * as esbuild from 'esbuild';
 
 const dir = process.env.TRUNK_STAGING_DIR;
 if (!dir) throw new Error('TRUNK_STAGING_DIR is not set: run as a Trunk hook');
 if (process.env.TRUNK_PROFILE !== 'release') process.exit(0);
 
-const CLASSIC = new Set(['early.js']);
-
-function jsFiles(folder) {
-  return fs.readdirSync(folder, { withFileTypes: true }).flatMap((entry) => {
-    const file = path.join(folder, entry.name);
-    if (entry.isDirectory()) return jsFiles(file);
-    return entry.isFile() && entry.name.endsWith('.js') ? [file] : [];
-  });
-}
-
+// boot.js awaits at top level (es2022); every browser that runs the wasm has it.
+const TARGET = ['es2022'];
 const sri = (bytes) => 'sha384-' + crypto.createHash('sha384').update(bytes).digest('base64');
+const size = (file) => fs.statSync(file).size;
 
 const indexFile = path.join(dir, 'index.html');
 let index = fs.readFileSync(indexFile, 'utf8');
+const snippets = path.join(dir, 'snippets');
 let before = 0;
 let after = 0;
-for (const file of jsFiles(dir)) {
-  const source = fs.readFileSync(file, 'utf8');
-  const module = !CLASSIC.has(path.basename(file));
-  const result = await minify(source, {
-    module,
-    ecma: 2020,
-    compress: { passes: 2 },
-    mangle: true,
-    format: { comments: false },
-  });
-  if (typeof result.code !== 'string' || !result.code) throw new Error(`terser gave nothing for ${file}`);
-  const code = result.code + '\n';
-  const oldHash = sri(source);
-  if (index.includes(oldHash)) index = index.split(oldHash).join(sri(code));
-  fs.writeFileSync(file, code);
-  before += Buffer.byteLength(source);
-  after += Buffer.byteLength(code);
+
+// The glue: the top-level module that imports the snippets (or, with none, any top-level .js that
+// is not a loader file).
+const LOADERS = new Set(['boot.js', 'early.js']);
+const glues = fs.readdirSync(dir).filter((name) => name.endsWith('.js') && !LOADERS.has(name));
+if (glues.length !== 1) throw new Error(`expected one wasm-bindgen glue module in ${dir}, found ${glues.join(', ') || 'none'}`);
+const glue = path.join(dir, glues[0]);
+const glueSource = fs.readFileSync(glue);
+before += glueSource.length;
+if (fs.existsSync(snippets)) {
+  for (const file of fs.readdirSync(snippets, { recursive: true })) {
+    const full = path.join(snippets, file);
+    if (fs.statSync(full).isFile()) before += size(full);
+  }
 }
+const bundled = await esbuild.build({
+  entryPoints: [glue],
+  bundle: true,
+  format: 'esm',
+  minify: true,
+  target: TARGET,
+  write: false,
+  legalComments: 'none',
+  logLevel: 'warning',
+  // wasm-bindgen's import object names a snippet once per import block: the same module twice.
+  logOverride: { 'duplicate-object-key': 'silent' },
+});
+const code = bundled.outputFiles[0].contents;
+index = index.split(sri(glueSource)).join(sri(code));
+fs.writeFileSync(glue, code);
+after += code.length;
+
+// The snippets are inside the bundle now: their files and their preload links go.
+if (fs.existsSync(snippets)) {
+  const links = index.match(/<link[^>]*snippets\/[^>]*>/g) || [];
+  for (const link of links) index = index.replace(link, '');
+  fs.rmSync(snippets, { recursive: true });
+}
+if (index.includes('snippets/')) throw new Error('index.html still names a snippet after bundling');
+
+for (const name of LOADERS) {
+  const file = path.join(dir, name);
+  if (!fs.existsSync(file)) continue;
+  const source = fs.readFileSync(file, 'utf8');
+  const result = await esbuild.transform(source, {
+    minify: true,
+    target: TARGET,
+    format: name === 'boot.js' ? 'esm' : undefined,
+    legalComments: 'none',
+    logLevel: 'warning',
+  });
+  index = index.split(sri(source)).join(sri(result.code));
+  fs.writeFileSync(file, result.code);
+  before += Buffer.byteLength(source);
+  after += Buffer.byteLength(result.code);
+}
+
 fs.writeFileSync(indexFile, index);
-console.log(`minify-js: ${before} -> ${after} bytes of JavaScript`);
+console.log(`minify-js: ${before} -> ${after} bytes of JavaScript (${glues[0]} and its snippets in one module)`);
