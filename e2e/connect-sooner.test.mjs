@@ -5,6 +5,7 @@
 // - first load: exactly one token request and one WebSocket before "Connected", both the
 //   loader's (the app's page runs it as a classic <head> script; a host page embedding only
 //   boot.js gets it imported by boot.js) (so the driver used them instead of making its own); the handover global is gone;
+//   the tab group's Web Lock is the loader's request too (adopted, not asked for again);
 //   a reconnect (the broker link cut by the dev stack's fault control) makes its own;
 // - the token endpoint answering 500 to the loader's request: that answer is the first token
 //   response (the error in words, no second request at once), and the retry connects;
@@ -37,8 +38,16 @@ after(async () => {
 // loader module (early.js) made it, judged by the caller's stack, and (token requests) whether the
 // status already showed a token failure then; and the URL of every socket that sent anything.
 const RECORDER = () => {
-  const log = (window.__connectLog = { tokens: [], sockets: [], sends: [] });
+  const log = (window.__connectLog = { tokens: [], sockets: [], sends: [], locks: [] });
   const byLoader = () => /\/early\.js/.test(new Error().stack || '');
+  // Web Lock requests (the tab group's lock): who asked.
+  if (window.LockManager) {
+    const realRequest = LockManager.prototype.request;
+    LockManager.prototype.request = function (...args) {
+      log.locks.push({ name: String(args[0]).split('|')[0], loader: byLoader() });
+      return realRequest.apply(this, args);
+    };
+  }
   const realFetch = window.fetch;
   window.fetch = function (input, init) {
     const url = new URL(typeof input === 'string' ? input : input.url, location.href);
@@ -80,6 +89,9 @@ test('first load: one token request and one WebSocket before Connected, both the
   assert.equal(first.sockets.length, 1, 'exactly one WebSocket');
   assert.equal(first.sockets[0].loader, true, 'the WebSocket the loader opened');
   assert.equal(await u.page.evaluate(() => '__livechatHandover' in window), false, 'the handover global is gone');
+  // The tab group's Web Lock: the loader asked for it, the tab group adopted that request.
+  assert.deepEqual(first.locks, [{ name: 'livechat-tabs/1', loader: true }], 'one lock request, the loader\'s');
+  assert.equal(await u.page.evaluate(() => '__livechatEarlyLock' in window), false, 'the early lock global is taken');
   assert.deepEqual(u.errors, []);
 
   // The broker link is cut (both sockets closed, no close frame); new connections work again
@@ -91,6 +103,7 @@ test('first load: one token request and one WebSocket before Connected, both the
   console.log(`[connect sooner] after the link was cut: ${JSON.stringify(later)}`);
   assert.equal(later.tokens.filter((t) => t.loader).length, 1, 'the loader made no further token request');
   assert.equal(later.sockets.filter((s) => s.loader).length, 1, 'the loader opened no further WebSocket');
+  assert.equal(later.locks.length, 1, 'still the leader: no further lock request');
   assert.ok(later.sockets.slice(1).every((s) => !s.loader), 'the reconnect opened its own WebSocket');
 });
 
@@ -108,6 +121,7 @@ test('a host page that embeds only boot.js: boot.js imports the loader, which st
   assert.deepEqual(log.tokens, [{ loader: true, afterError: false }], 'one token request, the loader\'s');
   assert.equal(log.sockets.length, 1, 'one WebSocket');
   assert.equal(log.sockets[0].loader, true, 'the loader\'s WebSocket');
+  assert.deepEqual(log.locks, [{ name: 'livechat-tabs/1', loader: true }], 'one lock request, the loader\'s');
   assert.deepEqual(u.errors, []);
 });
 
@@ -185,4 +199,5 @@ test('a handover planted by another script is not used: own config, own token, o
   assert.deepEqual(log.sends, [config.brokerUrl], 'MQTT bytes went only to the configured broker, on the app\'s own socket');
   assert.equal(log.sockets.filter((s) => s.url === config.brokerUrl).length, 1, JSON.stringify(log.sockets));
   assert.equal(rogue.stats.connections, 0, 'the broker the planted configuration and token name was never contacted');
+  assert.deepEqual(log.locks, [{ name: 'livechat-tabs/1', loader: false }], 'the loader started nothing: the tab group asked for its own lock');
 });

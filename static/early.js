@@ -15,7 +15,8 @@
 // so whoever awaits it and then starts the driver finds them. The wasm uses nothing it cannot
 // check: each response must be a real one from exactly the URL it would fetch itself, the socket
 // a WebSocket to exactly its broker URL; anything else is ignored and the wasm does its own
-// request. The rules here are a strict subset of the app's (livechat-config): what they do not
+// request. When tabs share one connection and no tab leads yet, it also asks for the group's Web
+// Lock and leaves the request in a second global for the tab group to take (`lockEarly` below). The rules here are a strict subset of the app's (livechat-config): what they do not
 // cover (an absolute token URL, a URL with non-ASCII characters, several mount elements, a
 // mount that names its own file) is simply not started early.
 //
@@ -103,14 +104,54 @@ function heldLocks() {
   }
 }
 
-async function groupLeads(tokenUrl, brokerUrl, held) {
+// The group's lock and channel name (mqtt-browser's tabs::group_name); null if it cannot be made.
+function groupName(tokenUrl, brokerUrl) {
   try {
-    if (!held) return false;
-    const name = TABS_PROTOCOL + '|' + new URL(tokenUrl, document.baseURI).href + '|' + (brokerUrl || '');
+    return TABS_PROTOCOL + '|' + new URL(tokenUrl, document.baseURI).href + '|' + (brokerUrl || '');
+  } catch {
+    return null;
+  }
+}
+
+async function groupLeads(name, held) {
+  try {
     return (await held).some((lock) => lock.name === name);
   } catch {
     return false;
   }
+}
+
+// The group's Web Lock, asked for here as soon as the lock query found nobody leading, and handed
+// to the tab group (mqtt-browser's tabs glue, `tabs_open`) when the wasm joins the group: the
+// grant then comes while the wasm downloads and compiles, not after the app's first render (one
+// round trip to the browser process, 9–22 ms, that was on the connect path). The request is
+// queued like the tab group's own: if another tab got the lock first, this one waits for it as a
+// follower would. One global, taken once by `tabs_open` (which checks the name):
+//   __livechatEarlyLock = { name, abort: AbortController, release: null | () => void,
+//                           onGrant: null | () => void, closed: false }
+// Not taken within KEEP_MS (an app that never joins a group of that name): withdrawn or released,
+// so other tabs are not left following a tab that never leads.
+const EARLY_LOCK = '__livechatEarlyLock';
+
+function lockEarly(name) {
+  if (typeof navigator.locks.request !== 'function') return;
+  const lock = { name, abort: new AbortController(), release: null, onGrant: null, closed: false };
+  try {
+    Object.defineProperty(globalThis, EARLY_LOCK, { value: lock, configurable: true });
+  } catch {
+    return;
+  }
+  navigator.locks.request(name, { signal: lock.abort.signal }, () => lock.closed ? null : new Promise((resolve) => {
+    lock.release = resolve;
+    if (lock.onGrant) lock.onGrant();
+  })).catch(() => {});
+  setTimeout(() => {
+    if (globalThis[EARLY_LOCK] !== lock) return; // taken by the tab group
+    delete globalThis[EARLY_LOCK];
+    lock.closed = true;
+    lock.abort.abort();
+    if (lock.release) lock.release();
+  }, KEEP_MS);
 }
 
 async function startConnect(handover, text, attribute, held) {
@@ -125,8 +166,13 @@ async function startConnect(handover, text, attribute, held) {
   const configured = setting(file, attribute, 'data-token-url', ['tokenUrl', 'token_url']);
   const tokenUrl = configured === null ? '/api/mqtt-token' : configured;
   const brokerUrl = setting(file, attribute, 'data-broker-url', ['brokerUrl', 'broker_url', 'brokerWsUrl', 'broker_ws_url']);
-  if (typeof tokenUrl === 'string' && sharesTabs(file, attribute)
-    && await groupLeads(tokenUrl, typeof brokerUrl === 'string' ? brokerUrl : '', held)) return;
+  if (held && typeof tokenUrl === 'string' && sharesTabs(file, attribute)) {
+    const name = groupName(tokenUrl, typeof brokerUrl === 'string' ? brokerUrl : '');
+    if (name !== null) {
+      if (await groupLeads(name, held)) return;
+      lockEarly(name);
+    }
+  }
   // The socket first: its handshake (Mosquitto serves new WebSocket connections only between
   // waits of up to 100 ms) is the longer of the two.
   if (typeof brokerUrl === 'string' && isBrokerUrl(brokerUrl)) {

@@ -1,6 +1,8 @@
 //! The browser side of tab sharing: one Web Lock and one `BroadcastChannel`, in a few lines of
 //! JavaScript bound with `inline_js` (web-sys has `LockManager` only behind its unstable-API
-//! flag, and these lines are smaller than the bindings would be).
+//! flag, and these lines are smaller than the bindings would be). When the page's loader
+//! (`static/early.js`) already asked for the group's lock, the tab adopts that request (granted
+//! or still waiting) instead of asking again: the grant then came while the wasm loaded.
 
 use js_sys::Uint8Array;
 use wasm_bindgen::prelude::*;
@@ -10,14 +12,38 @@ export function tabs_supported() {
   return typeof BroadcastChannel === 'function' && typeof navigator === 'object'
     && !!navigator.locks && typeof navigator.locks.request === 'function';
 }
+// The loader's request for the group's lock (static/early.js, `lockEarly`), taken once: if it
+// is for `name`, this tab adopts it instead of asking again; one for another name is let go.
+function take_early_lock(name) {
+  const lock = globalThis.__livechatEarlyLock;
+  if (lock === undefined) return null;
+  delete globalThis.__livechatEarlyLock;
+  if (!lock || typeof lock !== 'object' || !(lock.abort instanceof AbortController)) return null;
+  if (lock.name === name && !lock.closed) return lock;
+  lock.closed = true;
+  lock.abort.abort();
+  if (typeof lock.release === 'function') lock.release();
+  return null;
+}
 export function tabs_open(name, leave, onMessage, onLeader) {
-  const h = { channel: new BroadcastChannel(name), abort: new AbortController(), release: null, closed: false };
+  const h = { channel: new BroadcastChannel(name), abort: null, release: null, closed: false, early: null };
   h.channel.onmessage = (e) => { if (e.data instanceof Uint8Array) onMessage(e.data); };
   // The lock is held until `release` (or the page goes away): whoever waits gets it then.
-  navigator.locks.request(name, { signal: h.abort.signal }, () => h.closed ? null : new Promise((resolve) => {
-    h.release = resolve;
-    onLeader();
-  })).catch(() => {});
+  const early = take_early_lock(name);
+  if (early) {
+    h.abort = early.abort;
+    h.early = early;
+    const lead = () => { h.release = early.release; onLeader(); };
+    // Granted already: lead once this call has returned (as a grant always comes), unless closed.
+    if (typeof early.release === 'function') Promise.resolve().then(() => { if (!h.closed) lead(); });
+    else early.onGrant = lead;
+  } else {
+    h.abort = new AbortController();
+    navigator.locks.request(name, { signal: h.abort.signal }, () => h.closed ? null : new Promise((resolve) => {
+      h.release = resolve;
+      onLeader();
+    })).catch(() => {});
+  }
   // A closing page says it leaves (a crashed one cannot: its filters stay subscribed).
   const bye = leave.slice(); // a copy: the argument is a view of the wasm memory
   h.hide = () => h.channel.postMessage(bye);
@@ -29,11 +55,13 @@ export function tabs_post(h, bytes) {
 }
 export function tabs_close(h) {
   h.closed = true;
+  if (h.early) h.early.closed = true;
   removeEventListener('pagehide', h.hide);
   h.channel.onmessage = null;
   h.channel.close();
   h.abort.abort();
-  if (h.release) h.release();
+  const release = h.release || (h.early && h.early.release);
+  if (typeof release === 'function') release();
 }
 "#)]
 extern "C" {
