@@ -1,5 +1,6 @@
 //! `use_mqtt`: wiring only. The behaviour lives in the driver and the supervisor.
 
+use std::cell::RefCell;
 use std::rc::Rc;
 
 use mqtt_browser::{ClientEvent, ConnectionState, Driver, Snapshot, Status};
@@ -9,9 +10,16 @@ use crate::handle::{DriverSlot, UseMqttHandle};
 use crate::message::{MqttMessage, SetupError};
 use crate::options::{ConnectionKey, UseMqttOptions};
 
+/// A driver just started (none without a window) and what it could not do.
+type Started = (Option<Driver>, Option<Rc<SetupError>>);
+
 /// Runs an MQTT client for as long as the component is mounted.
 ///
-/// The client starts on mount (token, then connect), follows option changes (a change of
+/// The client starts in the first render (token, then connect), not in the effect after it:
+/// Yew runs effects only once the first render's DOM was laid out when that render took more
+/// than its 16 ms time slice (it yields to the browser), and the connect path does not need the
+/// DOM. The effect then takes that driver over (or, after an option change, makes a new one). It
+/// follows option changes (a change of
 /// endpoint, broker, protocol, keep-alive or queue bound reconnects with a new client; a change
 /// of subscriptions subscribes/unsubscribes the difference) and releases everything on unmount.
 /// What it could not do (start without a window, declare an invalid filter) is reported by
@@ -44,14 +52,15 @@ pub fn use_mqtt(options: UseMqttOptions) -> UseMqttHandle {
     });
     let setup_error = use_state_eq(|| None::<Rc<SetupError>>);
     let slot: DriverSlot = use_mut_ref(|| None);
-
-    {
-        let slot = slot.clone();
+    let key = ConnectionKey::from(&options);
+    // Starts a driver for `key` (and declares the subscriptions): what it could not do comes
+    // back as the setup error to show.
+    let start = {
         let set_snapshot = snapshot.setter();
-        let set_error = setup_error.setter();
         let subscriptions = options.subscriptions.clone();
         let qos = options.default_qos;
-        use_effect_with(ConnectionKey::from(&options), move |key| {
+        move |key: &ConnectionKey| -> Started {
+            let callbacks = callbacks.clone();
             // Events arrive by value and the snapshot as the driver's shared `Rc`: a message is
             // moved into `MqttMessage`, and nothing is copied per event.
             let subscriber = Rc::new(move |event: ClientEvent, now: Rc<Snapshot>| match event {
@@ -72,12 +81,36 @@ pub fn use_mqtt(options: UseMqttOptions) -> UseMqttHandle {
             match Driver::new(key.driver_config(), subscriber) {
                 Ok(driver) => {
                     let refused = driver.declare_subscriptions(&subscriptions, qos).err();
-                    set_error.set(refused.map(|e| Rc::new(SetupError::Subscriptions(e))));
-                    *slot.borrow_mut() = Some(driver);
+                    let error = refused.map(|e| Rc::new(SetupError::Subscriptions(e)));
+                    (Some(driver), error)
                 }
                 // Without a window (not a page) there is nothing to run: the state stays Idle.
-                Err(error) => set_error.set(Some(Rc::new(SetupError::Start(error)))),
+                Err(error) => (None, Some(Rc::new(SetupError::Start(error)))),
             }
+        }
+    };
+    // The first render's driver, for `key`, until the first effect takes it over.
+    let first: Rc<RefCell<Option<(ConnectionKey, Started)>>> = use_mut_ref({
+        let (key, start) = (key.clone(), start.clone());
+        move || {
+            let started = start(&key);
+            Some((key, started))
+        }
+    });
+
+    {
+        let slot = slot.clone();
+        let set_error = setup_error.setter();
+        use_effect_with(key, move |key| {
+            let (driver, error) = match first.borrow_mut().take() {
+                // The first render's, made for these very options.
+                Some((made_for, started)) if made_for == *key => started,
+                // Options changed before the first effect ran (the first render's is dropped
+                // here: DISCONNECT, sockets closed), or a later change: a new driver.
+                _ => start(key),
+            };
+            set_error.set(error);
+            *slot.borrow_mut() = driver;
             move || {
                 let driver = slot.borrow_mut().take();
                 drop(driver); // DISCONNECT, close sockets, clear the timer, remove listeners

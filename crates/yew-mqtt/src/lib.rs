@@ -1,6 +1,7 @@
 //! Yew hooks over the browser MQTT driver.
 //!
-//! [`use_mqtt`] mounts one [`mqtt_browser::Driver`] per component instance and exposes it as a
+//! [`use_mqtt`] starts one [`mqtt_browser::Driver`] per component instance (in its first render,
+//! so the connect path does not wait for the first layout) and exposes it as a
 //! [`UseMqttHandle`]: the typed connection state with its reason, per-filter subscription
 //! statuses, and the commands (`subscribe`, `publish`, `publish_json`, `retry_now`). The hook is
 //! thin wiring: tokens, reconnects, backoff, rotation and the offline queue live in the
