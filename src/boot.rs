@@ -5,6 +5,8 @@ use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Element, Response, Window};
 
+use crate::panic::element;
+
 use livechat_config::{Config, ConfigError, RawConfig};
 use mqtt_browser::JsError;
 
@@ -149,4 +151,36 @@ pub async fn load_config(window: &Window, mount: &Element) -> Result<Config, Con
     };
     let search = window.location().search().unwrap_or_default();
     Config::load(file, |name| mount.get_attribute(name), &search)
+}
+
+/// The headline of the configuration error panel.
+pub const CONFIG_ERROR_TITLE: &str = "The chat is not configured correctly";
+
+/// Shows why the configuration is invalid in the (cleared) mount element: a `role="alert"` panel
+/// with a headline, the setting at fault if any, and the error in words.
+///
+/// Built with plain DOM calls, like the crash screen ([`crate::panic`]): the chat's components
+/// never run, and a Yew root of its own for this one static panel cost the app ~1 KB.
+pub fn show_config_error(
+    window: &Window,
+    mount: &Element,
+    error: &ConfigError,
+) -> Result<(), JsValue> {
+    let doc = window.document().ok_or("no document")?;
+    let panel = element(&doc, "section", "lc-error", None)?;
+    panel.set_attribute("role", "alert")?;
+    let title = element(&doc, "h2", "lc-error-title", Some(CONFIG_ERROR_TITLE))?;
+    panel.append_child(&title)?;
+    if let Some(setting) = error.setting() {
+        let line = element(&doc, "p", "lc-error-setting", Some("Setting: "))?;
+        let code = doc.create_element("code")?;
+        code.set_text_content(Some(&setting.to_string()));
+        line.append_child(&code)?;
+        panel.append_child(&line)?;
+    }
+    let message = error.to_string();
+    let text = element(&doc, "p", "lc-error-message", Some(&message))?;
+    panel.append_child(&text)?;
+    mount.append_child(&panel)?;
+    Ok(())
 }

@@ -26,7 +26,13 @@ pub fn install() {
     }));
 }
 
-fn element(doc: &Document, tag: &str, class: &str, text: Option<&str>) -> Result<Element, JsValue> {
+/// A new `<tag class="class">` of `doc`, holding `text` if any.
+pub(crate) fn element(
+    doc: &Document,
+    tag: &str,
+    class: &str,
+    text: Option<&str>,
+) -> Result<Element, JsValue> {
     let el = doc.create_element(tag)?;
     el.set_class_name(class);
     if let Some(text) = text {

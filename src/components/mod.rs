@@ -3,7 +3,6 @@
 
 mod composer;
 mod dev_sign_in;
-mod error_screen;
 mod live_chat;
 mod message_item;
 mod message_list;
@@ -12,7 +11,6 @@ mod status_bar;
 
 pub use composer::{Composer, ComposerProps};
 pub use dev_sign_in::dev_sign_in;
-pub use error_screen::{ErrorScreen, ErrorScreenProps};
 pub use live_chat::{LiveChat, LiveChatProps};
 pub use message_item::{MessageItem, MessageItemProps};
 pub use message_list::{message_node_for, MessageList, MessageListProps};
