@@ -50,8 +50,8 @@ pub fn message_item(props: &MessageItemProps) -> Html {
             _ => String::new(),
         };
         html! {
-            <span class={classes!("lc-delivery", format!("lc-delivery-{}", d.label().replace(' ', "-")))}
-                  title={title.clone()}>
+            <span title={title.clone()}
+                  ~className={format!("lc-delivery lc-delivery-{}", d.label().replace(' ', "-"))}>
                 { d.label() }
                 // Why, in words, where everyone sees it (not only in a tooltip): "not
                 // delivered: not authorized (0x87)", "not delivered: the offline queue is full".
@@ -76,10 +76,10 @@ pub fn message_item(props: &MessageItemProps) -> Html {
         }
     });
     html! {
-        <li class={classes!("lc-msg", if m.own { "lc-own" } else { "lc-other" })}
-            data-id={m.id.clone().unwrap_or_default()}
+        <li data-id={m.id.clone().unwrap_or_default()}
             data-author={m.author.as_deref().unwrap_or_default().to_owned()}
-            data-verified={if m.verified() { "true" } else { "false" }}>
+            data-verified={if m.verified() { "true" } else { "false" }}
+            ~className={if m.own { "lc-msg lc-own" } else { "lc-msg lc-other" }}>
             <div class="lc-meta">
                 <span class="lc-author">{ m.name() }</span>
                 { for claimed }

@@ -1,5 +1,10 @@
 //! The Yew components, one per file, each named after its file (and the stateless markup of
 //! [`LiveChat`]'s status line and dev sign-in, as plain functions).
+//!
+//! A class computed at render time is set as the `className` property (`~className={..}`), never
+//! as `class={..}`: Yew builds a computed `class` through `Classes`, an `IndexSet`, and that
+//! machinery was ~2.8 KB (brotli) of the app. The attribute in the DOM is the same; a literal
+//! `class="..."` stays static and costs nothing.
 
 mod composer;
 mod dev_sign_in;

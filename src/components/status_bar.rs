@@ -12,7 +12,7 @@ use crate::chat::StatusView;
 pub fn status_bar(view: &StatusView, on_retry: &Callback<()>) -> Html {
     let on_retry = on_retry.reform(|_: MouseEvent| ());
     html! {
-        <div class={classes!("lc-statusbar", format!("lc-tone-{}", view.tone.class()))}>
+        <div ~className={format!("lc-statusbar lc-tone-{}", view.tone.class())}>
             <span class="lc-dot" aria-hidden="true"></span>
             <div class="lc-status" role="status">
                 <span class="lc-status-text">{ &view.text }</span>
