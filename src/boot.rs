@@ -29,7 +29,7 @@ pub fn mount_element(window: &Window) -> Result<Element, JsValue> {
         Some(el) => el,
         None => {
             let el = doc.create_element("div")?;
-            el.set_id("livechat");
+            el.set_attribute("id", "livechat")?;
             doc.body().ok_or("no body")?.append_child(&el)?;
             el
         }
@@ -48,11 +48,12 @@ pub const REGION_LABEL: &str = "Live chat";
 /// be reached by landmark navigation. An element the host gave a role, or another tag, keeps the
 /// semantics the host chose.
 fn make_region(mount: &Element) -> Result<(), JsValue> {
-    if !mount.tag_name().eq_ignore_ascii_case("div") || mount.has_attribute("role") {
+    let has = |name| mount.get_attribute(name).is_some();
+    if !mount.tag_name().eq_ignore_ascii_case("div") || has("role") {
         return Ok(());
     }
     mount.set_attribute("role", "region")?;
-    if !mount.has_attribute("aria-label") && !mount.has_attribute("aria-labelledby") {
+    if !has("aria-label") && !has("aria-labelledby") {
         mount.set_attribute("aria-label", REGION_LABEL)?;
     }
     Ok(())
@@ -60,7 +61,7 @@ fn make_region(mount: &Element) -> Result<(), JsValue> {
 
 /// Removes the mount element's static placeholder ("Loading chat…").
 pub fn clear(mount: &Element) {
-    mount.set_text_content(None);
+    mount.set_inner_html("");
 }
 
 /// Fetches the configuration file. A missing default file (404 or unreachable) counts as empty:
@@ -174,7 +175,7 @@ pub fn show_config_error(
     if let Some(setting) = error.setting() {
         let line = element(&doc, "p", "lc-error-setting", Some("Setting: "))?;
         let code = doc.create_element("code")?;
-        code.set_text_content(Some(&setting.to_string()));
+        code.append_child(&doc.create_text_node(&setting.to_string()))?;
         line.append_child(&code)?;
         panel.append_child(&line)?;
     }
