@@ -114,16 +114,32 @@ impl ChatRoomHandle {
 /// can send a message id before its author does (and ids are only compared per verified author
 /// anyway).
 fn client_message_id() -> String {
+    random_hex(16)
+}
+
+/// `len` (at most 16) random bytes from the browser's CSPRNG (Web Crypto), as lowercase hex.
+fn random_hex(len: usize) -> String {
     let mut bytes = [0u8; 16];
+    let bytes = &mut bytes[..len];
     let filled = web_sys::window()
         .and_then(|w| w.crypto().ok())
-        .and_then(|c| c.get_random_values_with_u8_array(&mut bytes).ok());
+        .and_then(|c| c.get_random_values_with_u8_array(bytes).ok());
     if filled.is_none() {
         // Web Crypto exists in every browser that runs WebAssembly; if it ever fails, refuse
         // to make up a weak id.
         panic!("crypto.getRandomValues is unavailable");
     }
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    hex(bytes)
+}
+
+/// `bytes` as lowercase hex (without the formatting machinery of `{:02x}`).
+fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    bytes
+        .iter()
+        .flat_map(|b| [DIGITS[usize::from(b >> 4)], DIGITS[usize::from(b & 15)]])
+        .map(char::from)
+        .collect()
 }
 
 /// The current page as a same-origin path (`/x?y#z`), for the sign-in's `next`.
@@ -227,7 +243,29 @@ fn use_second_tick(counting: bool) {
 /// Runs the chat for `config.room` for as long as the component is mounted.
 #[hook]
 pub fn use_chat_room(config: Rc<Config>) -> ChatRoomHandle {
-    let topics = use_memo(config.room.clone(), |room| RoomTopics::new(room));
+    // One memo per lifetime rather than one per value: each is a copy of Yew's memo hook.
+    let (topics, presence_topics) = {
+        let both = use_memo(config.room.clone(), |room| {
+            (
+                Rc::new(RoomTopics::new(room)),
+                Rc::new(PresenceTopics::new(room)),
+            )
+        });
+        (both.0.clone(), both.1.clone())
+    };
+    // Fixed for the page's life: this tab's presence instance id (random, so rotations and
+    // reconnects keep it), when it joined, and its guest tag.
+    let fixed = use_memo((), {
+        let share = config.share_tabs;
+        move |()| {
+            (
+                Rc::new(presence::instance(share, || random_hex(8))),
+                js_sys::Date::now() as u64,
+                random_hex(2),
+            )
+        }
+    });
+    let (instance, since) = (fixed.0.clone(), fixed.1);
     let chat = use_reducer({
         let max = config.max_message_length;
         // Without a configured name the user is named by the token's identity once it arrives
@@ -236,15 +274,8 @@ pub fn use_chat_room(config: Rc<Config>) -> ChatRoomHandle {
         move || ChatState::new(ChatSettings::new(user, max))
     });
     let inbox = inbox::use_batched_inbox(chat.dispatcher());
-    // Presence (per-author mode only: entries need verified authors): this tab's instance id,
-    // random and fixed for the page's life, so rotations and reconnects keep it.
+    // Presence (per-author mode only: entries need verified authors).
     let presence_on = config.topic_mode == TopicMode::PerAuthor;
-    let presence_topics = use_memo(config.room.clone(), |room| PresenceTopics::new(room));
-    let instance = use_memo((), {
-        let share = config.share_tabs;
-        move |()| presence::instance(share, || client_message_id()[..16].to_owned())
-    });
-    let since = *use_memo((), |()| js_sys::Date::now() as u64);
     let presence = use_reducer({
         let (topics, instance) = ((*presence_topics).clone(), (*instance).clone());
         move || PresenceView::new(topics, instance)
@@ -289,8 +320,7 @@ pub fn use_chat_room(config: Rc<Config>) -> ChatRoomHandle {
     // sign-out (the supervisor across reconnects, the tab group across a handover).
     let me = mqtt.user_id().map(str::to_owned);
     {
-        let guest = use_memo((), |()| client_message_id()[..4].to_owned());
-        let name = display_name(me.as_deref(), connected, &guest);
+        let name = display_name(me.as_deref(), connected, &fixed.2);
         let dispatcher = chat.dispatcher();
         use_effect_with((me.clone(), name), move |(me, name)| {
             if let Some(name) = name {
@@ -439,5 +469,19 @@ pub fn use_chat_room(config: Rc<Config>) -> ChatRoomHandle {
         on_send,
         on_retry,
         on_scroll,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::hex;
+
+    #[test]
+    fn bytes_are_lowercase_hex_two_digits_each() {
+        assert_eq!(hex(&[]), "");
+        assert_eq!(hex(&[0x00, 0x0f, 0xa0, 0xff, 0x5c]), "000fa0ff5c");
+        let all: Vec<u8> = (0..=255).collect();
+        let expected: String = all.iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(hex(&all), expected);
     }
 }
