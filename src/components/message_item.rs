@@ -10,6 +10,7 @@
 
 use std::rc::Rc;
 
+use wasm_bindgen::prelude::*;
 use yew::prelude::*;
 
 use crate::chat::{ChatMessage, Delivery};
@@ -29,15 +30,12 @@ impl PartialEq for MessageItemProps {
     }
 }
 
-/// Formats epoch milliseconds as local `HH:MM`.
-fn clock_time(epoch_ms: u64) -> String {
-    let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(epoch_ms as f64));
-    let (h, m) = (date.get_hours(), date.get_minutes());
-    if date.get_time().is_nan() {
-        String::new()
-    } else {
-        format!("{h:02}:{m:02}")
-    }
+#[wasm_bindgen(module = "/src/components/item.js")]
+extern "C" {
+    /// Epoch milliseconds as local `HH:MM` (empty for an invalid time): `item.js`'s, so the two
+    /// markups show the same time, and the wasm needs no `Date` methods of its own.
+    #[wasm_bindgen(js_name = lcClockTime)]
+    fn clock_time(epoch_ms: f64) -> String;
 }
 
 /// One message in the list. Text is rendered as a Yew text node, never parsed as HTML.
@@ -84,7 +82,7 @@ pub fn message_item(props: &MessageItemProps) -> Html {
                 <span class="lc-author">{ m.name() }</span>
                 { for claimed }
                 { for unverified }
-                <time class="lc-time">{ clock_time(m.timestamp) }</time>
+                <time class="lc-time">{ clock_time(m.timestamp as f64) }</time>
                 { for delivery }
             </div>
             <p class="lc-text">{ &m.text }</p>
