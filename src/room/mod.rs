@@ -226,16 +226,15 @@ fn mqtt_options(
     }
 }
 
-/// Re-renders once a second while `counting` (the "Reconnecting in 4 s" countdown).
+/// Re-renders once a second while `counting` (the "Reconnecting in 4 s" countdown): after every
+/// render, a timer for the next one (any render in between, which shows the countdown anyway,
+/// starts it over). No state of its own: one copy of Yew's state hook fewer.
 #[hook]
 fn use_second_tick(counting: bool) {
-    let tick = use_state(|| 0u32);
-    let tick_now = *tick;
-    use_effect_with((counting, tick_now), move |(counting, n)| {
-        let timer = counting.then(|| {
-            let n = *n;
-            gloo_timers::callback::Timeout::new(1_000, move || tick.set(n.wrapping_add(1)))
-        });
+    let rerender = use_force_update();
+    use_effect(move || {
+        let timer = counting
+            .then(|| gloo_timers::callback::Timeout::new(1_000, move || rerender.force_update()));
         move || drop(timer)
     });
 }
