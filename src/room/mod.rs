@@ -226,6 +226,15 @@ fn mqtt_options(
     }
 }
 
+/// What the room hook remembers across renders (one `use_mut_ref`, one copy of Yew's hook).
+#[derive(Default)]
+struct Remembered {
+    /// The broker refused the author topics once: sticky for the page's life.
+    authors_refused: bool,
+    /// Whether this tab's presence entry could be published when the presence effect last ran.
+    presence_was_ready: bool,
+}
+
 /// Re-renders once a second while `counting` (the "Reconnecting in 4 s" countdown): after every
 /// render, a timer for the next one (any render in between, which shows the countdown anyway,
 /// starts it over). No state of its own: one copy of Yew's state hook fewer.
@@ -348,14 +357,14 @@ pub fn use_chat_room(config: Rc<Config>) -> ChatRoomHandle {
     // Sticky for the page's life: after a reconnect to a broker that lost the session the
     // author filter is Pending again until its SUBACK, and the room must not flip back to
     // per-author topics (and publish where it will be refused) in between.
-    let refused_once = use_mut_ref(|| false);
+    let remembered = use_mut_ref(Remembered::default);
     if matches!(
         mqtt.subscriptions().get(topics.authors_filter()),
         Some(SubscriptionStatus::Refused(_))
     ) {
-        *refused_once.borrow_mut() = true;
+        remembered.borrow_mut().authors_refused = true;
     }
-    let authors_refused = *refused_once.borrow();
+    let authors_refused = remembered.borrow().authors_refused;
     let route = Route::new(
         &topics,
         config.topic_mode,
@@ -388,7 +397,6 @@ pub fn use_chat_room(config: Rc<Config>) -> ChatRoomHandle {
     let own_listed = me
         .as_deref()
         .is_some_and(|m| presence.presence().has_instance(m, &instance));
-    let was_ready = use_mut_ref(|| false);
     {
         let (mqtt, topics, instance) = (mqtt.clone(), presence_topics.clone(), instance.clone());
         let entry = PresenceEntry {
@@ -398,7 +406,8 @@ pub fn use_chat_room(config: Rc<Config>) -> ChatRoomHandle {
         use_effect_with(
             (presence_ready, own_listed, me.clone()),
             move |(ready, own_listed, me)| {
-                let before = std::mem::replace(&mut *was_ready.borrow_mut(), *ready);
+                let before =
+                    std::mem::replace(&mut remembered.borrow_mut().presence_was_ready, *ready);
                 if presence::should_publish(*ready, before, *own_listed) {
                     if let Some(topic) =
                         me.as_deref().and_then(|m| topics.entry_topic(m, &instance))
