@@ -9,12 +9,16 @@
 // lines with a trailing comment are kept whole. The files have no multi-line template literals,
 // which this could not handle (a kept line with an odd number of backticks fails the build).
 //
+// First the wasm's imports of its glue get short names (scripts/short-imports.mjs).
+//
 // Trunk has already written each file's Subresource Integrity digest into the HTML (the
-// `integrity` of its modulepreload link): the digest of a file this changes is replaced by the
-// new one there, or the browser would refuse the file.
+// `integrity` of its preload links): the digest of a file this changes is replaced by the new one
+// there, or the browser would refuse the file.
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+
+import { renameInGlue, shortenImports } from './short-imports.mjs';
 
 const dir = process.env.TRUNK_STAGING_DIR;
 if (!dir) throw new Error('TRUNK_STAGING_DIR is not set: run as a Trunk hook');
@@ -23,6 +27,23 @@ if (process.env.TRUNK_PROFILE !== 'release') process.exit(0);
 const files = fs.readdirSync(dir, { recursive: true });
 const digest = (bytes) => `sha384-${crypto.createHash('sha384').update(bytes).digest('base64')}`;
 const replaced = new Map();
+/** Writes `file` (`before` was its content) and records the change of digest. */
+function rewrite(file, before, after) {
+  fs.writeFileSync(file, after);
+  replaced.set(digest(before), digest(after));
+}
+
+for (const name of files.filter((f) => f.endsWith('_bg.wasm') && !f.includes(path.sep))) {
+  const bin = name.slice(0, -'_bg.wasm'.length);
+  const wasmFile = path.join(dir, name);
+  const glueFile = path.join(dir, `${bin}.js`);
+  if (!fs.existsSync(glueFile)) continue;
+  const wasm = fs.readFileSync(wasmFile);
+  const glue = fs.readFileSync(glueFile, 'utf8');
+  const short = shortenImports(wasm, `./${bin}_bg.js`);
+  rewrite(wasmFile, wasm, short.wasm);
+  rewrite(glueFile, glue, renameInGlue(glue, short.renames));
+}
 
 for (const name of files.filter((f) => f.endsWith('.js'))) {
   const file = path.join(dir, name);
@@ -46,15 +67,14 @@ for (const name of files.filter((f) => f.endsWith('.js'))) {
     throw new Error(`${name} has a multi-line template literal: strip-js-comments.mjs cannot handle it`);
   }
   const stripped = out.join('\n') + '\n';
-  if (stripped === source) continue;
-  fs.writeFileSync(file, stripped);
-  replaced.set(digest(source), digest(stripped));
+  if (stripped !== source) rewrite(file, source, stripped);
 }
 
 for (const name of files.filter((f) => f.endsWith('.html'))) {
   const file = path.join(dir, name);
   const html = fs.readFileSync(file, 'utf8');
   let updated = html;
+  // A file changed twice (the glue) goes from its first digest to its last.
   for (const [before, after] of replaced) updated = updated.split(before).join(after);
   if (updated !== html) fs.writeFileSync(file, updated);
 }
