@@ -55,6 +55,9 @@ profile() {
   wasm-opt "-O$level" $params "$bg" -o "$work/$bin.wasm"
   # shellcheck disable=SC2086
   wasm-opt "-O$level" $params -g "$bg" -o "$work/$bin.named.wasm"
+  # The release build's post_build hook gives the glue's imports short names (scripts/short-imports.mjs).
+  node scripts/short-imports.mjs "$work/$bin.wasm" "./${bin}_bg.js"
+  node scripts/short-imports.mjs "$work/$bin.named.wasm" "./${bin}_bg.js"
   if ! cmp -s "$work/$bin.wasm" "$shipped"; then
     echo "**Warning:** cargo's $bin.wasm through wasm-bindgen + wasm-opt is not byte-identical to $shipped (stale build?): group shares are approximate."
     echo

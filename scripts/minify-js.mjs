@@ -12,14 +12,19 @@
 //   (it runs both as one and as a module: no import/export).
 // Trunk's own minifier cannot parse the glue's `export default` and leaves it as written.
 //
+// - First, the wasm's hashed imports of its glue (`__wbg_createElement_<16 hex digits>`, ~180 of
+//   them, each written in the wasm and in the glue) get short names in both
+//   (scripts/short-imports.mjs; bench/size-profile.sh applies the same renaming to its rebuild).
+//
 // Trunk has already written Subresource Integrity hashes (`integrity=sha384-…`) of the files it
-// links into index.html: the glue's is replaced by the hash of the bundle, else the browser would
-// refuse the preloaded module. Minification renames local names only: property names, exports and
+// links into index.html: the wasm's and the glue's are replaced by those of the files written
+// here, else the browser would refuse the preloaded ones. Minification renames local names only: property names, exports and
 // the names the wasm imports by stay as they are.
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import * as esbuild from 'esbuild';
+import { renameInGlue, shortenImports } from './short-imports.mjs';
 
 const dir = process.env.TRUNK_STAGING_DIR;
 if (!dir) throw new Error('TRUNK_STAGING_DIR is not set: run as a Trunk hook');
@@ -42,7 +47,16 @@ const LOADERS = new Set(['boot.js', 'early.js']);
 const glues = fs.readdirSync(dir).filter((name) => name.endsWith('.js') && !LOADERS.has(name));
 if (glues.length !== 1) throw new Error(`expected one wasm-bindgen glue module in ${dir}, found ${glues.join(', ') || 'none'}`);
 const glue = path.join(dir, glues[0]);
+// First the wasm's imports of its glue get short names, in the wasm and in the glue
+// (scripts/short-imports.mjs), and the wasm's integrity digest follows.
+const bin = glues[0].slice(0, -'.js'.length);
+const wasmFile = path.join(dir, `${bin}_bg.wasm`);
+const wasm = fs.readFileSync(wasmFile);
+const short = shortenImports(wasm, `./${bin}_bg.js`);
+index = index.split(sri(wasm)).join(sri(short.wasm));
+fs.writeFileSync(wasmFile, short.wasm);
 const glueSource = fs.readFileSync(glue);
+fs.writeFileSync(glue, renameInGlue(glueSource.toString('utf8'), short.renames));
 before += glueSource.length;
 if (fs.existsSync(snippets)) {
   for (const file of fs.readdirSync(snippets, { recursive: true })) {

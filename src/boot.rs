@@ -5,6 +5,8 @@ use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Element, Response, Window};
 
+use crate::panic::element;
+
 use livechat_config::{Config, ConfigError, RawConfig};
 use mqtt_browser::JsError;
 
@@ -27,7 +29,7 @@ pub fn mount_element(window: &Window) -> Result<Element, JsValue> {
         Some(el) => el,
         None => {
             let el = doc.create_element("div")?;
-            el.set_id("livechat");
+            el.set_attribute("id", "livechat")?;
             doc.body().ok_or("no body")?.append_child(&el)?;
             el
         }
@@ -46,11 +48,12 @@ pub const REGION_LABEL: &str = "Live chat";
 /// be reached by landmark navigation. An element the host gave a role, or another tag, keeps the
 /// semantics the host chose.
 fn make_region(mount: &Element) -> Result<(), JsValue> {
-    if !mount.tag_name().eq_ignore_ascii_case("div") || mount.has_attribute("role") {
+    let has = |name| mount.get_attribute(name).is_some();
+    if !mount.tag_name().eq_ignore_ascii_case("div") || has("role") {
         return Ok(());
     }
     mount.set_attribute("role", "region")?;
-    if !mount.has_attribute("aria-label") && !mount.has_attribute("aria-labelledby") {
+    if !has("aria-label") && !has("aria-labelledby") {
         mount.set_attribute("aria-label", REGION_LABEL)?;
     }
     Ok(())
@@ -58,7 +61,7 @@ fn make_region(mount: &Element) -> Result<(), JsValue> {
 
 /// Removes the mount element's static placeholder ("Loading chat…").
 pub fn clear(mount: &Element) {
-    mount.set_text_content(None);
+    mount.set_inner_html("");
 }
 
 /// Fetches the configuration file. A missing default file (404 or unreachable) counts as empty:
@@ -149,4 +152,36 @@ pub async fn load_config(window: &Window, mount: &Element) -> Result<Config, Con
     };
     let search = window.location().search().unwrap_or_default();
     Config::load(file, |name| mount.get_attribute(name), &search)
+}
+
+/// The headline of the configuration error panel.
+pub const CONFIG_ERROR_TITLE: &str = "The chat is not configured correctly";
+
+/// Shows why the configuration is invalid in the (cleared) mount element: a `role="alert"` panel
+/// with a headline, the setting at fault if any, and the error in words.
+///
+/// Built with plain DOM calls, like the crash screen ([`crate::panic`]): the chat's components
+/// never run, and a Yew root of its own for this one static panel cost the app ~1 KB.
+pub fn show_config_error(
+    window: &Window,
+    mount: &Element,
+    error: &ConfigError,
+) -> Result<(), JsValue> {
+    let doc = window.document().ok_or("no document")?;
+    let panel = element(&doc, "section", "lc-error", None)?;
+    panel.set_attribute("role", "alert")?;
+    let title = element(&doc, "h2", "lc-error-title", Some(CONFIG_ERROR_TITLE))?;
+    panel.append_child(&title)?;
+    if let Some(setting) = error.setting() {
+        let line = element(&doc, "p", "lc-error-setting", Some("Setting: "))?;
+        let code = doc.create_element("code")?;
+        code.append_child(&doc.create_text_node(&setting.to_string()))?;
+        line.append_child(&code)?;
+        panel.append_child(&line)?;
+    }
+    let message = error.to_string();
+    let text = element(&doc, "p", "lc-error-message", Some(&message))?;
+    panel.append_child(&text)?;
+    mount.append_child(&panel)?;
+    Ok(())
 }

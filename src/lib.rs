@@ -1,8 +1,8 @@
 //! The live chat app: the chat reducer, the room hook and the Yew components.
 //!
 //! The binary (`main.rs`) installs the crash screen, reads the configuration ([`boot`], rules in
-//! the `livechat-config` crate) and mounts [`components::LiveChat`] (or
-//! [`components::ErrorScreen`] when the configuration is invalid). [`room::use_chat_room`] wires
+//! the `livechat-config` crate) and mounts [`components::LiveChat`] (or shows
+//! [`boot::show_config_error`] when the configuration is invalid). [`room::use_chat_room`] wires
 //! the chat to the MQTT hook; the components are markup over its handle. Everything with rules
 //! in it (the reducer, the status words, the room's topic route, configuration) is plain Rust
 //! tested natively.
@@ -16,7 +16,7 @@ pub mod room;
 
 use std::rc::Rc;
 
-use components::{ErrorScreenProps, LiveChatProps};
+use components::LiveChatProps;
 
 /// Starts the app: crash screen, configuration, then the chat (or the configuration error).
 pub fn start() {
@@ -46,16 +46,7 @@ pub fn start() {
             }
             Err(error) => {
                 web_sys::console::error_1(&format!("livechat: {error}").into());
-                yew::Renderer::<components::ErrorScreen>::with_root_and_props(
-                    mount,
-                    ErrorScreenProps {
-                        title: "The chat is not configured correctly".into(),
-                        message: error.to_string().into(),
-                        setting: error.setting().map(|s| s.to_string().into()),
-                        on_reload: None,
-                    },
-                )
-                .render();
+                let _ = boot::show_config_error(&window, &mount, &error);
             }
         }
     });

@@ -26,11 +26,19 @@ pub fn install() {
     }));
 }
 
-fn element(doc: &Document, tag: &str, class: &str, text: Option<&str>) -> Result<Element, JsValue> {
+/// A new `<tag class="class">` of `doc`, holding `text` if any.
+pub(crate) fn element(
+    doc: &Document,
+    tag: &str,
+    class: &str,
+    text: Option<&str>,
+) -> Result<Element, JsValue> {
     let el = doc.create_element(tag)?;
-    el.set_class_name(class);
+    // setAttribute and a text node, as Yew renders: each other DOM method would be one more
+    // import of the app.
+    el.set_attribute("class", class)?;
     if let Some(text) = text {
-        el.set_text_content(Some(text));
+        el.append_child(&doc.create_text_node(text))?;
     }
     Ok(el)
 }
@@ -63,8 +71,7 @@ fn show_crash_screen() -> Result<(), JsValue> {
     panel.append_child(&button)?;
     mount.class_list().add_1("lc-crashed")?;
     mount.append_child(&panel)?;
-    if let Some(button) = button.dyn_ref::<web_sys::HtmlElement>() {
-        let _ = button.focus();
-    }
+    // A `<button>` made just above: an HtmlElement.
+    let _ = button.unchecked_ref::<web_sys::HtmlElement>().focus();
     Ok(())
 }

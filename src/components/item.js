@@ -26,9 +26,13 @@ export function lcMessageItem(own, id, author, verified, name, claimed, claimedN
     const u = add(meta, 'span', 'lc-unverified', 'unverified');
     u.setAttribute('title', 'The broker cannot tell who sent this message: the name is only what the sender claims');
   }
-  const date = new Date(time);
-  const two = (n) => (n < 10 ? '0' : '') + n;
-  add(meta, 'time', 'lc-time', isNaN(date.getTime()) ? '' : two(date.getHours()) + ':' + two(date.getMinutes()));
+  add(meta, 'time', 'lc-time', lcClockTime(time));
   add(li, 'p', 'lc-text', text);
   return li;
+}
+// Epoch milliseconds as local HH:MM ('' for an invalid time); MessageItem shows the same.
+export function lcClockTime(time) {
+  const date = new Date(time);
+  const two = (n) => (n < 10 ? '0' : '') + n;
+  return isNaN(date.getTime()) ? '' : two(date.getHours()) + ':' + two(date.getMinutes());
 }

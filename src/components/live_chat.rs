@@ -5,7 +5,7 @@ use std::rc::Rc;
 use livechat_config::Config;
 use yew::prelude::*;
 
-use crate::components::{Composer, DevSignIn, MessageList, PresenceList, StatusBar};
+use crate::components::{dev_sign_in, status_bar, Composer, MessageList, PresenceList};
 use crate::room::use_chat_room;
 
 /// Props of [`LiveChat`].
@@ -21,9 +21,9 @@ pub fn live_chat(props: &LiveChatProps) -> Html {
     let room = use_chat_room(props.config.clone());
     html! {
         <div class="lc-chat">
-            <StatusBar view={room.status().clone()} on_retry={room.on_retry()} />
+            { status_bar(room.status(), &room.on_retry()) }
             if let Some(sign_in) = room.dev_sign_in() {
-                <DevSignIn action={sign_in.action.clone()} next={sign_in.next.clone()} />
+                { dev_sign_in(sign_in) }
             }
             if let Some(presence) = room.presence() {
                 <PresenceList view={presence.clone()} />

@@ -10,6 +10,7 @@
 
 use std::rc::Rc;
 
+use wasm_bindgen::prelude::*;
 use yew::prelude::*;
 
 use crate::chat::{ChatMessage, Delivery};
@@ -29,15 +30,12 @@ impl PartialEq for MessageItemProps {
     }
 }
 
-/// Formats epoch milliseconds as local `HH:MM`.
-fn clock_time(epoch_ms: u64) -> String {
-    let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(epoch_ms as f64));
-    let (h, m) = (date.get_hours(), date.get_minutes());
-    if date.get_time().is_nan() {
-        String::new()
-    } else {
-        format!("{h:02}:{m:02}")
-    }
+#[wasm_bindgen(module = "/src/components/item.js")]
+extern "C" {
+    /// Epoch milliseconds as local `HH:MM` (empty for an invalid time): `item.js`'s, so the two
+    /// markups show the same time, and the wasm needs no `Date` methods of its own.
+    #[wasm_bindgen(js_name = lcClockTime)]
+    fn clock_time(epoch_ms: f64) -> String;
 }
 
 /// One message in the list. Text is rendered as a Yew text node, never parsed as HTML.
@@ -50,8 +48,8 @@ pub fn message_item(props: &MessageItemProps) -> Html {
             _ => String::new(),
         };
         html! {
-            <span class={classes!("lc-delivery", format!("lc-delivery-{}", d.label().replace(' ', "-")))}
-                  title={title.clone()}>
+            <span title={title.clone()}
+                  ~className={format!("lc-delivery lc-delivery-{}", d.label().replace(' ', "-"))}>
                 { d.label() }
                 // Why, in words, where everyone sees it (not only in a tooltip): "not
                 // delivered: not authorized (0x87)", "not delivered: the offline queue is full".
@@ -76,15 +74,15 @@ pub fn message_item(props: &MessageItemProps) -> Html {
         }
     });
     html! {
-        <li class={classes!("lc-msg", if m.own { "lc-own" } else { "lc-other" })}
-            data-id={m.id.clone().unwrap_or_default()}
+        <li data-id={m.id.clone().unwrap_or_default()}
             data-author={m.author.as_deref().unwrap_or_default().to_owned()}
-            data-verified={if m.verified() { "true" } else { "false" }}>
+            data-verified={if m.verified() { "true" } else { "false" }}
+            ~className={if m.own { "lc-msg lc-own" } else { "lc-msg lc-other" }}>
             <div class="lc-meta">
                 <span class="lc-author">{ m.name() }</span>
                 { for claimed }
                 { for unverified }
-                <time class="lc-time">{ clock_time(m.timestamp) }</time>
+                <time class="lc-time">{ clock_time(m.timestamp as f64) }</time>
                 { for delivery }
             </div>
             <p class="lc-text">{ &m.text }</p>

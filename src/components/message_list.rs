@@ -1,6 +1,5 @@
 //! The message log: bounded, follows new messages only while the user is at the bottom.
 
-use std::collections::HashMap;
 use std::rc::Rc;
 
 use wasm_bindgen::prelude::*;
@@ -49,26 +48,31 @@ pub fn message_node_for(m: &ChatMessage) -> Node {
 }
 
 /// The live list's items: a message that never changes once listed (no delivery state: everyone
-/// else's) is a DOM node built once by [`message_node`] and kept while listed (by `seq`, for as
-/// long as the reducer keeps the same `Rc`); an own message, whose delivery mark changes, is a
+/// else's) is a DOM node built once by [`message_node`] and kept while listed (for as long as the
+/// reducer keeps the same `Rc`); an own message, whose delivery mark changes, is a
 /// [`MessageItem`]. The markup is the same. A flood lists thousands of messages a second: a
 /// component each (its scope, its virtual DOM, ~25 calls into JS) was most of a render.
+///
+/// The log is in increasing `seq` order (the reducer's render keys), and so is `cache`, built in
+/// the log's order: one walk over both finds each kept node, without a hash map.
 fn live_items(
     messages: &std::collections::VecDeque<Rc<ChatMessage>>,
-    cache: &mut HashMap<u64, (Rc<ChatMessage>, Node)>,
+    cache: &mut Vec<(Rc<ChatMessage>, Node)>,
 ) -> Html {
-    let mut kept = HashMap::with_capacity(messages.len());
+    let mut old = std::mem::take(cache).into_iter().peekable();
+    let mut kept = Vec::with_capacity(messages.len());
     let items: Vec<Html> = messages
         .iter()
         .map(|m| {
             if m.delivery.is_some() {
                 return html! { <MessageItem key={m.seq} message={m.clone()} /> };
             }
-            let node = match cache.remove(&m.seq) {
-                Some((same, node)) if Rc::ptr_eq(&same, m) => node,
-                _ => message_node_for(m),
+            while old.next_if(|(c, _)| c.seq < m.seq).is_some() {}
+            let node = match old.next_if(|(c, _)| Rc::ptr_eq(c, m)) {
+                Some((_, node)) => node,
+                None => message_node_for(m),
             };
-            kept.insert(m.seq, (m.clone(), node.clone()));
+            kept.push((m.clone(), node.clone()));
             VList::with_children(vec![Html::VRef(node)], Some(Key::from(m.seq))).into()
         })
         .collect();
@@ -111,7 +115,7 @@ fn is_at_bottom(el: &Element) -> bool {
 #[function_component(MessageList)]
 pub fn message_list(props: &MessageListProps) -> Html {
     let scroller = use_node_ref();
-    let nodes = use_mut_ref(HashMap::new);
+    let nodes = use_mut_ref(Vec::new);
     let chat = &props.chat;
 
     // After every render that changed the list: follow the end if the user is there.

@@ -30,8 +30,8 @@ pub fn presence_list(props: &PresenceListProps) -> Html {
                 { for people.iter().map(|p| {
                     let name = p.name.clone().unwrap_or_else(|| p.author.clone());
                     html! {
-                        <li key={p.author.clone()} class={classes!("lc-person", p.own.then_some("lc-person-own"))}
-                            data-author={p.author.clone()}>
+                        <li key={p.author.clone()} data-author={p.author.clone()}
+                            ~className={if p.own { "lc-person lc-person-own" } else { "lc-person" }}>
                             { name }
                             if p.name.as_deref().is_some_and(|n| n != p.author) {
                                 <span class="lc-person-id">{ format!(" ({})", p.author) }</span>

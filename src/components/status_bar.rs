@@ -4,23 +4,15 @@ use yew::prelude::*;
 
 use crate::chat::StatusView;
 
-/// Props of [`StatusBar`].
-#[derive(Properties, PartialEq)]
-pub struct StatusBarProps {
-    /// What to show.
-    pub view: StatusView,
-    /// The user asked to retry now.
-    pub on_retry: Callback<()>,
-}
-
 /// The status line. The words live in a `role="status"` region (announced politely); the retry
-/// button sits outside it so it is not re-announced.
-#[function_component(StatusBar)]
-pub fn status_bar(props: &StatusBarProps) -> Html {
-    let view = &props.view;
-    let on_retry = props.on_retry.reform(|_: MouseEvent| ());
+/// button (calling `on_retry`) sits outside it so it is not re-announced.
+///
+/// Markup of the chat's own component, not a component of its own: it has no state, and a
+/// component type costs the app its own copy of Yew's component machinery.
+pub fn status_bar(view: &StatusView, on_retry: &Callback<()>) -> Html {
+    let on_retry = on_retry.reform(|_: MouseEvent| ());
     html! {
-        <div class={classes!("lc-statusbar", format!("lc-tone-{}", view.tone.class()))}>
+        <div ~className={format!("lc-statusbar lc-tone-{}", view.tone.class())}>
             <span class="lc-dot" aria-hidden="true"></span>
             <div class="lc-status" role="status">
                 <span class="lc-status-text">{ &view.text }</span>

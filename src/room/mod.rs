@@ -114,16 +114,32 @@ impl ChatRoomHandle {
 /// can send a message id before its author does (and ids are only compared per verified author
 /// anyway).
 fn client_message_id() -> String {
+    random_hex(16)
+}
+
+/// `len` (at most 16) random bytes from the browser's CSPRNG (Web Crypto), as lowercase hex.
+fn random_hex(len: usize) -> String {
     let mut bytes = [0u8; 16];
+    let bytes = &mut bytes[..len];
     let filled = web_sys::window()
         .and_then(|w| w.crypto().ok())
-        .and_then(|c| c.get_random_values_with_u8_array(&mut bytes).ok());
+        .and_then(|c| c.get_random_values_with_u8_array(bytes).ok());
     if filled.is_none() {
         // Web Crypto exists in every browser that runs WebAssembly; if it ever fails, refuse
         // to make up a weak id.
         panic!("crypto.getRandomValues is unavailable");
     }
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    hex(bytes)
+}
+
+/// `bytes` as lowercase hex (without the formatting machinery of `{:02x}`).
+fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    bytes
+        .iter()
+        .flat_map(|b| [DIGITS[usize::from(b >> 4)], DIGITS[usize::from(b & 15)]])
+        .map(char::from)
+        .collect()
 }
 
 /// The current page as a same-origin path (`/x?y#z`), for the sign-in's `next`.
@@ -210,16 +226,24 @@ fn mqtt_options(
     }
 }
 
-/// Re-renders once a second while `counting` (the "Reconnecting in 4 s" countdown).
+/// What the room hook remembers across renders (one `use_mut_ref`, one copy of Yew's hook).
+#[derive(Default)]
+struct Remembered {
+    /// The broker refused the author topics once: sticky for the page's life.
+    authors_refused: bool,
+    /// Whether this tab's presence entry could be published when the presence effect last ran.
+    presence_was_ready: bool,
+}
+
+/// Re-renders once a second while `counting` (the "Reconnecting in 4 s" countdown): after every
+/// render, a timer for the next one (any render in between, which shows the countdown anyway,
+/// starts it over). No state of its own: one copy of Yew's state hook fewer.
 #[hook]
 fn use_second_tick(counting: bool) {
-    let tick = use_state(|| 0u32);
-    let tick_now = *tick;
-    use_effect_with((counting, tick_now), move |(counting, n)| {
-        let timer = counting.then(|| {
-            let n = *n;
-            gloo_timers::callback::Timeout::new(1_000, move || tick.set(n.wrapping_add(1)))
-        });
+    let rerender = use_force_update();
+    use_effect(move || {
+        let timer = counting
+            .then(|| gloo_timers::callback::Timeout::new(1_000, move || rerender.force_update()));
         move || drop(timer)
     });
 }
@@ -227,7 +251,29 @@ fn use_second_tick(counting: bool) {
 /// Runs the chat for `config.room` for as long as the component is mounted.
 #[hook]
 pub fn use_chat_room(config: Rc<Config>) -> ChatRoomHandle {
-    let topics = use_memo(config.room.clone(), |room| RoomTopics::new(room));
+    // One memo per lifetime rather than one per value: each is a copy of Yew's memo hook.
+    let (topics, presence_topics) = {
+        let both = use_memo(config.room.clone(), |room| {
+            (
+                Rc::new(RoomTopics::new(room)),
+                Rc::new(PresenceTopics::new(room)),
+            )
+        });
+        (both.0.clone(), both.1.clone())
+    };
+    // Fixed for the page's life: this tab's presence instance id (random, so rotations and
+    // reconnects keep it), when it joined, and its guest tag.
+    let fixed = use_memo((), {
+        let share = config.share_tabs;
+        move |()| {
+            (
+                Rc::new(presence::instance(share, || random_hex(8))),
+                js_sys::Date::now() as u64,
+                random_hex(2),
+            )
+        }
+    });
+    let (instance, since) = (fixed.0.clone(), fixed.1);
     let chat = use_reducer({
         let max = config.max_message_length;
         // Without a configured name the user is named by the token's identity once it arrives
@@ -236,15 +282,8 @@ pub fn use_chat_room(config: Rc<Config>) -> ChatRoomHandle {
         move || ChatState::new(ChatSettings::new(user, max))
     });
     let inbox = inbox::use_batched_inbox(chat.dispatcher());
-    // Presence (per-author mode only: entries need verified authors): this tab's instance id,
-    // random and fixed for the page's life, so rotations and reconnects keep it.
+    // Presence (per-author mode only: entries need verified authors).
     let presence_on = config.topic_mode == TopicMode::PerAuthor;
-    let presence_topics = use_memo(config.room.clone(), |room| PresenceTopics::new(room));
-    let instance = use_memo((), {
-        let share = config.share_tabs;
-        move |()| presence::instance(share, || client_message_id()[..16].to_owned())
-    });
-    let since = *use_memo((), |()| js_sys::Date::now() as u64);
     let presence = use_reducer({
         let (topics, instance) = ((*presence_topics).clone(), (*instance).clone());
         move || PresenceView::new(topics, instance)
@@ -289,8 +328,7 @@ pub fn use_chat_room(config: Rc<Config>) -> ChatRoomHandle {
     // sign-out (the supervisor across reconnects, the tab group across a handover).
     let me = mqtt.user_id().map(str::to_owned);
     {
-        let guest = use_memo((), |()| client_message_id()[..4].to_owned());
-        let name = display_name(me.as_deref(), connected, &guest);
+        let name = display_name(me.as_deref(), connected, &fixed.2);
         let dispatcher = chat.dispatcher();
         use_effect_with((me.clone(), name), move |(me, name)| {
             if let Some(name) = name {
@@ -319,14 +357,14 @@ pub fn use_chat_room(config: Rc<Config>) -> ChatRoomHandle {
     // Sticky for the page's life: after a reconnect to a broker that lost the session the
     // author filter is Pending again until its SUBACK, and the room must not flip back to
     // per-author topics (and publish where it will be refused) in between.
-    let refused_once = use_mut_ref(|| false);
+    let remembered = use_mut_ref(Remembered::default);
     if matches!(
         mqtt.subscriptions().get(topics.authors_filter()),
         Some(SubscriptionStatus::Refused(_))
     ) {
-        *refused_once.borrow_mut() = true;
+        remembered.borrow_mut().authors_refused = true;
     }
-    let authors_refused = *refused_once.borrow();
+    let authors_refused = remembered.borrow().authors_refused;
     let route = Route::new(
         &topics,
         config.topic_mode,
@@ -359,7 +397,6 @@ pub fn use_chat_room(config: Rc<Config>) -> ChatRoomHandle {
     let own_listed = me
         .as_deref()
         .is_some_and(|m| presence.presence().has_instance(m, &instance));
-    let was_ready = use_mut_ref(|| false);
     {
         let (mqtt, topics, instance) = (mqtt.clone(), presence_topics.clone(), instance.clone());
         let entry = PresenceEntry {
@@ -369,7 +406,8 @@ pub fn use_chat_room(config: Rc<Config>) -> ChatRoomHandle {
         use_effect_with(
             (presence_ready, own_listed, me.clone()),
             move |(ready, own_listed, me)| {
-                let before = std::mem::replace(&mut *was_ready.borrow_mut(), *ready);
+                let before =
+                    std::mem::replace(&mut remembered.borrow_mut().presence_was_ready, *ready);
                 if presence::should_publish(*ready, before, *own_listed) {
                     if let Some(topic) =
                         me.as_deref().and_then(|m| topics.entry_topic(m, &instance))
@@ -439,5 +477,19 @@ pub fn use_chat_room(config: Rc<Config>) -> ChatRoomHandle {
         on_send,
         on_retry,
         on_scroll,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::hex;
+
+    #[test]
+    fn bytes_are_lowercase_hex_two_digits_each() {
+        assert_eq!(hex(&[]), "");
+        assert_eq!(hex(&[0x00, 0x0f, 0xa0, 0xff, 0x5c]), "000fa0ff5c");
+        let all: Vec<u8> = (0..=255).collect();
+        let expected: String = all.iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(hex(&all), expected);
     }
 }
