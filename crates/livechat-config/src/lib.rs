@@ -29,6 +29,7 @@ pub use setting::{RawConfig, Setting};
 pub use url::{is_loopback_host, room_from_query};
 
 use mqtt_lifecycle::json::Quoted;
+use mqtt_lifecycle::net::parse_u64;
 use url::{validate_broker_url, validate_http_url};
 
 /// Default token endpoint (same origin as the page).
@@ -278,8 +279,8 @@ impl Config {
         };
         let max_message_length = match raw.get(Setting::MaxMessageLength) {
             None => defaults.max_message_length,
-            Some(v) => match v.trim().parse::<usize>() {
-                Ok(n) if (1..=MAX_MAX_MESSAGE_LENGTH).contains(&n) => n,
+            Some(v) => match parse_u64(v.trim()).and_then(|n| usize::try_from(n).ok()) {
+                Some(n) if (1..=MAX_MAX_MESSAGE_LENGTH).contains(&n) => n,
                 _ => {
                     return Err(ConfigError::invalid(
                         Setting::MaxMessageLength,
@@ -328,8 +329,8 @@ impl Config {
         };
         let keep_alive_secs = match raw.get(Setting::KeepAlive) {
             None => defaults.keep_alive_secs,
-            Some(v) => match v.trim().parse::<u16>() {
-                Ok(n) if (MIN_KEEP_ALIVE_SECS..=MAX_KEEP_ALIVE_SECS).contains(&n) => n,
+            Some(v) => match parse_u64(v.trim()).and_then(|n| u16::try_from(n).ok()) {
+                Some(n) if (MIN_KEEP_ALIVE_SECS..=MAX_KEEP_ALIVE_SECS).contains(&n) => n,
                 _ => {
                     return Err(ConfigError::invalid(
                         Setting::KeepAlive,
@@ -343,8 +344,8 @@ impl Config {
         };
         let stored_messages = match raw.get(Setting::StoredMessages) {
             None => defaults.stored_messages,
-            Some(v) => match v.trim().parse::<usize>() {
-                Ok(n) if n <= MAX_STORED_MESSAGES => n,
+            Some(v) => match parse_u64(v.trim()).and_then(|n| usize::try_from(n).ok()) {
+                Some(n) if n <= MAX_STORED_MESSAGES => n,
                 _ => {
                     return Err(ConfigError::invalid(
                         Setting::StoredMessages,

@@ -32,20 +32,31 @@ macro_rules! reason_enum {
         }
 
         impl $name {
+            /// Every defined variant with its MQTT 5 code and description, in declaration
+            /// order: one table instead of three `match`es (a smaller wasm build).
+            const TABLE: &'static [(Self, u8, &'static str)] = &[$((Self::$variant, $code, $desc),)+];
+
+            /// The table entry of a defined variant (`None` for `Other`).
+            fn entry(&self) -> Option<&'static (Self, u8, &'static str)> {
+                Self::TABLE.iter().find(|entry| entry.0 == *self)
+            }
+
             /// Maps an MQTT 5 code; unknown codes become `Other`.
             fn from_v5(code: u8) -> Self {
-                match code {
-                    $($code => Self::$variant,)+
-                    other => Self::Other(other),
-                }
+                Self::TABLE
+                    .iter()
+                    .find(|entry| entry.1 == code)
+                    .map_or(Self::Other(code), |entry| entry.0)
             }
 
             /// The MQTT 5 reason code (for `Other`, the code as received).
             #[must_use]
             pub fn code(&self) -> u8 {
-                match self {
-                    $(Self::$variant => $code,)+
-                    Self::Other(code) => *code,
+                match (self, self.entry()) {
+                    (_, Some(entry)) => entry.1,
+                    (Self::Other(code), None) => *code,
+                    // Every variant but `Other` is in the table.
+                    (_, None) => 0,
                 }
             }
 
@@ -58,10 +69,12 @@ macro_rules! reason_enum {
             /// A short human description the UI can show.
             #[must_use]
             pub fn describe(&self) -> &'static str {
-                match self {
-                    $(Self::$variant => $desc,)+
-                    Self::Other(code) if *code >= 0x80 => "refused by the server (unknown reason)",
-                    Self::Other(_) => "unknown reason code",
+                match (self, self.entry()) {
+                    (_, Some(entry)) => entry.2,
+                    (Self::Other(code), None) if *code >= 0x80 => {
+                        "refused by the server (unknown reason)"
+                    }
+                    _ => "unknown reason code",
                 }
             }
         }
@@ -458,6 +471,31 @@ mod tests {
             assert_eq!(DisconnectReason::from_code(V5, code).code(), code);
             assert_eq!(AuthReason::from_code(V5, code).code(), code);
         }
+    }
+
+    #[test]
+    fn each_table_lists_every_variant_once_with_a_code_of_its_own() {
+        fn check<T: PartialEq + Copy + std::fmt::Debug>(table: &[(T, u8, &str)]) {
+            for (i, entry) in table.iter().enumerate() {
+                for other in &table[i + 1..] {
+                    assert_ne!(entry.0, other.0, "{:?} listed twice", entry.0);
+                    assert_ne!(entry.1, other.1, "code {:#04x} listed twice", entry.1);
+                }
+            }
+        }
+        check(ConnectReason::TABLE);
+        check(SubscribeReason::TABLE);
+        check(UnsubscribeReason::TABLE);
+        check(PubAckReason::TABLE);
+        check(PubRelReason::TABLE);
+        check(DisconnectReason::TABLE);
+        check(AuthReason::TABLE);
+        assert_eq!(DisconnectReason::TABLE.len(), 29);
+        assert_eq!(DisconnectReason::SessionTakenOver.code(), 0x8E);
+        assert_eq!(
+            DisconnectReason::SessionTakenOver.describe(),
+            "session taken over by another connection"
+        );
     }
 
     #[test]

@@ -61,7 +61,7 @@ impl Number {
     /// The value as a `u64`, if it is written as a non-negative integer (no fraction, no
     /// exponent) that fits.
     pub fn as_u64(&self) -> Option<u64> {
-        self.0.parse().ok()
+        crate::net::parse_u64(&self.0)
     }
 }
 

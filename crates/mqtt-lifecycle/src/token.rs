@@ -269,7 +269,7 @@ pub fn parse_response(response: &HttpResponse, received_at: Instant) -> TokenOut
 /// Reads `Retry-After` (seconds or an HTTP date measured against `Date` or the local time).
 fn retry_after(response: &HttpResponse) -> Option<Duration> {
     let text = response.retry_after.as_deref()?.trim();
-    if let Ok(seconds) = text.parse::<u64>() {
+    if let Some(seconds) = net::parse_u64(text) {
         return Some(Duration::from_secs(seconds));
     }
     let at = wallclock::http_date(text)?;

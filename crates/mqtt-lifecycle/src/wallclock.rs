@@ -207,9 +207,9 @@ pub fn http_date(text: &str) -> Option<EpochMillis> {
     for token in text.split([' ', ',', '-']).filter(|t| !t.is_empty()) {
         if token.contains(':') {
             let mut parts = token.split(':');
-            let h = parts.next()?.parse::<i64>().ok()?;
-            let m = parts.next()?.parse::<i64>().ok()?;
-            let s = parts.next()?.parse::<i64>().ok()?;
+            let h = crate::net::parse_i64(parts.next()?)?;
+            let m = crate::net::parse_i64(parts.next()?)?;
+            let s = crate::net::parse_i64(parts.next()?)?;
             if parts.next().is_some() {
                 return None;
             }
@@ -217,7 +217,7 @@ pub fn http_date(text: &str) -> Option<EpochMillis> {
         } else if let Some(index) = MONTHS.iter().position(|m| m.eq_ignore_ascii_case(token)) {
             month = Some(index as i64 + 1);
         } else if token.bytes().all(|c| c.is_ascii_digit()) {
-            let n = token.parse::<i64>().ok()?;
+            let n = crate::net::parse_i64(token)?;
             match token.len() {
                 1 | 2 if day.is_none() => day = Some(n),
                 // RFC 850 two-digit years: RFC 9110 says to read a year more than 50 years in the

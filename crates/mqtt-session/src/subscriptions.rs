@@ -174,7 +174,7 @@ impl Subscriptions {
     pub(crate) fn pending_ops(&self) -> usize {
         self.desired
             .values()
-            .filter(|d| d.state == Stage::Pending)
+            .filter(|d| matches!(d.state, Stage::Pending))
             .count()
             + self.to_unsubscribe.len()
     }
@@ -182,7 +182,7 @@ impl Subscriptions {
     /// Whether adding or changing `filter` adds a waiting operation.
     pub(crate) fn subscribe_adds_op(&self, options: &SubscribeFilter) -> bool {
         match self.desired.get(&options.filter) {
-            Some(d) => d.state != Stage::Pending && !self.is_current(d, options),
+            Some(d) => !matches!(d.state, Stage::Pending) && !self.is_current(d, options),
             None => true,
         }
     }
@@ -222,7 +222,9 @@ impl Subscriptions {
     }
 
     pub(crate) fn has_pending_subscribe(&self) -> bool {
-        self.desired.values().any(|d| d.state == Stage::Pending)
+        self.desired
+            .values()
+            .any(|d| matches!(d.state, Stage::Pending))
     }
 
     pub(crate) fn has_pending_unsubscribe(&self) -> bool {
@@ -233,7 +235,7 @@ impl Subscriptions {
     pub(crate) fn start_subscribe(&mut self, packet_id: u16) -> Vec<SubscribeFilter> {
         let mut filters = Vec::new();
         for d in self.desired.values_mut() {
-            if d.state == Stage::Pending {
+            if matches!(d.state, Stage::Pending) {
                 d.state = Stage::InFlight { packet_id };
                 filters.push(d.options.clone());
             }
@@ -294,7 +296,7 @@ impl Subscriptions {
             // The desired entry may have changed since (new options, or unsubscribed): only
             // the request it is waiting for decides its state.
             if let Some(d) = self.desired.get_mut(&filter) {
-                if d.state == (Stage::InFlight { packet_id }) {
+                if matches!(d.state, Stage::InFlight { packet_id: p } if p == packet_id) {
                     d.state = match &result {
                         Ok(qos) => Stage::Granted(*qos),
                         Err(refusal) => Stage::Refused(refusal.clone()),
@@ -365,7 +367,8 @@ impl Subscriptions {
                 Request::Subscribe(filters) => {
                     for filter in filters {
                         if let Some(d) = self.desired.get_mut(&filter) {
-                            if d.state == (Stage::InFlight { packet_id }) {
+                            if matches!(d.state, Stage::InFlight { packet_id: p } if p == packet_id)
+                            {
                                 d.state = Stage::Pending;
                             }
                         }

@@ -115,7 +115,7 @@ impl Supervisor {
             Phase::Rotating { next: Some(l), .. } => l == link,
             _ => false,
         };
-        let early = self.phase == Phase::Fetching { early: Some(link) };
+        let early = matches!(self.phase, Phase::Fetching { early: Some(l) } if l == link);
         match self.links.stage(link) {
             // Open before the token came: it waits; the token's arrival hands it over.
             Some(LinkStage::Opening) if early => self.links.set(link, LinkStage::AwaitingToken),
@@ -152,7 +152,9 @@ impl Supervisor {
         };
         // CONNECT went out on it (handed to the session) and the phase is still Connecting:
         // no CONNACK came. `link_lost` decides whether that is the 3.1.1 fallback.
-        if stage == LinkStage::HandedToSession && self.phase == (Phase::Connecting { link }) {
+        if stage == LinkStage::HandedToSession
+            && matches!(self.phase, Phase::Connecting { link: l } if l == link)
+        {
             self.closed_before_connack = Some(link);
         }
         if stage == LinkStage::HandedToSession {

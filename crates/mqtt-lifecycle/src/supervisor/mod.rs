@@ -220,7 +220,7 @@ impl Supervisor {
     /// answers to token requests in flight, and moves to `Closed`.
     pub fn stop(&mut self, now: Instant) {
         self.last_now = now;
-        if self.phase == Phase::Closed {
+        if matches!(self.phase, Phase::Closed) {
             return;
         }
         self.phase = Phase::Closed;
