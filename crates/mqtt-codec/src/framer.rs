@@ -404,7 +404,7 @@ pub fn decode(bytes: &[u8], version: ProtocolVersion) -> Result<Packet, DecodeEr
 mod tests {
     use super::*;
     use crate::codec::encode;
-    use crate::packet::{Publish, QoS};
+    use crate::packet::{Publish, QoS, QosHandshake};
     use crate::strategies;
     use proptest::prelude::*;
     use ProtocolVersion::{V311, V5};
@@ -775,6 +775,26 @@ mod tests {
         })
     }
 
+    /// What a packet becomes once written: a 3.1.1 acknowledgement is read in the MQTT 5 layout
+    /// (a reason code and properties after the packet id are kept, as the embedded broker sends
+    /// them: see `packet::qos_handshake`), but written as the packet id alone.
+    fn v311_wire_form(packet: Packet, version: ProtocolVersion) -> Packet {
+        if version != ProtocolVersion::V311 {
+            return packet;
+        }
+        let plain = |a: QosHandshake| QosHandshake {
+            packet_id: a.packet_id,
+            ..QosHandshake::default()
+        };
+        match packet {
+            Packet::PubAck(a) => Packet::PubAck(plain(a)),
+            Packet::PubRec(a) => Packet::PubRec(plain(a)),
+            Packet::PubRel(a) => Packet::PubRel(plain(a)),
+            Packet::PubComp(a) => Packet::PubComp(plain(a)),
+            other => other,
+        }
+    }
+
     proptest! {
         #[test]
         fn any_split_of_a_valid_stream_yields_the_same_packets(
@@ -823,7 +843,7 @@ mod tests {
             for packet in drain(&mut framer).into_iter().flatten() {
                 let mut again = Vec::new();
                 if encode(&packet, version, &mut again).is_ok() {
-                    prop_assert_eq!(decode(&again, version), Ok(packet));
+                    prop_assert_eq!(decode(&again, version), Ok(v311_wire_form(packet, version)));
                 }
             }
         }
