@@ -10,7 +10,7 @@
 #           (size checks), a C toolchain; node + npm if missing
 #   rustup: wasm32-unknown-unknown target, rustfmt and clippy components
 #   cargo:  trunk 0.21.14, wasm-bindgen-cli = Cargo.lock's wasm-bindgen (into ~/.cargo/bin)
-#   npm:    project-local node_modules (binaryen 132 for wasm-opt, playwright-core, mqtt + ws + axe-core for the e2e tests, terser for the release build's JS) via `npm ci`
+#   npm:    project-local node_modules (binaryen 132 for wasm-opt, playwright-core, mqtt + ws + axe-core for the e2e tests, esbuild for the release build's JS) via `npm ci`
 #   cargo fetch (trunk builds offline)
 set -euo pipefail
 # shellcheck source=scripts/common.sh
