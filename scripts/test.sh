@@ -90,7 +90,9 @@ browser_tests() {
   local status=0
   # --lib --tests: unit and integration tests; doctests run natively in the native stage.
   cargo test --target wasm32-unknown-unknown "${WASM_TEST_CRATES[@]}" --lib --tests --locked || status=$?
-  cargo test --target wasm32-unknown-unknown -p livechat --test crash_screen --test message_markup --locked || status=$?
+  # The app crate: its browser tests (the presence sort key in the lib; crash screen, message and
+  # configuration-error markup in tests/).
+  cargo test --target wasm32-unknown-unknown -p livechat --lib --tests --locked || status=$?
   stop_dev_stack
   if [ "$status" -ne 0 ]; then
     printf -- '--- dev stack log, last 40 lines (%s) ---\n' "$stack_log" >&2
