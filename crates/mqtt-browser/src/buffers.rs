@@ -13,6 +13,9 @@
 #[derive(Debug, Default)]
 pub(crate) struct Outgoing {
     bytes: Vec<u8>,
+    /// How many bytes were ever sent: with `bytes.len()`, a position in everything ever queued
+    /// ([`Outgoing::end`]), which a partial flush can name.
+    sent: u64,
 }
 
 impl Outgoing {
@@ -26,14 +29,26 @@ impl Outgoing {
         self.bytes.is_empty()
     }
 
-    /// Hands everything queued to `send` as one message and empties the queue (keeping its
-    /// capacity); `None` without calling `send` when nothing is queued.
-    pub(crate) fn flush<R>(&mut self, send: impl FnOnce(&[u8]) -> R) -> Option<R> {
-        if self.bytes.is_empty() {
+    /// The position just after the last byte queued so far, counted over everything ever
+    /// queued: [`Outgoing::flush_to`] with it later sends exactly what is queued now.
+    pub(crate) fn end(&self) -> u64 {
+        self.sent + self.bytes.len() as u64
+    }
+
+    /// Hands what was queued before position `end` (an earlier [`Outgoing::end`]; `u64::MAX`
+    /// for everything) and is not sent yet to `send` as one message, keeping the queue's
+    /// capacity; what was queued after stays. `None` without calling `send` when none of it
+    /// waits.
+    pub(crate) fn flush_to<R>(&mut self, end: u64, send: impl FnOnce(&[u8]) -> R) -> Option<R> {
+        let n = usize::try_from(end.saturating_sub(self.sent))
+            .unwrap_or(usize::MAX)
+            .min(self.bytes.len());
+        if n == 0 {
             return None;
         }
-        let result = send(&self.bytes);
-        self.bytes.clear();
+        let result = send(&self.bytes[..n]);
+        self.bytes.drain(..n);
+        self.sent += n as u64;
         Some(result)
     }
 }
@@ -62,7 +77,7 @@ mod tests {
     use super::*;
 
     fn flushed(outgoing: &mut Outgoing) -> Option<Vec<u8>> {
-        outgoing.flush(<[u8]>::to_vec)
+        outgoing.flush_to(u64::MAX, <[u8]>::to_vec)
     }
 
     #[test]
@@ -74,7 +89,7 @@ mod tests {
         outgoing.push(&publish);
         assert!(!outgoing.is_empty());
         let mut sends = Vec::new();
-        outgoing.flush(|bytes| sends.push(bytes.to_vec()));
+        outgoing.flush_to(u64::MAX, |bytes| sends.push(bytes.to_vec()));
         assert_eq!(sends, vec![[&puback[..], &publish[..]].concat()]);
         assert!(outgoing.is_empty());
     }
@@ -83,7 +98,7 @@ mod tests {
     fn an_empty_queue_sends_nothing() {
         let mut outgoing = Outgoing::default();
         let mut calls = 0;
-        assert_eq!(outgoing.flush(|_| calls += 1), None);
+        assert_eq!(outgoing.flush_to(u64::MAX, |_| calls += 1), None);
         assert_eq!(calls, 0);
         outgoing.push(&[]);
         assert_eq!(flushed(&mut outgoing), None, "no empty WebSocket message");
@@ -103,6 +118,31 @@ mod tests {
         );
         assert_eq!(outgoing.bytes.capacity(), capacity, "no new allocation");
         assert_eq!(flushed(&mut outgoing), None);
+    }
+
+    #[test]
+    fn a_flush_to_a_position_sends_what_was_queued_before_it_and_keeps_the_rest() {
+        let mut outgoing = Outgoing::default();
+        outgoing.push(&[1, 1]);
+        let first = outgoing.end();
+        outgoing.push(&[2, 2, 2]);
+        let second = outgoing.end();
+        outgoing.push(&[3]);
+        assert_eq!(outgoing.flush_to(first, <[u8]>::to_vec), Some(vec![1, 1]));
+        assert_eq!(
+            outgoing.flush_to(first, <[u8]>::to_vec),
+            None,
+            "sent already"
+        );
+        assert_eq!(outgoing.end(), second + 1, "positions count what was sent");
+        assert_eq!(
+            outgoing.flush_to(second, <[u8]>::to_vec),
+            Some(vec![2, 2, 2])
+        );
+        outgoing.push(&[4]);
+        assert_eq!(flushed(&mut outgoing), Some(vec![3, 4]));
+        assert_eq!(outgoing.flush_to(second, <[u8]>::to_vec), None);
+        assert_eq!(outgoing.end(), second + 2);
     }
 
     #[test]
@@ -166,7 +206,7 @@ mod tests {
             fn flush(mut self) -> Vec<Vec<u8>> {
                 self.queues
                     .values_mut()
-                    .filter_map(|queue| queue.flush(<[u8]>::to_vec))
+                    .filter_map(|queue| queue.flush_to(u64::MAX, <[u8]>::to_vec))
                     .collect()
             }
         }

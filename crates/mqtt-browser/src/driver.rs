@@ -167,6 +167,9 @@ pub type Subscriber = Rc<dyn Fn(ClientEvent, Rc<Snapshot>)>;
 
 /// The client itself: runs a [`Supervisor`] with its own sockets, timer, listeners and fetches.
 /// [`Driver`] runs one directly, or, for tabs sharing one connection, in the tab that leads.
+/// Where each link's queue ended at one moment ([`Engine::send_mark`]).
+pub(crate) struct SendMark(Vec<(LinkId, u64)>);
+
 pub(crate) struct Engine {
     inner: Rc<RefCell<Inner>>,
     /// Dropped without ending the session (see [`Engine::abandon`]).
@@ -199,6 +202,8 @@ struct Inner {
     /// A microtask that flushes the links' queued bytes is pending. Shared with that microtask,
     /// which clears it before anything else, so it cannot stay set if the flush fails.
     flush_scheduled: Rc<Cell<bool>>,
+    /// Set by [`Engine::hold_sends`]: nothing is flushed until [`Engine::release_sends`] says.
+    sends_held: bool,
     /// The session's incoming PUBLISH counts (all, DUP set) already added to the page's
     /// [`crate::debug_traffic`] totals.
     received_seen: (u64, u64),
@@ -278,6 +283,7 @@ impl Engine {
                 outbox: VecDeque::new(),
                 delivering: false,
                 flush_scheduled: Rc::new(Cell::new(false)),
+                sends_held: false,
                 received_seen: (0, 0),
                 subscriber,
                 _counted: Counted::new(Kind::Driver),
@@ -359,6 +365,44 @@ impl Engine {
     /// delay) for the tab that takes it over.
     pub(crate) fn abandon(&self) {
         self.quiet.set(true);
+    }
+
+    /// Holds every byte the links would send (PUBACKs included) from now on, until
+    /// [`Engine::release_sends`]. A leading tab holds the acknowledgements of the messages it
+    /// relayed until the channel has carried them (see `tabs`): a page that goes away can lose
+    /// what it posted on the channel while its socket still sends. Dropping the engine sends
+    /// what is held, as it sends anything queued.
+    pub(crate) fn hold_sends(&self) {
+        self.inner.borrow_mut().sends_held = true;
+    }
+
+    /// Where each link's queue ends now: [`Engine::release_sends`] with it sends what is queued
+    /// now and nothing queued later.
+    pub(crate) fn send_mark(&self) -> SendMark {
+        let inner = self.inner.borrow();
+        SendMark(
+            inner
+                .links
+                .0
+                .iter()
+                .map(|(id, link)| (*id, link.queued_end()))
+                .collect(),
+        )
+    }
+
+    /// Sends what was queued before `mark`; with `all`, also ends the hold and sends the rest.
+    pub(crate) fn release_sends(&self, mark: &SendMark, all: bool) {
+        let mut inner = self.inner.borrow_mut();
+        for (id, end) in &mark.0 {
+            if let Some(link) = inner.links.get_mut(id) {
+                // Fails only on a socket already closing, whose `close` event follows.
+                let _ = link.flush_to(*end);
+            }
+        }
+        if all {
+            inner.sends_held = false;
+            inner.flush_links();
+        }
     }
 
     /// Tries again at once (after signed-out, auth failure, backoff or offline).
@@ -448,6 +492,7 @@ fn schedule_flush(shared: &Rc<RefCell<Inner>>) {
     let scheduled = {
         let inner = shared.borrow();
         if inner.delivering
+            || inner.sends_held
             || inner.flush_scheduled.get()
             || !inner.links.values().any(WsLink::has_queued)
         {
@@ -467,7 +512,9 @@ fn schedule_flush(shared: &Rc<RefCell<Inner>>) {
         let Ok(mut inner) = shared.try_borrow_mut() else {
             return;
         };
-        inner.flush_links();
+        if !inner.sends_held {
+            inner.flush_links();
+        }
     });
 }
 

@@ -144,11 +144,23 @@ impl WsLink {
         !self.outgoing.is_empty()
     }
 
+    /// The position just after the bytes queued so far: [`WsLink::flush_to`] with it sends
+    /// those and not what is queued later.
+    pub fn queued_end(&self) -> u64 {
+        self.outgoing.end()
+    }
+
     /// Sends everything queued as one binary message (nothing if nothing is queued).
     pub fn flush(&mut self) -> Result<(), BrowserError> {
+        self.flush_to(u64::MAX)
+    }
+
+    /// Sends what was queued before position `end` (a [`WsLink::queued_end`]) and is not sent
+    /// yet, as one binary message; what was queued after stays queued.
+    pub fn flush_to(&mut self, end: u64) -> Result<(), BrowserError> {
         let socket = &self.socket;
         self.outgoing
-            .flush(|bytes| {
+            .flush_to(end, |bytes| {
                 count_send(bytes.len());
                 socket.send_with_u8_array(bytes)
             })

@@ -25,24 +25,28 @@ function take_early_lock(name) {
   if (typeof lock.release === 'function') lock.release();
   return null;
 }
-export function tabs_open(name, leave, onMessage, onLeader) {
-  const h = { channel: new BroadcastChannel(name), abort: null, release: null, closed: false, early: null };
+export function tabs_open(name, leave, onMessage, onLeader, onMark) {
+  const h = { channel: new BroadcastChannel(name), abort: null, release: null, closed: false, early: null, echo: null };
   h.channel.onmessage = (e) => { if (e.data instanceof Uint8Array) onMessage(e.data); };
+  // Leading: a second listener on the channel hears the marks this tab posts (a channel never
+  // hears its own posts), so a mark heard means everything posted before it went to every tab.
+  const lead = (release) => {
+    h.release = release;
+    h.echo = new BroadcastChannel(name);
+    h.echo.onmessage = (e) => { const d = e.data; if (d instanceof Uint8Array && d[0] === 15) onMark(d); };
+    onLeader();
+  };
   // The lock is held until `release` (or the page goes away): whoever waits gets it then.
   const early = take_early_lock(name);
   if (early) {
     h.abort = early.abort;
     h.early = early;
-    const lead = () => { h.release = early.release; onLeader(); };
     // Granted already: lead once this call has returned (as a grant always comes), unless closed.
-    if (typeof early.release === 'function') Promise.resolve().then(() => { if (!h.closed) lead(); });
-    else early.onGrant = lead;
+    if (typeof early.release === 'function') Promise.resolve().then(() => { if (!h.closed) lead(early.release); });
+    else early.onGrant = () => lead(early.release);
   } else {
     h.abort = new AbortController();
-    navigator.locks.request(name, { signal: h.abort.signal }, () => h.closed ? null : new Promise((resolve) => {
-      h.release = resolve;
-      onLeader();
-    })).catch(() => {});
+    navigator.locks.request(name, { signal: h.abort.signal }, () => h.closed ? null : new Promise(lead)).catch(() => {});
   }
   // A closing page says it leaves (a crashed one cannot: its filters stay subscribed).
   const bye = leave.slice(); // a copy: the argument is a view of the wasm memory
@@ -53,12 +57,19 @@ export function tabs_open(name, leave, onMessage, onLeader) {
 export function tabs_post(h, bytes) {
   h.channel.postMessage(bytes.slice());
 }
+// Posts a mark; should its echo not come within a second (it always comes), it is taken as heard.
+export function tabs_mark(h, bytes) {
+  const mark = bytes.slice();
+  h.channel.postMessage(mark);
+  setTimeout(() => { if (!h.closed) h.echo.onmessage({ data: mark }); }, 1000);
+}
 export function tabs_close(h) {
   h.closed = true;
   if (h.early) h.early.closed = true;
   removeEventListener('pagehide', h.hide);
   h.channel.onmessage = null;
   h.channel.close();
+  if (h.echo) { h.echo.onmessage = null; h.echo.close(); }
   h.abort.abort();
   const release = h.release || (h.early && h.early.release);
   if (typeof release === 'function') release();
@@ -71,8 +82,10 @@ extern "C" {
         leave: &[u8],
         on_message: &Closure<dyn FnMut(Uint8Array)>,
         on_leader: &Closure<dyn FnMut()>,
+        on_mark: &Closure<dyn FnMut(Uint8Array)>,
     ) -> JsValue;
     fn tabs_post(handle: &JsValue, bytes: &[u8]);
+    fn tabs_mark(handle: &JsValue, bytes: &[u8]);
     fn tabs_close(handle: &JsValue);
 }
 
@@ -87,33 +100,44 @@ pub struct Glue {
     handle: JsValue,
     _on_message: Closure<dyn FnMut(Uint8Array)>,
     _on_leader: Closure<dyn FnMut()>,
+    _on_mark: Closure<dyn FnMut(Uint8Array)>,
 }
 
 impl Glue {
     /// Opens the channel `name` and asks for the lock `name`: `on_message` gets every message
-    /// of other tabs on the channel, `on_leader` runs once the lock is granted. `leave` is
-    /// posted when the page is hidden for good (`pagehide`).
+    /// of other tabs on the channel, `on_leader` runs once the lock is granted, `on_mark` gets
+    /// each mark this tab posted with [`Glue::mark`] once the channel carried it (or a second
+    /// after, should it not). `leave` is posted when the page is hidden for good (`pagehide`).
     pub fn open(
         name: &str,
         leave: &[u8],
         on_message: impl FnMut(Vec<u8>) + 'static,
         on_leader: impl FnMut() + 'static,
+        on_mark: impl FnMut(Vec<u8>) + 'static,
     ) -> Self {
-        let mut on_message = on_message;
+        let (mut on_message, mut on_mark) = (on_message, on_mark);
         let on_message: Closure<dyn FnMut(Uint8Array)> =
             Closure::new(move |bytes: Uint8Array| on_message(bytes.to_vec()));
         let on_leader: Closure<dyn FnMut()> = Closure::new(on_leader);
-        let handle = tabs_open(name, leave, &on_message, &on_leader);
+        let on_mark: Closure<dyn FnMut(Uint8Array)> =
+            Closure::new(move |bytes: Uint8Array| on_mark(bytes.to_vec()));
+        let handle = tabs_open(name, leave, &on_message, &on_leader, &on_mark);
         Self {
             handle,
             _on_message: on_message,
             _on_leader: on_leader,
+            _on_mark: on_mark,
         }
     }
 
     /// Posts `bytes` to the other tabs (copied; the channel's structured clone takes the copy).
     pub fn post(&self, bytes: &[u8]) {
         tabs_post(&self.handle, bytes);
+    }
+
+    /// Posts a mark (a leader only): it comes back to `on_mark` once the channel carried it.
+    pub fn mark(&self, bytes: &[u8]) {
+        tabs_mark(&self.handle, bytes);
     }
 }
 

@@ -37,7 +37,7 @@ pub use book::{topic_matches, Filters, LeaderBook, Outbox};
 pub use wire::{Wire, WireError};
 
 use crate::clock::{random_client_id, random_seed, to_core_millis, Clock};
-use crate::driver::{DriverConfig, Engine, Snapshot, Subscriber};
+use crate::driver::{DriverConfig, Engine, SendMark, Snapshot, Subscriber};
 use crate::error::BrowserError;
 use crate::handover::absolute_url;
 
@@ -92,6 +92,13 @@ struct State {
     /// has, nobody reads the channel: a leader alone does not post the messages it receives
     /// (a structured clone and a `postMessage` each, most of a flood's cost; BENCHMARKS.md).
     heard_others: bool,
+    /// Leading: the marks posted after relayed messages and not heard back yet, each with where
+    /// the engine's sends stood when it was posted (see [`relayed`]).
+    marks: VecDeque<(u64, SendMark)>,
+    /// Leading: messages were relayed since the last mark; a microtask posts the next one.
+    mark_due: bool,
+    /// The number of the next mark.
+    next_mark: u64,
 }
 
 impl State {
@@ -238,6 +245,9 @@ impl Tab {
             delivering: false,
             stopped: false,
             heard_others: false,
+            marks: VecDeque::new(),
+            mark_due: false,
+            next_mark: 0,
         };
         let tab = Tab {
             shared: Rc::new(RefCell::new(state)),
@@ -368,10 +378,14 @@ fn join(shared: &Rc<RefCell<State>>) {
         let weak = weak.clone();
         move |bytes: Vec<u8>| on_message(&weak, &bytes)
     };
+    let on_mark = {
+        let weak = weak.clone();
+        move |bytes: Vec<u8>| mark_heard(&weak, &bytes)
+    };
     let on_leader = move || become_leader(&weak);
     let mut state = shared.borrow_mut();
     let leave = Wire::Leave { tab: state.me }.encode(state.now());
-    let glue = glue::Glue::open(&state.name, &leave, on_message, on_leader);
+    let glue = glue::Glue::open(&state.name, &leave, on_message, on_leader, on_mark);
     state.glue = Some(glue);
     state.stopped = false;
     state.leader = None;
@@ -398,6 +412,8 @@ fn leave(shared: &Rc<RefCell<State>>) {
             state.post(&Wire::Leave { tab: me });
         }
         let engine = state.engine.take();
+        state.marks.clear();
+        state.mark_due = false;
         state.leader = None;
         state.book = LeaderBook::default();
         (engine, others, state.glue.take())
@@ -545,6 +561,7 @@ fn on_engine_event(weak: &Weak<RefCell<State>>, event: ClientEvent, snapshot: &R
                 let wire = Wire::Message(message);
                 if state.heard_others {
                     state.post(&wire);
+                    relayed(&mut state, weak);
                 }
                 state.keep(wire);
             }
@@ -553,6 +570,7 @@ fn on_engine_event(weak: &Weak<RefCell<State>>, event: ClientEvent, snapshot: &R
                 let wire = Wire::Dropped(dropped);
                 if state.heard_others {
                     state.post(&wire);
+                    relayed(&mut state, weak);
                 }
                 state.keep(wire);
             }
@@ -563,6 +581,71 @@ fn on_engine_event(weak: &Weak<RefCell<State>>, event: ClientEvent, snapshot: &R
         }
     }
     deliver(&shared);
+}
+
+/// The leader posted a message it received: its acknowledgement waits until the channel has
+/// carried the post. A page that closes can lose what it posted on the channel while its socket
+/// still sends (e2e/tabs.test.mjs saw one of bob's messages acknowledged to the broker and never
+/// shown in any tab), so the engine's sends are held, a mark is posted after this task's
+/// messages, and when the tab's own second listener hears the mark, every tab was handed
+/// everything posted before it: the sends queued by then go (`mark_heard`). A leader that dies
+/// first never acknowledged them, so the broker gives them to the next leader.
+fn relayed(state: &mut State, weak: &Weak<RefCell<State>>) {
+    if state.mark_due {
+        return;
+    }
+    let Some(engine) = &state.engine else {
+        return;
+    };
+    engine.hold_sends();
+    state.mark_due = true;
+    let weak = weak.clone();
+    // After every message of this task is posted (a socket message may carry many).
+    wasm_bindgen_futures::spawn_local(async move {
+        let Some(shared) = weak.upgrade() else {
+            return;
+        };
+        // Microtasks run with nothing on the stack: the state is not borrowed.
+        let mut state = shared.borrow_mut();
+        state.mark_due = false;
+        let Some(engine) = state.engine.clone() else {
+            return;
+        };
+        let n = state.next_mark;
+        state.next_mark += 1;
+        state.marks.push_back((n, engine.send_mark()));
+        let mark = Wire::Mark { tab: state.me, n }.encode(state.now());
+        if let Some(glue) = &state.glue {
+            glue.mark(&mark);
+        }
+    });
+}
+
+/// The channel carried this leader's mark: what was queued to send when it was posted goes
+/// now, and the hold ends when no mark is left to hear and none is due.
+fn mark_heard(weak: &Weak<RefCell<State>>, bytes: &[u8]) {
+    let Some(shared) = weak.upgrade() else {
+        return;
+    };
+    let (engine, mark, all) = {
+        let mut state = shared.borrow_mut();
+        let Ok(Wire::Mark { tab, n }) = Wire::decode(bytes, state.now()) else {
+            return;
+        };
+        let Some(engine) = state.engine.clone().filter(|_| tab == state.me) else {
+            return;
+        };
+        let mut heard = None;
+        while state.marks.front().is_some_and(|(m, _)| *m <= n) {
+            heard = state.marks.pop_front();
+        }
+        let Some((_, mark)) = heard else {
+            return;
+        };
+        let all = state.marks.is_empty() && !state.mark_due;
+        (engine, mark, all)
+    };
+    engine.release_sends(&mark, all);
 }
 
 /// A message from another tab.
@@ -628,7 +711,8 @@ fn on_command(shared: &Rc<RefCell<State>>, wire: Wire) {
         | Wire::State(_)
         | Wire::Message(_)
         | Wire::Delivery { .. }
-        | Wire::Dropped(_) => {}
+        | Wire::Dropped(_)
+        | Wire::Mark { .. } => {}
     }
 }
 
@@ -669,8 +753,12 @@ fn on_event(shared: &Rc<RefCell<State>>, wire: Wire, leading: bool) {
                 state.own_delivery(seq, status);
             }
         }
-        // Commands are for the leader.
-        Wire::Join { .. } | Wire::Publish { .. } | Wire::Leave { .. } | Wire::Retry => {}
+        // Commands are for the leader; a mark, for the leader that posted it.
+        Wire::Join { .. }
+        | Wire::Publish { .. }
+        | Wire::Leave { .. }
+        | Wire::Retry
+        | Wire::Mark { .. } => {}
     }
 }
 

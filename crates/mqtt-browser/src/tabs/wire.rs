@@ -69,7 +69,19 @@ pub enum Wire {
     },
     /// An incoming message above the maximum packet size was skipped.
     Dropped(DroppedMessage),
+    /// Posted by the leader after the messages it relayed, for its own second listener on the
+    /// channel: once that hears mark `n`, the channel has handed everything posted before it
+    /// to every tab, and the leader sends the acknowledgements it held. Others ignore it.
+    Mark {
+        /// The leader's tab.
+        tab: u64,
+        /// The leader's number for this mark.
+        n: u64,
+    },
 }
+
+/// The tag byte of [`Wire::Mark`]: the leader's echo listener looks at this byte only.
+pub const MARK_TAG: u8 = 15;
 
 /// A message that could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -169,6 +181,11 @@ impl Wire {
                 w.u8(d.qos as u8);
                 w.int(u64::from(d.maximum));
             }
+            Wire::Mark { tab, n } => {
+                w.u8(MARK_TAG);
+                w.int(*tab);
+                w.int(*n);
+            }
         }
         w.0
     }
@@ -252,6 +269,10 @@ impl Wire {
                 qos: r.qos()?,
                 maximum: u32::try_from(r.int()?).map_err(|_| WireError)?,
             }),
+            MARK_TAG => Wire::Mark {
+                tab: r.int()?,
+                n: r.int()?,
+            },
             _ => return Err(WireError),
         };
         if r.0.is_empty() {
@@ -527,6 +548,11 @@ mod tests {
                 qos: AtLeastOnce,
                 maximum: 65_536,
             }),
+            Wire::Mark { tab: 3, n: 0 },
+            Wire::Mark {
+                tab: u64::MAX,
+                n: 1 << 40,
+            },
         ];
         for wire in cases {
             assert_eq!(round_trip(&wire), wire);
