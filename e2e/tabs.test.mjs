@@ -158,7 +158,8 @@ for (const broker of BROKERS) {
       // And a burst as fast as the broker takes them, across the moment the leader goes: a
       // message the leader receives just before it goes is the one most easily lost (until
       // 2026-11-30 a closing leader could acknowledge one to the broker while its post to the
-      // other tabs was dropped with the page: docs/ARCHITECTURE.md, "No loss across a handover").
+      // other tabs was dropped with the page: docs/ARCHITECTURE.md, "A message is acknowledged only
+      // once the other tabs have it").
       const burstUntil = Date.now() + 450;
       const bobBurst = (async () => {
         for (let n = 0; n < 200 && Date.now() < burstUntil; n++) {

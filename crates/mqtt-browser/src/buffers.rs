@@ -29,6 +29,12 @@ impl Outgoing {
         self.bytes.is_empty()
     }
 
+    /// Drops what is queued, unsent (it counts as sent for [`Outgoing::end`]).
+    pub(crate) fn clear(&mut self) {
+        self.sent += self.bytes.len() as u64;
+        self.bytes.clear();
+    }
+
     /// The position just after the last byte queued so far, counted over everything ever
     /// queued: [`Outgoing::flush_to`] with it later sends exactly what is queued now.
     pub(crate) fn end(&self) -> u64 {
@@ -143,6 +149,11 @@ mod tests {
         assert_eq!(flushed(&mut outgoing), Some(vec![3, 4]));
         assert_eq!(outgoing.flush_to(second, <[u8]>::to_vec), None);
         assert_eq!(outgoing.end(), second + 2);
+        outgoing.push(&[5, 5]);
+        outgoing.clear();
+        assert!(outgoing.is_empty());
+        assert_eq!(outgoing.end(), second + 4, "cleared bytes count as gone");
+        assert_eq!(flushed(&mut outgoing), None);
     }
 
     #[test]

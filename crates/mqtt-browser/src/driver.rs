@@ -165,11 +165,11 @@ impl<'a> Iterator for SubscriptionsIter<'a> {
 /// events that change nothing in it (messages, deliveries) all carry the same `Rc`.
 pub type Subscriber = Rc<dyn Fn(ClientEvent, Rc<Snapshot>)>;
 
-/// The client itself: runs a [`Supervisor`] with its own sockets, timer, listeners and fetches.
-/// [`Driver`] runs one directly, or, for tabs sharing one connection, in the tab that leads.
 /// Where each link's queue ended at one moment ([`Engine::send_mark`]).
 pub(crate) struct SendMark(Vec<(LinkId, u64)>);
 
+/// The client itself: runs a [`Supervisor`] with its own sockets, timer, listeners and fetches.
+/// [`Driver`] runs one directly, or, for tabs sharing one connection, in the tab that leads.
 pub(crate) struct Engine {
     inner: Rc<RefCell<Inner>>,
     /// Dropped without ending the session (see [`Engine::abandon`]).
@@ -453,6 +453,13 @@ impl Drop for Engine {
             let now = inner.now();
             inner.supervisor.stop(now.instant);
             inner.perform_all(&Rc::downgrade(&self.inner), now);
+        } else if inner.sends_held {
+            // Abandoned while holding acknowledgements of relayed messages whose posts may not
+            // have reached the other tabs yet: they are not sent, so the broker gives those
+            // messages to the next leader (a tab that has them drops the copy by id).
+            for link in inner.links.values_mut() {
+                link.discard_queued();
+            }
         }
         inner.outbox.clear();
         inner.links.clear();

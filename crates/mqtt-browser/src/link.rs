@@ -150,6 +150,11 @@ impl WsLink {
         self.outgoing.end()
     }
 
+    /// Drops what is queued without sending it.
+    pub fn discard_queued(&mut self) {
+        self.outgoing.clear();
+    }
+
     /// Sends everything queued as one binary message (nothing if nothing is queued).
     pub fn flush(&mut self) -> Result<(), BrowserError> {
         self.flush_to(u64::MAX)

@@ -26,14 +26,22 @@ function take_early_lock(name) {
   return null;
 }
 export function tabs_open(name, leave, onMessage, onLeader, onMark) {
-  const h = { channel: new BroadcastChannel(name), abort: null, release: null, closed: false, early: null, echo: null };
+  const h = { channel: new BroadcastChannel(name), abort: null, release: null, closed: false, early: null, echo: null, onMark, timers: new Map() };
   h.channel.onmessage = (e) => { if (e.data instanceof Uint8Array) onMessage(e.data); };
   // Leading: a second listener on the channel hears the marks this tab posts (a channel never
   // hears its own posts), so a mark heard means everything posted before it went to every tab.
+  // 15 is `wire::MARK_TAG`.
   const lead = (release) => {
     h.release = release;
     h.echo = new BroadcastChannel(name);
-    h.echo.onmessage = (e) => { const d = e.data; if (d instanceof Uint8Array && d[0] === 15) onMark(d); };
+    h.echo.onmessage = (e) => {
+      const d = e.data;
+      if (!(d instanceof Uint8Array) || d[0] !== 15) return;
+      const key = d.join();
+      clearTimeout(h.timers.get(key));
+      h.timers.delete(key);
+      onMark(d);
+    };
     onLeader();
   };
   // The lock is held until `release` (or the page goes away): whoever waits gets it then.
@@ -57,11 +65,12 @@ export function tabs_open(name, leave, onMessage, onLeader, onMark) {
 export function tabs_post(h, bytes) {
   h.channel.postMessage(bytes.slice());
 }
-// Posts a mark; should its echo not come within a second (it always comes), it is taken as heard.
+// Posts a mark; should its echo not come within a second (it comes within a millisecond or
+// two), it is taken as heard: held sends must not wait for ever.
 export function tabs_mark(h, bytes) {
-  const mark = bytes.slice();
+  const mark = bytes.slice(), key = mark.join();
   h.channel.postMessage(mark);
-  setTimeout(() => { if (!h.closed) h.echo.onmessage({ data: mark }); }, 1000);
+  h.timers.set(key, setTimeout(() => { h.timers.delete(key); if (!h.closed) h.onMark(mark); }, 1000));
 }
 export function tabs_close(h) {
   h.closed = true;
@@ -70,6 +79,7 @@ export function tabs_close(h) {
   h.channel.onmessage = null;
   h.channel.close();
   if (h.echo) { h.echo.onmessage = null; h.echo.close(); }
+  h.timers.forEach(clearTimeout);
   h.abort.abort();
   const release = h.release || (h.early && h.early.release);
   if (typeof release === 'function') release();
