@@ -28,19 +28,19 @@ function take_early_lock(name) {
 export function tabs_open(name, leave, onMessage, onLeader, onMark) {
   const h = { channel: new BroadcastChannel(name), abort: null, release: null, closed: false, early: null, echo: null, onMark, timers: new Map() };
   h.channel.onmessage = (e) => { if (e.data instanceof Uint8Array) onMessage(e.data); };
-  // Leading: a second listener on the channel hears the marks this tab posts (a channel never
-  // hears its own posts), so a mark heard means everything posted before it went to every tab.
-  // 15 is `wire::MARK_TAG`.
+  // Leading: a second listener on the channel hears the batches this tab posts (a channel never
+  // hears its own posts), so a batch heard means it and everything posted before it went to
+  // every tab. 15 is `wire::BATCH_TAG`; only the header (`BATCH_HEADER_MAX`, 21 bytes) is read.
   const lead = (release) => {
     h.release = release;
     h.echo = new BroadcastChannel(name);
     h.echo.onmessage = (e) => {
       const d = e.data;
       if (!(d instanceof Uint8Array) || d[0] !== 15) return;
-      const key = d.join();
+      const head = d.subarray(0, 21), key = head.join();
       clearTimeout(h.timers.get(key));
       h.timers.delete(key);
-      onMark(d);
+      onMark(head);
     };
     onLeader();
   };
@@ -65,12 +65,12 @@ export function tabs_open(name, leave, onMessage, onLeader, onMark) {
 export function tabs_post(h, bytes) {
   h.channel.postMessage(bytes.slice());
 }
-// Posts a mark; should its echo not come within a second (it comes within a millisecond or
+// Posts a batch; should its echo not come within a second (it comes within a millisecond or
 // two), it is taken as heard: held sends must not wait for ever.
 export function tabs_mark(h, bytes) {
-  const mark = bytes.slice(), key = mark.join();
-  h.channel.postMessage(mark);
-  h.timers.set(key, setTimeout(() => { h.timers.delete(key); if (!h.closed) h.onMark(mark); }, 1000));
+  const batch = bytes.slice(), head = batch.subarray(0, 21), key = head.join();
+  h.channel.postMessage(batch);
+  h.timers.set(key, setTimeout(() => { h.timers.delete(key); if (!h.closed) h.onMark(head); }, 1000));
 }
 export function tabs_close(h) {
   h.closed = true;
@@ -116,8 +116,8 @@ pub struct Glue {
 impl Glue {
     /// Opens the channel `name` and asks for the lock `name`: `on_message` gets every message
     /// of other tabs on the channel, `on_leader` runs once the lock is granted, `on_mark` gets
-    /// each mark this tab posted with [`Glue::mark`] once the channel carried it (or a second
-    /// after, should it not). `leave` is posted when the page is hidden for good (`pagehide`).
+    /// the header of each batch this tab posted with [`Glue::mark`] once the channel carried it
+    /// (or a second after, should it not). `leave` is posted when the page is hidden for good (`pagehide`).
     pub fn open(
         name: &str,
         leave: &[u8],
@@ -145,7 +145,8 @@ impl Glue {
         tabs_post(&self.handle, bytes);
     }
 
-    /// Posts a mark (a leader only): it comes back to `on_mark` once the channel carried it.
+    /// Posts a batch (a leader only): its header comes back to `on_mark` once the channel
+    /// carried it.
     pub fn mark(&self, bytes: &[u8]) {
         tabs_mark(&self.handle, bytes);
     }

@@ -16,9 +16,11 @@
 //!   a new leader announces itself it joins again and resends what is still waiting, with the
 //!   same numbers (the chat's message ids make a message published twice show once).
 //! - The leader subscribes the union of every tab's filters, posts every message it receives
-//!   (each tab keeps those its filters match) once another tab has spoken on the channel (a tab
-//!   says hello when it opens it; a leader alone posts none), each publish's progress to its
-//!   tab, and its state (times as durations, reasons in words) whenever it changes.
+//!   (each tab keeps those its filters match; one batch per task) once another tab has spoken
+//!   on the channel (a tab says hello when it opens it; a leader alone posts none), each
+//!   publish's progress to its tab, and its state (times as durations, reasons in words)
+//!   whenever it changes. It acknowledges relayed messages to the broker only once its own
+//!   second listener heard the batch (`relay`): a closing page can lose its posts.
 
 mod book;
 mod glue;
@@ -92,12 +94,16 @@ struct State {
     /// has, nobody reads the channel: a leader alone does not post the messages it receives
     /// (a structured clone and a `postMessage` each, most of a flood's cost; BENCHMARKS.md).
     heard_others: bool,
-    /// Leading: the marks posted after relayed messages and not heard back yet, each with where
-    /// the engine's sends stood when it was posted (see [`relayed`]).
+    /// Leading: the batches posted and not heard back yet, each with where the engine's sends
+    /// stood when it was posted (see [`relay`]).
     marks: VecDeque<(u64, SendMark)>,
-    /// Leading: messages were relayed since the last mark; a microtask posts the next one.
+    /// Leading: the bytes of the messages of the batch being gathered, one after the other.
+    relay: Vec<u8>,
+    /// How many messages `relay` holds.
+    relay_count: u64,
+    /// A microtask will post the batch being gathered.
     mark_due: bool,
-    /// The number of the next mark.
+    /// The number of the next batch.
     next_mark: u64,
 }
 
@@ -106,10 +112,31 @@ impl State {
         Instant::from_millis(to_core_millis(self.clock.now_ms()))
     }
 
-    fn post(&self, wire: &Wire) {
+    /// Posts `wire` to the other tabs, after the batch of messages being gathered (if any), so
+    /// the other tabs hear everything in the order it happened.
+    fn post(&mut self, wire: &Wire) {
+        self.post_batch();
         if let Some(glue) = &self.glue {
             glue.post(&wire.encode(self.now()));
         }
+    }
+
+    /// Posts the messages gathered since the last batch as one batch, noting where the engine's
+    /// sends stand: they go once the batch's echo comes back ([`mark_heard`]).
+    fn post_batch(&mut self) {
+        if self.relay_count == 0 {
+            return;
+        }
+        let (Some(engine), Some(glue)) = (&self.engine, &self.glue) else {
+            return;
+        };
+        let n = self.next_mark;
+        let bytes = Wire::batch(self.me, n, self.relay_count, &self.relay);
+        self.marks.push_back((n, engine.send_mark()));
+        glue.mark(&bytes);
+        self.next_mark += 1;
+        self.relay.clear();
+        self.relay_count = 0;
     }
 
     fn leading(&self) -> bool {
@@ -246,6 +273,8 @@ impl Tab {
             stopped: false,
             heard_others: false,
             marks: VecDeque::new(),
+            relay: Vec::new(),
+            relay_count: 0,
             mark_due: false,
             next_mark: 0,
         };
@@ -313,7 +342,7 @@ impl Tab {
 
     pub(crate) fn retry_now(&self) {
         let engine = {
-            let state = self.shared.borrow();
+            let mut state = self.shared.borrow_mut();
             if state.engine.is_none() {
                 state.post(&Wire::Retry);
             }
@@ -413,6 +442,8 @@ fn leave(shared: &Rc<RefCell<State>>) {
         }
         let engine = state.engine.take();
         state.marks.clear();
+        state.relay.clear();
+        state.relay_count = 0;
         state.mark_due = false;
         state.leader = None;
         state.book = LeaderBook::default();
@@ -560,8 +591,7 @@ fn on_engine_event(weak: &Weak<RefCell<State>>, event: ClientEvent, snapshot: &R
             ClientEvent::Message(message) => {
                 let wire = Wire::Message(message);
                 if state.heard_others {
-                    state.post(&wire);
-                    relayed(&mut state, weak);
+                    relay(&mut state, weak, &wire);
                 }
                 state.keep(wire);
             }
@@ -569,8 +599,7 @@ fn on_engine_event(weak: &Weak<RefCell<State>>, event: ClientEvent, snapshot: &R
             ClientEvent::MessageDropped(dropped) => {
                 let wire = Wire::Dropped(dropped);
                 if state.heard_others {
-                    state.post(&wire);
-                    relayed(&mut state, weak);
+                    relay(&mut state, weak, &wire);
                 }
                 state.keep(wire);
             }
@@ -583,24 +612,29 @@ fn on_engine_event(weak: &Weak<RefCell<State>>, event: ClientEvent, snapshot: &R
     deliver(&shared);
 }
 
-/// The leader posted a message it received: its acknowledgement waits until the channel has
-/// carried the post. A page that closes can lose what it posted on the channel while its socket
-/// still sends (e2e/tabs.test.mjs saw one of bob's messages acknowledged to the broker and never
-/// shown in any tab), so the engine's sends are held, a mark is posted after this task's
-/// messages, and when the tab's own second listener hears the mark, every tab was handed
-/// everything posted before it: the sends queued by then go (`mark_heard`). A leader that dies
-/// first never acknowledged them, so the broker gives them to the next leader.
-fn relayed(state: &mut State, weak: &Weak<RefCell<State>>) {
-    if state.mark_due {
-        return;
-    }
+/// The leader relays a message it received: gathered into this task's batch, posted once (a
+/// socket message may carry many), and acknowledged to the broker only once the channel has
+/// carried the batch. A page that closes or crashes can lose what it posted on the channel while
+/// its socket still sends (e2e/tabs.test.mjs saw messages acknowledged to the broker and never
+/// shown in any tab), so the engine's sends are held from the first message of a batch, and when
+/// the tab's own second listener hears the batch, every tab was handed it and everything posted
+/// before it: the sends queued by then go ([`mark_heard`]). A leader that dies first never
+/// acknowledged those messages, so the broker gives them to the next leader.
+fn relay(state: &mut State, weak: &Weak<RefCell<State>>, wire: &Wire) {
     let Some(engine) = &state.engine else {
         return;
     };
     engine.hold_sends();
+    let now = state.now();
+    wire.append_to(&mut state.relay, now);
+    state.relay_count += 1;
+    if state.mark_due {
+        return;
+    }
     state.mark_due = true;
     let weak = weak.clone();
-    // After every message of this task is posted (a socket message may carry many).
+    // After every message of this task (unless something else is posted first, which posts
+    // the batch before it).
     wasm_bindgen_futures::spawn_local(async move {
         let Some(shared) = weak.upgrade() else {
             return;
@@ -608,30 +642,21 @@ fn relayed(state: &mut State, weak: &Weak<RefCell<State>>) {
         // Microtasks run with nothing on the stack: the state is not borrowed.
         let mut state = shared.borrow_mut();
         state.mark_due = false;
-        let Some(engine) = state.engine.clone() else {
-            return;
-        };
-        let n = state.next_mark;
-        state.next_mark += 1;
-        state.marks.push_back((n, engine.send_mark()));
-        let mark = Wire::Mark { tab: state.me, n }.encode(state.now());
-        if let Some(glue) = &state.glue {
-            glue.mark(&mark);
-        }
+        state.post_batch();
     });
 }
 
-/// The channel carried this leader's mark: what was queued to send when it was posted goes
-/// now, and the hold ends when no mark is left to hear and none is due.
+/// The channel carried this leader's batch `n`: what was queued to send when it was posted goes
+/// now, and the hold ends when no batch is left to hear and none is being gathered.
 fn mark_heard(weak: &Weak<RefCell<State>>, bytes: &[u8]) {
     let Some(shared) = weak.upgrade() else {
         return;
     };
+    let Some((tab, n)) = Wire::batch_header(bytes) else {
+        return;
+    };
     let (engine, mark, all) = {
         let mut state = shared.borrow_mut();
-        let Ok(Wire::Mark { tab, n }) = Wire::decode(bytes, state.now()) else {
-            return;
-        };
         let Some(engine) = state.engine.clone().filter(|_| tab == state.me) else {
             return;
         };
@@ -642,7 +667,7 @@ fn mark_heard(weak: &Weak<RefCell<State>>, bytes: &[u8]) {
         let Some((_, mark)) = heard else {
             return;
         };
-        let all = state.marks.is_empty() && !state.mark_due;
+        let all = state.marks.is_empty() && state.relay_count == 0;
         (engine, mark, all)
     };
     engine.release_sends(&mark, all);
@@ -712,7 +737,7 @@ fn on_command(shared: &Rc<RefCell<State>>, wire: Wire) {
         | Wire::Message(_)
         | Wire::Delivery { .. }
         | Wire::Dropped(_)
-        | Wire::Mark { .. } => {}
+        | Wire::Batch { .. } => {}
     }
 }
 
@@ -748,17 +773,18 @@ fn on_event(shared: &Rc<RefCell<State>>, wire: Wire, leading: bool) {
         }
         Wire::State(snapshot) => state.take_view(&Rc::new(snapshot)),
         wire @ (Wire::Message(_) | Wire::Dropped(_)) => state.keep(wire),
+        Wire::Batch { items, .. } => {
+            for item in items {
+                state.keep(item);
+            }
+        }
         Wire::Delivery { tab, seq, status } => {
             if tab == state.me {
                 state.own_delivery(seq, status);
             }
         }
-        // Commands are for the leader; a mark, for the leader that posted it.
-        Wire::Join { .. }
-        | Wire::Publish { .. }
-        | Wire::Leave { .. }
-        | Wire::Retry
-        | Wire::Mark { .. } => {}
+        // Commands are for the leader.
+        Wire::Join { .. } | Wire::Publish { .. } | Wire::Leave { .. } | Wire::Retry => {}
     }
 }
 

@@ -69,19 +69,26 @@ pub enum Wire {
     },
     /// An incoming message above the maximum packet size was skipped.
     Dropped(DroppedMessage),
-    /// Posted by the leader after the messages it relayed, for its own second listener on the
-    /// channel: once that hears mark `n`, the channel has handed everything posted before it
-    /// to every tab, and the leader sends the acknowledgements it held. Others ignore it.
-    Mark {
+    /// The messages (and news of dropped ones) the leader received in one task, posted once:
+    /// every tab keeps those its filters match. The leader's own second listener on the channel
+    /// hears it too: then the channel has handed it (and everything posted before it) to every
+    /// tab, and the leader sends the acknowledgements it held for batch `n`.
+    Batch {
         /// The leader's tab.
         tab: u64,
-        /// The leader's number for this mark.
+        /// The leader's number for this batch.
         n: u64,
+        /// Only [`Wire::Message`] and [`Wire::Dropped`].
+        items: Vec<Wire>,
     },
 }
 
-/// The tag byte of [`Wire::Mark`]: the leader's echo listener looks at this byte only.
-pub const MARK_TAG: u8 = 15;
+/// The tag byte of [`Wire::Batch`]: the leader's echo listener looks at this byte only, and
+/// reads no more than [`BATCH_HEADER_MAX`] bytes of it.
+pub const BATCH_TAG: u8 = 15;
+
+/// The longest a batch's header (tag, tab, number) can be: a tag byte and two 10-byte integers.
+pub const BATCH_HEADER_MAX: usize = 21;
 
 /// A message that could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -94,6 +101,37 @@ impl Wire {
     /// The bytes of this message; `now` is the sender's clock (for the state's times).
     pub fn encode(&self, now: Instant) -> Vec<u8> {
         let mut w = Writer(Vec::with_capacity(32));
+        self.write(&mut w, now);
+        w.0
+    }
+
+    /// Appends this message's bytes to `out` (an item of a batch, see [`Wire::batch`]).
+    pub fn append_to(&self, out: &mut Vec<u8>, now: Instant) {
+        let mut w = Writer(std::mem::take(out));
+        self.write(&mut w, now);
+        *out = w.0;
+    }
+
+    /// The bytes of a [`Wire::Batch`] of `count` items whose bytes, one after the other (each
+    /// from [`Wire::append_to`]), are `items`.
+    pub fn batch(tab: u64, n: u64, count: u64, items: &[u8]) -> Vec<u8> {
+        let mut w = Writer(Vec::with_capacity(BATCH_HEADER_MAX + 10 + items.len()));
+        w.u8(BATCH_TAG);
+        w.int(tab);
+        w.int(n);
+        w.int(count);
+        w.0.extend_from_slice(items);
+        w.0
+    }
+
+    /// The tab and number of a batch from the start of its bytes (the rest is not read).
+    pub fn batch_header(bytes: &[u8]) -> Option<(u64, u64)> {
+        let mut r = Reader(bytes);
+        (r.u8().ok()? == BATCH_TAG).then_some(())?;
+        Some((r.int().ok()?, r.int().ok()?))
+    }
+
+    fn write(&self, w: &mut Writer, now: Instant) {
         match self {
             Wire::Join { tab, filters } => {
                 w.u8(1);
@@ -181,19 +219,31 @@ impl Wire {
                 w.u8(d.qos as u8);
                 w.int(u64::from(d.maximum));
             }
-            Wire::Mark { tab, n } => {
-                w.u8(MARK_TAG);
+            Wire::Batch { tab, n, items } => {
+                w.u8(BATCH_TAG);
                 w.int(*tab);
                 w.int(*n);
+                w.int(items.len() as u64);
+                for item in items {
+                    item.write(w, now);
+                }
             }
         }
-        w.0
     }
 
     /// Reads a message; `now` is the receiver's clock.
     pub fn decode(bytes: &[u8], now: Instant) -> Result<Wire, WireError> {
         let mut r = Reader(bytes);
-        let wire = match r.u8()? {
+        let wire = Self::read(&mut r, now)?;
+        if r.0.is_empty() {
+            Ok(wire)
+        } else {
+            Err(WireError)
+        }
+    }
+
+    fn read(r: &mut Reader<'_>, now: Instant) -> Read<Wire> {
+        Ok(match r.u8()? {
             1 => {
                 let tab = r.int()?;
                 let n = r.int()?;
@@ -269,17 +319,20 @@ impl Wire {
                 qos: r.qos()?,
                 maximum: u32::try_from(r.int()?).map_err(|_| WireError)?,
             }),
-            MARK_TAG => Wire::Mark {
-                tab: r.int()?,
-                n: r.int()?,
-            },
+            BATCH_TAG => {
+                let (tab, n) = (r.int()?, r.int()?);
+                let mut items = Vec::new();
+                for _ in 0..r.int()? {
+                    let item = Self::read(r, now)?;
+                    if !matches!(item, Wire::Message(_) | Wire::Dropped(_)) {
+                        return Err(WireError);
+                    }
+                    items.push(item);
+                }
+                Wire::Batch { tab, n, items }
+            }
             _ => return Err(WireError),
-        };
-        if r.0.is_empty() {
-            Ok(wire)
-        } else {
-            Err(WireError)
-        }
+        })
     }
 }
 
@@ -548,10 +601,30 @@ mod tests {
                 qos: AtLeastOnce,
                 maximum: 65_536,
             }),
-            Wire::Mark { tab: 3, n: 0 },
-            Wire::Mark {
+            Wire::Batch {
+                tab: 3,
+                n: 0,
+                items: vec![],
+            },
+            Wire::Batch {
                 tab: u64::MAX,
                 n: 1 << 40,
+                items: vec![
+                    Wire::Message(IncomingMessage {
+                        topic: "chat/r/messages/bob".into(),
+                        payload: vec![0, 1, 2],
+                        qos: AtLeastOnce,
+                        retain: false,
+                        dup: false,
+                        properties: Default::default(),
+                    }),
+                    Wire::Dropped(DroppedMessage {
+                        topic: "big".into(),
+                        size: 70_000,
+                        qos: AtLeastOnce,
+                        maximum: 65_536,
+                    }),
+                ],
             },
         ];
         for wire in cases {
@@ -654,6 +727,68 @@ mod tests {
                 since: at(1_000),
                 session_present: true
             }
+        );
+    }
+
+    #[test]
+    fn a_batch_gathered_item_by_item_reads_as_the_batch_and_its_header_alone() {
+        let items = vec![
+            Wire::Message(IncomingMessage {
+                topic: "a".into(),
+                payload: b"one".to_vec(),
+                qos: AtLeastOnce,
+                retain: false,
+                dup: true,
+                properties: Default::default(),
+            }),
+            Wire::Message(IncomingMessage {
+                topic: "b".into(),
+                payload: vec![],
+                qos: AtMostOnce,
+                retain: true,
+                dup: false,
+                properties: Default::default(),
+            }),
+        ];
+        let mut gathered = Vec::new();
+        for item in &items {
+            item.append_to(&mut gathered, at(0));
+        }
+        let bytes = Wire::batch(u64::MAX, 300, items.len() as u64, &gathered);
+        let whole = Wire::Batch {
+            tab: u64::MAX,
+            n: 300,
+            items,
+        };
+        assert_eq!(bytes, whole.encode(at(0)));
+        assert_eq!(Wire::decode(&bytes, at(0)), Ok(whole));
+        // The echo listener hands over at most the header's length.
+        assert!(bytes.len() > BATCH_HEADER_MAX);
+        assert_eq!(
+            Wire::batch_header(&bytes[..BATCH_HEADER_MAX]),
+            Some((u64::MAX, 300))
+        );
+        assert_eq!(Wire::batch_header(&Wire::Retry.encode(at(0))), None);
+        assert_eq!(Wire::batch_header(&[BATCH_TAG, 0x80]), None);
+    }
+
+    #[test]
+    fn a_batch_holds_only_messages_and_drops() {
+        let mut inner = Vec::new();
+        Wire::Leave { tab: 1 }.append_to(&mut inner, at(0));
+        assert_eq!(
+            Wire::decode(&Wire::batch(1, 0, 1, &inner), at(0)),
+            Err(WireError)
+        );
+        let nested = Wire::batch(1, 0, 0, &[]);
+        assert_eq!(
+            Wire::decode(&Wire::batch(1, 1, 1, &nested), at(0)),
+            Err(WireError)
+        );
+        // More items announced than there are.
+        assert_eq!(
+            Wire::decode(&Wire::batch(1, 0, 2, &[]), at(0)),
+            Err(WireError)
         );
     }
 
