@@ -90,7 +90,7 @@ test('first load: one token request and one WebSocket before Connected, both the
   assert.equal(first.sockets[0].loader, true, 'the WebSocket the loader opened');
   assert.equal(await u.page.evaluate(() => '__livechatHandover' in window), false, 'the handover global is gone');
   // The tab group's Web Lock: the loader asked for it, the tab group adopted that request.
-  assert.deepEqual(first.locks, [{ name: 'livechat-tabs/1', loader: true }], 'one lock request, the loader\'s');
+  assert.deepEqual(first.locks, [{ name: 'livechat-tabs/2', loader: true }], 'one lock request, the loader\'s');
   assert.equal(await u.page.evaluate(() => '__livechatEarlyLock' in window), false, 'the early lock global is taken');
   assert.deepEqual(u.errors, []);
 
@@ -121,7 +121,7 @@ test('a host page that embeds only boot.js: boot.js imports the loader, which st
   assert.deepEqual(log.tokens, [{ loader: true, afterError: false }], 'one token request, the loader\'s');
   assert.equal(log.sockets.length, 1, 'one WebSocket');
   assert.equal(log.sockets[0].loader, true, 'the loader\'s WebSocket');
-  assert.deepEqual(log.locks, [{ name: 'livechat-tabs/1', loader: true }], 'one lock request, the loader\'s');
+  assert.deepEqual(log.locks, [{ name: 'livechat-tabs/2', loader: true }], 'one lock request, the loader\'s');
   assert.deepEqual(u.errors, []);
 });
 
@@ -199,5 +199,5 @@ test('a handover planted by another script is not used: own config, own token, o
   assert.deepEqual(log.sends, [config.brokerUrl], 'MQTT bytes went only to the configured broker, on the app\'s own socket');
   assert.equal(log.sockets.filter((s) => s.url === config.brokerUrl).length, 1, JSON.stringify(log.sockets));
   assert.equal(rogue.stats.connections, 0, 'the broker the planted configuration and token name was never contacted');
-  assert.deepEqual(log.locks, [{ name: 'livechat-tabs/1', loader: false }], 'the loader started nothing: the tab group asked for its own lock');
+  assert.deepEqual(log.locks, [{ name: 'livechat-tabs/2', loader: false }], 'the loader started nothing: the tab group asked for its own lock');
 });

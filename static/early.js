@@ -80,7 +80,7 @@ function setting(file, attribute, attr, keys) {
 // Tabs sharing one connection (the app's `shareTabs`, on unless `false`): the same group name as
 // mqtt-browser's tabs::group_name. A tab that finds the group's lock held follows the tab that
 // holds it and asks for no token and opens no socket of its own, so nothing is started for it.
-const TABS_PROTOCOL = 'livechat-tabs/1';
+const TABS_PROTOCOL = 'livechat-tabs/2';
 
 function sharesTabs(file, attribute) {
   const a = attribute('data-share-tabs');

@@ -165,7 +165,9 @@ impl<'a> Iterator for SubscriptionsIter<'a> {
 /// events that change nothing in it (messages, deliveries) all carry the same `Rc`.
 pub type Subscriber = Rc<dyn Fn(ClientEvent, Rc<Snapshot>)>;
 
-/// Where each link's queue ended at one moment ([`Engine::send_mark`]).
+/// Where each link's queue ended at one moment ([`Engine::send_mark`]); the default releases
+/// nothing.
+#[derive(Default)]
 pub(crate) struct SendMark(Vec<(LinkId, u64)>);
 
 /// The client itself: runs a [`Supervisor`] with its own sockets, timer, listeners and fetches.

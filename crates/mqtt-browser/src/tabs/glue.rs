@@ -68,7 +68,7 @@ export function tabs_post(h, bytes) {
 // Posts a batch; should its echo not come within a second (it comes within a millisecond or
 // two), it is taken as heard: held sends must not wait for ever.
 export function tabs_mark(h, bytes) {
-  const batch = bytes.slice(), head = batch.subarray(0, 21), key = head.join();
+  const batch = bytes.slice(), head = batch.slice(0, 21), key = head.join();
   h.channel.postMessage(batch);
   h.timers.set(key, setTimeout(() => { h.timers.delete(key); if (!h.closed) h.onMark(head); }, 1000));
 }

@@ -45,7 +45,7 @@ use crate::handover::absolute_url;
 
 /// Version of what tabs say to each other: part of the group name, so tabs running another
 /// version of the app form their own group rather than misread each other.
-pub const PROTOCOL: &str = "livechat-tabs/1";
+pub const PROTOCOL: &str = "livechat-tabs/2";
 
 /// Whether this browser can share a connection among tabs (Web Locks and `BroadcastChannel`).
 pub fn supported() -> bool {
@@ -103,6 +103,9 @@ struct State {
     relay_count: u64,
     /// A microtask will post the batch being gathered.
     mark_due: bool,
+    /// A batch was posted before that microtask (something else was posted): its position in
+    /// the engine's sends is taken by the microtask, after every message of the task.
+    early_batch: bool,
     /// The number of the next batch.
     next_mark: u64,
 }
@@ -115,7 +118,7 @@ impl State {
     /// Posts `wire` to the other tabs, after the batch of messages being gathered (if any), so
     /// the other tabs hear everything in the order it happened.
     fn post(&mut self, wire: &Wire) {
-        self.post_batch();
+        self.post_batch(true);
         if let Some(glue) = &self.glue {
             glue.post(&wire.encode(self.now()));
         }
@@ -123,18 +126,28 @@ impl State {
 
     /// Posts the messages gathered since the last batch as one batch, noting where the engine's
     /// sends stand: they go once the batch's echo comes back ([`mark_heard`]).
-    fn post_batch(&mut self) {
+    ///
+    /// `early`: something else is posted in the middle of the task. The engine already queued
+    /// the acknowledgements of every message of the task, also of those relayed after this
+    /// batch, so this batch's echo releases nothing; the microtask gives the task's last batch
+    /// the position (`batch_due`).
+    fn post_batch(&mut self, early: bool) {
         if self.relay_count == 0 {
             return;
         }
-        let (Some(engine), Some(glue)) = (&self.engine, &self.glue) else {
-            return;
-        };
-        let n = self.next_mark;
-        let bytes = Wire::batch(self.me, n, self.relay_count, &self.relay);
-        self.marks.push_back((n, engine.send_mark()));
-        glue.mark(&bytes);
-        self.next_mark += 1;
+        if let (Some(engine), Some(glue)) = (&self.engine, &self.glue) {
+            let n = self.next_mark;
+            let bytes = Wire::batch(self.me, n, self.relay_count, &self.relay);
+            let position = if early {
+                SendMark::default()
+            } else {
+                engine.send_mark()
+            };
+            self.marks.push_back((n, position));
+            glue.mark(&bytes);
+            self.next_mark += 1;
+            self.early_batch |= early;
+        }
         self.relay.clear();
         self.relay_count = 0;
     }
@@ -276,6 +289,7 @@ impl Tab {
             relay: Vec::new(),
             relay_count: 0,
             mark_due: false,
+            early_batch: false,
             next_mark: 0,
         };
         let tab = Tab {
@@ -440,11 +454,13 @@ fn leave(shared: &Rc<RefCell<State>>) {
         if state.engine.is_none() {
             state.post(&Wire::Leave { tab: me });
         }
+        // What this task relayed still reaches the other tabs (its acknowledgements go only
+        // with a graceful end; abandoned, the broker redelivers).
+        state.post_batch(false);
         let engine = state.engine.take();
         state.marks.clear();
-        state.relay.clear();
-        state.relay_count = 0;
         state.mark_due = false;
+        state.early_batch = false;
         state.leader = None;
         state.book = LeaderBook::default();
         (engine, others, state.glue.take())
@@ -641,9 +657,24 @@ fn relay(state: &mut State, weak: &Weak<RefCell<State>>, wire: &Wire) {
         };
         // Microtasks run with nothing on the stack: the state is not borrowed.
         let mut state = shared.borrow_mut();
-        state.mark_due = false;
-        state.post_batch();
+        batch_due(&mut state);
     });
+}
+
+/// The end of a task that relayed: its last messages go as a batch that holds the position of
+/// every send queued so far; or, if a batch was posted early and nothing came after it, that
+/// batch takes the position.
+fn batch_due(state: &mut State) {
+    state.mark_due = false;
+    if state.relay_count > 0 {
+        state.post_batch(false);
+    } else if state.early_batch {
+        let position = state.engine.as_ref().map(|engine| engine.send_mark());
+        if let (Some(position), Some(last)) = (position, state.marks.back_mut()) {
+            last.1 = position;
+        }
+    }
+    state.early_batch = false;
 }
 
 /// The channel carried this leader's batch `n`: what was queued to send when it was posted goes
@@ -817,7 +848,7 @@ mod tests {
     fn the_group_is_named_by_protocol_endpoint_and_broker() {
         assert_eq!(
             group_name("https://a.example/api/mqtt-token", "wss://b.example/mqtt"),
-            "livechat-tabs/1|https://a.example/api/mqtt-token|wss://b.example/mqtt"
+            "livechat-tabs/2|https://a.example/api/mqtt-token|wss://b.example/mqtt"
         );
         assert_ne!(
             group_name("https://a.example/t", ""),

@@ -323,11 +323,12 @@ impl Wire {
                 let (tab, n) = (r.int()?, r.int()?);
                 let mut items = Vec::new();
                 for _ in 0..r.int()? {
-                    let item = Self::read(r, now)?;
-                    if !matches!(item, Wire::Message(_) | Wire::Dropped(_)) {
+                    // Only a message or a drop, checked before reading: no batch in a batch
+                    // (each level would be one more call on the stack).
+                    if !matches!(r.0.first(), Some(12 | 14)) {
                         return Err(WireError);
                     }
-                    items.push(item);
+                    items.push(Self::read(r, now)?);
                 }
                 Wire::Batch { tab, n, items }
             }
