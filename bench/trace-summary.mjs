@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // What the page's main thread did from navigation to connected, from a BENCH_TRACE=1 trace
 // (bench/results/trace-<client>-<run>.json): every main-thread task of at least MIN_MS (default 1),
-// in page time (ms after navigationStart), with the named work inside it that took longest, and
-// the busy / idle totals per window between the given marks. Attribution only.
+// in page time (ms after navigationStart), with the named work inside it that took longest, the
+// page's marks, and the busy total of the top-level tasks. Attribution only.
 //
 //   node bench/trace-summary.mjs bench/results/trace-ours-ui-1.json [more.json ...]
 //   MIN_MS=0.5 UNTIL_MS=400 node bench/trace-summary.mjs ...
@@ -32,7 +32,10 @@ function summarize(file) {
   const ms = (ts) => (ts - t0) / 1000;
   const main = events.filter((e) => `${e.pid}:${e.tid}` === key && e.ts >= t0 && ms(e.ts) <= UNTIL_MS);
   const complete = main.filter((e) => e.ph === 'X' && typeof e.dur === 'number');
-  const tasks = complete.filter((e) => TASKS.has(e.name)).sort((a, b) => a.ts - b.ts);
+  // Top-level tasks only: both task event names are recorded, one nested in the other.
+  let end = -Infinity;
+  const tasks = complete.filter((e) => TASKS.has(e.name)).sort((a, b) => a.ts - b.ts || b.dur - a.dur)
+    .filter((t) => (t.ts >= end ? ((end = t.ts + t.dur), true) : false));
   const marks = main.filter((e) => (e.ph === 'R' || e.ph === 'I' || e.ph === 'i' || e.ph === 'n')
     && /navigationStart|responseEnd|domInteractive|domContentLoaded|loadEventEnd|MarkDOMContent|MarkLoad|firstContentfulPaint|TimeStamp/.test(e.name))
     .map((e) => ({ at: ms(e.ts), name: e.name === 'TimeStamp' ? `mark ${e.args?.data?.message}` : e.name }));

@@ -23,12 +23,13 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import * as esbuild from 'esbuild';
 import { renameInGlue, shortenImports } from './short-imports.mjs';
 
 const dir = process.env.TRUNK_STAGING_DIR;
 if (!dir) throw new Error('TRUNK_STAGING_DIR is not set: run as a Trunk hook');
 if (process.env.TRUNK_PROFILE !== 'release') process.exit(0);
+// Loaded only for a release build: a debug build needs no node_modules for this hook.
+const esbuild = await import('esbuild');
 
 // boot.js awaits at top level (es2022); every browser that runs the wasm has it.
 const TARGET = ['es2022'];

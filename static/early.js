@@ -31,7 +31,8 @@
 //
 // <script src="early.js" data-config-url="/config.json" data-no-mount></script> (the bare
 // page only): fetch that file (relative to the page) instead of config.json beside early.js, and
-// start from the file alone, with no mount element.
+// start from the file alone, with no mount element and no tab group (the bare client shares no
+// connection between tabs: no lock query, no lock request).
 (() => {
 'use strict';
 
@@ -235,7 +236,7 @@ function mountAttributes() {
  * is parsed, the token request and the WebSocket open; `attributes()` then gives the reader of
  * the mount element's attributes, or null for "start nothing more".
  */
-function startEarly(configUrl, attributes) {
+function startEarly(configUrl, attributes, shares = true) {
   const handover = {};
   // Own, read-only and not enumerable: an element with this id or name (markup injected into the
   // page) cannot stand in for it, and only a script can take it away (the wasm does, once). If a
@@ -247,7 +248,7 @@ function startEarly(configUrl, attributes) {
     return;
   }
   const response = fetch(configUrl);
-  const held = heldLocks();
+  const held = shares ? heldLocks() : null;
   const ready = response.then(async (r) => {
     // A missing file counts as empty, as in the app: the attributes may be enough.
     const text = r.ok ? await r.clone().text() : r.status === 404 ? '{}' : null;
@@ -272,7 +273,7 @@ if (script && script.src) {
   const own = script.getAttribute('data-config-url');
   const configUrl = new URL(own || 'config.json', own ? location.href : script.src).href;
   const noMount = script.hasAttribute('data-no-mount');
-  startEarly(configUrl, noMount ? () => () => null : mountAttributes);
+  startEarly(configUrl, noMount ? () => () => null : mountAttributes, !noMount);
 } else if (typeof globalThis.__livechatAppBase === 'string') {
   // Imported by boot.js (a host page that embeds only boot.js): the app's own folder.
   startEarly(new URL('config.json', globalThis.__livechatAppBase).href, mountAttributes);

@@ -2,7 +2,7 @@
 # Builds the mqtt5-wasm browser client the way its README says, with our pinned toolchain:
 #   cargo build --target wasm32-unknown-unknown --release [--features …]
 #   wasm-bindgen --target web --out-dir pkg …/mqtt5_wasm.wasm
-# plus `wasm-opt -Oz` (binaryen 132, as for our pages), into bench/mqtt5-wasm/pkg/ (git-ignored),
+# plus `wasm-opt -Oz` (binaryen 132; our pages add a few size passes to -Oz), into bench/mqtt5-wasm/pkg/ (git-ignored),
 # which bench/run.mjs serves under /mqtt5-wasm/ for bench/pages/mqtt5-wasm.html.
 #   MQTT5_WASM_FEATURES   extra features of the crate, e.g. "broker,codec" (the README's line);
 #                         default: none (its default feature "client" only: the browser client)

@@ -109,9 +109,12 @@ fn read_message(value: &Value) -> Option<StoredMessage> {
         _ => None,
     };
     let m = StoredMessage {
-        key: text("k")
-            .filter(|k| k.len() == 16)
-            .and_then(|k| u64::from_str_radix(&k, 16).ok())?,
+        // 16 hex digits, folded here: `u64::from_str_radix` would link the standard integer
+        // parser that `mqtt_lifecycle::net::parse_u64` keeps out of the wasm.
+        key: text("k").filter(|k| k.len() == 16).and_then(|k| {
+            k.chars()
+                .try_fold(0u64, |n, c| Some(n << 4 | u64::from(c.to_digit(16)?)))
+        })?,
         id: text("i"),
         author: text("a"),
         user: text("u")?,

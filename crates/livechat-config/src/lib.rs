@@ -30,6 +30,11 @@ pub use url::{is_loopback_host, room_from_query};
 
 use mqtt_lifecycle::json::Quoted;
 use mqtt_lifecycle::net::parse_u64;
+
+/// A whole number setting (surrounding space allowed) that fits `T`.
+fn whole<T: TryFrom<u64>>(v: &str) -> Option<T> {
+    parse_u64(v.trim()).and_then(|n| T::try_from(n).ok())
+}
 use url::{validate_broker_url, validate_http_url};
 
 /// Default token endpoint (same origin as the page).
@@ -279,7 +284,7 @@ impl Config {
         };
         let max_message_length = match raw.get(Setting::MaxMessageLength) {
             None => defaults.max_message_length,
-            Some(v) => match parse_u64(v.trim()).and_then(|n| usize::try_from(n).ok()) {
+            Some(v) => match whole::<usize>(v) {
                 Some(n) if (1..=MAX_MAX_MESSAGE_LENGTH).contains(&n) => n,
                 _ => {
                     return Err(ConfigError::invalid(
@@ -329,7 +334,7 @@ impl Config {
         };
         let keep_alive_secs = match raw.get(Setting::KeepAlive) {
             None => defaults.keep_alive_secs,
-            Some(v) => match parse_u64(v.trim()).and_then(|n| u16::try_from(n).ok()) {
+            Some(v) => match whole::<u16>(v) {
                 Some(n) if (MIN_KEEP_ALIVE_SECS..=MAX_KEEP_ALIVE_SECS).contains(&n) => n,
                 _ => {
                     return Err(ConfigError::invalid(
@@ -344,7 +349,7 @@ impl Config {
         };
         let stored_messages = match raw.get(Setting::StoredMessages) {
             None => defaults.stored_messages,
-            Some(v) => match parse_u64(v.trim()).and_then(|n| usize::try_from(n).ok()) {
+            Some(v) => match whole::<usize>(v) {
                 Some(n) if n <= MAX_STORED_MESSAGES => n,
                 _ => {
                     return Err(ConfigError::invalid(

@@ -372,8 +372,9 @@ impl Engine {
     /// Holds every byte the links would send (PUBACKs included) from now on, until
     /// [`Engine::release_sends`]. A leading tab holds the acknowledgements of the messages it
     /// relayed until the channel has carried them (see `tabs`): a page that goes away can lose
-    /// what it posted on the channel while its socket still sends. Dropping the engine sends
-    /// what is held, as it sends anything queued.
+    /// what it posted on the channel while its socket still sends. A graceful drop sends what
+    /// is held, as it sends anything queued; an abandoned engine throws it away (the broker
+    /// then redelivers those messages to the next leader).
     pub(crate) fn hold_sends(&self) {
         self.inner.borrow_mut().sends_held = true;
     }
@@ -395,15 +396,18 @@ impl Engine {
     /// Sends what was queued before `mark`; with `all`, also ends the hold and sends the rest.
     pub(crate) fn release_sends(&self, mark: &SendMark, all: bool) {
         let mut inner = self.inner.borrow_mut();
+        if all {
+            // Everything goes: one WebSocket message per link, not the part before the mark
+            // and then the rest.
+            inner.sends_held = false;
+            inner.flush_links();
+            return;
+        }
         for (id, end) in &mark.0 {
             if let Some(link) = inner.links.get_mut(id) {
                 // Fails only on a socket already closing, whose `close` event follows.
                 let _ = link.flush_to(*end);
             }
-        }
-        if all {
-            inner.sends_held = false;
-            inner.flush_links();
         }
     }
 

@@ -90,13 +90,9 @@ pub fn use_mqtt(options: UseMqttOptions) -> UseMqttHandle {
         }
     };
     // The first render's driver, for `key`, until the first effect takes it over.
-    let first: Rc<RefCell<Option<(ConnectionKey, Started)>>> = use_mut_ref({
-        let (key, start) = (key.clone(), start.clone());
-        move || {
-            let started = start(&key);
-            Some((key, started))
-        }
-    });
+    // The closure runs in the first render only; it borrows, so later renders clone nothing.
+    let first: Rc<RefCell<Option<(ConnectionKey, Started)>>> =
+        use_mut_ref(|| Some((key.clone(), (start.clone())(&key))));
 
     {
         let slot = slot.clone();
