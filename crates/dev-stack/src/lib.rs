@@ -133,9 +133,26 @@ pub(crate) fn bind_listener(
     socket.listen(1024).map_err(fail)
 }
 
-/// Checks that a port can be bound (port 0: picks a free one) and releases it for a child
-/// process to bind.
+/// Checks that a port can be bound and releases it for a child process to bind.
+///
+/// Port 0 picks a free one below Linux's ephemeral range (32768 and up): the child may bind it
+/// seconds later (a RabbitMQ node boots after the one before it), and a port from the ephemeral
+/// range can meanwhile become the local port of an outgoing connection (CI, 2026-11-30: a
+/// node's management listener could not start on a port `bind(0)` had handed out).
 pub(crate) fn reserve_port(addr: SocketAddr, var: &'static str) -> Result<SocketAddr, StackError> {
+    const LOW: u16 = 20_000;
+    const SPAN: u16 = 12_000; // 20000..32000
+    if addr.port() == 0 {
+        let mut seed = [0u8; 2];
+        getrandom::fill(&mut seed).expect("the OS random source works");
+        let start = u16::from_le_bytes(seed) % SPAN;
+        for i in 0..SPAN {
+            let port = LOW + (start + i) % SPAN;
+            if let Ok(listener) = std::net::TcpListener::bind(SocketAddr::new(addr.ip(), port)) {
+                return Ok(listener.local_addr()?);
+            }
+        }
+    }
     let listener = std::net::TcpListener::bind(addr).map_err(|source| StackError::PortInUse {
         var,
         addr,
