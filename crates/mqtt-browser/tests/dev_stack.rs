@@ -108,8 +108,11 @@ async fn rotation_with_a_short_ttl_loses_and_duplicates_nothing() {
         .await
     );
 
-    // ~8 s of traffic at 25 messages/s: tokens live 3 s, so several rotations of both clients.
-    let total = 200u32;
+    // ~8 s of traffic, a message every 8 ms: tokens live 3 s, so several rotations of both
+    // clients, each with publishes in flight when it starts. A takeover that did not let the old
+    // link drain lost PUBACKs with it, and the resends reached the subscriber as new messages
+    // (DUP clear): 4 runs of 10 failed the duplicate check below before the drain.
+    let total = 1000u32;
     for i in 0..total {
         publisher
             .publish(OutgoingPublish::new(
@@ -118,7 +121,7 @@ async fn rotation_with_a_short_ttl_loses_and_duplicates_nothing() {
                 QoS::AtLeastOnce,
             ))
             .unwrap();
-        sleep(40).await;
+        sleep(8).await;
     }
     let all_in = wait_for(20_000, || {
         let got: std::collections::BTreeSet<Vec<u8>> =

@@ -27,7 +27,8 @@
 //!   token if that fails) and rotates make-before-break: a second link with the same client id
 //!   and a persistent session takes the session over, then the old link is closed. The state
 //!   shows [`ConnectionState::Rotating`] while the user-facing connection stays up; in-flight
-//!   QoS 1/2 messages are resent by the session, so none is lost. The broker may redeliver
+//!   QoS 1/2 messages are resent by the session, so none is lost (the session lets the old
+//!   link drain before the takeover, so that is rare: see `mqtt_session`). The broker may redeliver
 //!   a message that reached the old link but whose PUBACK did not, with DUP set: the session
 //!   cannot tell it from a new one, so **the application drops duplicates by an application
 //!   message id** (a small LRU), not by packet id.

@@ -18,8 +18,11 @@
 //! then connected (keep-alive: PINGREQ when the link has been quiet for a second less than the
 //! keep-alive, so that a background tab's timer a second late still pings within it; dead when
 //! nothing answers within half of it). A second link opened while one is connected is a
-//! make-before-break takeover (token rotation): commands keep flowing on the old link until the
-//! new CONNACK, then the session moves and the old link is retired. On every new link the
+//! make-before-break takeover (token rotation): the old link finishes what it has in flight
+//! (new commands wait), the new link's CONNECT goes out once that is answered (or after 2 s),
+//! and at the new CONNACK the session moves and the old link is retired. The server drops the
+//! old connection when it sees that CONNECT: draining first means no acknowledgement is lost
+//! with it, so nothing we sent is sent twice. On every new link the
 //! session resends what the server has not acknowledged (as the spec requires for a resumed
 //! session, or as new publishes on a fresh one) and subscribes what the server does not hold.
 //!

@@ -227,6 +227,11 @@ impl Subscriptions {
             .any(|d| matches!(d.state, Stage::Pending))
     }
 
+    /// Whether a SUBSCRIBE or UNSUBSCRIBE awaits its answer.
+    pub(crate) fn has_requests_in_flight(&self) -> bool {
+        !self.requests.is_empty()
+    }
+
     pub(crate) fn has_pending_unsubscribe(&self) -> bool {
         !self.to_unsubscribe.is_empty()
     }

@@ -304,6 +304,10 @@ fn rotation_at_refresh_at_loses_and_duplicates_nothing_and_closes_the_old_link()
     let p3 = h.publish("out/a", "p3");
 
     h.answer();
+    // p3 never gets its PUBACK on the old link: the new link's CONNECT waits for it (the
+    // broker drops the old connection on seeing the CONNECT) for 2 s, then goes anyway.
+    assert!(matches!(h.state(), ConnectionState::Rotating { .. }));
+    h.advance(2 * SECOND);
     let new = h.opened.last().unwrap().1;
     assert_ne!(new, old);
     assert!(is_connected(&h), "{:?}", h.sup.status());

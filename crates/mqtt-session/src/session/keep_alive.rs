@@ -1,4 +1,4 @@
-//! Deadlines: CONNACK within `connect_timeout`, PINGREQ when the link is quiet, a link declared
+//! Deadlines: a takeover's held CONNECT out within 2 s, CONNACK within `connect_timeout`, PINGREQ when the link is quiet, a link declared
 //! dead when the PINGRESP does not come.
 
 use core::time::Duration;
@@ -107,9 +107,13 @@ impl Session {
     pub fn handle_timeout(&mut self, now: Instant) {
         self.tick(now);
         if let Some(pending) = self.pending() {
-            if now >= pending.since + self.config.connect_timeout {
-                let link = pending.id;
-                self.fail_link(link, LinkDownReason::ConnectTimeout, None);
+            if now >= pending.deadline(self.config.connect_timeout) {
+                if pending.held_connect.is_some() {
+                    self.send_held_connect(true);
+                } else {
+                    let link = pending.id;
+                    self.fail_link(link, LinkDownReason::ConnectTimeout, None);
+                }
             }
         }
         if let Some(active) = self.active() {

@@ -1,5 +1,7 @@
 //! Which links exist and what each is doing; links opening, closing, carrying bytes and failing.
 
+use core::time::Duration;
+
 use mqtt_codec::packet::{Disconnect, Packet, ProtocolVersion, Publish, QoS};
 use mqtt_codec::reason::DisconnectReason;
 use mqtt_codec::{DecodeError, Frame, Framer};
@@ -11,7 +13,7 @@ use crate::event::{
 use crate::time::Instant;
 
 use super::keep_alive::KeepAlive;
-use super::Session;
+use super::{encoded, Session};
 
 /// Which links exist and what they are doing. At most one link carries the session; at most
 /// one more is connecting (a reconnect, or a make-before-break takeover).
@@ -31,14 +33,38 @@ pub(super) enum Phase {
     },
 }
 
-/// A link whose CONNECT is written and whose CONNACK is awaited.
+/// How long a takeover's CONNECT waits for the old link to finish what it has in flight
+/// before it goes out anyway. One round trip is enough for a live link; the bound keeps a
+/// stalled old link from holding the rotation up.
+pub(super) const TAKEOVER_DRAIN: Duration = Duration::from_secs(2);
+
+/// A link whose CONNECT is written (or held) and whose CONNACK is awaited.
 #[derive(Debug)]
 pub(super) struct PendingLink {
     pub(super) id: LinkId,
     pub(super) protocol: ProtocolVersion,
     pub(super) framer: Framer,
-    /// When the link opened; CONNACK is due `connect_timeout` later.
+    /// When the link opened, or when its held CONNECT went out; CONNACK is due
+    /// `connect_timeout` after the CONNECT.
     pub(super) since: Instant,
+    /// A takeover's CONNECT, not written yet: it waits until the old link has no publish or
+    /// subscription request in flight (at most [`TAKEOVER_DRAIN`]). The server drops the old
+    /// connection when this CONNECT arrives, and with it any acknowledgement still on its way
+    /// to us: a publish it had already accepted would be resent and reach every subscriber a
+    /// second time, as a new message (the server sets DUP only on its own redeliveries).
+    pub(super) held_connect: Option<Vec<u8>>,
+}
+
+impl PendingLink {
+    /// When the session must act on this link: send the held CONNECT anyway, or give up on
+    /// the CONNACK.
+    pub(super) fn deadline(&self, connect_timeout: Duration) -> Instant {
+        if self.held_connect.is_some() {
+            self.since + TAKEOVER_DRAIN
+        } else {
+            self.since + connect_timeout
+        }
+    }
 }
 
 /// A link that received a successful CONNACK.
@@ -69,10 +95,13 @@ impl Session {
     ///
     /// With no link this is a (re)connect. If another link is connected this is a
     /// make-before-break takeover: CONNECT asks to resume the session (Clean Start 0, Session
-    /// Expiry ≥ 1), commands keep going out on the old link until the new CONNACK, then the
-    /// session moves over and [`Event::LinkRetired`] names the old link. A link still awaiting
-    /// its CONNACK is superseded by the new one (also `LinkRetired`). An id already in use is
-    /// ignored.
+    /// Expiry ≥ 1), then the session moves over at the new CONNACK and [`Event::LinkRetired`]
+    /// names the old link. Until then the old link carries on, but new publishes and
+    /// subscription requests wait for the new link, and the CONNECT itself waits (at most
+    /// 2 s) until the old link has nothing in flight: the server closes the old connection
+    /// when the CONNECT arrives, and an acknowledgement lost that way would make us resend a
+    /// message the server had already passed on. A link still awaiting its CONNACK is
+    /// superseded by the new one (also `LinkRetired`). An id already in use is ignored.
     pub fn handle_link_opened(&mut self, now: Instant, link: LinkId, creds: ConnectCredentials) {
         self.tick(now);
         if self.role(link).is_some() {
@@ -85,6 +114,7 @@ impl Session {
             protocol: self.protocol,
             framer: Framer::client(self.protocol, self.incoming_limit()).skip_oversized_publishes(),
             since: now,
+            held_connect: None,
         };
         let superseded = match std::mem::take(&mut self.phase) {
             Phase::Offline => {
@@ -110,9 +140,41 @@ impl Session {
         if let Some(old) = superseded {
             self.events.push_back(Event::LinkRetired { link: old });
         }
-        if let Err(error) = self.write(link, &Packet::Connect(Box::new(connect))) {
-            self.fail_link(link, LinkDownReason::Encode(error), None);
+        match encoded(&Packet::Connect(Box::new(connect)), self.protocol) {
+            Ok(bytes) => {
+                if let Phase::Rotating { pending, .. } = &mut self.phase {
+                    pending.held_connect = Some(bytes);
+                    self.send_held_connect(false);
+                } else {
+                    self.push_bytes(link, bytes);
+                }
+            }
+            Err(error) => self.fail_link(link, LinkDownReason::Encode(error), None),
         }
+    }
+
+    /// Writes a takeover's held CONNECT once the old link has nothing in flight, it is gone,
+    /// or `force` (the drain took too long); the CONNACK deadline runs from then.
+    pub(super) fn send_held_connect(&mut self, force: bool) {
+        let drained = match self.active() {
+            Some(active) => {
+                self.in_flight.count_on(active.id) == 0 && !self.subs.has_requests_in_flight()
+            }
+            None => true,
+        };
+        if !drained && !force {
+            return;
+        }
+        let now = self.clock;
+        let Some(pending) = self.pending_mut() else {
+            return;
+        };
+        let Some(bytes) = pending.held_connect.take() else {
+            return;
+        };
+        pending.since = now;
+        let link = pending.id;
+        self.push_bytes(link, bytes);
     }
 
     /// The driver saw `link` close. Its session state is kept for the next link; an
@@ -287,6 +349,13 @@ impl Session {
 
     pub(super) fn pending(&self) -> Option<&PendingLink> {
         match &self.phase {
+            Phase::Connecting(pending) | Phase::Rotating { pending, .. } => Some(pending),
+            Phase::Offline | Phase::Connected(_) => None,
+        }
+    }
+
+    pub(super) fn pending_mut(&mut self) -> Option<&mut PendingLink> {
+        match &mut self.phase {
             Phase::Connecting(pending) | Phase::Rotating { pending, .. } => Some(pending),
             Phase::Offline | Phase::Connected(_) => None,
         }

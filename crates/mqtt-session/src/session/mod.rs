@@ -144,7 +144,7 @@ impl Session {
     pub fn poll_timeout(&self) -> Option<Instant> {
         let connack = self
             .pending()
-            .map(|p| p.since + self.config.connect_timeout);
+            .map(|p| p.deadline(self.config.connect_timeout));
         let keep_alive = self.active().and_then(|a| a.keep_alive.deadline());
         match (connack, keep_alive) {
             (Some(a), Some(b)) => Some(a.min(b)),
@@ -237,10 +237,18 @@ impl Session {
         }
     }
 
+    /// Nothing is written on a link whose CONNECT is held (a DISCONNECT there would come
+    /// before any CONNECT): the driver just closes it.
     fn write(&mut self, link: LinkId, packet: &Packet) -> Result<(), EncodeError> {
         let Some(protocol) = self.link_protocol(link) else {
             return Ok(());
         };
+        if self
+            .pending()
+            .is_some_and(|p| p.id == link && p.held_connect.is_some())
+        {
+            return Ok(());
+        }
         let bytes = encoded(packet, protocol)?;
         self.push_bytes(link, bytes);
         Ok(())

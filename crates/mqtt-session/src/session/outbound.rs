@@ -86,8 +86,18 @@ impl Session {
 
     /// Writes whatever the connected link can take now: first publishes to rewrite after a
     /// link change, then subscription changes, then queued publishes, within the server's
-    /// Receive Maximum.
+    /// Receive Maximum; then a takeover's held CONNECT if the old link is drained.
     pub(super) fn pump(&mut self) {
+        self.pump_active();
+        self.send_held_connect(false);
+    }
+
+    fn pump_active(&mut self) {
+        // During a takeover the old link only finishes what it has in flight: anything new
+        // waits for the new link (see `handle_link_opened`).
+        if self.pending().is_some() {
+            return;
+        }
         let Some(active) = self.active() else {
             return;
         };

@@ -109,6 +109,18 @@ impl Harness {
         }
     }
 
+    /// Opens `link` as a takeover whose CONNECT the session holds back (the old link has
+    /// something in flight): nothing is written on it yet.
+    pub(crate) fn open_held(&mut self, link: u32) {
+        let protocol = self.session.protocol();
+        self.wires
+            .insert(LinkId(link), (protocol, Framer::new(protocol, u32::MAX)));
+        self.session
+            .handle_link_opened(self.now, LinkId(link), creds());
+        self.drain();
+        assert_eq!(self.sent(link), Vec::new(), "the CONNECT was not held");
+    }
+
     /// Opens `link`, answers CONNACK success, and returns what the session then wrote.
     pub(crate) fn connect(&mut self, link: u32, session_present: bool) -> Vec<Packet> {
         self.open(link);
