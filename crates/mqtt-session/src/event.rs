@@ -260,6 +260,13 @@ pub enum ProtocolError {
     /// A second CONNACK on a connected link.
     #[error("second CONNACK on a connected link")]
     DuplicateConnAck,
+    /// A packet on a takeover link before we wrote its CONNECT (the session was still letting
+    /// the old link drain): no server speaks first.
+    #[error("{packet} received before CONNECT was sent")]
+    BeforeConnect {
+        /// Packet name.
+        packet: &'static str,
+    },
     /// Something other than CONNACK (or AUTH/DISCONNECT) before CONNACK.
     #[error("{packet} received before CONNACK")]
     BeforeConnAck {

@@ -224,7 +224,8 @@ impl Supervisor {
         }
     }
 
-    /// Hands the open `link` to the session with the current credentials: CONNECT goes out.
+    /// Hands the open `link` to the session with the current credentials: CONNECT goes out (a
+    /// takeover's once the old link has drained: see `mqtt_session::Session::handle_link_opened`).
     fn hand_over(&mut self, now: Instant, link: LinkId) {
         let Some(credentials) = &self.credentials else {
             return;

@@ -277,7 +277,7 @@ impl Supervisor {
         result
     }
 
-    /// Publishes through the session (queued while no link is connected). `Ok(id)` means
+    /// Publishes through the session (queued while no link is connected, and during a takeover). `Ok(id)` means
     /// queued; progress arrives as [`ClientEvent::Delivery`].
     pub fn publish(
         &mut self,

@@ -110,7 +110,7 @@ impl Session {
         if let Some(assigned) = ack.assigned_client_identifier {
             self.client_id = assigned;
         }
-        // The interval runs from our last packet: the CONNECT, written when the link opened.
+        // The interval runs from our last packet: the CONNECT (`since`: when it was written).
         let keep_alive = KeepAlive::start(keep_alive, since, now);
         let activate = |p: PendingLink| ActiveLink {
             id: p.id,

@@ -16,6 +16,10 @@ use super::Session;
 impl Session {
     pub(super) fn on_packet(&mut self, now: Instant, link: LinkId, packet: Packet) {
         match self.role(link) {
+            Some(Role::Pending) if self.connect_held() => {
+                let packet = packet_name(&packet);
+                self.protocol_error(link, ProtocolError::BeforeConnect { packet });
+            }
             Some(Role::Pending) => match packet {
                 Packet::ConnAck(ack) => self.on_connack(now, link, *ack),
                 Packet::Disconnect(d) => self.on_server_disconnect(link, d),
@@ -170,6 +174,10 @@ impl Session {
     pub(super) fn on_oversized(&mut self, now: Instant, link: LinkId, skipped: OversizedPublish) {
         match self.role(link) {
             Some(Role::Active) => {}
+            Some(Role::Pending) if self.connect_held() => {
+                let error = ProtocolError::BeforeConnect { packet: "PUBLISH" };
+                return self.protocol_error(link, error);
+            }
             Some(Role::Pending) => {
                 let error = ProtocolError::BeforeConnAck { packet: "PUBLISH" };
                 return self.protocol_error(link, error);

@@ -1,5 +1,5 @@
-//! Deadlines: a takeover's held CONNECT out within 2 s, CONNACK within `connect_timeout`, PINGREQ when the link is quiet, a link declared
-//! dead when the PINGRESP does not come.
+//! Deadlines: a takeover's held CONNECT out within 2 s, CONNACK within `connect_timeout`, PINGREQ
+//! when the link is quiet, a link declared dead when the PINGRESP does not come.
 
 use core::time::Duration;
 
@@ -101,8 +101,8 @@ impl KeepAlive {
 }
 
 impl Session {
-    /// Time passed: checks the CONNACK deadline, sends PINGREQ when due and declares a silent
-    /// link dead. Call it when [`Session::poll_timeout`] is reached (calling it early is
+    /// Time passed: sends a takeover's held CONNECT once it has waited 2 s, checks the CONNACK
+    /// deadline, sends PINGREQ when due and declares a silent link dead. Call it when [`Session::poll_timeout`] is reached (calling it early is
     /// harmless).
     pub fn handle_timeout(&mut self, now: Instant) {
         self.tick(now);

@@ -91,7 +91,7 @@ pub(super) enum Role {
 }
 
 impl Session {
-    /// The transport `link` is open: CONNECT goes out on it.
+    /// The transport `link` is open: CONNECT goes out on it (a takeover's may wait, below).
     ///
     /// With no link this is a (re)connect. If another link is connected this is a
     /// make-before-break takeover: CONNECT asks to resume the session (Clean Start 0, Session
@@ -156,6 +156,9 @@ impl Session {
     /// Writes a takeover's held CONNECT once the old link has nothing in flight, it is gone,
     /// or `force` (the drain took too long); the CONNACK deadline runs from then.
     pub(super) fn send_held_connect(&mut self, force: bool) {
+        if !self.connect_held() {
+            return;
+        }
         let drained = match self.active() {
             Some(active) => {
                 self.in_flight.count_on(active.id) == 0 && !self.subs.has_requests_in_flight()
@@ -352,6 +355,11 @@ impl Session {
             Phase::Connecting(pending) | Phase::Rotating { pending, .. } => Some(pending),
             Phase::Offline | Phase::Connected(_) => None,
         }
+    }
+
+    /// Whether the connecting link's CONNECT is held (a takeover letting the old link drain).
+    pub(super) fn connect_held(&self) -> bool {
+        self.pending().is_some_and(|p| p.held_connect.is_some())
     }
 
     pub(super) fn pending_mut(&mut self) -> Option<&mut PendingLink> {

@@ -158,7 +158,7 @@ impl Session {
         self.active().map(|a| a.id)
     }
 
-    /// The link awaiting its CONNACK, if any.
+    /// The link awaiting its CONNACK (or, in a takeover, still holding its CONNECT), if any.
     #[must_use]
     pub fn connecting_link(&self) -> Option<LinkId> {
         self.pending().map(|p| p.id)
@@ -243,10 +243,7 @@ impl Session {
         let Some(protocol) = self.link_protocol(link) else {
             return Ok(());
         };
-        if self
-            .pending()
-            .is_some_and(|p| p.id == link && p.held_connect.is_some())
-        {
+        if self.connect_held() && self.connecting_link() == Some(link) {
             return Ok(());
         }
         let bytes = encoded(packet, protocol)?;

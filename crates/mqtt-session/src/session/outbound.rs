@@ -19,8 +19,10 @@ use super::limits::{check_publish, PublishLimits, Unsendable};
 use super::{encoded, Queued, Session};
 
 impl Session {
-    /// Publishes `msg`: written now if a link is connected and the server's Receive Maximum
-    /// allows, otherwise queued in order. Progress comes as
+    /// Publishes `msg`: written now if a link is connected (and no takeover is under way) and
+    /// the server's Receive Maximum allows, otherwise queued in order. A takeover holds new
+    /// publishes for about two round trips (up to 2 s for a stalled old link, plus the CONNACK),
+    /// and they count against the queue limit meanwhile. Progress comes as
     /// [`Event::Delivery`](crate::Event::Delivery) with the returned id: `Sent`, then for QoS 1/2
     /// `Acknowledged` or `Refused`; or `Dropped`.
     ///

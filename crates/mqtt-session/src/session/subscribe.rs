@@ -9,8 +9,8 @@ use crate::topic::check_filter;
 use super::Session;
 
 impl Session {
-    /// Adds `filter` to the desired subscription set. It is sent now if a link is connected,
-    /// otherwise on the next connection; re-sent after reconnects only when the server lost
+    /// Adds `filter` to the desired subscription set. It is sent now if a link is connected
+    /// (after a takeover under way), otherwise on the next connection; re-sent after reconnects only when the server lost
     /// the session. Subscribing again with the same options while granted or in flight is a
     /// no-op; new options (or a refused filter) subscribe again. The result comes as
     /// [`Event::Subscription`](crate::Event::Subscription).

@@ -283,3 +283,28 @@ fn a_second_connecting_link_supersedes_the_first() {
     h.reply(2, connack(false));
     assert_eq!(h.session.active_link(), Some(LinkId(2)));
 }
+
+#[test]
+fn a_packet_on_a_takeover_link_before_its_connect_is_a_protocol_error() {
+    let mut h = Harness::v5();
+    h.connect(1, false);
+    h.publish("chat/a", b"A", QoS::AtLeastOnce);
+    h.sent(1);
+    h.open_held(2);
+    h.events();
+    // No server speaks first: not even a CONNACK may take the held link over.
+    h.reply(2, connack(true));
+    assert_eq!(
+        link_downs(&h.events()),
+        vec![(
+            LinkId(2),
+            LinkDownReason::Protocol(crate::ProtocolError::BeforeConnect { packet: "CONNACK" })
+        )]
+    );
+    assert!(
+        h.sent(2).is_empty(),
+        "nothing, not even DISCONNECT, before a CONNECT"
+    );
+    assert_eq!(h.session.active_link(), Some(LinkId(1)));
+    assert_eq!(h.session.connecting_link(), None);
+}
