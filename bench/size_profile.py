@@ -209,8 +209,9 @@ def group_of(name, ours):
         return c
     if c in ("yew", "implicit_clone"):
         return "yew"
-    if c in ("dlmalloc", "__rustc"):
-        return "dlmalloc"
+    if c in ("talc", "dlmalloc", "__rustc"):
+        # The allocator: talc since 2026-11-30 (dlmalloc, std's default, before).
+        return "allocator (talc)"
     if c in ("wasm_bindgen", "js_sys", "web_sys", "wasm_bindgen_futures"):
         return WASM_BINDGEN
     if c in ("core", "alloc", "str", "char", "u8", "u16", "u32", "u64", "usize", "i32", "i64", "bool", "f64"):
