@@ -16,7 +16,8 @@
 // check: each response must be a real one from exactly the URL it would fetch itself, the socket
 // a WebSocket to exactly its broker URL; anything else is ignored and the wasm does its own
 // request. When tabs share one connection and no tab leads yet, it also asks for the group's Web
-// Lock and leaves the request in a second global for the tab group to take (`lockEarly` below). The rules here are a strict subset of the app's (livechat-config): what they do not
+// Lock and leaves the request in a second global for the tab group to take (`lockEarly` below).
+// The rules here are a strict subset of the app's (livechat-config): what they do not
 // cover (an absolute token URL, a URL with non-ASCII characters, several mount elements, a
 // mount that names its own file) is simply not started early.
 //

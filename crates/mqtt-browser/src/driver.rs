@@ -28,7 +28,7 @@ pub struct DriverConfig {
     pub token_url: String,
     /// Refresh endpoint (POST `{ tokenId, password }`). Default `/api/mqtt-token/refresh`.
     pub refresh_url: String,
-    /// When the session's `client_id` is empty (the default), [`Driver::new`] makes one from
+    /// When the session's `client_id` is empty (the default), [`Driver::new`](crate::Driver::new) makes one from
     /// this prefix and 12 random hex digits, so two tabs never take each other's session
     /// over. Default `livechat-`.
     pub client_id_prefix: String,

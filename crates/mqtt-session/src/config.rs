@@ -52,7 +52,9 @@ pub struct SessionConfig {
     /// first CONNECT already says Clean Start 0 (as 3.1.1 says Clean Session 0): use a fresh
     /// `client_id` for a new session.
     pub session_expiry: u32,
-    /// v5 Receive Maximum we announce: incoming QoS 2 messages awaiting PUBREL (default 64).
+    /// v5 Receive Maximum we announce: how many QoS 1 and 2 messages the server may have
+    /// unacknowledged with us at once (default 64). QoS 1 is acknowledged as it arrives, so
+    /// what it bounds in practice is incoming QoS 2 messages awaiting PUBREL.
     pub receive_maximum: u16,
     /// Maximum Packet Size in bytes, fixed header included (default 65 536; 0 = no limit).
     ///

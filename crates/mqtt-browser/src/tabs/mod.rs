@@ -3,13 +3,13 @@
 //!
 //! Every tab of a group (same origin, token endpoint and configured broker: [`group_name`])
 //! asks for one Web Lock of that name and opens a `BroadcastChannel` of that name. The tab
-//! holding the lock leads: it runs the only [`Engine`] (socket, token lifecycle, session) with
+//! holding the lock leads: it runs the only `Engine` (socket, token lifecycle, session) with
 //! the group's client id. When it closes or crashes the browser releases the lock and gives it
 //! to one waiting tab, which starts an engine with the same client id and Clean Start 0, so the
 //! broker's session (subscriptions, QoS 1 messages queued meanwhile) carries on.
 //!
-//! The bookkeeping is pure ([`book`], [`wire`]); this module is the wiring: lock and channel
-//! (a few lines of JavaScript, [`glue`]), and the routing of commands and events.
+//! The bookkeeping is pure (`book`, `wire`); this module is the wiring: lock and channel
+//! (a few lines of JavaScript, `glue`), and the routing of commands and events.
 //!
 //! - A follower sends its whole filter set (`Join`) and each publish (`Publish`, numbered by the
 //!   tab) to the leader; it keeps each publish until the leader reports a final status, and when
