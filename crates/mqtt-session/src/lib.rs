@@ -22,9 +22,10 @@
 //! (new commands wait), the new link's CONNECT goes out once that is answered (or after 2 s),
 //! and at the new CONNACK the session moves and the old link is retired. The server drops the
 //! old connection when it sees that CONNECT: draining first means no acknowledgement is lost
-//! with it, so nothing we sent is sent twice. On every new link the
-//! session resends what the server has not acknowledged (as the spec requires for a resumed
-//! session, or as new publishes on a fresh one) and subscribes what the server does not hold.
+//! with it, so nothing we sent is sent twice (unless the old link did not drain in 2 s). On
+//! every new link the session resends what the server has not acknowledged (as the spec
+//! requires for a resumed session, or as new publishes on a fresh one) and subscribes what the
+//! server does not hold.
 //!
 //! # Driving it
 //!
