@@ -102,8 +102,8 @@ impl KeepAlive {
 
 impl Session {
     /// Time passed: sends a takeover's held CONNECT once it has waited 2 s, checks the CONNACK
-    /// deadline, sends PINGREQ when due and declares a silent link dead. Call it when [`Session::poll_timeout`] is reached (calling it early is
-    /// harmless).
+    /// deadline, sends PINGREQ when due and declares a silent link dead. Call it when
+    /// [`Session::poll_timeout`] is reached (calling it early is harmless).
     pub fn handle_timeout(&mut self, now: Instant) {
         self.tick(now);
         if let Some(pending) = self.pending() {

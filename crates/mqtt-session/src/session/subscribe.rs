@@ -10,8 +10,8 @@ use super::Session;
 
 impl Session {
     /// Adds `filter` to the desired subscription set. It is sent now if a link is connected
-    /// (after a takeover under way), otherwise on the next connection; re-sent after reconnects only when the server lost
-    /// the session. Subscribing again with the same options while granted or in flight is a
+    /// (after a takeover under way), otherwise on the next connection; re-sent after reconnects
+    /// only when the server lost the session. Subscribing again with the same options while granted or in flight is a
     /// no-op; new options (or a refused filter) subscribe again. The result comes as
     /// [`Event::Subscription`](crate::Event::Subscription).
     ///
