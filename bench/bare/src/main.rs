@@ -1,6 +1,6 @@
 //! The bare-client bench page's entry point (built by Trunk from `bench/bare/index.html`).
 
-/// talc instead of std's dlmalloc: a smaller module and a smaller idle JS heap (measured in
+/// talc instead of std's dlmalloc: a smaller module (measured in
 /// BENCHMARKS.md, "The allocator"). Set by the binary, never by a library crate.
 #[cfg(target_arch = "wasm32")]
 #[global_allocator]
