@@ -30,12 +30,12 @@ pub use url::{is_loopback_host, room_from_query};
 
 use mqtt_lifecycle::json::Quoted;
 use mqtt_lifecycle::net::parse_u64;
+use url::{validate_broker_url, validate_http_url};
 
 /// A whole number setting (surrounding space allowed) that fits `T`.
 fn whole<T: TryFrom<u64>>(v: &str) -> Option<T> {
     parse_u64(v.trim()).and_then(|n| T::try_from(n).ok())
 }
-use url::{validate_broker_url, validate_http_url};
 
 /// Default token endpoint (same origin as the page).
 pub const DEFAULT_TOKEN_URL: &str = "/api/mqtt-token";

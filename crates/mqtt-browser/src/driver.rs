@@ -28,9 +28,9 @@ pub struct DriverConfig {
     pub token_url: String,
     /// Refresh endpoint (POST `{ tokenId, password }`). Default `/api/mqtt-token/refresh`.
     pub refresh_url: String,
-    /// When the session's `client_id` is empty (the default), [`Driver::new`](crate::Driver::new) makes one from
-    /// this prefix and 12 random hex digits, so two tabs never take each other's session
-    /// over. Default `livechat-`.
+    /// When the session's `client_id` is empty (the default),
+    /// [`Driver::new`](crate::Driver::new) makes one from this prefix and 12 random hex digits,
+    /// so two tabs never take each other's session over. Default `livechat-`.
     pub client_id_prefix: String,
     /// Share one connection among the page's tabs (same origin, token endpoint and broker
     /// URL): one tab, elected with a Web Lock, holds the connection and the token lifecycle;
