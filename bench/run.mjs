@@ -499,6 +499,7 @@ async function measureOnce(browser, client, env2, runIndex) {
   const context = await browser.newContext();
   await context.addInitScript({ path: path.join(here, 'pages/bench-core.js') });
   if (env.BENCH_TIMELINE === '1') await context.addInitScript({ path: path.join(here, 'pages/timeline.js') });
+  if (env.BENCH_BURSTS === '1') await context.addInitScript({ path: path.join(here, 'pages/bursts.js') });
   const page = await context.newPage();
   const consoleErrors = [];
   page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()); });
@@ -579,6 +580,7 @@ async function measureOnce(browser, client, env2, runIndex) {
     if (floodSpec) {
       const creds = env2.publisherCreds ? await env2.publisherCreds() : {};
       if (cfg.profile) await startProfile(cdp);
+      if (env.BENCH_BURSTS === '1') await page.evaluate(() => window.__benchBursts.reset());
       let m0 = null;
       if (env.BENCH_METRICS === '1') { await cdp.send('Performance.enable'); m0 = (await cdp.send('Performance.getMetrics')).metrics; }
       const pub = await publishFlood({ url: env2.publishUrl, ...creds, topic: floodSpec.topic, count: cfg.floodCount, size: cfg.size, template: floodSpec.template });
@@ -601,6 +603,10 @@ async function measureOnce(browser, client, env2, runIndex) {
         publishMs: pub.publishMs,
         maxTickGapMs: f.maxTickGapMs,
       };
+      if (env.BENCH_BURSTS === '1') {
+        r.flood.bursts = await page.evaluate(() => window.__benchBursts.read());
+        log(`bursts ${client}-${runIndex}: ${JSON.stringify(r.flood.bursts)}, longest stall ${Math.round(f.maxTickGapMs)} ms`);
+      }
       await sleep(300);
       r.afterFlood = { heap: await heap(cdp), wasm: await page.evaluate(() => window.__benchCore.wasmMemoryBytes()) };
     }
