@@ -2,7 +2,6 @@
 //!
 //! Each [`Listener`] removes itself from its target on drop.
 
-use std::borrow::Cow;
 use std::rc::Rc;
 
 use wasm_bindgen::closure::Closure;
@@ -12,32 +11,31 @@ use web_sys::{Document, Event, EventTarget, VisibilityState, Window};
 use crate::counters::{Counted, Kind};
 use crate::error::{BrowserError, JsError};
 
-/// One `addEventListener` registration. Removed on drop.
-pub struct Listener {
+/// One `addEventListener` registration of a shared handler. Removed on drop.
+struct Listener {
     target: EventTarget,
-    event: Cow<'static, str>,
-    closure: Closure<dyn FnMut(Event)>,
+    event: &'static str,
+    handler: js_sys::Function,
     _counted: Counted,
 }
 
 impl Listener {
-    /// Registers `on_event` for `event` on `target`.
-    pub fn new(
+    /// Registers `handler` for `event` on `target`.
+    fn new(
         target: &EventTarget,
         event: &'static str,
-        on_event: impl FnMut(Event) + 'static,
+        handler: &js_sys::Function,
     ) -> Result<Self, BrowserError> {
-        let closure: Closure<dyn FnMut(Event)> = Closure::new(on_event);
         target
-            .add_event_listener_with_callback(event, closure.as_ref().unchecked_ref())
+            .add_event_listener_with_callback(event, handler)
             .map_err(|e| BrowserError::Listen {
                 event,
                 source: JsError::from(e),
             })?;
         Ok(Self {
             target: target.clone(),
-            event: Cow::Borrowed(event),
-            closure,
+            event,
+            handler: handler.clone(),
             _counted: Counted::new(Kind::Listener),
         })
     }
@@ -46,10 +44,9 @@ impl Listener {
 impl Drop for Listener {
     fn drop(&mut self) {
         // Only throws for a detached target, when there is nothing left to remove anyway.
-        let _ = self.target.remove_event_listener_with_callback(
-            &self.event,
-            self.closure.as_ref().unchecked_ref(),
-        );
+        let _ = self
+            .target
+            .remove_event_listener_with_callback(self.event, &self.handler);
     }
 }
 
@@ -68,7 +65,11 @@ pub enum PageEvent {
 
 /// The five page listeners the driver keeps while it lives.
 pub struct PageListeners {
-    _listeners: [Listener; 5],
+    /// Dropped first: each removes the shared handler from its target.
+    _listeners: Vec<Listener>,
+    /// One handler for all five events, telling them apart by the event's type: one closure
+    /// (and one set of wasm-bindgen shims) instead of five.
+    _handler: Closure<dyn FnMut(Event)>,
 }
 
 impl PageListeners {
@@ -78,23 +79,35 @@ impl PageListeners {
         document: &Document,
         on_event: Rc<dyn Fn(PageEvent)>,
     ) -> Result<Self, BrowserError> {
-        let cb = on_event.clone();
-        let online = Listener::new(window, "online", move |_| cb(PageEvent::Online))?;
-        let cb = on_event.clone();
-        let offline = Listener::new(window, "offline", move |_| cb(PageEvent::Offline))?;
-        let cb = on_event.clone();
         let doc = document.clone();
-        let visibility = Listener::new(document, "visibilitychange", move |_| {
-            if doc.visibility_state() == VisibilityState::Visible {
-                cb(PageEvent::Wake);
+        let handler: Closure<dyn FnMut(Event)> = Closure::new(move |event: Event| {
+            match event.type_().as_str() {
+                "online" => on_event(PageEvent::Online),
+                "offline" => on_event(PageEvent::Offline),
+                "visibilitychange" => {
+                    if doc.visibility_state() == VisibilityState::Visible {
+                        on_event(PageEvent::Wake);
+                    }
+                }
+                // `pageshow` and `focus`.
+                _ => on_event(PageEvent::Wake),
             }
-        })?;
-        let cb = on_event.clone();
-        let pageshow = Listener::new(window, "pageshow", move |_| cb(PageEvent::Wake))?;
-        let cb = on_event;
-        let focus = Listener::new(window, "focus", move |_| cb(PageEvent::Wake))?;
+        });
+        let function: &js_sys::Function = handler.as_ref().unchecked_ref();
+        let (window, document): (&EventTarget, &EventTarget) = (window, document);
+        let mut listeners = Vec::with_capacity(5);
+        for (target, event) in [
+            (window, "online"),
+            (window, "offline"),
+            (document, "visibilitychange"),
+            (window, "pageshow"),
+            (window, "focus"),
+        ] {
+            listeners.push(Listener::new(target, event, function)?);
+        }
         Ok(Self {
-            _listeners: [online, offline, visibility, pageshow, focus],
+            _listeners: listeners,
+            _handler: handler,
         })
     }
 }
