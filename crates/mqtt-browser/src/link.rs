@@ -1,6 +1,6 @@
 //! One owned WebSocket carrying MQTT.
 //!
-//! The socket and its four handler closures live in [`WsLink`]; dropping it detaches the handlers
+//! The socket and its two handler closures live in [`WsLink`]; dropping it detaches the handlers
 //! and closes the socket, so nothing outlives the owner and no closure is ever leaked with
 //! `Closure::forget`.
 //!
@@ -51,10 +51,10 @@ pub struct WsLink {
     /// Bytes for the next message; sent by [`WsLink::flush`] and, at the latest, on drop.
     outgoing: Outgoing,
     // Held only so they live as long as the socket; detached in `Drop`.
-    _on_open: Handler<Event>,
     _on_message: Handler<MessageEvent>,
-    _on_close: Handler<CloseEvent>,
-    _on_error: Handler<Event>,
+    /// `open`, `close` and `error`: one closure (and one set of wasm-bindgen shims) for the
+    /// three rare events.
+    _on_other: Handler<Event>,
     _counted: Counted,
 }
 
@@ -83,8 +83,6 @@ impl WsLink {
         socket.set_binary_type(BinaryType::Arraybuffer);
 
         let cb = on_event.clone();
-        let on_open: Handler<Event> = Closure::new(move |_: Event| cb(LinkEvent::Opened));
-        let cb = on_event.clone();
         // Owned by the handler: `onmessage` never re-enters itself, so one buffer serves every
         // frame, and the session's framer copies what it keeps.
         let mut received = FrameBuffer::default();
@@ -101,29 +99,31 @@ impl WsLink {
             }
         });
         let cb = on_event;
-        let on_close: Handler<CloseEvent> = Closure::new(move |event: CloseEvent| {
-            cb(LinkEvent::Closed {
-                code: event.code(),
-                reason: event.reason(),
-                was_clean: event.was_clean(),
-            })
+        let on_other: Handler<Event> = Closure::new(move |event: Event| {
+            if let Some(event) = event.dyn_ref::<CloseEvent>() {
+                cb(LinkEvent::Closed {
+                    code: event.code(),
+                    reason: event.reason(),
+                    was_clean: event.was_clean(),
+                });
+            } else if event.type_() == "open" {
+                cb(LinkEvent::Opened);
+            }
+            // An `error` event carries no detail and is always followed by `close`, which is
+            // where the owner learns about it; it is handled so it is not reported unhandled.
         });
-        // An `error` event carries no detail and is always followed by `close`, which is where
-        // the owner learns about it; the handler exists so the error is not reported unhandled.
-        let on_error: Handler<Event> = Closure::new(move |_: Event| {});
 
-        socket.set_onopen(Some(on_open.as_ref().unchecked_ref()));
+        let on_other_fn = Some(on_other.as_ref().unchecked_ref());
+        socket.set_onopen(on_other_fn);
         socket.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
-        socket.set_onclose(Some(on_close.as_ref().unchecked_ref()));
-        socket.set_onerror(Some(on_error.as_ref().unchecked_ref()));
+        socket.set_onclose(on_other_fn);
+        socket.set_onerror(on_other_fn);
 
         Self {
             socket,
             outgoing: Outgoing::default(),
-            _on_open: on_open,
             _on_message: on_message,
-            _on_close: on_close,
-            _on_error: on_error,
+            _on_other: on_other,
             _counted: Counted::new(Kind::Socket),
         }
     }
