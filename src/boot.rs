@@ -150,6 +150,13 @@ pub async fn load_config(window: &Window, mount: &Element) -> Result<Config, Con
             None => RawConfig::default(),
         },
     };
+    resolve(window, mount, file)
+}
+
+/// The attributes and `?room=` over `file`, validated. Out of line and not async: in
+/// [`load_config`]'s state machine the same code cost the app more.
+#[inline(never)]
+fn resolve(window: &Window, mount: &Element, file: RawConfig) -> Result<Config, ConfigError> {
     let search = window.location().search().unwrap_or_default();
     Config::load(file, |name| mount.get_attribute(name), &search)
 }

@@ -17,6 +17,7 @@ pub mod room;
 use std::rc::Rc;
 
 use components::LiveChatProps;
+use livechat_config::{Config, ConfigError};
 
 /// Starts the app: crash screen, configuration, then the chat (or the configuration error).
 pub fn start() {
@@ -33,21 +34,28 @@ pub fn start() {
     };
     wasm_bindgen_futures::spawn_local(async move {
         let config = boot::load_config(&window, &mount).await;
-        boot::clear(&mount);
-        match config {
-            Ok(config) => {
-                yew::Renderer::<components::LiveChat>::with_root_and_props(
-                    mount,
-                    LiveChatProps {
-                        config: Rc::new(config),
-                    },
-                )
-                .render();
-            }
-            Err(error) => {
-                web_sys::console::error_1(&format!("livechat: {error}").into());
-                let _ = boot::show_config_error(&window, &mount, &error);
-            }
-        }
+        show(&window, mount, config);
     });
+}
+
+/// Mounts the chat, or shows why the configuration is invalid. Out of line and not async: in the
+/// start future's state machine the same code cost the app more.
+#[inline(never)]
+fn show(window: &web_sys::Window, mount: web_sys::Element, config: Result<Config, ConfigError>) {
+    boot::clear(&mount);
+    match config {
+        Ok(config) => {
+            yew::Renderer::<components::LiveChat>::with_root_and_props(
+                mount,
+                LiveChatProps {
+                    config: Rc::new(config),
+                },
+            )
+            .render();
+        }
+        Err(error) => {
+            web_sys::console::error_1(&format!("livechat: {error}").into());
+            let _ = boot::show_config_error(window, &mount, &error);
+        }
+    }
 }
