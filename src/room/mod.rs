@@ -19,7 +19,7 @@ use livechat_config::Config;
 use yew::prelude::*;
 use yew_mqtt::{
     use_mqtt, ConnectionState, DeliveryStatus, LastWill, MqttMessage, PublishId, QoS,
-    SubscriptionStatus, UseMqttOptions,
+    SubscriptionStatus, UseMqttHandle, UseMqttOptions,
 };
 
 use crate::chat::acked::RecentlyAcked;
@@ -231,21 +231,105 @@ fn mqtt_options(
 struct Remembered {
     /// The broker refused the author topics once: sticky for the page's life.
     authors_refused: bool,
-    /// Whether this tab's presence entry could be published when the presence effect last ran.
-    presence_was_ready: bool,
+    /// What the room's effect saw when it last ran (`None` before the first render's).
+    seen: Option<Seen>,
 }
 
-/// Re-renders once a second while `counting` (the "Reconnecting in 4 s" countdown): after every
-/// render, a timer for the next one (any render in between, which shows the countdown anyway,
-/// starts it over). No state of its own: one copy of Yew's state hook fewer.
-#[hook]
-fn use_second_tick(counting: bool) {
-    let rerender = use_force_update();
-    use_effect(move || {
-        let timer = counting
-            .then(|| gloo_timers::callback::Timeout::new(1_000, move || rerender.force_update()));
-        move || drop(timer)
-    });
+/// What the room's effect acts on when it changes (the dependencies of its parts).
+#[derive(Clone)]
+struct Seen {
+    /// How many room messages the log has taken in.
+    received: u64,
+    /// Whether the link is up.
+    connected: bool,
+    /// The verified user.
+    me: Option<String>,
+    /// The user's display name, once known.
+    name: Option<String>,
+    /// Whether this tab's presence entry can be published (subscribed and connected).
+    presence_ready: bool,
+    /// Whether the room's presence lists this tab.
+    own_listed: bool,
+}
+
+/// What the room's effect does (after every render, each part only when what it depends on
+/// changed): one effect rather than one per part, as each is a copy of Yew's effect hook.
+struct RoomEffect {
+    seen: Seen,
+    remembered: Rc<RefCell<Remembered>>,
+    chat: UseReducerDispatcher<ChatState>,
+    presence: UseReducerDispatcher<PresenceView>,
+    mqtt: UseMqttHandle,
+    acked: Rc<RefCell<RecentlyAcked>>,
+    qos: QoS,
+    presence_topics: Rc<PresenceTopics>,
+    instance: Rc<String>,
+    entry: PresenceEntry,
+    /// Re-renders once a second while the reconnect countdown shows ("Reconnecting in 4 s").
+    tick: Option<UseForceUpdateHandle>,
+}
+
+impl RoomEffect {
+    /// Runs the parts whose dependencies changed since the last run; returns the countdown's
+    /// timer (dropped, so cancelled, before the next run).
+    fn run(self) -> Option<gloo_timers::callback::Timeout> {
+        let seen = self.seen;
+        let before = self.remembered.borrow_mut().seen.replace(seen.clone());
+        let changed =
+            |same: fn(&Seen, &Seen) -> bool| before.as_ref().is_none_or(|b| !same(b, &seen));
+        // After the render that showed them: how many room messages the log has taken in.
+        if changed(|a, b| a.received == b.received) {
+            crate::bench_hook::report_rendered(seen.received);
+        }
+        // Own messages acknowledged just before a lost link are published again (chat::acked).
+        if changed(|a, b| a.connected == b.connected) && !seen.connected {
+            let now = js_sys::Date::now() as u64;
+            let repeats = self.acked.borrow_mut().link_lost(now);
+            crate::bench_hook::report_repeated(repeats.len());
+            for (topic, payload) in repeats {
+                // Queued until the link is back; a full queue refuses it, as it would refuse
+                // a new message (the first copy was acknowledged: nothing is lost by that).
+                let _ = self.mqtt.publish(&topic, payload, self.qos);
+            }
+        }
+        // Who the user is, and the name the chat shows for them.
+        if changed(|a, b| (&a.me, &a.name) == (&b.me, &b.name)) {
+            if let Some(name) = &seen.name {
+                self.chat.dispatch(ChatAction::Identified {
+                    me: seen.me.clone(),
+                    name: name.clone(),
+                });
+            }
+        }
+        if changed(|a, b| a.me == b.me) {
+            self.presence.dispatch(PresenceAction::Me(seen.me.clone()));
+        }
+        // This tab's entry: published retained on every (re)connect and whenever it is missing.
+        if changed(|a, b| {
+            (a.presence_ready, a.own_listed, &a.me) == (b.presence_ready, b.own_listed, &b.me)
+        }) {
+            // As when this part last ran: a change of it runs this part.
+            let was_ready = before.as_ref().is_some_and(|b| b.presence_ready);
+            if presence::should_publish(seen.presence_ready, was_ready, seen.own_listed) {
+                let topic = seen
+                    .me
+                    .as_deref()
+                    .and_then(|m| self.presence_topics.entry_topic(m, &self.instance));
+                if let Some(topic) = topic {
+                    let _ = self.mqtt.publish_retained(
+                        &topic,
+                        self.entry.to_json().into_bytes(),
+                        QoS::AtLeastOnce,
+                    );
+                }
+            }
+        }
+        // A timer for the next second (any render in between, which shows the countdown anyway,
+        // starts it over).
+        self.tick.map(|rerender| {
+            gloo_timers::callback::Timeout::new(1_000, move || rerender.force_update())
+        })
+    }
 }
 
 /// Runs the chat for `config.room` for as long as the component is mounted.
@@ -288,10 +372,6 @@ pub fn use_chat_room(config: Rc<Config>) -> ChatRoomHandle {
         let (topics, instance) = ((*presence_topics).clone(), (*instance).clone());
         move || PresenceView::new(topics, instance)
     });
-    // After the render that showed them: how many room messages the log has taken in.
-    use_effect_with(chat.received(), |count| {
-        crate::bench_hook::report_rendered(*count)
-    });
     // Own messages acknowledged just before a lost link are published again (chat::acked).
     let acked = use_mut_ref(RecentlyAcked::default);
     let mqtt = use_mqtt(mqtt_options(
@@ -307,52 +387,12 @@ pub fn use_chat_room(config: Rc<Config>) -> ChatRoomHandle {
         acked.clone(),
     ));
     let connected = mqtt.state().is_up();
-    {
-        let (mqtt, acked, qos) = (mqtt.clone(), acked.clone(), config.qos);
-        use_effect_with(connected, move |up| {
-            if !*up {
-                let now = js_sys::Date::now() as u64;
-                let repeats = acked.borrow_mut().link_lost(now);
-                crate::bench_hook::report_repeated(repeats.len());
-                for (topic, payload) in repeats {
-                    // Queued until the link is back; a full queue refuses it, as it would refuse
-                    // a new message (the first copy was acknowledged: nothing is lost by that).
-                    let _ = mqtt.publish(&topic, payload, qos);
-                }
-            }
-        });
-    }
 
     // Who the user is: the token's user id (the verified author of own messages), which also
     // names the user when the site configured no name. The connection layer keeps it until a
     // sign-out (the supervisor across reconnects, the tab group across a handover).
     let me = mqtt.user_id().map(str::to_owned);
-    {
-        let name = display_name(me.as_deref(), connected, &fixed.2);
-        let dispatcher = chat.dispatcher();
-        use_effect_with((me.clone(), name), move |(me, name)| {
-            if let Some(name) = name {
-                dispatcher.dispatch(ChatAction::Identified {
-                    me: me.clone(),
-                    name: name.clone(),
-                });
-            }
-        });
-    }
-
-    // The room's history and outbox across reloads, per verified user.
-    history::use_history(
-        history::HistoryWiring {
-            room: config.room.clone(),
-            topics: topics.clone(),
-            max_messages: config.stored_messages,
-            qos: config.qos,
-            me: me.clone(),
-            history_url: config.history_url.clone(),
-        },
-        chat.clone(),
-        mqtt.clone(),
-    );
+    let name = display_name(me.as_deref(), connected, &fixed.2);
 
     // Sticky for the page's life: after a reconnect to a broker that lost the session the
     // author filter is Pending again until its SUBACK, and the room must not flip back to
@@ -373,7 +413,6 @@ pub fn use_chat_room(config: Rc<Config>) -> ChatRoomHandle {
         authors_refused,
     );
     let room = mqtt.subscriptions().get(route.room_filter);
-    use_second_tick(matches!(mqtt.state(), ConnectionState::Backoff { .. }));
     let reason = mqtt.reason().map(ToString::to_string);
     let status = match mqtt.setup_error() {
         Some(error) => setup_failed(&error.to_string()),
@@ -381,47 +420,60 @@ pub fn use_chat_room(config: Rc<Config>) -> ChatRoomHandle {
     };
     let blocked = matches!(room, Some(SubscriptionStatus::Refused(_)))
         .then(|| AttrValue::from("You can't write in this room."));
-    // This tab's entry: published retained on every (re)connect and whenever it is missing.
+    // Whether this tab's presence entry can be published.
     let presence_ready = presence_on
         && connected
         && matches!(
             mqtt.subscriptions().get(presence_topics.filter()),
             Some(SubscriptionStatus::Granted(_))
         );
-    {
-        let d = presence.dispatcher();
-        use_effect_with(me.clone(), move |me| {
-            d.dispatch(PresenceAction::Me(me.clone()))
-        });
-    }
     let own_listed = me
         .as_deref()
         .is_some_and(|m| presence.presence().has_instance(m, &instance));
     {
-        let (mqtt, topics, instance) = (mqtt.clone(), presence_topics.clone(), instance.clone());
-        let entry = PresenceEntry {
-            name: config.user_name.clone(),
-            since,
-        };
-        use_effect_with(
-            (presence_ready, own_listed, me.clone()),
-            move |(ready, own_listed, me)| {
-                let before =
-                    std::mem::replace(&mut remembered.borrow_mut().presence_was_ready, *ready);
-                if presence::should_publish(*ready, before, *own_listed) {
-                    if let Some(topic) =
-                        me.as_deref().and_then(|m| topics.entry_topic(m, &instance))
-                    {
-                        let _ = mqtt.publish_retained(
-                            &topic,
-                            entry.to_json().into_bytes(),
-                            QoS::AtLeastOnce,
-                        );
-                    }
-                }
+        let rerender = use_force_update();
+        let effect = RoomEffect {
+            seen: Seen {
+                received: chat.received(),
+                connected,
+                me: me.clone(),
+                name,
+                presence_ready,
+                own_listed,
             },
-        );
+            remembered,
+            chat: chat.dispatcher(),
+            presence: presence.dispatcher(),
+            mqtt: mqtt.clone(),
+            acked: acked.clone(),
+            qos: config.qos,
+            presence_topics,
+            instance,
+            entry: PresenceEntry {
+                name: config.user_name.clone(),
+                since,
+            },
+            tick: matches!(mqtt.state(), ConnectionState::Backoff { .. }).then_some(rerender),
+        };
+        use_effect(move || {
+            let timer = effect.run();
+            move || drop(timer)
+        });
     }
+    // The room's history and outbox across reloads, per verified user (its effects after the
+    // room's: the user is identified first).
+    history::use_history(
+        history::HistoryWiring {
+            room: config.room.clone(),
+            topics: topics.clone(),
+            max_messages: config.stored_messages,
+            qos: config.qos,
+            me: me.clone(),
+            history_url: config.history_url.clone(),
+        },
+        chat.clone(),
+        mqtt.clone(),
+    );
     let dev_sign_in = match (&config.dev_login, mqtt.state()) {
         (Some(page), ConnectionState::SignedOut) => Some(DevSignIn {
             action: page.clone().into(),
