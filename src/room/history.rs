@@ -178,9 +178,7 @@ pub struct HistoryWiring {
 #[hook]
 pub fn use_history(wiring: HistoryWiring, chat: UseReducerHandle<ChatState>, mqtt: UseMqttHandle) {
     let writer = use_mut_ref(|| None::<Writer>);
-    // Which run of the identity effect is current: an older one still reading must not restore
-    // or save after a sign-out (or another user) that came in the meantime.
-    let generation = use_mut_ref(|| 0u64);
+    let track = use_mut_ref(Track::default);
     let signed_out = matches!(mqtt.state(), ConnectionState::SignedOut);
     let HistoryWiring {
         room,
@@ -193,15 +191,15 @@ pub fn use_history(wiring: HistoryWiring, chat: UseReducerHandle<ChatState>, mqt
     let enabled = max_messages > 0;
 
     // Who is signed in decides what is read, and what is wiped.
-    {
-        let (writer, chat) = (writer.clone(), chat.clone());
-        use_effect_with((me, signed_out), move |(me, signed_out)| {
+    let identified = {
+        let (writer, chat, track) = (writer.clone(), chat.clone(), track.clone());
+        move |me: &Option<String>, signed_out: &bool| {
             let run = {
-                let mut g = generation.borrow_mut();
-                *g += 1;
-                *g
+                let mut track = track.borrow_mut();
+                track.generation += 1;
+                track.generation
             };
-            let current = move || *generation.borrow() == run;
+            let current = move || track.borrow().generation == run;
             // A new user (or none) ends the old writer: nothing more is saved under its key.
             let key = me.as_deref().map(|me| record_key(me, &room));
             if writer.borrow().as_ref().map(|w| &w.key) != key.as_ref() {
@@ -322,17 +320,38 @@ pub fn use_history(wiring: HistoryWiring, chat: UseReducerHandle<ChatState>, mqt
                     }
                 }
             });
-        });
-    }
+        }
+    };
 
-    // Saving: the rest within SAVE_DELAY_MS, the outbox at once (which also ends the wait).
-    {
-        let writer = writer.clone();
-        use_effect_with(chat.changes(), move |_| save_soon(&writer));
-    }
-    use_effect_with(chat.outbox_changes(), move |_| {
-        if writer.borrow().is_some() {
+    // One effect, its parts run when what they depend on changed (each effect is a copy of Yew's
+    // effect hook): the user first, then saving, the rest within SAVE_DELAY_MS, the outbox at
+    // once (which also ends the wait).
+    let seen = (me, signed_out, chat.changes(), chat.outbox_changes());
+    use_effect(move || {
+        let before = track.borrow_mut().seen.replace(seen.clone());
+        let (me, signed_out, changes, outbox) = &seen;
+        if before
+            .as_ref()
+            .is_none_or(|b| (&b.0, b.1) != (me, *signed_out))
+        {
+            identified(me, signed_out);
+        }
+        if before.as_ref().is_none_or(|b| b.2 != *changes) {
+            save_soon(&writer);
+        }
+        if before.as_ref().is_none_or(|b| b.3 != *outbox) && writer.borrow().is_some() {
             save_now(&writer, false);
         }
     });
+}
+
+/// What the history hook remembers across renders besides the writer.
+#[derive(Default)]
+struct Track {
+    /// Which run of the identity part is current: an older one still reading must not restore
+    /// or save after a sign-out (or another user) that came in the meantime.
+    generation: u64,
+    /// The user, whether signed out, and the chat's change counts (all and the outbox's) when
+    /// the effect last ran (`None` before the first render's).
+    seen: Option<(Option<String>, bool, u64, u64)>,
 }
