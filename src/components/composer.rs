@@ -53,7 +53,7 @@ impl Reducible for Draft {
 #[function_component(Composer)]
 pub fn composer(props: &ComposerProps) -> Html {
     let draft = use_reducer(Draft::default);
-    let input = use_node_ref();
+    let input = super::use_kept_node_ref();
 
     let send = {
         let (draft, input, on_send) = (draft.clone(), input.clone(), props.on_send.clone());

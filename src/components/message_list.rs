@@ -114,7 +114,7 @@ fn is_at_bottom(el: &Element) -> bool {
 /// mark changing on an own message ("queued" → "delivered") is not read out each time.
 #[function_component(MessageList)]
 pub fn message_list(props: &MessageListProps) -> Html {
-    let scroller = use_node_ref();
+    let scroller = super::use_kept_node_ref();
     let nodes = use_mut_ref(Vec::new);
     let chat = &props.chat;
 

@@ -21,3 +21,13 @@ pub use message_item::{MessageItem, MessageItemProps};
 pub use message_list::{message_node_for, MessageList, MessageListProps};
 pub use presence_list::{PresenceList, PresenceListProps};
 pub use status_bar::status_bar;
+
+use yew::prelude::*;
+
+/// A [`NodeRef`] kept across renders: [`use_node_ref`] without its copy of Yew's state hook (it
+/// keeps the ref in a `use_state`, whose machinery per type cost the app more than a
+/// `use_mut_ref`).
+#[hook]
+fn use_kept_node_ref() -> NodeRef {
+    use_mut_ref(NodeRef::default).borrow().clone()
+}
