@@ -175,174 +175,212 @@ pub struct HistoryWiring {
 
 /// Restores the room's record once the user is known, sends its outbox again, saves changes,
 /// and deletes the user's records on sign-out or when another user signs in in this browser.
+///
+/// The caller runs the returned effect after every render (it checks what changed itself): part
+/// of the room's one effect, as each effect is a copy of Yew's effect hook.
 #[hook]
-pub fn use_history(wiring: HistoryWiring, chat: UseReducerHandle<ChatState>, mqtt: UseMqttHandle) {
-    let writer = use_mut_ref(|| None::<Writer>);
-    let track = use_mut_ref(Track::default);
+pub fn use_history(
+    wiring: HistoryWiring,
+    chat: UseReducerHandle<ChatState>,
+    mqtt: UseMqttHandle,
+) -> HistoryEffect {
     let signed_out = matches!(mqtt.state(), ConnectionState::SignedOut);
-    let HistoryWiring {
-        room,
-        topics,
-        max_messages,
-        qos,
-        me,
-        history_url,
-    } = wiring;
-    let enabled = max_messages > 0;
+    HistoryEffect {
+        seen: (
+            wiring.me.clone(),
+            signed_out,
+            chat.changes(),
+            chat.outbox_changes(),
+        ),
+        wiring,
+        chat,
+        mqtt,
+        writer: use_mut_ref(|| None::<Writer>),
+        track: use_mut_ref(Track::default),
+    }
+}
 
-    // Who is signed in decides what is read, and what is wiped.
-    let identified = {
-        let (writer, chat, track) = (writer.clone(), chat.clone(), track.clone());
-        move |me: &Option<String>, signed_out: &bool| {
-            let run = {
-                let mut track = track.borrow_mut();
-                track.generation += 1;
-                track.generation
-            };
-            let current = move || track.borrow().generation == run;
-            // A new user (or none) ends the old writer: nothing more is saved under its key.
-            let key = me.as_deref().map(|me| record_key(me, &room));
-            if writer.borrow().as_ref().map(|w| &w.key) != key.as_ref() {
-                *writer.borrow_mut() = None;
-            }
-            let (me, signed_out) = (me.clone(), *signed_out);
-            if me.is_none() && !signed_out {
-                return;
-            }
-            spawn_local(async move {
-                if !open().await {
-                    return;
-                }
-                let marker = get(USER_MARKER_KEY).await;
-                let Some(me) = me else {
-                    // Signed out (the token endpoint answered 401/403): the last user's records go.
-                    if let Some(last) = marker {
-                        wipe_user(&last).await;
-                    }
-                    chat.dispatch(ChatAction::Forget);
-                    return;
-                };
-                // Another user signed in in this browser: the previous one's records go.
-                if let Some(last) = marker.as_deref().filter(|last| *last != me) {
-                    wipe_user(last).await;
-                }
-                if !enabled {
-                    // The site keeps nothing: not even what an earlier configuration kept.
-                    let _ = JsFuture::from(store_delete(&record_key(&me, &room))).await;
-                    return;
-                }
-                if marker.as_deref() != Some(me.as_str()) {
-                    let _ = JsFuture::from(store_put(USER_MARKER_KEY, &me)).await;
-                }
-                let key = record_key(&me, &room);
-                let text = get(&key).await;
-                if !current() || writer.borrow().is_some() {
-                    return;
-                }
-                let stored = match text.map(|text| Stored::from_json(&text)) {
-                    None => Stored::default(),
-                    Some(Ok(stored)) => stored,
-                    Some(Err(why)) => {
-                        warn(
-                            &[
-                                "livechat: the saved history of this room could not be read (",
-                                &why,
-                                "); starting without it",
-                            ]
-                            .concat(),
-                        );
-                        Stored::default()
-                    }
-                };
-                // Sent again before anything is saved, so the outbox is never lost in between.
-                let resent = chat
-                    .to_resend(&stored)
-                    .into_iter()
-                    .filter_map(|m| {
-                        let id = m.id.clone()?;
-                        let topic = match m.author.as_deref() {
-                            Some(author) => topics.author_topic(author)?,
-                            None => topics.shared().to_owned(),
-                        };
-                        let wire = WireMessage {
-                            id: Some(id.clone()),
-                            user: m.user.clone(),
-                            text: m.text.clone(),
-                            timestamp: m.timestamp,
-                        };
-                        let publish = mqtt
-                            .publish(&topic, wire.to_json(), qos)
-                            .map_err(|e| e.to_string());
-                        Some((id, publish))
-                    })
-                    .collect();
-                chat.dispatch(ChatAction::Restored { stored, resent });
-                let weak = Rc::downgrade(&writer);
-                let on_hidden = Closure::<dyn FnMut()>::new(move || {
-                    if let Some(cell) = weak.upgrade() {
-                        save_now(&cell, true);
-                    }
-                });
-                let remove = on_hide(&on_hidden);
-                *writer.borrow_mut() = Some(Writer {
-                    key,
-                    chat: (*chat).clone(),
-                    max_messages,
-                    timer: None,
-                    writing: false,
-                    again: false,
-                    failed: false,
-                    hide: (on_hidden, remove),
-                });
-                save_now(&writer, false);
-                // Then the host's history, when the site has one: merged by key and time.
-                if let Some(url) = history_url {
-                    let sep = if url.contains('?') { '&' } else { '?' };
-                    let url = format!("{url}{sep}room={room}");
-                    let answer = JsFuture::from(fetch_text(&url)).await;
-                    let read = match answer {
-                        Ok(text) => host_history(&text.as_string().unwrap_or_default()),
-                        Err(e) => Err(e.as_string().unwrap_or_default()),
-                    };
-                    match read {
-                        Ok(stored) if current() => chat.dispatch(ChatAction::HostHistory(stored)),
-                        Ok(_) => {}
-                        Err(why) => warn(
-                            &[
-                                "livechat: the room's history from ",
-                                &url,
-                                " could not be read (",
-                                &why,
-                                "); showing what this browser kept",
-                            ]
-                            .concat(),
-                        ),
-                    }
-                }
-            });
-        }
-    };
+/// What [`use_history`] does after a render.
+pub struct HistoryEffect {
+    wiring: HistoryWiring,
+    chat: UseReducerHandle<ChatState>,
+    mqtt: UseMqttHandle,
+    writer: Rc<RefCell<Option<Writer>>>,
+    track: Rc<RefCell<Track>>,
+    /// The user, whether signed out, and the chat's change counts (all and the outbox's).
+    seen: Seen,
+}
 
-    // One effect, its parts run when what they depend on changed (each effect is a copy of Yew's
-    // effect hook): the user first, then saving, the rest within SAVE_DELAY_MS, the outbox at
-    // once (which also ends the wait).
-    let seen = (me, signed_out, chat.changes(), chat.outbox_changes());
-    use_effect(move || {
-        let before = track.borrow_mut().seen.replace(seen.clone());
-        let (me, signed_out, changes, outbox) = &seen;
+/// See [`Track::seen`].
+type Seen = (Option<String>, bool, u64, u64);
+
+impl HistoryEffect {
+    /// Runs the parts whose dependencies changed since the last run: the user first, then
+    /// saving, the rest within SAVE_DELAY_MS, the outbox at once (which also ends the wait).
+    pub fn run(self) {
+        let seen = self.seen.clone();
+        let before = self.track.borrow_mut().seen.replace(seen.clone());
+        let (me, signed_out, changes, outbox) = seen;
+        let writer = self.writer.clone();
         if before
             .as_ref()
-            .is_none_or(|b| (&b.0, b.1) != (me, *signed_out))
+            .is_none_or(|b| (&b.0, b.1) != (&me, signed_out))
         {
-            identified(me, signed_out);
+            self.identified();
         }
-        if before.as_ref().is_none_or(|b| b.2 != *changes) {
+        if before.as_ref().is_none_or(|b| b.2 != changes) {
             save_soon(&writer);
         }
-        if before.as_ref().is_none_or(|b| b.3 != *outbox) && writer.borrow().is_some() {
+        if before.as_ref().is_none_or(|b| b.3 != outbox) && writer.borrow().is_some() {
             save_now(&writer, false);
         }
-    });
+    }
+
+    /// Who is signed in decides what is read, and what is wiped.
+    fn identified(self) {
+        let HistoryEffect {
+            wiring:
+                HistoryWiring {
+                    room,
+                    topics,
+                    max_messages,
+                    qos,
+                    history_url,
+                    ..
+                },
+            chat,
+            mqtt,
+            writer,
+            track,
+            seen: (me, signed_out, ..),
+        } = self;
+        let enabled = max_messages > 0;
+        let run = {
+            let mut track = track.borrow_mut();
+            track.generation += 1;
+            track.generation
+        };
+        let current = move || track.borrow().generation == run;
+        // A new user (or none) ends the old writer: nothing more is saved under its key.
+        let key = me.as_deref().map(|me| record_key(me, &room));
+        if writer.borrow().as_ref().map(|w| &w.key) != key.as_ref() {
+            *writer.borrow_mut() = None;
+        }
+        if me.is_none() && !signed_out {
+            return;
+        }
+        spawn_local(async move {
+            if !open().await {
+                return;
+            }
+            let marker = get(USER_MARKER_KEY).await;
+            let Some(me) = me else {
+                // Signed out (the token endpoint answered 401/403): the last user's records go.
+                if let Some(last) = marker {
+                    wipe_user(&last).await;
+                }
+                chat.dispatch(ChatAction::Forget);
+                return;
+            };
+            // Another user signed in in this browser: the previous one's records go.
+            if let Some(last) = marker.as_deref().filter(|last| *last != me) {
+                wipe_user(last).await;
+            }
+            if !enabled {
+                // The site keeps nothing: not even what an earlier configuration kept.
+                let _ = JsFuture::from(store_delete(&record_key(&me, &room))).await;
+                return;
+            }
+            if marker.as_deref() != Some(me.as_str()) {
+                let _ = JsFuture::from(store_put(USER_MARKER_KEY, &me)).await;
+            }
+            let key = record_key(&me, &room);
+            let text = get(&key).await;
+            if !current() || writer.borrow().is_some() {
+                return;
+            }
+            let stored = match text.map(|text| Stored::from_json(&text)) {
+                None => Stored::default(),
+                Some(Ok(stored)) => stored,
+                Some(Err(why)) => {
+                    warn(
+                        &[
+                            "livechat: the saved history of this room could not be read (",
+                            &why,
+                            "); starting without it",
+                        ]
+                        .concat(),
+                    );
+                    Stored::default()
+                }
+            };
+            // Sent again before anything is saved, so the outbox is never lost in between.
+            let resent = chat
+                .to_resend(&stored)
+                .into_iter()
+                .filter_map(|m| {
+                    let id = m.id.clone()?;
+                    let topic = match m.author.as_deref() {
+                        Some(author) => topics.author_topic(author)?,
+                        None => topics.shared().to_owned(),
+                    };
+                    let wire = WireMessage {
+                        id: Some(id.clone()),
+                        user: m.user.clone(),
+                        text: m.text.clone(),
+                        timestamp: m.timestamp,
+                    };
+                    let publish = mqtt
+                        .publish(&topic, wire.to_json(), qos)
+                        .map_err(|e| e.to_string());
+                    Some((id, publish))
+                })
+                .collect();
+            chat.dispatch(ChatAction::Restored { stored, resent });
+            let weak = Rc::downgrade(&writer);
+            let on_hidden = Closure::<dyn FnMut()>::new(move || {
+                if let Some(cell) = weak.upgrade() {
+                    save_now(&cell, true);
+                }
+            });
+            let remove = on_hide(&on_hidden);
+            *writer.borrow_mut() = Some(Writer {
+                key,
+                chat: (*chat).clone(),
+                max_messages,
+                timer: None,
+                writing: false,
+                again: false,
+                failed: false,
+                hide: (on_hidden, remove),
+            });
+            save_now(&writer, false);
+            // Then the host's history, when the site has one: merged by key and time.
+            if let Some(url) = history_url {
+                let sep = if url.contains('?') { '&' } else { '?' };
+                let url = format!("{url}{sep}room={room}");
+                let answer = JsFuture::from(fetch_text(&url)).await;
+                let read = match answer {
+                    Ok(text) => host_history(&text.as_string().unwrap_or_default()),
+                    Err(e) => Err(e.as_string().unwrap_or_default()),
+                };
+                match read {
+                    Ok(stored) if current() => chat.dispatch(ChatAction::HostHistory(stored)),
+                    Ok(_) => {}
+                    Err(why) => warn(
+                        &[
+                            "livechat: the room's history from ",
+                            &url,
+                            " could not be read (",
+                            &why,
+                            "); showing what this browser kept",
+                        ]
+                        .concat(),
+                    ),
+                }
+            }
+        });
+    }
 }
 
 /// What the history hook remembers across renders besides the writer.
@@ -353,5 +391,5 @@ struct Track {
     generation: u64,
     /// The user, whether signed out, and the chat's change counts (all and the outbox's) when
     /// the effect last ran (`None` before the first render's).
-    seen: Option<(Option<String>, bool, u64, u64)>,
+    seen: Option<Seen>,
 }

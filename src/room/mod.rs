@@ -267,6 +267,8 @@ struct RoomEffect {
     entry: PresenceEntry,
     /// Re-renders once a second while the reconnect countdown shows ("Reconnecting in 4 s").
     tick: Option<UseForceUpdateHandle>,
+    /// The history's part, run last.
+    history: history::HistoryEffect,
 }
 
 impl RoomEffect {
@@ -324,6 +326,7 @@ impl RoomEffect {
                 }
             }
         }
+        self.history.run();
         // A timer for the next second (any render in between, which shows the countdown anyway,
         // starts it over).
         self.tick.map(|rerender| {
@@ -430,6 +433,19 @@ pub fn use_chat_room(config: Rc<Config>) -> ChatRoomHandle {
     let own_listed = me
         .as_deref()
         .is_some_and(|m| presence.presence().has_instance(m, &instance));
+    // The room's history and outbox across reloads, per verified user.
+    let history = history::use_history(
+        history::HistoryWiring {
+            room: config.room.clone(),
+            topics: topics.clone(),
+            max_messages: config.stored_messages,
+            qos: config.qos,
+            me: me.clone(),
+            history_url: config.history_url.clone(),
+        },
+        chat.clone(),
+        mqtt.clone(),
+    );
     {
         let rerender = use_force_update();
         let effect = RoomEffect {
@@ -454,26 +470,13 @@ pub fn use_chat_room(config: Rc<Config>) -> ChatRoomHandle {
                 since,
             },
             tick: matches!(mqtt.state(), ConnectionState::Backoff { .. }).then_some(rerender),
+            history,
         };
         use_effect(move || {
             let timer = effect.run();
             move || drop(timer)
         });
     }
-    // The room's history and outbox across reloads, per verified user (its effects after the
-    // room's: the user is identified first).
-    history::use_history(
-        history::HistoryWiring {
-            room: config.room.clone(),
-            topics: topics.clone(),
-            max_messages: config.stored_messages,
-            qos: config.qos,
-            me: me.clone(),
-            history_url: config.history_url.clone(),
-        },
-        chat.clone(),
-        mqtt.clone(),
-    );
     let dev_sign_in = match (&config.dev_login, mqtt.state()) {
         (Some(page), ConnectionState::SignedOut) => Some(DevSignIn {
             action: page.clone().into(),
