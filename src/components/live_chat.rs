@@ -5,7 +5,7 @@ use std::rc::Rc;
 use livechat_config::Config;
 use yew::prelude::*;
 
-use crate::components::{dev_sign_in, status_bar, Composer, MessageList, PresenceList};
+use crate::components::{dev_sign_in, status_bar, use_message_list, Composer, PresenceList};
 use crate::room::use_chat_room;
 
 /// Props of [`LiveChat`].
@@ -19,6 +19,7 @@ pub struct LiveChatProps {
 #[function_component(LiveChat)]
 pub fn live_chat(props: &LiveChatProps) -> Html {
     let room = use_chat_room(props.config.clone());
+    let list = use_message_list(room.chat(), &room.on_scroll());
     html! {
         <div class="lc-chat">
             { status_bar(room.status(), &room.on_retry()) }
@@ -31,7 +32,7 @@ pub fn live_chat(props: &LiveChatProps) -> Html {
             if let Some(notice) = room.notice() {
                 <p class="lc-notice" role="note">{ notice }</p>
             }
-            <MessageList chat={room.chat().clone()} on_scroll={room.on_scroll()} />
+            { list }
             <Composer max_chars={room.max_message_length()} on_send={room.on_send()}
                       blocked={room.blocked().cloned()} />
         </div>

@@ -6,7 +6,7 @@
 //!
 //! The live list renders this component only for messages with a delivery state (own messages
 //! sent from this page); the others, which never change once listed, get the same markup from
-//! `item.js` in one call (see [`crate::components::MessageList`]): a change here goes there too.
+//! `item.js` in one call (see [`crate::components::use_message_list`]): a change here goes there too.
 
 use std::rc::Rc;
 

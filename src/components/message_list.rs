@@ -83,23 +83,6 @@ fn live_items(
 /// Distance from the bottom (px) still counted as "at the bottom".
 const BOTTOM_SLACK_PX: i32 = 24;
 
-/// Props of [`MessageList`].
-#[derive(Properties)]
-pub struct MessageListProps {
-    /// The chat state (messages, scroll intent, unread count).
-    pub chat: UseReducerHandle<ChatState>,
-    /// The user scrolled; whether the list is now at its bottom.
-    pub on_scroll: Callback<bool>,
-}
-
-impl PartialEq for MessageListProps {
-    fn eq(&self, other: &Self) -> bool {
-        // The reducer makes a new state for every change: identity is equality, and comparing
-        // 500 messages per render is avoided.
-        std::ptr::eq(&*self.chat, &*other.chat) && self.on_scroll == other.on_scroll
-    }
-}
-
 fn is_at_bottom(el: &Element) -> bool {
     el.scroll_height() - el.scroll_top() - el.client_height() <= BOTTOM_SLACK_PX
 }
@@ -112,11 +95,17 @@ fn is_at_bottom(el: &Element) -> bool {
 /// The log announces additions only (`aria-relevant="additions"`): a new message is read once,
 /// when its item is added (items are keyed, so the others are never re-inserted); the delivery
 /// mark changing on an own message ("queued" → "delivered") is not read out each time.
-#[function_component(MessageList)]
-pub fn message_list(props: &MessageListProps) -> Html {
+///
+/// `chat` is the chat state (messages, scroll intent, unread count); `on_scroll` is told, when
+/// the user scrolled, whether the list is now at its bottom.
+///
+/// A hook of the chat's own component, not a component of its own: the chat re-renders the list
+/// whenever its state changes anyway, and a component type costs the app its own copy of Yew's
+/// component machinery.
+#[hook]
+pub fn use_message_list(chat: &ChatState, on_scroll: &Callback<bool>) -> Html {
     let scroller = super::use_kept_node_ref();
     let nodes = use_mut_ref(Vec::new);
-    let chat = &props.chat;
 
     // After every render that changed the list: follow the end if the user is there.
     {
@@ -136,7 +125,7 @@ pub fn message_list(props: &MessageListProps) -> Html {
     }
 
     let onscroll = {
-        let (on_scroll, at_bottom) = (props.on_scroll.clone(), chat.at_bottom());
+        let (on_scroll, at_bottom) = (on_scroll.clone(), chat.at_bottom());
         Callback::from(move |e: Event| {
             let el: Element = e.target_unchecked_into();
             let now = is_at_bottom(&el);
@@ -145,7 +134,7 @@ pub fn message_list(props: &MessageListProps) -> Html {
             }
         })
     };
-    let jump = props.on_scroll.reform(|_: MouseEvent| true);
+    let jump = on_scroll.reform(|_: MouseEvent| true);
 
     html! {
         <div class="lc-list-wrap">

@@ -1,5 +1,6 @@
 //! The Yew components, one per file, each named after its file (and the stateless markup of
-//! [`LiveChat`]'s status line and dev sign-in, as plain functions).
+//! [`LiveChat`]'s status line and dev sign-in, as plain functions, and its message list, as a
+//! hook).
 //!
 //! A class computed at render time is set as the `className` property (`~className={..}`), never
 //! as `class={..}`: Yew builds a computed `class` through `Classes`, an `IndexSet`, and that
@@ -18,7 +19,7 @@ pub use composer::{Composer, ComposerProps};
 pub use dev_sign_in::dev_sign_in;
 pub use live_chat::{LiveChat, LiveChatProps};
 pub use message_item::{MessageItem, MessageItemProps};
-pub use message_list::{message_node_for, MessageList, MessageListProps};
+pub use message_list::{message_node_for, use_message_list};
 pub use presence_list::{PresenceList, PresenceListProps};
 pub use status_bar::status_bar;
 
