@@ -364,7 +364,7 @@ pub fn use_chat_room(config: Rc<Config>) -> ChatRoomHandle {
     let chat = use_reducer({
         let max = config.max_message_length;
         // Without a configured name the user is named by the token's identity once it arrives
-        // (the `Identified` effect below).
+        // (the `Identified` part of the room's one effect, `RoomEffect::run`).
         let user = config.user_name.clone().unwrap_or_default();
         move || ChatState::new(ChatSettings::new(user, max))
     });

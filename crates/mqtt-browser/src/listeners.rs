@@ -1,4 +1,5 @@
-//! Owned page listeners: `online`, `offline`, `visibilitychange` and `pageshow`.
+//! Owned page listeners: `online`, `offline`, `visibilitychange`, `pageshow` and the window's
+//! `focus`, all through one shared handler.
 //!
 //! Each [`Listener`] removes itself from its target on drop.
 
