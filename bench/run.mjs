@@ -406,6 +406,15 @@ async function heap(cdp) {
   return { used: usedSize, total: totalSize };
 }
 
+// BENCH_HEAP_SAMPLING=1: the sampling heap profile from navigation to idle (what is still alive),
+// written to bench/results/heap-sampling-<client>-<run>.json (bench/heap-sampling.mjs lists it).
+async function heapSampling(cdp, name) {
+  const { profile } = await cdp.send('HeapProfiler.getSamplingProfile');
+  await cdp.send('HeapProfiler.stopSampling');
+  fs.mkdirSync(path.join(here, 'results'), { recursive: true });
+  fs.writeFileSync(path.join(here, 'results', `heap-sampling-${name}.json`), JSON.stringify(profile));
+}
+
 // BENCH_HEAP_SNAPSHOT=1: a V8 heap snapshot at idle (after the idle heap was measured), written
 // to bench/results/heap-<client>-<run>.heapsnapshot (bench/heap-summary.mjs compares them).
 async function heapSnapshot(cdp, name) {
@@ -523,6 +532,12 @@ async function measureOnce(browser, client, env2, runIndex) {
     }
     // BENCH_STARTUP_PROFILE=1: a CPU profile from before navigation to connected (attribution only).
     if (env.BENCH_STARTUP_PROFILE === '1') await startProfile(cdp);
+    // BENCH_HEAP_SAMPLING=1: V8's sampling heap profiler from before navigation to idle, so a
+    // large allocation (e.g. a cache V8 grows) comes with the JS stack that made it (attribution only).
+    if (env.BENCH_HEAP_SAMPLING === '1') {
+      await cdp.send('HeapProfiler.enable');
+      await cdp.send('HeapProfiler.startSampling', { samplingInterval: 1024 });
+    }
     // BENCH_TRACE=1: a Chromium trace from before navigation to connected (attribution only;
     // bench/trace-summary.mjs reads it).
     const tracePath = env.BENCH_TRACE === '1' ? path.join(here, 'results', `trace-${client}-${runIndex}.json`) : null;
@@ -552,6 +567,7 @@ async function measureOnce(browser, client, env2, runIndex) {
     await sleep(300);
     r.idle = { heap: await heap(cdp), wasm: await page.evaluate(() => window.__benchCore.wasmMemoryBytes()) };
     if (env.BENCH_HEAP_SNAPSHOT === '1') await heapSnapshot(cdp, `${client}-${runIndex}`);
+    if (env.BENCH_HEAP_SAMPLING === '1') await heapSampling(cdp, `${client}-${runIndex}`);
     if (env.BENCH_TIMELINE === '1') r.timeline = await page.evaluate(() => window.__benchCore.timeline());
 
     if (hasAdapter) {

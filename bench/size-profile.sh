@@ -55,7 +55,10 @@ profile() {
   wasm-opt "-O$level" $params "$bg" -o "$work/$bin.wasm"
   # shellcheck disable=SC2086
   wasm-opt "-O$level" $params -g "$bg" -o "$work/$bin.named.wasm"
-  # The release build's post_build hook gives the glue's imports short names (scripts/short-imports.mjs).
+  # The release build's post_build hook moves the exported functions last (scripts/export-order.mjs)
+  # and gives the glue's imports short names (scripts/short-imports.mjs).
+  node scripts/export-order.mjs "$work/$bin.wasm"
+  node scripts/export-order.mjs "$work/$bin.named.wasm" --names
   node scripts/short-imports.mjs "$work/$bin.wasm" "./${bin}_bg.js"
   node scripts/short-imports.mjs "$work/$bin.named.wasm" "./${bin}_bg.js"
   if ! cmp -s "$work/$bin.wasm" "$shipped"; then

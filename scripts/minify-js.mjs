@@ -15,6 +15,9 @@
 // - First, the wasm's hashed imports of its glue (`__wbg_createElement_<16 hex digits>`, ~180 of
 //   them, each written in the wasm and in the glue) get short names in both
 //   (scripts/short-imports.mjs; bench/size-profile.sh applies the same renaming to its rebuild).
+//   Before that, the wasm's exported functions move to the end of its function index space
+//   (scripts/export-order.mjs: V8 names them by index at instantiation, and two indices equal
+//   mod 128 cost the page a 64 KiB cache; the size profile's rebuild gets the same step).
 //
 // Trunk has already written Subresource Integrity hashes (`integrity=sha384-…`) of the files it
 // links into index.html: the wasm's and the glue's are replaced by those of the files written
@@ -30,6 +33,7 @@ if (!dir) throw new Error('TRUNK_STAGING_DIR is not set: run as a Trunk hook');
 if (process.env.TRUNK_PROFILE !== 'release') process.exit(0);
 // Loaded only for a release build: a debug build needs no node_modules for this hook.
 const esbuild = await import('esbuild');
+const { exportsLast } = await import('./export-order.mjs');
 
 // boot.js awaits at top level (es2022); every browser that runs the wasm has it.
 const TARGET = ['es2022'];
@@ -53,7 +57,7 @@ const glue = path.join(dir, glues[0]);
 const bin = glues[0].slice(0, -'.js'.length);
 const wasmFile = path.join(dir, `${bin}_bg.wasm`);
 const wasm = fs.readFileSync(wasmFile);
-const short = shortenImports(wasm, `./${bin}_bg.js`);
+const short = shortenImports(exportsLast(wasm), `./${bin}_bg.js`);
 index = index.split(sri(wasm)).join(sri(short.wasm));
 fs.writeFileSync(wasmFile, short.wasm);
 const glueSource = fs.readFileSync(glue);
