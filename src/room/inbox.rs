@@ -11,11 +11,27 @@ use crate::chat::{ChatAction, ChatState, Inbound};
 
 /// How long payloads are collected before one render (ms).
 pub const BATCH_WINDOW_MS: u32 = 50;
+/// The window after a batch of at least [`FLOOD_BATCH`] payloads (ms): in a flood each render
+/// replaces most of the listed messages, so fewer renders lose nothing anyone could read.
+pub const FLOOD_WINDOW_MS: u32 = 500;
+/// A batch this large (2,000 payloads a second in 50 ms) means a flood.
+pub const FLOOD_BATCH: usize = 100;
+
+/// The window to collect the next batch for, after a batch of `last` payloads.
+fn window_after(last: usize) -> u32 {
+    if last >= FLOOD_BATCH {
+        FLOOD_WINDOW_MS
+    } else {
+        BATCH_WINDOW_MS
+    }
+}
 
 struct Inbox {
     pending: Vec<Inbound>,
     // Owned: dropping the inbox (unmount) cancels a pending flush.
     flush: Option<Timeout>,
+    /// How many payloads the last batch held.
+    last: usize,
 }
 
 /// A handle that queues payloads for the chat reducer.
@@ -26,17 +42,19 @@ pub struct BatchedInbox {
 }
 
 impl BatchedInbox {
-    /// Queues one payload; the batch is dispatched within [`BATCH_WINDOW_MS`].
+    /// Queues one payload; the batch is dispatched within [`BATCH_WINDOW_MS`] (within
+    /// [`FLOOD_WINDOW_MS`] when the last batch was a flood's).
     pub fn push(&self, payload: Inbound) {
         let mut inbox = self.inbox.borrow_mut();
         inbox.pending.push(payload);
         if inbox.flush.is_none() {
             let (cell, dispatcher) = (Rc::downgrade(&self.inbox), self.dispatcher.clone());
-            inbox.flush = Some(Timeout::new(BATCH_WINDOW_MS, move || {
+            inbox.flush = Some(Timeout::new(window_after(inbox.last), move || {
                 let Some(cell) = cell.upgrade() else { return };
                 let batch = {
                     let mut inbox = cell.borrow_mut();
                     inbox.flush = None;
+                    inbox.last = inbox.pending.len();
                     std::mem::take(&mut inbox.pending)
                 };
                 if !batch.is_empty() {
@@ -56,6 +74,21 @@ pub fn use_batched_inbox(dispatcher: UseReducerDispatcher<ChatState>) -> Batched
     let inbox = use_mut_ref(|| Inbox {
         pending: Vec::new(),
         flush: None,
+        last: 0,
     });
     BatchedInbox { inbox, dispatcher }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_window_widens_only_after_a_flood_sized_batch() {
+        assert_eq!(window_after(0), BATCH_WINDOW_MS);
+        assert_eq!(window_after(FLOOD_BATCH - 1), BATCH_WINDOW_MS);
+        assert_eq!(window_after(FLOOD_BATCH), FLOOD_WINDOW_MS);
+        // One quiet batch after a flood brings the short window back.
+        assert_eq!(window_after(1), BATCH_WINDOW_MS);
+    }
 }
