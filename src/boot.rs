@@ -98,15 +98,11 @@ async fn fetch_config_file(
     if !response.ok() {
         return Err(file_error(format!("HTTP {}", response.status())));
     }
-    let text = JsFuture::from(
-        response
-            .text()
-            .map_err(|e| file_error(JsError::from(e).to_string()))?,
-    )
-    .await
-    .map_err(|e| file_error(JsError::from(e).to_string()))?
-    .as_string()
-    .unwrap_or_default();
+    // Through the body's stream: the loader's response is read in microtasks (`text()` waited
+    // for a browser task, 8-28 ms at start-up).
+    let text = mqtt_browser::response_text(&response)
+        .await
+        .map_err(|e| file_error(e.to_string()))?;
     RawConfig::from_json(&text).map_err(file_error)
 }
 

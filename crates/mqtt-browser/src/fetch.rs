@@ -6,6 +6,7 @@
 use std::cell::Cell;
 use std::rc::Rc;
 
+use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{
@@ -130,16 +131,39 @@ impl TokenFetch {
     }
 }
 
+// The body as text through its stream: chunks the page holds come in microtasks, where `text()`
+// waits for a browser task, at start-up behind the app's first render, its layout and effects
+// (the handed-over token was read 16-35 ms after the socket opened and CONNECT waited: ARCHITECTURE
+// "Connect sooner"). UTF-8, BOM dropped, as `text()` decodes.
+#[wasm_bindgen(inline_js = r#"
+export async function body_text(r) {
+  const reader = r.body?.getReader(), utf8 = new TextDecoder();
+  let text = '';
+  for (let c; reader && !(c = await reader.read()).done;) text += utf8.decode(c.value, { stream: true });
+  return text + utf8.decode();
+}
+"#)]
+extern "C" {
+    fn body_text(response: &Response) -> js_sys::Promise;
+}
+
+/// `response`'s body as text (UTF-8, as `Response.text()` decodes it), read through its stream:
+/// a body the page already holds (one the loader fetched while the wasm loaded) is read in
+/// microtasks, without waiting for a browser task behind whatever else is queued.
+pub async fn response_text(response: &Response) -> Result<String, JsError> {
+    Ok(JsFuture::from(body_text(response))
+        .await?
+        .as_string()
+        .unwrap_or_default())
+}
+
 async fn reply_from(response: Response) -> Result<HttpReply, JsError> {
     let headers = response.headers();
     let header = |name: &str| headers.get(name).ok().flatten();
     let status = response.status();
     let date = header("Date");
     let retry_after = header("Retry-After");
-    let body = JsFuture::from(response.text()?)
-        .await?
-        .as_string()
-        .unwrap_or_default();
+    let body = response_text(&response).await?;
     Ok(HttpReply {
         status,
         date,

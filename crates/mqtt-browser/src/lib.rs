@@ -101,6 +101,7 @@ pub use client::Driver;
 pub use counters::{debug_counts, debug_traffic, DebugCounts, DebugTraffic};
 pub use driver::{DriverConfig, Snapshot, Subscriber, Subscriptions, SubscriptionsIter};
 pub use error::{BrowserError, JsError};
+pub use fetch::response_text;
 pub use handover::{take_handed_over_response, HANDOVER_GLOBAL};
 
 /// The supervisor's vocabulary that appears in the driver's API (events, states, commands and
