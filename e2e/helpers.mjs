@@ -70,7 +70,12 @@ export async function waitUntil(fn, { timeoutMs = 20000, intervalMs = 100, what 
 export async function startStack(env = {}, { port = null, wsPort = null } = {}) {
   // `port`/`wsPort` given: start on those (a restart of a stack on the same addresses).
   port = port || await freePort();
-  wsPort = wsPort || await freePort();
+  // Two asks for a free port can answer the same one (the first was closed again): the broker's
+  // port must differ from the HTTP one (CI at 3aca9e3 got 43835 twice and the stack could not start).
+  if (!wsPort) {
+    do wsPort = await freePort();
+    while (wsPort === port);
+  }
   if (typeof env === 'function') env = env({ port, wsPort });
   const logs = [];
   const child = spawn(devStackBin(), ['--dist', distDir()], {
