@@ -1,5 +1,6 @@
-//! Batching incoming payloads: one reducer action (and one render) per short window, however
-//! fast messages arrive.
+//! Batching incoming payloads: one reducer action (and one render) per window, however fast
+//! messages arrive: 50 ms, 500 ms after a flood-sized batch, and at once when a batch holds
+//! [`BATCH_CAP`] payloads.
 
 use std::cell::RefCell;
 use std::rc::Rc;
