@@ -36,7 +36,7 @@ if [ "${BENCH_BUILD:-1}" = 1 ] && [[ "$clients" == *ours* ]]; then
   # build's snippets/ (JS modules of wasm_bindgen(module = ...)) never land in the other's dist.
   rm -rf "$CARGO_TARGET_DIR/wasm-bindgen/release"
   banner "trunk build --release"
-  if ! trunk build --release >bench/results/build-app.log 2>&1; then
+  if ! with_release_flags trunk build --release >bench/results/build-app.log 2>&1; then
     build_errors+=("trunk build --release failed (bench/results/build-app.log)")
     export BENCH_APP_BUILD_FAILED=1 # dist/ may be stale: its size is not reported
   fi
@@ -44,7 +44,7 @@ if [ "${BENCH_BUILD:-1}" = 1 ] && [[ "$clients" == *ours* ]]; then
     # Its own Trunk.toml (own loader boot.js, dist bench/bare/dist/); paths in it are relative to it.
     rm -rf "$CARGO_TARGET_DIR/wasm-bindgen/release"
     banner "trunk --config bench/bare/Trunk.toml build --release"
-    trunk --config bench/bare/Trunk.toml build --release >bench/results/build-bare.log 2>&1 \
+    with_release_flags trunk --config bench/bare/Trunk.toml build --release >bench/results/build-bare.log 2>&1 \
       || build_errors+=("the bare-client page did not build (bench/results/build-bare.log)")
   fi
   banner "cargo build -p dev-stack --release"

@@ -15,6 +15,9 @@
 # --build. Needs python3, wasm-bindgen and wasm-opt on PATH (node_modules/.bin), and `brotli` or node.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# with_release_flags: the release build's Rust flags, as bench/run.sh and scripts/test.sh build.
+# shellcheck source=scripts/common.sh
+source scripts/common.sh
 
 build=0
 [[ ${1:-} == --build ]] && build=1
@@ -25,9 +28,9 @@ target_dir=${CARGO_TARGET_DIR:-$(cargo metadata --format-version 1 --no-deps --o
 if ((build)); then
   # As bench/run.sh: a fresh wasm-bindgen output directory per build (the two builds share it).
   rm -rf "$target_dir/wasm-bindgen/release"
-  trunk build --release >&2
+  with_release_flags trunk build --release >&2
   rm -rf "$target_dir/wasm-bindgen/release"
-  trunk --config bench/bare/Trunk.toml build --release >&2
+  with_release_flags trunk --config bench/bare/Trunk.toml build --release >&2
 fi
 
 work=$(mktemp -d)

@@ -5,71 +5,70 @@
 //   replaces that cache for good with a 64 KiB one at the first collision (BENCHMARKS.md, "JS heap
 //   idle", tenth session): this checks the property, not a heap size;
 // - the module still compiles (`WebAssembly.Module` in Node's V8) with every import named as the
-//   glue provides it (short names, scripts/short-imports.mjs).
+//   glue provides it (short names, scripts/short-imports.mjs);
+// - it was built with the release flags (std with panic=immediate-abort): no panic message or
+//   source location is left in its data.
+// The section walk reuses scripts/short-imports.mjs's LEB128 and import-descriptor readers.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { distDir } from './helpers.mjs';
+import { leb, descriptorEnd } from '../scripts/short-imports.mjs';
+
+/** The module's sections: `{ id, start, end }` of each one's contents. */
+function sections(wasm) {
+  const out = [];
+  let pos = 8;
+  while (pos < wasm.length) {
+    const id = wasm[pos];
+    const [size, start] = leb(wasm, pos + 1);
+    out.push({ id, start, end: start + size });
+    pos = start + size;
+  }
+  return out;
+}
+
+/** A name (its length, then its bytes) at `pos`: the position after it. */
+const skipName = (wasm, pos) => {
+  const [length, start] = leb(wasm, pos);
+  return start + length;
+};
 
 /** The function indices the module exports, and how many functions it imports. */
 function exportedFunctions(wasm) {
-  let pos = 8;
-  const leb = () => {
-    let value = 0;
-    for (let shift = 0; ; shift += 7) {
-      if (pos >= wasm.length) throw new Error('truncated wasm');
-      const byte = wasm[pos++];
-      value += (byte & 0x7f) * 2 ** shift;
-      if (byte < 0x80) return value;
-    }
-  };
-  // A name: its length, then its bytes (`pos += leb()` would add to the position read before
-  // the length's own bytes).
-  const skip = () => {
-    const length = leb();
-    pos += length;
-  };
   const exported = [];
   let imported = 0;
-  while (pos < wasm.length) {
-    const id = wasm[pos++];
-    const size = leb();
-    const end = pos + size;
-    if (id === 2 || id === 7) {
-      for (let n = leb(); n > 0; n--) {
-        if (id === 2) skip(); // module name
-        skip(); // field name
-        const kind = wasm[pos++];
-        if (id === 7) {
-          const index = leb();
-          if (kind === 0) exported.push(index);
-        } else if (kind === 0) {
-          imported++;
-          leb(); // type index
-        } else if (kind === 1 || kind === 2) {
-          if (kind === 1) pos++; // reftype
-          const flags = leb();
-          leb();
-          if (flags & 1) leb(); // limits
-        } else if (kind === 3) {
-          pos += 2; // valtype, mutability
-        } else {
-          pos++; // tag: attribute, type index
-          leb();
-        }
+  for (const { id, start } of sections(wasm)) {
+    if (id !== 2 && id !== 7) continue;
+    let [count, pos] = leb(wasm, start);
+    for (; count > 0; count--) {
+      if (id === 2) {
+        pos = skipName(wasm, skipName(wasm, pos)); // module, field
+        if (wasm[pos] === 0) imported++;
+        pos = descriptorEnd(wasm, pos);
+      } else {
+        pos = skipName(wasm, pos);
+        const kind = wasm[pos];
+        let index;
+        [index, pos] = leb(wasm, pos + 1);
+        if (kind === 0) exported.push(index);
       }
     }
-    pos = end;
   }
   return { exported, imported };
 }
 
-test('the exported functions are on consecutive indices: none shares a slot of V8\'s 128-entry cache', () => {
+/** The release build's wasm, as the post_build hook left it in the dist folder under test. */
+function releaseWasm() {
   const dir = distDir();
   const file = fs.readdirSync(dir).find((f) => f.endsWith('_bg.wasm'));
   assert.ok(file, `no *_bg.wasm in ${dir}`);
-  const wasm = fs.readFileSync(path.join(dir, file));
+  return fs.readFileSync(path.join(dir, file));
+}
+
+test('the exported functions are on consecutive indices: none shares a slot of V8\'s 128-entry cache', () => {
+  const wasm = releaseWasm();
   assert.ok(new WebAssembly.Module(wasm), 'the module compiles');
   const { exported, imported } = exportedFunctions(wasm);
   const distinct = [...new Set(exported)].sort((a, b) => a - b);
@@ -82,4 +81,18 @@ test('the exported functions are on consecutive indices: none shares a slot of V
     slots.set(index % 128, index);
   }
   assert.equal(distinct.at(-1) - distinct[0], distinct.length - 1, `not consecutive: ${distinct.join(',')}`);
+});
+
+test('std was built with panic=immediate-abort: no panic message or source location is in the wasm', () => {
+  // The release build's flags (scripts/common.sh, with_release_flags): std's panic machinery
+  // formats "panicked at <file>:<line>:<col>" and every panic site passes its file's path. With
+  // std built with panic=immediate-abort neither exists; without the flags (a plain
+  // `trunk build --release`) the data section holds dozens of `.rs` paths, std's among them.
+  const wasm = releaseWasm();
+  const data = sections(wasm).find((s) => s.id === 11);
+  assert.ok(data, 'the module has a data section');
+  const text = wasm.subarray(data.start, data.end).toString('latin1');
+  const paths = text.match(/[\w/.-]+\.rs\b/g) || [];
+  assert.deepEqual(paths, [], 'source paths of panic locations in the data section');
+  assert.doesNotMatch(text, /panicked at/);
 });

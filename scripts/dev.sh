@@ -29,7 +29,7 @@ fi
 # Trunk's wasm-bindgen output directory is in the shared target directory: cleared so no other
 # build's snippet lands in dist/.
 rm -rf "$CARGO_TARGET_DIR/wasm-bindgen/release"
-stage "trunk build --release" trunk build --release
+stage "trunk build --release" with_release_flags trunk build --release
 report_dist_sizes
 # The release profile's fat LTO and single codegen unit are for the wasm app's size; for this native
 # dev tool they only make the build several times slower, so they are relaxed for this build alone.

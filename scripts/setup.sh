@@ -8,10 +8,11 @@
 #           tests), rabbitmq-server (BROKER=rabbitmq and its 3-node cluster tests; the package's
 #           own service is never started or touched: the dev stack runs private nodes), brotli
 #           (size checks), a C toolchain; node + npm if missing
-#   rustup: wasm32-unknown-unknown target, rustfmt and clippy components
+#   rustup: wasm32-unknown-unknown target, rustfmt, clippy and rust-src components (rust-src: the
+#           release build compiles std for the wasm, README "Release build")
 #   cargo:  trunk 0.21.14, wasm-bindgen-cli = Cargo.lock's wasm-bindgen (into ~/.cargo/bin)
 #   npm:    project-local node_modules (binaryen 132 for wasm-opt, playwright-core, mqtt + ws + axe-core for the e2e tests, esbuild for the release build's JS) via `npm ci`
-#   cargo fetch (trunk builds offline)
+#   cargo fetch (trunk builds offline), with std's own dependencies for the release build
 set -euo pipefail
 # shellcheck source=scripts/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
@@ -61,7 +62,7 @@ else
   log "rustup: adding target wasm32-unknown-unknown"
   rustup target add wasm32-unknown-unknown || die "rustup target add wasm32-unknown-unknown failed"
 fi
-for comp in rustfmt clippy; do
+for comp in rustfmt clippy rust-src; do
   if ! rustup component list --installed | grep -q "^$comp"; then
     log "rustup: adding component $comp"
     rustup component add "$comp" || die "rustup component add $comp failed"
@@ -114,6 +115,9 @@ wasm-opt --version | grep -q "version_$WASM_OPT_VERSION" ||
 # ---- crates (trunk builds with --offline) -----------------------------------------------------
 log "cargo: fetch"
 cargo fetch --quiet || die "cargo fetch failed (is crates.io reachable? does Cargo.toml parse?)"
+# std's own dependencies (its lock file in rust-src), for the release build's -Zbuild-std.
+with_release_flags cargo fetch --quiet -Zbuild-std=std,panic_abort --target wasm32-unknown-unknown ||
+  die "cargo fetch of std's dependencies (-Zbuild-std) failed"
 # The libFuzzer drivers (their own workspace and lock file; test.sh only checks them).
 cargo fetch --quiet --manifest-path "$ROOT/fuzz/Cargo.toml" || die "cargo fetch of fuzz/ failed"
 

@@ -12,7 +12,8 @@ import fs from 'node:fs';
 
 const HASHED = /^__wbg_.*_[0-9a-f]{16}$/;
 
-function leb(buf, pos) {
+/** The unsigned LEB128 number at `pos` of `buf`, and the position after it. */
+export function leb(buf, pos) {
   let value = 0;
   let shift = 0;
   for (;;) {
@@ -39,8 +40,8 @@ const name = (s) => {
   return Buffer.concat([uleb(bytes.length), bytes]);
 };
 
-/** The length of an import's descriptor (kind byte included) at `pos`. */
-function descriptorEnd(buf, pos) {
+/** The end of an import's descriptor (kind byte included) at `pos`. */
+export function descriptorEnd(buf, pos) {
   const kind = buf[pos++];
   const limits = (p) => {
     const flags = buf[p++];

@@ -53,7 +53,7 @@ build_dist() {
   # Trunk's wasm-bindgen output directory lives in the shared target directory: clear it so a
   # snippet (JS module) of another checkout's or the bench's build never lands in dist/.
   rm -rf "$CARGO_TARGET_DIR/wasm-bindgen/release"
-  trunk build --release || return
+  with_release_flags trunk build --release || return
   report_dist_sizes
 }
 stage "trunk build --release" build_dist
@@ -90,8 +90,8 @@ browser_tests() {
   local status=0
   # --lib --tests: unit and integration tests; doctests run natively in the native stage.
   cargo test --target wasm32-unknown-unknown "${WASM_TEST_CRATES[@]}" --lib --tests --locked || status=$?
-  # The app crate: its browser tests (the presence sort key in the lib; crash screen, message and
-  # configuration-error markup in tests/).
+  # The app crate: its browser tests (the presence sort key in the lib; message and
+  # configuration-error markup in tests/; the crash screen is JS, e2e/crash-screen.test.mjs).
   cargo test --target wasm32-unknown-unknown -p livechat --lib --tests --locked || status=$?
   stop_dev_stack
   if [ "$status" -ne 0 ]; then

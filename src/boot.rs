@@ -3,9 +3,7 @@
 
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{Element, Response, Window};
-
-use crate::panic::element;
+use web_sys::{Document, Element, Response, Window};
 
 use livechat_config::{Config, ConfigError, RawConfig};
 use mqtt_browser::JsError;
@@ -163,7 +161,7 @@ pub const CONFIG_ERROR_TITLE: &str = "The chat is not configured correctly";
 /// Shows why the configuration is invalid in the (cleared) mount element: a `role="alert"` panel
 /// with a headline, the setting at fault if any, and the error in words.
 ///
-/// Built with plain DOM calls, like the crash screen ([`crate::panic`]): the chat's components
+/// Built with plain DOM calls, like the crash screen (`static/boot.js`): the chat's components
 /// never run, and a Yew root of its own for this one static panel cost the app ~1 KB.
 pub fn show_config_error(
     window: &Window,
@@ -187,4 +185,16 @@ pub fn show_config_error(
     panel.append_child(&text)?;
     mount.append_child(&panel)?;
     Ok(())
+}
+
+/// A new `<tag class="class">` of `doc`, holding `text` if any.
+fn element(doc: &Document, tag: &str, class: &str, text: Option<&str>) -> Result<Element, JsValue> {
+    let el = doc.create_element(tag)?;
+    // setAttribute and a text node, as Yew renders: each other DOM method would be one more
+    // import of the app.
+    el.set_attribute("class", class)?;
+    if let Some(text) = text {
+        el.append_child(&doc.create_text_node(text))?;
+    }
+    Ok(el)
 }

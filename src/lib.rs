@@ -1,6 +1,7 @@
 //! The live chat app: the chat reducer, the room hook and the Yew components.
 //!
-//! The binary (`main.rs`) installs the crash screen, reads the configuration ([`boot`], rules in
+//! The binary (`main.rs`) installs the panic logger ([`panic`]; the crash screen itself is the
+//! loader's, `static/boot.js`), reads the configuration ([`boot`], rules in
 //! the `livechat-config` crate) and mounts [`components::LiveChat`] (or shows
 //! [`boot::show_config_error`] when the configuration is invalid). [`room::use_chat_room`] wires
 //! the chat to the MQTT hook; the components are markup over its handle. Everything with rules
@@ -19,7 +20,7 @@ use std::rc::Rc;
 use components::LiveChatProps;
 use livechat_config::{Config, ConfigError};
 
-/// Starts the app: crash screen, configuration, then the chat (or the configuration error).
+/// Starts the app: panic logging, configuration, then the chat (or the configuration error).
 pub fn start() {
     panic::install();
     let Some(window) = web_sys::window() else {

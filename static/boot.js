@@ -13,6 +13,47 @@ Object.defineProperty(globalThis, '__livechatAppBase', {
   configurable: false,
 });
 
+// The crash screen. The release build compiles std with panic=immediate-abort (README, "Release
+// build"): a panic is a bare wasm trap, with no message and no Rust hook, and so is any other trap
+// of the module. Either ends the JS task it happened in with an uncaught WebAssembly.RuntimeError
+// (an `error` event, or `unhandledrejection` from a promise callback) and leaves the app's state
+// half-updated, so nothing of the app may run after it. The first one from our module draws a
+// friendly panel with a Reload action in the mount element (the app marks it with
+// data-livechat-mounted; before that, the body) and the stylesheet hides the dead app. The error
+// is not marked handled: the console keeps its report. A host page's own wasm may fail without
+// taking the chat down: a trap whose stack names another .wasm file is not ours (one compiled from
+// bytes names no file, and counts as ours).
+const wasmUrl = new URL('livechat_bg.wasm', import.meta.url).href;
+let crashed = false;
+function crash(error) {
+  const stack = String(error?.stack);
+  if (crashed || !(error instanceof WebAssembly.RuntimeError)) return;
+  if (stack.includes('.wasm:wasm-function') && !stack.includes(`${wasmUrl}:wasm-function`)) return;
+  crashed = true;
+  const el = (tag, cls, text) => {
+    const e = document.createElement(tag);
+    e.className = cls;
+    if (text) e.textContent = text;
+    return e;
+  };
+  const mount = document.querySelector('[data-livechat-mounted]') || document.body;
+  const panel = el('section', 'lc-crash');
+  panel.setAttribute('role', 'alert');
+  const reload = el('button', 'lc-button lc-reload', 'Reload');
+  reload.type = 'button';
+  reload.onclick = () => location.reload();
+  panel.append(
+    el('h2', 'lc-error-title', 'Something went wrong'),
+    el('p', 'lc-error-message', 'The chat stopped because of an internal error. Reloading usually fixes it.'),
+    reload,
+  );
+  mount.classList.add('lc-crashed');
+  mount.append(panel);
+  reload.focus();
+}
+addEventListener('error', (event) => crash(event.error));
+addEventListener('unhandledrejection', (event) => crash(event.reason));
+
 // The wasm download starts now: on our page it takes the response of Trunk's preload (same URL
 // and mode), on a host page it no longer waits for livechat.js to arrive first. init() below
 // compiles it as it streams in (instantiateStreaming; the server must send application/wasm).
