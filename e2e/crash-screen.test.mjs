@@ -1,4 +1,4 @@
-// The crash screen, against real traps of the release build. Its std is built with
+// The crash screen, against real traps of the release build, and the load failure panel. Its std is built with
 // panic=immediate-abort (README, "Release build"), so a panic is a bare wasm trap with no message
 // and no Rust hook: static/boot.js draws the screen from the uncaught WebAssembly.RuntimeError.
 //
@@ -92,4 +92,29 @@ test('a trap of another wasm module on the page leaves the chat running', async 
   await u.page.evaluate(() => new Promise((r) => setTimeout(r, 100)));
   assert.equal(await u.page.locator('.lc-crash').count(), 0, 'no crash screen for a host module\'s trap');
   assert.match(await statusText(u.page), /connected/i);
+});
+
+test('a wasm that does not arrive shows "could not load" with Reload instead of "Loading chat…" for ever', async () => {
+  const u = await openUser(stack, 'crash-load', null);
+  opened.push(u);
+  // The network fails for the module (its preload and boot.js's fetch) until the reload.
+  let refuse = true;
+  let served = 0;
+  await u.page.route('**/livechat_bg.wasm', (route) => {
+    if (refuse) return route.abort('connectionreset');
+    served++;
+    return route.fallback();
+  });
+  await u.page.goto(`${stack.base}/?room=e2e-crash-load`);
+  const alert = u.page.getByRole('alert');
+  await alert.waitFor({ timeout: 15000 });
+  assert.match(await alert.innerText(), /could not load/);
+  assert.equal(await u.page.locator('.lc-loading').isVisible(), false, 'the placeholder is hidden');
+  const reload = alert.getByRole('button', { name: 'Reload' });
+  assert.ok(await reload.evaluate((b) => b === document.activeElement), 'Reload has the focus');
+  refuse = false;
+  await Promise.all([u.page.waitForNavigation(), reload.click()]);
+  await waitConnected(u.page);
+  assert.ok(served >= 1, 'the reload fetched the module again');
+  assert.equal(await u.page.locator('.lc-crash').count(), 0);
 });

@@ -22,16 +22,21 @@ WASM_OPT_VERSION="132"
 
 # with_release_flags CMD...: runs CMD (a release `trunk build`) with the release build's Rust flags
 # (README, "Release build"). std is compiled from source for the wasm (-Zbuild-std) with our size
-# profile and with panic=immediate-abort: a panic is a bare trap that static/boot.js turns into the
-# crash screen, and no panic message, location or formatting code is linked (BENCHMARKS.md: 10 KB
-# brotli off the app, 4.8 KB off the bare page). Both are unstable on our pinned stable compiler,
+# profile, its `optimize_for_size` feature (smaller algorithms where std has two: sorting, integer
+# formatting) and panic=immediate-abort: a panic is a bare trap that static/boot.js turns into the
+# crash screen, and no panic message, location or formatting code is linked (BENCHMARKS.md: 11 KB
+# brotli off the app, 5 KB off the bare page). These are unstable on our pinned stable compiler,
 # hence RUSTC_BOOTSTRAP=1, set in a subshell for these builds only (rust-src and the std crates'
-# `cargo fetch -Zbuild-std` come from setup.sh). The flags go to the wasm target alone: build
-# scripts and proc macros are built as usual. A RUSTFLAGS of the caller's would replace them.
+# `cargo fetch -Zbuild-std` come from setup.sh). Under RUSTC_BOOTSTRAP rustc acts as a nightly,
+# whose default symbol mangling is v0: legacy keeps the stable names (bench/size-profile.sh groups
+# functions by them; the shipped wasm has no names, and came out 185 B smaller). The flags go to
+# the wasm target alone: build scripts and proc macros are built as usual. A RUSTFLAGS of the
+# caller's would replace them.
 with_release_flags() {
   (
     export RUSTC_BOOTSTRAP=1 CARGO_UNSTABLE_BUILD_STD=std,panic_abort
-    export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="-Zunstable-options -Cpanic=immediate-abort"
+    export CARGO_UNSTABLE_BUILD_STD_FEATURES=optimize_for_size
+    export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="-Zunstable-options -Cpanic=immediate-abort -Csymbol-mangling-version=legacy"
     "$@"
   )
 }

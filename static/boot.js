@@ -13,43 +13,47 @@ Object.defineProperty(globalThis, '__livechatAppBase', {
   configurable: false,
 });
 
-// The crash screen. The release build compiles std with panic=immediate-abort (README, "Release
-// build"): a panic is a bare wasm trap, with no message and no Rust hook, and so is any other trap
-// of the module. Either ends the JS task it happened in with an uncaught WebAssembly.RuntimeError
-// (an `error` event, or `unhandledrejection` from a promise callback) and leaves the app's state
-// half-updated, so nothing of the app may run after it. The first one from our module draws a
-// friendly panel with a Reload action in the mount element (the app marks it with
-// data-livechat-mounted; before that, the body) and the stylesheet hides the dead app. The error
-// is not marked handled: the console keeps its report. A host page's own wasm may fail without
-// taking the chat down: a trap whose stack names another .wasm file is not ours (one compiled from
-// bytes names no file, and counts as ours).
-const wasmUrl = new URL('livechat_bg.wasm', import.meta.url).href;
-let crashed = false;
-function crash(error) {
-  const stack = String(error?.stack);
-  if (crashed || !(error instanceof WebAssembly.RuntimeError)) return;
-  if (stack.includes('.wasm:wasm-function') && !stack.includes(`${wasmUrl}:wasm-function`)) return;
-  crashed = true;
-  const el = (tag, cls, text) => {
+// What the page shows when the chat cannot run: a role="alert" panel with a title, a sentence and
+// a focused Reload button, in the mount element (the one the app marked data-livechat-mounted, else
+// the one it would mount into, else a new one at the end of the body: the host's page is never
+// hidden), whose other content the stylesheet hides. Shown once; plain DOM, no app code.
+let failed = false;
+function showFailure(title, text) {
+  if (failed) return;
+  failed = true;
+  const el = (tag, cls, content) => {
     const e = document.createElement(tag);
     e.className = cls;
-    if (text) e.textContent = text;
+    if (content) e.textContent = content;
     return e;
   };
-  const mount = document.querySelector('[data-livechat-mounted]') || document.body;
+  let mount = document.querySelector('[data-livechat-mounted]') || document.querySelector('[data-livechat], #livechat');
+  if (!mount) mount = document.body.appendChild(el('div', ''));
   const panel = el('section', 'lc-crash');
   panel.setAttribute('role', 'alert');
   const reload = el('button', 'lc-button lc-reload', 'Reload');
   reload.type = 'button';
   reload.onclick = () => location.reload();
-  panel.append(
-    el('h2', 'lc-error-title', 'Something went wrong'),
-    el('p', 'lc-error-message', 'The chat stopped because of an internal error. Reloading usually fixes it.'),
-    reload,
-  );
-  mount.classList.add('lc-crashed');
+  panel.append(el('h2', 'lc-error-title', title), el('p', 'lc-error-message', text), reload);
+  mount.classList.add('lc-root', 'lc-crashed');
   mount.append(panel);
   reload.focus();
+}
+
+// The crash screen. The release build compiles std with panic=immediate-abort (README, "Release
+// build"): a panic is a bare wasm trap, with no message and no Rust hook, and so is any other trap
+// of the module. Either ends the JS task it happened in with an uncaught WebAssembly.RuntimeError
+// (an `error` event, or `unhandledrejection` from a promise callback) and leaves the app's state
+// half-updated, so nothing of the app may run after it: the first one from our module shows the
+// failure panel. The error is not marked handled: the console keeps its report. A host page's own
+// wasm may fail without taking the chat down: a trap whose stack names another .wasm file is not
+// ours (one compiled from bytes names no file, and counts as ours).
+const wasmUrl = new URL('livechat_bg.wasm', import.meta.url).href;
+function crash(error) {
+  if (!(error instanceof WebAssembly.RuntimeError)) return;
+  const stack = String(error.stack);
+  if (stack.includes('.wasm:wasm-function') && !stack.includes(`${wasmUrl}:wasm-function`)) return;
+  showFailure('Something went wrong', 'The chat stopped because of an internal error. Reloading usually fixes it.');
 }
 addEventListener('error', (event) => crash(event.error));
 addEventListener('unhandledrejection', (event) => crash(event.reason));
@@ -77,11 +81,22 @@ function loadEarly() {
 // that embeds only this file gets it imported here (it then reads __livechatAppBase). It runs once
 // per page, and has run before the wasm starts (the app reads its handover): if the <head> script
 // is still on its way, this waits for it.
-const early = globalThis.__livechatEarlyStarted ? null : loadEarly();
+// Without early.js (it failed to load) the app makes its own requests.
+const early = globalThis.__livechatEarlyStarted ? null : loadEarly().catch(() => {});
 const glue = import('./livechat.js');
 await early;
-const { default: init } = await glue;
-const wasm = await init({ module_or_path: wasmResponse });
+let wasm;
+try {
+  const { default: init } = await glue;
+  wasm = await init({ module_or_path: wasmResponse });
+} catch (error) {
+  // The glue or the wasm did not arrive, did not compile (a wrong MIME type, a browser without
+  // WebAssembly, a CSP without 'wasm-unsafe-eval'), or trapped while starting (the crash screen's
+  // case): the page says so instead of "Loading chat…" for ever. Rethrown for the console.
+  if (error instanceof WebAssembly.RuntimeError) crash(error);
+  else showFailure('The chat could not load', 'Its files did not arrive or this browser could not run them. Check the connection and reload.');
+  throw error;
+}
 // The event Trunk's own loader sends once the module runs (detail.wasm = its exports, memory
 // included): host pages and the benchmark harness can wait for it.
 dispatchEvent(new CustomEvent('TrunkApplicationStarted', { detail: { wasm } }));
