@@ -38,13 +38,14 @@ const FEATURES =
  * section (a named build). Throws when binaryen finds the module invalid.
  */
 export function exportsLast(wasm, { names = false } = {}) {
-  binaryen.setOptimizeLevel(2);
-  binaryen.setShrinkLevel(2);
-  binaryen.setGenerateStackIR(true);
-  binaryen.setOptimizeStackIR(true);
-  binaryen.setDebugInfo(names);
-  const module = binaryen.readBinary(wasm);
+  // binaryen.js's options are global: set for this write, and given back as they were after it.
+  const OPTIONS = ['OptimizeLevel', 'ShrinkLevel', 'GenerateStackIR', 'OptimizeStackIR', 'DebugInfo'];
+  const saved = OPTIONS.map((name) => binaryen[`get${name}`]());
+  const wanted = [2, 2, true, true, names];
+  OPTIONS.forEach((name, i) => binaryen[`set${name}`](wanted[i]));
+  let module;
   try {
+    module = binaryen.readBinary(wasm);
     module.setFeatures(FEATURES);
     const exported = [];
     for (let i = 0; i < module.getNumExports(); i++) {
@@ -60,7 +61,8 @@ export function exportsLast(wasm, { names = false } = {}) {
     if (!module.validate()) throw new Error('export-order: binaryen finds the reordered module invalid');
     return Buffer.from(module.emitBinary());
   } finally {
-    module.dispose();
+    module?.dispose();
+    OPTIONS.forEach((name, i) => binaryen[`set${name}`](saved[i]));
   }
 }
 
