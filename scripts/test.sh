@@ -42,6 +42,10 @@ stage "clippy native (workspace, all targets)" \
   cargo clippy --workspace --all-targets --locked -- -D warnings
 stage "clippy wasm32 (browser-capable crates)" \
   cargo clippy "${BROWSER_CRATES[@]}" --target wasm32-unknown-unknown --locked -- -D warnings
+# The driver without its `tabs` feature, as the bare bench page builds it (the workspace build
+# above unifies features, so it always has the feature).
+stage "clippy wasm32 (mqtt-browser without tabs)" \
+  cargo clippy -p mqtt-browser --no-default-features --target wasm32-unknown-unknown --all-targets --locked -- -D warnings
 stage "native tests (cargo test --workspace)" cargo test --workspace --locked
 # The libFuzzer drivers in fuzz/ (outside the workspace) compile on stable. Their bodies are
 # crates/fuzz-targets, built and run over the checked-in corpus by the native tests above; this

@@ -37,6 +37,7 @@ impl Outgoing {
 
     /// The position just after the last byte queued so far, counted over everything ever
     /// queued: [`Outgoing::flush_to`] with it later sends exactly what is queued now.
+    #[cfg_attr(not(feature = "tabs"), allow(dead_code))] // used by the tab group
     pub(crate) fn end(&self) -> u64 {
         self.sent + self.bytes.len() as u64
     }

@@ -6,6 +6,7 @@ use mqtt_lifecycle::{subscription, CommandError, Instant, OutgoingPublish, Publi
 
 use crate::driver::{DriverConfig, Engine, Snapshot, Subscriber};
 use crate::error::BrowserError;
+#[cfg(feature = "tabs")]
 use crate::tabs::Tab;
 
 /// Runs one MQTT client in the page. Not `Clone`: it is the single owner of its sockets, timer,
@@ -21,6 +22,7 @@ pub struct Driver {
 
 enum Mode {
     Own(Engine),
+    #[cfg(feature = "tabs")]
     Shared(Tab),
 }
 
@@ -38,12 +40,15 @@ impl Driver {
     /// With `share_tabs`, the driver joins its tabs' group instead: it connects only if it is
     /// (or becomes) the tab that leads.
     pub fn new(config: DriverConfig, subscriber: Subscriber) -> Result<Self, BrowserError> {
-        let mode = if config.share_tabs && crate::tabs::supported() {
-            Mode::Shared(Tab::new(config, subscriber)?)
-        } else {
-            Mode::Own(Engine::new(config, subscriber)?)
-        };
-        Ok(Self { mode })
+        #[cfg(feature = "tabs")]
+        if config.share_tabs && crate::tabs::supported() {
+            return Ok(Self {
+                mode: Mode::Shared(Tab::new(config, subscriber)?),
+            });
+        }
+        Ok(Self {
+            mode: Mode::Own(Engine::new(config, subscriber)?),
+        })
     }
 
     /// Subscribes `filter` at `qos`. Queued until connected and restored after every reconnect
@@ -52,6 +57,7 @@ impl Driver {
     pub fn subscribe(&self, filter: &str, qos: QoS) -> Result<(), CommandError> {
         match &self.mode {
             Mode::Own(engine) => engine.subscribe(filter, qos),
+            #[cfg(feature = "tabs")]
             Mode::Shared(tab) => tab.change_filters(|f| f.subscribe(filter, qos)),
         }
     }
@@ -60,6 +66,7 @@ impl Driver {
     pub fn unsubscribe(&self, filter: &str) -> Result<(), CommandError> {
         match &self.mode {
             Mode::Own(engine) => engine.unsubscribe(filter),
+            #[cfg(feature = "tabs")]
             Mode::Shared(tab) => tab.change_filters(|f| f.unsubscribe(filter)),
         }
     }
@@ -81,6 +88,7 @@ impl Driver {
                     .collect();
                 engine.declare_filters(&filters)
             }
+            #[cfg(feature = "tabs")]
             Mode::Shared(tab) => {
                 let filters: Vec<String> = filters.iter().map(|f| f.as_ref().to_owned()).collect();
                 tab.change_filters(|f| f.declare(&filters, qos))
@@ -95,6 +103,7 @@ impl Driver {
     pub fn publish(&self, message: OutgoingPublish) -> Result<PublishId, CommandError> {
         match &self.mode {
             Mode::Own(engine) => engine.publish(message),
+            #[cfg(feature = "tabs")]
             Mode::Shared(tab) => tab.publish(message),
         }
     }
@@ -103,6 +112,7 @@ impl Driver {
     pub fn retry_now(&self) {
         match &self.mode {
             Mode::Own(engine) => engine.retry_now(),
+            #[cfg(feature = "tabs")]
             Mode::Shared(tab) => tab.retry_now(),
         }
     }
@@ -113,6 +123,7 @@ impl Driver {
     pub fn stop(&self) {
         match &self.mode {
             Mode::Own(engine) => engine.stop(),
+            #[cfg(feature = "tabs")]
             Mode::Shared(tab) => tab.stop(),
         }
     }
@@ -121,6 +132,7 @@ impl Driver {
     pub fn start(&self) {
         match &self.mode {
             Mode::Own(engine) => engine.start(),
+            #[cfg(feature = "tabs")]
             Mode::Shared(tab) => tab.start(),
         }
     }
@@ -129,6 +141,7 @@ impl Driver {
     pub fn snapshot(&self) -> Rc<Snapshot> {
         match &self.mode {
             Mode::Own(engine) => engine.snapshot(),
+            #[cfg(feature = "tabs")]
             Mode::Shared(tab) => tab.snapshot(),
         }
     }
@@ -138,6 +151,7 @@ impl Driver {
     pub fn now(&self) -> Instant {
         match &self.mode {
             Mode::Own(engine) => engine.now(),
+            #[cfg(feature = "tabs")]
             Mode::Shared(tab) => tab.now(),
         }
     }
@@ -146,6 +160,7 @@ impl Driver {
     pub fn open_links(&self) -> usize {
         match &self.mode {
             Mode::Own(engine) => engine.open_links(),
+            #[cfg(feature = "tabs")]
             Mode::Shared(tab) => tab.open_links(),
         }
     }
@@ -153,7 +168,10 @@ impl Driver {
     /// Whether this driver shares a connection with other tabs (`share_tabs` asked for it and
     /// the browser supports it).
     pub fn shares_tabs(&self) -> bool {
-        matches!(self.mode, Mode::Shared(_))
+        #[cfg(feature = "tabs")]
+        return matches!(self.mode, Mode::Shared(_));
+        #[cfg(not(feature = "tabs"))]
+        false
     }
 
     /// Whether this driver holds the connection: always without sharing; in a group of tabs,
@@ -161,6 +179,7 @@ impl Driver {
     pub fn is_leader(&self) -> bool {
         match &self.mode {
             Mode::Own(_) => true,
+            #[cfg(feature = "tabs")]
             Mode::Shared(tab) => tab.is_leader(),
         }
     }

@@ -38,7 +38,8 @@ pub struct DriverConfig {
     /// of them takes over (same client id, resumed session) when it closes. Where the browser
     /// has no Web Locks or no `BroadcastChannel`, each tab runs its own connection as without
     /// it. The client id is then made once and shared by the tabs. See the `tabs` section of
-    /// the crate docs. Default `false`.
+    /// the crate docs. Default `false`. Ignored when the crate is built without its `tabs`
+    /// feature.
     pub share_tabs: bool,
     /// The supervisor's settings: the configured broker URL (may be empty when the token
     /// response names the broker with `brokerUrl`, which wins anyway), the session (its
@@ -168,6 +169,7 @@ pub type Subscriber = Rc<dyn Fn(ClientEvent, Rc<Snapshot>)>;
 /// Where each link's queue ended at one moment ([`Engine::send_mark`]); the default releases
 /// nothing.
 #[derive(Default)]
+#[cfg_attr(not(feature = "tabs"), allow(dead_code))] // used by the tab group
 pub(crate) struct SendMark(Vec<(LinkId, u64)>);
 
 /// The client itself: runs a [`Supervisor`] with its own sockets, timer, listeners and fetches.
@@ -365,6 +367,7 @@ impl Engine {
     /// Makes the engine's drop leave the session alone: no DISCONNECT, the sockets are closed as
     /// a closing page closes them, so the broker keeps the session (and its Will, with its
     /// delay) for the tab that takes it over.
+    #[cfg_attr(not(feature = "tabs"), allow(dead_code))] // used by the tab group
     pub(crate) fn abandon(&self) {
         self.quiet.set(true);
     }
@@ -375,12 +378,14 @@ impl Engine {
     /// what it posted on the channel while its socket still sends. A graceful drop sends what
     /// is held, as it sends anything queued; an abandoned engine throws it away (the broker
     /// then redelivers those messages to the next leader).
+    #[cfg_attr(not(feature = "tabs"), allow(dead_code))] // used by the tab group
     pub(crate) fn hold_sends(&self) {
         self.inner.borrow_mut().sends_held = true;
     }
 
     /// Where each link's queue ends now: [`Engine::release_sends`] with it sends what is queued
     /// now and nothing queued later.
+    #[cfg_attr(not(feature = "tabs"), allow(dead_code))] // used by the tab group
     pub(crate) fn send_mark(&self) -> SendMark {
         let inner = self.inner.borrow();
         SendMark(
@@ -394,6 +399,7 @@ impl Engine {
     }
 
     /// Sends what was queued before `mark`; with `all`, also ends the hold and sends the rest.
+    #[cfg_attr(not(feature = "tabs"), allow(dead_code))] // used by the tab group
     pub(crate) fn release_sends(&self, mark: &SendMark, all: bool) {
         let mut inner = self.inner.borrow_mut();
         if all {

@@ -79,7 +79,9 @@
 //! does not change; [`Driver::is_leader`] says which role a tab has. Without Web Locks or
 //! `BroadcastChannel` each driver runs its own connection. The pure parts (the wire format, the
 //! union of filters, the outboxes) are in [`tabs`] with native tests; the lock and channel are a
-//! few lines of `inline_js`.
+//! few lines of `inline_js`. All of it is the `tabs` feature (on by default): built without it,
+//! `share_tabs` is ignored, every driver runs its own connection, and none of that code is in
+//! the wasm.
 //!
 //! In a Yew app, use the `yew-mqtt` crate's `use_mqtt` hook instead: it owns a driver per
 //! component and turns the snapshot into renders.
@@ -94,6 +96,7 @@ mod fetch;
 mod handover;
 mod link;
 mod listeners;
+#[cfg(feature = "tabs")]
 pub mod tabs;
 mod timer;
 

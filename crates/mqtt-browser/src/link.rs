@@ -146,6 +146,7 @@ impl WsLink {
 
     /// The position just after the bytes queued so far: [`WsLink::flush_to`] with it sends
     /// those and not what is queued later.
+    #[cfg_attr(not(feature = "tabs"), allow(dead_code))] // used by the tab group
     pub fn queued_end(&self) -> u64 {
         self.outgoing.end()
     }
