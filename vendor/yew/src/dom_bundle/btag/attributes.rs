@@ -110,8 +110,18 @@ impl Attributes {
         new: &IndexMap<AttrValue, AttributeOrProperty>,
         old: &IndexMap<AttrValue, AttributeOrProperty>,
     ) {
+        // Linear searches, not the maps' own lookups: those are the only ones in the app's wasm
+        // (indexmap's lookup and the hashing of keys; vendor/README.md). O(n·m) in the two
+        // elements' attributes, a few.
+        fn get<'m>(
+            map: &'m IndexMap<AttrValue, AttributeOrProperty>,
+            key: &AttrValue,
+        ) -> Option<&'m AttributeOrProperty> {
+            map.iter().find(|(k, _)| *k == key).map(|(_, v)| v)
+        }
+
         for (key, value) in new.iter() {
-            match old.get(key) {
+            match get(old, key) {
                 Some(old_value) => {
                     if value != old_value {
                         Self::set(el, key, value);
@@ -122,7 +132,7 @@ impl Attributes {
         }
 
         for (key, value) in old.iter() {
-            if !new.contains_key(key) {
+            if get(new, key).is_none() {
                 Self::remove(el, key, value);
             }
         }
