@@ -130,19 +130,19 @@ pub async fn load_config(window: &Window, mount: &Element) -> Result<Config, Con
     if mounts > 1 {
         return Err(ConfigError::AmbiguousMount(mounts));
     }
-    let explicit = mount
+    // The file to fetch and whether it was named explicitly. One `fetch_config_file` await for
+    // both: each await point is the fetch's whole future polled inline again.
+    let file = match mount
         .get_attribute(CONFIG_URL_ATTRIBUTE)
-        .filter(|u| !u.trim().is_empty());
-    let file = match explicit.as_deref() {
-        Some("none") => RawConfig::default(),
-        Some(url) => fetch_config_file(window, url, true).await?,
-        None => match app_base(window) {
-            Some(base) => {
-                let url = format!("{base}{DEFAULT_CONFIG_FILE}");
-                fetch_config_file(window, &url, false).await?
-            }
-            None => RawConfig::default(),
-        },
+        .filter(|u| !u.trim().is_empty())
+    {
+        Some(url) if url == "none" => None,
+        Some(url) => Some((url, true)),
+        None => app_base(window).map(|base| (format!("{base}{DEFAULT_CONFIG_FILE}"), false)),
+    };
+    let file = match file {
+        Some((url, explicit)) => fetch_config_file(window, &url, explicit).await?,
+        None => RawConfig::default(),
     };
     resolve(window, mount, file)
 }

@@ -21,6 +21,7 @@
 
 pub mod acked;
 pub mod history;
+mod keymap;
 pub mod presence;
 mod recent;
 mod status;
@@ -28,12 +29,14 @@ pub mod topics;
 mod wire;
 
 use std::cell::{Ref, RefCell};
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::VecDeque;
 use std::hash::{Hash, Hasher};
 use std::rc::Rc;
 
 use yew::Reducible;
 use yew_mqtt::{DeliveryStatus, PublishId};
+
+use keymap::KeyMap;
 
 pub use history::{Stored, StoredMessage};
 pub use recent::RecentIds;
@@ -219,10 +222,11 @@ struct Log {
     earlier: VecDeque<Rc<ChatMessage>>,
     messages: VecDeque<Rc<ChatMessage>>,
     seen: RecentIds,
-    following: HashMap<PublishId, String>,
+    /// The message id of each publish in flight, by publish id.
+    following: KeyMap<String>,
     /// Keys of the earlier messages that came from the host's history: a live copy of one of
     /// them moves it to the live list (see [`ChatAction::HostHistory`]).
-    from_host: HashSet<u64>,
+    from_host: KeyMap<()>,
 }
 
 /// Everything the chat shows.
@@ -400,8 +404,8 @@ impl ChatState {
                 earlier: VecDeque::new(),
                 messages: VecDeque::new(),
                 seen: RecentIds::new(settings.dedupe_capacity),
-                following: HashMap::new(),
-                from_host: HashSet::new(),
+                following: KeyMap::new(),
+                from_host: KeyMap::new(),
             })),
             settings,
             next_seq: 0,
@@ -551,7 +555,7 @@ impl ChatState {
         while log.messages.len() > self.settings.history_limit {
             if let Some(old) = log.messages.pop_front() {
                 if let Some(key) = old.publish {
-                    log.following.remove(&key);
+                    log.following.remove(key.0);
                 }
             }
         }
@@ -597,7 +601,7 @@ impl ChatState {
         if let Some(publish) = finished {
             self.outbox_changes += 1;
             if let Some(key) = publish {
-                self.log.borrow_mut().following.remove(&key);
+                self.log.borrow_mut().following.remove(key.0);
             }
         }
     }
@@ -655,7 +659,7 @@ impl ChatState {
     /// history, so that its live copy is listed instead; whether it did.
     fn promote(&mut self, key: u64) -> bool {
         let mut log = self.log.borrow_mut();
-        if !log.from_host.remove(&key) {
+        if log.from_host.remove(key).is_none() {
             return false;
         }
         match log.earlier.iter().position(|m| m.key == key) {
@@ -681,7 +685,7 @@ impl ChatState {
         }
         let (delivery, publish) = match (publish, &message.id) {
             (Ok(pid), Some(id)) => {
-                self.log.borrow_mut().following.insert(pid, id.clone());
+                self.log.borrow_mut().following.insert(pid.0, id.clone());
                 (Delivery::Queued, Some(pid))
             }
             (Ok(_), None) => (Delivery::Queued, None),
@@ -722,7 +726,7 @@ impl ChatState {
                 m.key = restored_key(&m);
                 if log.seen.insert(m.key) {
                     if from_host {
-                        log.from_host.insert(m.key);
+                        log.from_host.insert(m.key, ());
                     }
                     let delivered = m.delivered.then_some((Delivery::Delivered, None));
                     restored.push((m, delivered));
@@ -738,7 +742,7 @@ impl ChatState {
                 let sent = resent.iter().position(|(i, _)| *i == id);
                 let delivery = match sent.map(|at| resent.swap_remove(at).1) {
                     Some(Ok(pid)) => {
-                        log.following.insert(pid, id);
+                        log.following.insert(pid.0, id);
                         (Delivery::Queued, Some(pid))
                     }
                     Some(Err(why)) => (Delivery::Refused(why), None),
@@ -791,9 +795,9 @@ impl ChatState {
             let Some(old) = log.earlier.pop_front() else {
                 break;
             };
-            log.from_host.remove(&old.key);
+            log.from_host.remove(old.key);
             if let Some(key) = old.publish {
-                log.following.remove(&key);
+                log.following.remove(key.0);
             }
         }
         self.changes += 1;
@@ -819,7 +823,7 @@ impl Reducible for ChatState {
                 publish,
             } => state.sent(message, author, publish),
             ChatAction::Delivery(key, status) => {
-                let id = state.log.borrow().following.get(&key).cloned();
+                let id = state.log.borrow().following.get(key.0).cloned();
                 if let Some(id) = id {
                     state.advance(&id, Delivery::from(&status));
                 }
@@ -832,7 +836,7 @@ impl Reducible for ChatState {
                 log.from_host.clear();
                 for m in log.earlier.drain(..) {
                     if let Some(key) = m.publish {
-                        log.following.remove(&key);
+                        log.following.remove(key.0);
                     }
                 }
             }

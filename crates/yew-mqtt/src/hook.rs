@@ -40,23 +40,23 @@ pub fn use_mqtt(options: UseMqttOptions) -> UseMqttHandle {
         options.on_dropped.clone(),
     );
 
-    let snapshot = use_state(|| {
-        Rc::new(Snapshot {
+    let state = use_reducer(|| Shown {
+        snapshot: Rc::new(Snapshot {
             status: Status {
                 state: ConnectionState::Idle,
                 reason: None,
             },
             subscriptions: Default::default(),
             user_id: None,
-        })
+        }),
+        setup_error: None,
     });
-    let setup_error = use_state_eq(|| None::<Rc<SetupError>>);
     let slot: DriverSlot = use_mut_ref(|| None);
     let key = ConnectionKey::from(&options);
     // Starts a driver for `key` (and declares the subscriptions): what it could not do comes
     // back as the setup error to show.
     let start = {
-        let set_snapshot = snapshot.setter();
+        let set_snapshot = state.dispatcher();
         let subscriptions = options.subscriptions.clone();
         let qos = options.default_qos;
         move |key: &ConnectionKey| -> Started {
@@ -76,7 +76,7 @@ pub fn use_mqtt(options: UseMqttOptions) -> UseMqttHandle {
                     let on_dropped = callbacks.borrow().2.clone();
                     on_dropped.emit(dropped);
                 }
-                _ => set_snapshot.set(now),
+                _ => set_snapshot.dispatch(Show::Snapshot(now)),
             });
             match Driver::new(key.driver_config(), subscriber) {
                 Ok(driver) => {
@@ -96,7 +96,7 @@ pub fn use_mqtt(options: UseMqttOptions) -> UseMqttHandle {
 
     {
         let slot = slot.clone();
-        let set_error = setup_error.setter();
+        let set_error = state.dispatcher();
         use_effect_with(key, move |key| {
             let (driver, error) = match first.borrow_mut().take() {
                 // The first render's, made for these very options.
@@ -105,7 +105,7 @@ pub fn use_mqtt(options: UseMqttOptions) -> UseMqttHandle {
                 // here: DISCONNECT, sockets closed), or a later change: a new driver.
                 _ => start(key),
             };
-            set_error.set(error);
+            set_error.dispatch(Show::SetupError(error));
             *slot.borrow_mut() = driver;
             move || {
                 let driver = slot.borrow_mut().take();
@@ -115,20 +115,55 @@ pub fn use_mqtt(options: UseMqttOptions) -> UseMqttHandle {
     }
     {
         let slot = slot.clone();
-        let set_error = setup_error.setter();
+        let set_error = state.dispatcher();
         let qos = options.default_qos;
         use_effect_with(options.subscriptions.clone(), move |filters| {
             if let Some(driver) = slot.borrow().as_ref() {
                 let refused = driver.declare_subscriptions(filters, qos).err();
-                set_error.set(refused.map(|e| Rc::new(SetupError::Subscriptions(e))));
+                let error = refused.map(|e| Rc::new(SetupError::Subscriptions(e)));
+                set_error.dispatch(Show::SetupError(error));
             }
         });
     }
 
     UseMqttHandle {
-        snapshot: (*snapshot).clone(),
-        setup_error: (*setup_error).clone(),
+        snapshot: state.snapshot.clone(),
+        setup_error: state.setup_error.clone(),
         driver: slot,
         default_qos: options.default_qos,
+    }
+}
+
+/// What the hook shows: the driver's latest snapshot and what it could not do. One state, so the
+/// hook costs one copy of Yew's state hook (two `use_state`s were two).
+struct Shown {
+    snapshot: Rc<Snapshot>,
+    setup_error: Option<Rc<SetupError>>,
+}
+
+enum Show {
+    /// The driver's new snapshot: always a render (as `use_state`'s set was).
+    Snapshot(Rc<Snapshot>),
+    /// What the driver could not do (or `None`): a render only when it differs (as
+    /// `use_state_eq`'s set was).
+    SetupError(Option<Rc<SetupError>>),
+}
+
+impl Reducible for Shown {
+    type Action = Show;
+
+    fn reduce(self: Rc<Self>, action: Show) -> Rc<Self> {
+        match action {
+            Show::Snapshot(snapshot) => Rc::new(Shown {
+                snapshot,
+                setup_error: self.setup_error.clone(),
+            }),
+            // The same `Rc` back: `use_reducer` does not render for it.
+            Show::SetupError(error) if error == self.setup_error => self,
+            Show::SetupError(setup_error) => Rc::new(Shown {
+                snapshot: self.snapshot.clone(),
+                setup_error,
+            }),
+        }
     }
 }

@@ -1,7 +1,7 @@
 //! This module contains a scheduler.
 
 use std::cell::RefCell;
-use std::collections::BTreeMap;
+use std::collections::VecDeque;
 use std::rc::Rc;
 #[cfg(any(test, feature = "test"))]
 mod flush_wakers {
@@ -63,20 +63,27 @@ impl FifoQueue {
 #[derive(Default)]
 
 struct TopologicalQueue {
-    /// The Binary Tree Map guarantees components with lower id (parent) is rendered first
-    inner: BTreeMap<usize, QueueEntry>,
+    /// Sorted by component id, at most one entry per id: components with lower id (parent) are
+    /// rendered first. (A sorted `VecDeque`, not a `BTreeMap`: no B-tree code in the wasm build,
+    /// and components are queued mostly in id order, so a push lands at the back and a pop takes
+    /// the front, both O(1); vendor/README.md.)
+    inner: VecDeque<(usize, QueueEntry)>,
 }
 
 impl TopologicalQueue {
     #[cfg(any(feature = "ssr", feature = "csr"))]
     fn push(&mut self, component_id: usize, task: Box<dyn Runnable>) {
-        self.inner.insert(component_id, QueueEntry { task });
+        let entry = QueueEntry { task };
+        match self.inner.binary_search_by(|(id, _)| id.cmp(&component_id)) {
+            Ok(i) => self.inner[i].1 = entry,
+            Err(i) => self.inner.insert(i, (component_id, entry)),
+        }
     }
 
     /// Take a single entry, preferring parents over children
     #[inline]
     fn pop_topmost(&mut self) -> Option<QueueEntry> {
-        self.inner.pop_first().map(|(_, v)| v)
+        self.inner.pop_front().map(|(_, v)| v)
     }
 
     /// Drain all entries, such that children are queued before parents
@@ -84,9 +91,8 @@ impl TopologicalQueue {
         if self.inner.is_empty() {
             return;
         }
-        let rendered = std::mem::take(&mut self.inner);
         // Children rendered lifecycle happen before parents.
-        queue.extend(rendered.into_values().rev());
+        queue.extend(self.inner.drain(..).rev().map(|(_, v)| v));
     }
 }
 

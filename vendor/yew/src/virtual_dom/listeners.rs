@@ -27,23 +27,12 @@ impl std::fmt::Debug for dyn Listener {
     }
 }
 
-/// `s` without its first two bytes ("on"), at compile time.
-const fn const_str_strip(s: &'static str) -> &'static str {
-    match s.as_bytes() {
-        [_, _, rest @ ..] => match std::str::from_utf8(rest) {
-            Ok(r) => r,
-            Err(_) => panic!("listener kind"),
-        },
-        _ => panic!("listener kind"),
-    }
-}
-
 macro_rules! gen_listener_kinds {
     ($($kind:ident)*) => {
         /// Supported kinds of DOM event listeners
         // Using instead of strings to optimise registry collection performance by simplifying
         // hashmap hash calculation.
-        #[derive(Clone, PartialEq, Eq, Hash, Debug)]
+        #[derive(PartialEq, Eq, Hash, Debug)]
         #[allow(non_camel_case_types)]
         #[allow(missing_docs)]
         pub enum ListenerKind {
@@ -51,14 +40,35 @@ macro_rules! gen_listener_kinds {
             other(std::borrow::Cow<'static, str>),
         }
 
+        // Not derived: the derived `clone` is a jump table with an arm per kind (the layout
+        // keeps the kinds in the `Cow`'s niche), inlined wherever an event descriptor is cloned.
+        impl Clone for ListenerKind {
+            fn clone(&self) -> Self {
+                match self {
+                    Self::other(type_name) => Self::other(type_name.clone()),
+                    // SAFETY: every other variant holds no data: a copy of its bytes is an
+                    // equal value, and neither copy owns anything to drop twice.
+                    _ => unsafe { std::ptr::read(self) },
+                }
+            }
+        }
+
         impl ListenerKind {
             pub fn type_name(&self) -> std::borrow::Cow<'static, str> {
                 match self {
                     Self::other(type_name) => type_name.clone(),
-                    $( Self::$kind => {
-                        const NAME: &str = const_str_strip(stringify!($kind));
-                        std::borrow::Cow::Borrowed(NAME)
-                    } )*
+                    // Without the "on": by `get`, which has no panic path (a slice would bring
+                    // `str::slice_error_fail` back), on the table the compiler makes of
+                    // `on_name`'s arms (a constant string per arm was a jump table of 97 arms).
+                    _ => std::borrow::Cow::Borrowed(self.on_name().get(2..).unwrap_or_default()),
+                }
+            }
+
+            /// The kind's name with its "on" ("" for `other`).
+            fn on_name(&self) -> &'static str {
+                match self {
+                    $( Self::$kind => stringify!($kind), )*
+                    Self::other(_) => "",
                 }
             }
         }

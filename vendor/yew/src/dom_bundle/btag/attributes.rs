@@ -1,4 +1,3 @@
-use std::collections::HashMap;
 use std::ops::Deref;
 
 use indexmap::IndexMap;
@@ -111,8 +110,18 @@ impl Attributes {
         new: &IndexMap<AttrValue, AttributeOrProperty>,
         old: &IndexMap<AttrValue, AttributeOrProperty>,
     ) {
+        // Linear searches, not the maps' own lookups: those are the only ones in the app's wasm
+        // (indexmap's lookup and the hashing of keys; vendor/README.md). O(n·m) in the two
+        // elements' attributes, a few.
+        fn get<'m>(
+            map: &'m IndexMap<AttrValue, AttributeOrProperty>,
+            key: &AttrValue,
+        ) -> Option<&'m AttributeOrProperty> {
+            map.iter().find(|(k, _)| *k == key).map(|(_, v)| v)
+        }
+
         for (key, value) in new.iter() {
-            match old.get(key) {
+            match get(old, key) {
                 Some(old_value) => {
                     if value != old_value {
                         Self::set(el, key, value);
@@ -123,28 +132,44 @@ impl Attributes {
         }
 
         for (key, value) in old.iter() {
-            if !new.contains_key(key) {
+            if get(new, key).is_none() {
                 Self::remove(el, key, value);
             }
         }
     }
 
-    /// Convert [Attributes] pair to [HashMap]s and patch changes to `el`.
+    /// Convert [Attributes] pair to maps and patch changes to `el`.
     /// Works with any [Attributes] variants.
     #[cold]
     fn apply_diff_as_maps<'a>(el: &Element, new: &'a Self, old: &'a Self) {
-        fn collect(src: &Attributes) -> HashMap<&str, &AttributeOrProperty> {
+        /// A map as a `Vec` (a few attributes; no hash table code in the wasm build:
+        /// vendor/README.md): a later value of a key replaces an earlier one.
+        fn collect(src: &Attributes) -> Vec<(&str, &AttributeOrProperty)> {
             use Attributes::*;
 
+            let mut map: Vec<(&str, &AttributeOrProperty)> = Vec::new();
+            let mut add = |k, v| match map.iter_mut().find(|(key, _)| *key == k) {
+                Some(entry) => entry.1 = v,
+                None => map.push((k, v)),
+            };
             match src {
-                Static(arr) => (*arr).iter().map(|(k, v)| (*k, v)).collect(),
-                Dynamic { keys, values } => keys
-                    .iter()
-                    .zip(values.iter())
-                    .filter_map(|(k, v)| v.as_ref().map(|v| (*k, v)))
-                    .collect(),
-                IndexMap(m) => m.iter().map(|(k, v)| (k.as_ref(), v)).collect(),
+                Static(arr) => (*arr).iter().for_each(|(k, v)| add(*k, v)),
+                Dynamic { keys, values } => {
+                    for (k, v) in keys.iter().zip(values.iter()) {
+                        if let Some(v) = v {
+                            add(*k, v)
+                        }
+                    }
+                }
+                IndexMap(m) => m.iter().for_each(|(k, v)| add(k.as_ref(), v)),
             }
+            map
+        }
+        fn get<'m>(
+            map: &[(&str, &'m AttributeOrProperty)],
+            k: &str,
+        ) -> Option<&'m AttributeOrProperty> {
+            map.iter().find(|(key, _)| *key == k).map(|(_, v)| *v)
         }
 
         let new = collect(new);
@@ -152,8 +177,8 @@ impl Attributes {
 
         // Update existing or set new
         for (k, new) in new.iter() {
-            if match old.get(k) {
-                Some(old) => old != new,
+            if match get(&old, k) {
+                Some(old) => old != *new,
                 None => true,
             } {
                 Self::set(el, k, new);
@@ -162,7 +187,7 @@ impl Attributes {
 
         // Remove missing
         for (k, old_value) in old.iter() {
-            if !new.contains_key(k) {
+            if get(&new, k).is_none() {
                 Self::remove(el, k, old_value);
             }
         }
