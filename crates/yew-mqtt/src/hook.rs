@@ -4,6 +4,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use mqtt_browser::{ClientEvent, ConnectionState, Driver, Snapshot, Status};
+use yew::functional::UseStateSetter;
 use yew::prelude::*;
 
 use crate::handle::{DriverSlot, UseMqttHandle};
@@ -40,27 +41,21 @@ pub fn use_mqtt(options: UseMqttOptions) -> UseMqttHandle {
         options.on_dropped.clone(),
     );
 
-    let snapshot = use_state(|| {
-        Rc::new(Snapshot {
-            status: Status {
-                state: ConnectionState::Idle,
-                reason: None,
-            },
-            subscriptions: Default::default(),
-            user_id: None,
-        })
-    });
+    // The snapshot state's setter, for the driver's subscriber: the state itself is made only
+    // after the first render's driver, from that driver's snapshot (below).
+    let setter: Rc<RefCell<Option<UseStateSetter<Rc<Snapshot>>>>> = use_mut_ref(|| None);
     let setup_error = use_state_eq(|| None::<Rc<SetupError>>);
     let slot: DriverSlot = use_mut_ref(|| None);
     let key = ConnectionKey::from(&options);
     // Starts a driver for `key` (and declares the subscriptions): what it could not do comes
     // back as the setup error to show.
     let start = {
-        let set_snapshot = snapshot.setter();
+        let setter = setter.clone();
         let subscriptions = options.subscriptions.clone();
         let qos = options.default_qos;
         move |key: &ConnectionKey| -> Started {
             let callbacks = callbacks.clone();
+            let setter = setter.clone();
             // Events arrive by value and the snapshot as the driver's shared `Rc`: a message is
             // moved into `MqttMessage`, and nothing is copied per event.
             let subscriber = Rc::new(move |event: ClientEvent, now: Rc<Snapshot>| match event {
@@ -76,7 +71,13 @@ pub fn use_mqtt(options: UseMqttOptions) -> UseMqttHandle {
                     let on_dropped = callbacks.borrow().2.clone();
                     on_dropped.emit(dropped);
                 }
-                _ => set_snapshot.set(now),
+                // None only while the first render's driver is being made: the state then
+                // starts from the driver's snapshot, which holds what these events said.
+                _ => {
+                    if let Some(set) = setter.borrow().as_ref() {
+                        set.set(now);
+                    }
+                }
             });
             match Driver::new(key.driver_config(), subscriber) {
                 Ok(driver) => {
@@ -93,6 +94,24 @@ pub fn use_mqtt(options: UseMqttOptions) -> UseMqttHandle {
     // The closure runs in the first render only; it borrows, so later renders clone nothing.
     let first: Rc<RefCell<Option<(ConnectionKey, Started)>>> =
         use_mut_ref(|| Some((key.clone(), (start.clone())(&key))));
+    // The first render shows the driver's own state (its events while it was made, such as the
+    // subscriptions it was given, went nowhere): not "idle" and then, in a second render at
+    // once, the driver's, which kept the main thread busy on the connect path (issue 15).
+    let snapshot = use_state(|| {
+        let first = first.borrow();
+        match first.as_ref() {
+            Some((_, (Some(driver), _))) => driver.snapshot(),
+            _ => Rc::new(Snapshot {
+                status: Status {
+                    state: ConnectionState::Idle,
+                    reason: None,
+                },
+                subscriptions: Default::default(),
+                user_id: None,
+            }),
+        }
+    });
+    *setter.borrow_mut() = Some(snapshot.setter());
 
     {
         let slot = slot.clone();
