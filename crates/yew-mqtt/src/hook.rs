@@ -4,7 +4,6 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use mqtt_browser::{ClientEvent, ConnectionState, Driver, Snapshot, Status};
-use yew::functional::UseStateSetter;
 use yew::prelude::*;
 
 use crate::handle::{DriverSlot, UseMqttHandle};
@@ -41,21 +40,23 @@ pub fn use_mqtt(options: UseMqttOptions) -> UseMqttHandle {
         options.on_dropped.clone(),
     );
 
-    // The snapshot state's setter, for the driver's subscriber: the state itself is made only
-    // after the first render's driver, from that driver's snapshot (below).
-    let setter: Rc<RefCell<Option<UseStateSetter<Rc<Snapshot>>>>> = use_mut_ref(|| None);
+    // The driver's latest snapshot, which its subscriber replaces before asking for a render.
+    // `None` while the first render's driver is being made: its events then ask for no render,
+    // and the snapshot is taken from the driver once it is made (below).
+    let snapshot: Rc<RefCell<Option<Rc<Snapshot>>>> = use_mut_ref(|| None);
+    let update = use_force_update();
     let setup_error = use_state_eq(|| None::<Rc<SetupError>>);
     let slot: DriverSlot = use_mut_ref(|| None);
     let key = ConnectionKey::from(&options);
     // Starts a driver for `key` (and declares the subscriptions): what it could not do comes
     // back as the setup error to show.
     let start = {
-        let setter = setter.clone();
+        let snapshot = snapshot.clone();
         let subscriptions = options.subscriptions.clone();
         let qos = options.default_qos;
         move |key: &ConnectionKey| -> Started {
             let callbacks = callbacks.clone();
-            let setter = setter.clone();
+            let (snapshot, update) = (snapshot.clone(), update.clone());
             // Events arrive by value and the snapshot as the driver's shared `Rc`: a message is
             // moved into `MqttMessage`, and nothing is copied per event.
             let subscriber = Rc::new(move |event: ClientEvent, now: Rc<Snapshot>| match event {
@@ -71,11 +72,12 @@ pub fn use_mqtt(options: UseMqttOptions) -> UseMqttHandle {
                     let on_dropped = callbacks.borrow().2.clone();
                     on_dropped.emit(dropped);
                 }
-                // None only while the first render's driver is being made: the state then
-                // starts from the driver's snapshot, which holds what these events said.
                 _ => {
-                    if let Some(set) = setter.borrow().as_ref() {
-                        set.set(now);
+                    let mut latest = snapshot.borrow_mut();
+                    if latest.is_some() {
+                        *latest = Some(now);
+                        drop(latest);
+                        update.force_update();
                     }
                 }
             });
@@ -95,11 +97,11 @@ pub fn use_mqtt(options: UseMqttOptions) -> UseMqttHandle {
     let first: Rc<RefCell<Option<(ConnectionKey, Started)>>> =
         use_mut_ref(|| Some((key.clone(), (start.clone())(&key))));
     // The first render shows the driver's own state (its events while it was made, such as the
-    // subscriptions it was given, went nowhere): not "idle" and then, in a second render at
-    // once, the driver's, which kept the main thread busy on the connect path (issue 15).
-    let snapshot = use_state(|| {
-        let first = first.borrow();
-        match first.as_ref() {
+    // subscriptions it was given, asked for no render): not "idle" and then, in a second render
+    // at once, the driver's, which kept the main thread busy on the connect path (issue 15).
+    let shown = snapshot
+        .borrow_mut()
+        .get_or_insert_with(|| match first.borrow().as_ref() {
             Some((_, (Some(driver), _))) => driver.snapshot(),
             _ => Rc::new(Snapshot {
                 status: Status {
@@ -109,9 +111,8 @@ pub fn use_mqtt(options: UseMqttOptions) -> UseMqttHandle {
                 subscriptions: Default::default(),
                 user_id: None,
             }),
-        }
-    });
-    *setter.borrow_mut() = Some(snapshot.setter());
+        })
+        .clone();
 
     {
         let slot = slot.clone();
@@ -145,7 +146,7 @@ pub fn use_mqtt(options: UseMqttOptions) -> UseMqttHandle {
     }
 
     UseMqttHandle {
-        snapshot: (*snapshot).clone(),
+        snapshot: shown,
         setup_error: (*setup_error).clone(),
         driver: slot,
         default_qos: options.default_qos,
