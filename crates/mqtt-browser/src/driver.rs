@@ -684,9 +684,18 @@ impl Inner {
             }
             Action::Send { link, bytes } => {
                 // Queued, not sent: everything this task produces for the link leaves in one
-                // WebSocket message when `schedule_flush`'s microtask runs.
+                // WebSocket message when `schedule_flush`'s microtask runs. But a link's first
+                // packet (CONNECT) leaves at once, before the subscriber hears of the new state:
+                // nothing else can join it (the session sends nothing more before CONNACK), and
+                // the microtask runs only after the application's reaction to the events (a Yew
+                // re-render of "Connecting…", which CONNECT waited for: issue 15).
                 if let Some(socket) = self.links.get_mut(&link) {
+                    let first = socket.queued_end() == 0;
                     socket.queue(&bytes);
+                    if first && !self.sends_held {
+                        // Fails only on a socket already closing; its `close` event follows.
+                        let _ = socket.flush();
+                    }
                 }
             }
             Action::CloseLink { link } => {

@@ -40,27 +40,23 @@ pub fn use_mqtt(options: UseMqttOptions) -> UseMqttHandle {
         options.on_dropped.clone(),
     );
 
-    let state = use_reducer(|| Shown {
-        snapshot: Rc::new(Snapshot {
-            status: Status {
-                state: ConnectionState::Idle,
-                reason: None,
-            },
-            subscriptions: Default::default(),
-            user_id: None,
-        }),
-        setup_error: None,
-    });
+    // The driver's latest snapshot, which its subscriber replaces before asking for a render.
+    // `None` while the first render's driver is being made: its events then ask for no render,
+    // and the snapshot is taken from the driver once it is made (below).
+    let snapshot: Rc<RefCell<Option<Rc<Snapshot>>>> = use_mut_ref(|| None);
+    let update = use_force_update();
+    let setup_error = use_state_eq(|| None::<Rc<SetupError>>);
     let slot: DriverSlot = use_mut_ref(|| None);
     let key = ConnectionKey::from(&options);
     // Starts a driver for `key` (and declares the subscriptions): what it could not do comes
     // back as the setup error to show.
     let start = {
-        let set_snapshot = state.dispatcher();
+        let snapshot = snapshot.clone();
         let subscriptions = options.subscriptions.clone();
         let qos = options.default_qos;
         move |key: &ConnectionKey| -> Started {
             let callbacks = callbacks.clone();
+            let (snapshot, update) = (snapshot.clone(), update.clone());
             // Events arrive by value and the snapshot as the driver's shared `Rc`: a message is
             // moved into `MqttMessage`, and nothing is copied per event.
             let subscriber = Rc::new(move |event: ClientEvent, now: Rc<Snapshot>| match event {
@@ -76,7 +72,14 @@ pub fn use_mqtt(options: UseMqttOptions) -> UseMqttHandle {
                     let on_dropped = callbacks.borrow().2.clone();
                     on_dropped.emit(dropped);
                 }
-                _ => set_snapshot.dispatch(Show::Snapshot(now)),
+                _ => {
+                    let mut latest = snapshot.borrow_mut();
+                    if latest.is_some() {
+                        *latest = Some(now);
+                        drop(latest);
+                        update.force_update();
+                    }
+                }
             });
             match Driver::new(key.driver_config(), subscriber) {
                 Ok(driver) => {
@@ -93,10 +96,27 @@ pub fn use_mqtt(options: UseMqttOptions) -> UseMqttHandle {
     // The closure runs in the first render only; it borrows, so later renders clone nothing.
     let first: Rc<RefCell<Option<(ConnectionKey, Started)>>> =
         use_mut_ref(|| Some((key.clone(), (start.clone())(&key))));
+    // The first render shows the driver's own state (its events while it was made, such as the
+    // subscriptions it was given, asked for no render): not "idle" and then, in a second render
+    // at once, the driver's, which kept the main thread busy on the connect path (issue 15).
+    let shown = snapshot
+        .borrow_mut()
+        .get_or_insert_with(|| match first.borrow().as_ref() {
+            Some((_, (Some(driver), _))) => driver.snapshot(),
+            _ => Rc::new(Snapshot {
+                status: Status {
+                    state: ConnectionState::Idle,
+                    reason: None,
+                },
+                subscriptions: Default::default(),
+                user_id: None,
+            }),
+        })
+        .clone();
 
     {
         let slot = slot.clone();
-        let set_error = state.dispatcher();
+        let set_error = setup_error.setter();
         use_effect_with(key, move |key| {
             let (driver, error) = match first.borrow_mut().take() {
                 // The first render's, made for these very options.
@@ -105,7 +125,7 @@ pub fn use_mqtt(options: UseMqttOptions) -> UseMqttHandle {
                 // here: DISCONNECT, sockets closed), or a later change: a new driver.
                 _ => start(key),
             };
-            set_error.dispatch(Show::SetupError(error));
+            set_error.set(error);
             *slot.borrow_mut() = driver;
             move || {
                 let driver = slot.borrow_mut().take();
@@ -115,55 +135,20 @@ pub fn use_mqtt(options: UseMqttOptions) -> UseMqttHandle {
     }
     {
         let slot = slot.clone();
-        let set_error = state.dispatcher();
+        let set_error = setup_error.setter();
         let qos = options.default_qos;
         use_effect_with(options.subscriptions.clone(), move |filters| {
             if let Some(driver) = slot.borrow().as_ref() {
                 let refused = driver.declare_subscriptions(filters, qos).err();
-                let error = refused.map(|e| Rc::new(SetupError::Subscriptions(e)));
-                set_error.dispatch(Show::SetupError(error));
+                set_error.set(refused.map(|e| Rc::new(SetupError::Subscriptions(e))));
             }
         });
     }
 
     UseMqttHandle {
-        snapshot: state.snapshot.clone(),
-        setup_error: state.setup_error.clone(),
+        snapshot: shown,
+        setup_error: (*setup_error).clone(),
         driver: slot,
         default_qos: options.default_qos,
-    }
-}
-
-/// What the hook shows: the driver's latest snapshot and what it could not do. One state, so the
-/// hook costs one copy of Yew's state hook (two `use_state`s were two).
-struct Shown {
-    snapshot: Rc<Snapshot>,
-    setup_error: Option<Rc<SetupError>>,
-}
-
-enum Show {
-    /// The driver's new snapshot: always a render (as `use_state`'s set was).
-    Snapshot(Rc<Snapshot>),
-    /// What the driver could not do (or `None`): a render only when it differs (as
-    /// `use_state_eq`'s set was).
-    SetupError(Option<Rc<SetupError>>),
-}
-
-impl Reducible for Shown {
-    type Action = Show;
-
-    fn reduce(self: Rc<Self>, action: Show) -> Rc<Self> {
-        match action {
-            Show::Snapshot(snapshot) => Rc::new(Shown {
-                snapshot,
-                setup_error: self.setup_error.clone(),
-            }),
-            // The same `Rc` back: `use_reducer` does not render for it.
-            Show::SetupError(error) if error == self.setup_error => self,
-            Show::SetupError(setup_error) => Rc::new(Shown {
-                snapshot: self.snapshot.clone(),
-                setup_error,
-            }),
-        }
     }
 }

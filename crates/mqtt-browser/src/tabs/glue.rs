@@ -49,8 +49,9 @@ export function tabs_open(name, leave, onMessage, onLeader, onMark) {
   if (early) {
     h.abort = early.abort;
     h.early = early;
-    // Granted already: lead once this call has returned (as a grant always comes), unless closed.
-    if (typeof early.release === 'function') Promise.resolve().then(() => { if (!h.closed) lead(early.release); });
+    // Granted already: the tab leads when it calls `tabs_lead` once this call has returned (not
+    // in a microtask, which ran only after the app's whole first render), unless closed.
+    if (typeof early.release === 'function') h.granted = () => lead(early.release);
     else early.onGrant = () => lead(early.release);
   } else {
     h.abort = new AbortController();
@@ -61,6 +62,11 @@ export function tabs_open(name, leave, onMessage, onLeader, onMark) {
   h.hide = () => h.channel.postMessage(bye);
   addEventListener('pagehide', h.hide);
   return h;
+}
+export function tabs_lead(h) {
+  const lead = h.granted;
+  h.granted = null;
+  if (lead && !h.closed) lead();
 }
 export function tabs_post(h, bytes) {
   h.channel.postMessage(bytes.slice());
@@ -96,6 +102,7 @@ extern "C" {
         on_leader: &Closure<dyn FnMut()>,
         on_mark: &Closure<dyn FnMut(Uint8Array)>,
     ) -> JsValue;
+    fn tabs_lead(handle: &JsValue);
     fn tabs_post(handle: &JsValue, bytes: &[u8]);
     fn tabs_mark(handle: &JsValue, bytes: &[u8]);
     fn tabs_close(handle: &JsValue);
@@ -142,6 +149,11 @@ impl Glue {
         }
     }
 
+    /// The handle for [`lead_if_granted`], which must be called with no borrow of the tab held.
+    pub fn handle(&self) -> JsValue {
+        self.handle.clone()
+    }
+
     /// Posts `bytes` to the other tabs (copied; the channel's structured clone takes the copy).
     pub fn post(&self, bytes: &[u8]) {
         tabs_post(&self.handle, bytes);
@@ -158,4 +170,10 @@ impl Drop for Glue {
     fn drop(&mut self) {
         tabs_close(&self.handle);
     }
+}
+
+/// Leads now (`on_leader` runs before this returns) if the loader's lock request that the glue
+/// of `handle` adopted was granted already; otherwise nothing (the grant, when it comes, leads).
+pub fn lead_if_granted(handle: &JsValue) {
+    tabs_lead(handle);
 }

@@ -437,6 +437,13 @@ fn join(shared: &Rc<RefCell<State>>) {
     // get every message if this tab takes the lead first.
     let hello = state.join_message();
     state.post(&hello);
+    let handle = state.glue.as_ref().map(glue::Glue::handle);
+    drop(state);
+    // The loader's lock request, granted while the wasm loaded: lead at once, so the engine
+    // (and its token read) starts in this task rather than after the app's first render.
+    if let Some(handle) = handle {
+        glue::lead_if_granted(&handle);
+    }
 }
 
 /// Leaves the group: a follower says so (its filters stop counting); a leader hands over, its
