@@ -2,6 +2,7 @@
 use std::borrow::Borrow;
 use std::cmp::Ordering;
 use std::collections::HashSet;
+use std::hash::Hash;
 use std::ops::Deref;
 
 use web_sys::Element;
@@ -87,77 +88,24 @@ impl NodeWriter<'_> {
         Self { slot: next, ..self }
     }
 }
-/// A bundle of the keyed middle and its index there
+/// Helper struct implementing [Eq] and [Hash] by only looking at a node's key
 struct KeyedEntry(usize, BNode);
 impl Borrow<Key> for KeyedEntry {
     fn borrow(&self) -> &Key {
         self.1.key().expect("unkeyed child in fully keyed list")
     }
 }
-
-/// The bundles of the keyed middle by key: what a `HashSet<KeyedEntry>` was (a sorted `Vec` would
-/// need sorting code, a `HashSet` is hashbrown's code and SipHash, the app's last hash table:
-/// vendor/README.md). The entries in bundle order, `None` once taken; an open-addressing index of
-/// them by an FNV-1a hash of the key, linear probing, at most half full, `usize::MAX` for a free
-/// slot. Nothing is removed from the index: a taken entry's slot stays and is probed past.
-struct SpareBundles {
-    entries: Vec<Option<KeyedEntry>>,
-    index: Vec<usize>,
-}
-
-impl SpareBundles {
-    fn with_capacity(n: usize) -> Self {
-        Self {
-            entries: Vec::with_capacity(n),
-            index: vec![usize::MAX; (2 * n).max(2).next_power_of_two()],
-        }
-    }
-
-    /// The index slot of the entry with `key`, else the free slot where probing stopped.
-    fn find(&self, key: &Key) -> Result<usize, usize> {
-        let mask = self.index.len() - 1;
-        let mut h: u32 = 0x811c_9dc5;
-        for b in key.bytes() {
-            h = (h ^ u32::from(b)).wrapping_mul(0x0100_0193);
-        }
-        let mut i = h as usize & mask;
-        loop {
-            match self.index[i] {
-                usize::MAX => return Err(i),
-                e => match &self.entries[e] {
-                    Some(entry) if <KeyedEntry as Borrow<Key>>::borrow(entry) == key => {
-                        return Ok(i)
-                    }
-                    _ => i = (i + 1) & mask,
-                },
-            }
-        }
-    }
-
-    /// Adds the next bundle, returning the one with the same key it replaces
-    fn replace(&mut self, entry: KeyedEntry) -> Option<KeyedEntry> {
-        let slot = self.find(<KeyedEntry as Borrow<Key>>::borrow(&entry));
-        let old = match slot {
-            Ok(i) => self.entries[self.index[i]].take(),
-            Err(_) => None,
-        };
-        let (Ok(i) | Err(i)) = slot;
-        self.index[i] = self.entries.len();
-        self.entries.push(Some(entry));
-        old
-    }
-
-    /// Takes the bundle with `key` out
-    fn take(&mut self, key: &Key) -> Option<KeyedEntry> {
-        let i = self.find(key).ok()?;
-        self.entries[self.index[i]].take()
-    }
-
-    /// The bundles not taken
-    fn drain(self) -> impl Iterator<Item = KeyedEntry> {
-        self.entries.into_iter().flatten()
+impl Hash for KeyedEntry {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        <Self as Borrow<Key>>::borrow(self).hash(state)
     }
 }
+impl PartialEq for KeyedEntry {
+    fn eq(&self, other: &Self) -> bool {
+        <Self as Borrow<Key>>::borrow(self) == <Self as Borrow<Key>>::borrow(other)
+    }
+}
+impl Eq for KeyedEntry {}
 
 impl BNode {
     /// Assert that a bundle node is a list, or convert it to a list with a single child
@@ -334,7 +282,9 @@ impl BList {
         }
         let (matching_len_start, bundle_middle) = (matching_len_start, bundle_middle);
 
-        let mut spare_bundles = SpareBundles::with_capacity(bundle_middle.len());
+        // BNode contains js objects that look suspicious to clippy but are harmless
+        #[allow(clippy::mutable_key_type)]
+        let mut spare_bundles: HashSet<KeyedEntry> = HashSet::with_capacity(bundle_middle.len());
         let mut spliced_middle = rev_bundles.splice(bundle_middle, std::iter::empty());
         for (idx, r) in (&mut spliced_middle).enumerate() {
             #[cold]
