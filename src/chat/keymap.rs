@@ -1,10 +1,11 @@
 //! [`KeyMap`]: a hash map with `u64` keys, for the reducer's message keys and publish ids.
 //!
 //! Not `std::collections::HashMap`: each of its instantiations is its own copy of hashbrown's
-//! code in the wasm build, and SipHash is inlined at every lookup (issue 15; the app has no other
-//! hash table since vendor/yew's were replaced, vendor/README.md). The keys here need no hashing
-//! of their own but a mix: message keys are already 64-bit hashes, publish ids count up, and a
-//! multiplication by the golden ratio (Fibonacci hashing) spreads both over the table.
+//! code in the wasm build, and SipHash is inlined at every lookup (issue 15; vendor/yew's small
+//! tables are `Vec`s for the same reason, vendor/README.md; only Yew's keyed-list `HashSet` is
+//! left). The keys here need no hashing of their own but a mix: message keys are already 64-bit
+//! hashes, publish ids count up, and a multiplication by the golden ratio (Fibonacci hashing)
+//! spreads both over the table.
 //!
 //! Open addressing with linear probing, at most 3/4 full (the table doubles past that, never
 //! shrinks, as `HashMap`); a removal shifts the entries after it back, so there are no

@@ -248,8 +248,8 @@ impl Eq for WeakSubtree {}
 /// Per tree data, shared between all subtrees in the hierarchy
 #[derive(Debug, Default)]
 struct AppData {
-    /// Sets as `Vec`s, not `HashSet`s (a few subtrees, a few events; no hash table code in the
-    /// wasm build: vendor/README.md).
+    /// Sets as `Vec`s, not `HashSet`s (a few subtrees, a few events; no hash table instantiation
+    /// of their own in the wasm build: vendor/README.md).
     subtrees: Vec<WeakSubtree>,
     listening: Vec<EventDescriptor>,
 }

@@ -142,8 +142,8 @@ impl Attributes {
     /// Works with any [Attributes] variants.
     #[cold]
     fn apply_diff_as_maps<'a>(el: &Element, new: &'a Self, old: &'a Self) {
-        /// A map as a `Vec` (a few attributes; no hash table code in the wasm build:
-        /// vendor/README.md): a later value of a key replaces an earlier one.
+        /// A map as a `Vec` (a few attributes; no hash table instantiation of its own
+        /// in the wasm build: vendor/README.md): a later value of a key replaces an earlier one.
         fn collect(src: &Attributes) -> Vec<(&str, &AttributeOrProperty)> {
             use Attributes::*;
 

@@ -119,7 +119,7 @@ pub struct Registry {
 
     /// Contains all registered event listeners by listener ID, sorted by ID (new IDs are the
     /// highest: a registration is pushed at the end); per ID, the listeners by event. (Sorted
-    /// `Vec`s, not `HashMap`s: no hash table code in the wasm build; vendor/README.md.)
+    /// `Vec`s, not `HashMap`s: no hash table instantiations of their own; vendor/README.md.)
     by_id: Vec<(u32, ByDesc)>,
 }
 

@@ -273,7 +273,7 @@ impl VTag {
         } else {
             thread_local! {
                 // By tag name. A `Vec`, not a `HashMap`: a few tag names, and no hash table
-                // code in the wasm build (vendor/README.md).
+                // instantiation of its own in the wasm build (vendor/README.md).
                 static CACHED_ELEMENTS: RefCell<Vec<(String, Element)>> = RefCell::new(Vec::with_capacity(32));
             }
 
