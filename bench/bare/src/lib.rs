@@ -215,12 +215,10 @@ async fn run(window: &web_sys::Window, page: &Rc<Page>) -> Result<(), String> {
         let (page, driver) = (page.clone(), driver.clone());
         Closure::<dyn Fn(JsValue, JsValue) -> Promise>::new(move |topic: JsValue, qos: JsValue| {
             let Some(topic) = topic.as_string() else {
-                return rejected(format!(
-                    "subscribe: the topic must be a string, not {topic:?}"
-                ));
+                return rejected("subscribe: the topic must be a string".to_owned());
             };
             let Some(qos) = qos.as_f64().and_then(qos_from_number) else {
-                return rejected(format!("subscribe: qos must be 0, 1 or 2, not {qos:?}"));
+                return rejected("subscribe: qos must be 0, 1 or 2".to_owned());
             };
             let mut parts = None;
             let promise = Promise::new(&mut |resolve, reject| parts = Some((resolve, reject)));

@@ -1,7 +1,19 @@
 //! The driver's typed errors. JavaScript exceptions are converted here, at the edge: nothing past
 //! this module carries a `JsValue`.
 
+use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
+
+// A thrown value that is not an `Error`, as text: `String(value)`, or its type when even that
+// throws (an object without `toString`). Not `format!("{value:?}")`: wasm-bindgen's debug
+// formatter is a 40-line function in the glue and Rust's `Debug` machinery in the wasm, for a
+// message that only says what was thrown (issue 15, size).
+#[wasm_bindgen(inline_js = r#"
+export function thrown_text(v) { try { return String(v); } catch { return typeof v; } }
+"#)]
+extern "C" {
+    fn thrown_text(value: &JsValue) -> String;
+}
 
 /// A JavaScript exception turned into plain data.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -24,7 +36,7 @@ impl JsError {
             },
             None => Self {
                 name: "Error".to_owned(),
-                message: value.as_string().unwrap_or_else(|| format!("{value:?}")),
+                message: value.as_string().unwrap_or_else(|| thrown_text(value)),
             },
         }
     }
