@@ -6,8 +6,8 @@ use wasm_bindgen::{JsCast, JsValue};
 
 // A thrown value that is not an `Error`, as text: `String(value)`, or its type when even that
 // throws (an object without `toString`). Not `format!("{value:?}")`: wasm-bindgen's debug
-// formatter is a 40-line function in the glue and Rust's `Debug` machinery in the wasm, for a
-// message that only says what was thrown (issue 15, size).
+// formatter is a 57-line function in the glue (`debugString`) and Rust's `Debug` machinery in
+// the wasm, for a message that only says what was thrown (issue 15, size).
 #[wasm_bindgen(inline_js = r#"
 export function thrown_text(v) { try { return String(v); } catch { return typeof v; } }
 "#)]
