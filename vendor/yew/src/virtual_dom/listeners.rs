@@ -32,25 +32,12 @@ macro_rules! gen_listener_kinds {
         /// Supported kinds of DOM event listeners
         // Using instead of strings to optimise registry collection performance by simplifying
         // hashmap hash calculation.
-        #[derive(PartialEq, Eq, Hash, Debug)]
+        #[derive(Clone, PartialEq, Eq, Hash, Debug)]
         #[allow(non_camel_case_types)]
         #[allow(missing_docs)]
         pub enum ListenerKind {
             $( $kind, )*
             other(std::borrow::Cow<'static, str>),
-        }
-
-        // Not derived: the derived `clone` is a jump table with an arm per kind (the layout
-        // keeps the kinds in the `Cow`'s niche), inlined wherever an event descriptor is cloned.
-        impl Clone for ListenerKind {
-            fn clone(&self) -> Self {
-                match self {
-                    Self::other(type_name) => Self::other(type_name.clone()),
-                    // SAFETY: every other variant holds no data: a copy of its bytes is an
-                    // equal value, and neither copy owns anything to drop twice.
-                    _ => unsafe { std::ptr::read(self) },
-                }
-            }
         }
 
         impl ListenerKind {
