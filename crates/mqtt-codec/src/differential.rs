@@ -139,3 +139,16 @@ fn a_5_0_password_without_a_user_name_is_ours_to_accept() {
         "{theirs}"
     );
 }
+
+/// The third case: a property id written in two bytes (0x96 0x00 for 0x16, authentication
+/// data) inside AUTH. We refuse it there as in every other packet (MQTT-1.5.5-1).
+#[test]
+fn a_long_property_id_in_auth_is_ours_to_refuse() {
+    let bytes = [0xF0, 0x06, 0x00, 0x04, 0x96, 0x00, 0x00, 0x00];
+    let ours = decode(&bytes, ProtocolVersion::V5).expect_err("a long property id is malformed");
+    assert!(oracle::decode(&bytes, ProtocolVersion::V5).is_ok());
+    assert!(
+        we_are_stricter(&bytes, ProtocolVersion::V5, &ours),
+        "{ours}"
+    );
+}
